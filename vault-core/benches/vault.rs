@@ -1,0 +1,174 @@
+//! Vault benchmarks: bulk insert, unlock (index build), search latency and
+//! memory, on a synthetic corpus of ~1 KB items. Prints figures; asserts nothing.
+//!
+//! Run: `cargo bench -p vault-core --bench vault` (set `CTXVAULT_BENCH_ITEMS`
+//! to change the large size, default 100000).
+
+#![allow(missing_docs, clippy::unwrap_used)]
+
+use std::time::{Duration, Instant};
+
+use age::secrecy::ExposeSecret;
+use vault_core::{ItemFilter, NewItem, Unlock, Vault, WorkFactor, keys};
+
+/// Deterministic xorshift generator.
+struct Rng(u64);
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+}
+
+fn vocabulary(rng: &mut Rng, n: usize) -> Vec<String> {
+    const SYL: [&str; 24] = [
+        "ka", "lo", "mi", "ren", "to", "sa", "vel", "dor", "an", "ith", "qu", "or", "el", "ba", "zu",
+        "fen", "gar", "hol", "ix", "ny", "pra", "sto", "wen", "yl",
+    ];
+    (0..n)
+        .map(|_| (0..2 + rng.below(3)).map(|_| SYL[rng.below(SYL.len())]).collect())
+        .collect()
+}
+
+/// A Zipf-ish pick: low indexes are far more frequent.
+fn pick<'a>(rng: &mut Rng, vocab: &'a [String]) -> &'a str {
+    let r = (rng.next() % 1_000_000) as f64 / 1_000_000.0;
+    let i = ((vocab.len() as f64).powf(r) - 1.0) as usize;
+    &vocab[i.min(vocab.len() - 1)]
+}
+
+fn item(rng: &mut Rng, vocab: &[String], n: usize) -> NewItem {
+    let mut body = String::with_capacity(1100);
+    while body.len() < 1000 {
+        body.push_str(pick(rng, vocab));
+        body.push(if rng.below(12) == 0 { '.' } else { ' ' });
+    }
+    let ns = ["profile", "work/acme", "work/side", "health", "finance", "notes/travel"][n % 6];
+    let mut it = NewItem::note(ns.parse().unwrap(), body);
+    it.title = Some(format!("{} {}", pick(rng, vocab), pick(rng, vocab)));
+    it.tags = vec![["home", "work", "idea", "todo"][n % 4].parse().unwrap()];
+    it
+}
+
+fn rss_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .and_then(|l| l.split_whitespace().nth(1).map(|v| v.parse().unwrap_or(0)))
+        })
+        .unwrap_or(0)
+}
+
+fn pct(sorted: &[Duration], p: f64) -> Duration {
+    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
+}
+
+async fn run(n: usize, searches: bool) {
+    let dir = tempfile::tempdir().unwrap();
+    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+    let vocab = vocabulary(&mut rng, 20_000);
+    let id = age::x25519::Identity::generate();
+    let id_file = id.to_string().expose_secret().to_owned();
+    let v = Vault::create(dir.path(), &keys::passphrase("bench"), WorkFactor::MIN, &[id])
+        .await
+        .unwrap();
+    let items: Vec<NewItem> = (0..n).map(|i| item(&mut rng, &vocab, i)).collect();
+    let corpus: usize = items.iter().map(|i| i.body.len() + i.title.as_ref().map_or(0, |t| t.len())).sum();
+    {
+        let t = Instant::now();
+        let mut ix = vault_core::index::Index::new();
+        for (i, it) in items.iter().enumerate() {
+            ix.insert(&vault_core::index::Doc {
+                rowid: i as i64,
+                title: it.title.as_deref().unwrap_or(""),
+                body: &it.body,
+                tags: "home",
+            });
+        }
+        println!("{n:>7} items  index build alone: {:.3} s", t.elapsed().as_secs_f64());
+    }
+    let t = Instant::now();
+    for chunk in items.chunks(10_000) {
+        v.add_bulk(chunk.to_vec()).await.unwrap();
+    }
+    let ins = t.elapsed();
+    println!(
+        "{n:>7} items  bulk insert: {:>8.0} items/s  ({:.2} s, corpus {:.1} MB)",
+        n as f64 / ins.as_secs_f64(),
+        ins.as_secs_f64(),
+        corpus as f64 / 1e6
+    );
+    v.store().close().await;
+    drop(v);
+    drop(items);
+
+    let vault = Vault::open(dir.path()).await.unwrap();
+    {
+        use futures_util::TryStreamExt;
+        let t = Instant::now();
+        let mut s = vault.store().stream();
+        let mut bytes = 0usize;
+        while let Some(r) = s.try_next().await.unwrap() {
+            bytes += r.sealed.len();
+        }
+        println!("{n:>7} items  raw store scan: {:.3} s ({:.1} MB)", t.elapsed().as_secs_f64(), bytes as f64 / 1e6);
+    }
+    let unlock = Unlock::identity_file(&id_file).unwrap();
+    let rss_before = rss_kib();
+    let t = Instant::now();
+    let u = vault.unlock(&unlock).await.unwrap();
+    let un = t.elapsed();
+    let rss_after = rss_kib();
+    println!(
+        "{n:>7} items  unlock (X25519 slot, no KDF; index build included): {:.3} s",
+        un.as_secs_f64()
+    );
+    println!(
+        "{n:>7} items  RSS after unlock: {:.1} MB (grew {:.1} MB during unlock; {:.2}x corpus)",
+        rss_after as f64 / 1024.0,
+        (rss_after.saturating_sub(rss_before)) as f64 / 1024.0,
+        rss_after as f64 * 1024.0 / corpus as f64
+    );
+    if searches {
+        let filter = ItemFilter::default();
+        let mut lat = Vec::new();
+        let mut qrng = Rng(42);
+        for i in 0..2000 {
+            let q = if i % 2 == 0 {
+                pick(&mut qrng, &vocab[200..]).to_owned()
+            } else {
+                format!("{} {}", pick(&mut qrng, &vocab[50..]), pick(&mut qrng, &vocab[50..]))
+            };
+            let t = Instant::now();
+            let hits = u.search(&q, &filter, 10).await.unwrap();
+            lat.push(t.elapsed());
+            std::hint::black_box(hits);
+        }
+        lat.sort();
+        println!(
+            "{n:>7} items  search (limit 10, 2000 queries): p50 {:.3} ms  p99 {:.3} ms  max {:.3} ms",
+            pct(&lat, 0.5).as_secs_f64() * 1e3,
+            pct(&lat, 0.99).as_secs_f64() * 1e3,
+            lat.last().unwrap().as_secs_f64() * 1e3
+        );
+    }
+}
+
+fn main() {
+    let big: usize = std::env::var("CTXVAULT_BENCH_ITEMS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(100_000);
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    rt.block_on(async {
+        run(10_000, false).await;
+        run(big, true).await;
+    });
+}

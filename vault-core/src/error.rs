@@ -1,0 +1,77 @@
+//! Typed errors of the vault. Messages name the problem and, where there is
+//! one, the fix; they never carry key material or item plaintext.
+
+use std::path::PathBuf;
+
+use uuid::Uuid;
+
+/// Result alias for vault operations.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Everything that can go wrong in the vault.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A field of an item failed validation.
+    #[error("invalid {field}: {reason}")]
+    Invalid {
+        /// The field that was rejected (`namespace`, `tag`, `body`...).
+        field: &'static str,
+        /// What is wrong and how to fix it.
+        reason: String,
+    },
+    /// No item has this id.
+    #[error("no item {0}")]
+    NoItem(Uuid),
+    /// An item's sealed record failed authentication: it was altered or moved.
+    #[error("integrity error: item {0} failed authentication (its sealed record was altered or moved)")]
+    Integrity(Uuid),
+    /// The passphrase did not open the vault.
+    #[error("wrong passphrase")]
+    WrongPassphrase,
+    /// None of the given identities opens any key slot.
+    #[error("this identity does not open the vault: it was never added with --identity")]
+    IdentityNoMatch,
+    /// An identity file could not be read as age identities.
+    #[error("not an age identity file: expected lines starting with AGE-SECRET-KEY-1 ({0})")]
+    BadIdentity(String),
+    /// A key slot needs more scrypt work than allowed.
+    #[error("key slot needs scrypt work factor {required}, above the allowed maximum {max}")]
+    ExcessiveWork {
+        /// Work factor (log2 N) in the slot.
+        required: u8,
+        /// The maximum this build accepts.
+        max: u8,
+    },
+    /// A key slot or age file is malformed.
+    #[error("malformed key slot: {0}")]
+    MalformedSlot(String),
+    /// A vault already exists at this path.
+    #[error("a vault already exists at {0}")]
+    AlreadyExists(PathBuf),
+    /// No vault exists at this path.
+    #[error("no vault at {0}")]
+    NoVault(PathBuf),
+    /// The vault's metadata is missing or of an unknown format.
+    #[error("unsupported or damaged vault: {0}")]
+    Format(String),
+    /// The operation needs the vault unlocked.
+    #[error("vault is locked")]
+    Locked,
+    /// A database error.
+    #[error("database error: {0}")]
+    Db(#[from] sqlx::Error),
+    /// A migration error.
+    #[error("database migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    /// A filesystem error with the path it concerns.
+    #[error("{path}: {source}")]
+    Io {
+        /// The path concerned.
+        path: PathBuf,
+        /// The underlying error.
+        source: std::io::Error,
+    },
+    /// A cryptographic primitive failed where it should not (RNG, KDF).
+    #[error("cryptographic failure: {0}")]
+    Crypto(&'static str),
+}

@@ -1,0 +1,364 @@
+//! The on-disk store: one SQLite database in WAL mode, through sqlx.
+//!
+//! # Invariants
+//! - Every connection runs with `journal_mode=WAL`, `synchronous=FULL`,
+//!   `temp_store=MEMORY` and `foreign_keys=ON`; a commit is on disk when it
+//!   returns.
+//! - The database file is created 0600 inside a 0700 directory before SQLite
+//!   opens it; SQLite gives the `-wal` and `-shm` files the same mode.
+//! - The store sees only ids, versions, timestamps and sealed blobs.
+
+use std::fs::{DirBuilder, OpenOptions};
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{AssertSqlSafe, Row};
+use uuid::Uuid;
+
+use crate::error::{Error, Result};
+
+/// File name of the database inside the vault directory.
+pub const DB_FILE: &str = "vault.db";
+/// Format number written in `vault_meta`; bumped on incompatible change.
+pub const FORMAT: i64 = 1;
+/// Rows per statement on the bulk insert path.
+const BULK_ROWS: usize = 200;
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
+/// One stored item row: plaintext ids and times, and the sealed record.
+#[derive(Clone, Debug)]
+pub struct ItemRow {
+    /// SQLite rowid; also the key of the in-memory index.
+    pub rowid: i64,
+    /// Item id.
+    pub id: Uuid,
+    /// Version, from 1.
+    pub version: u64,
+    /// Creation time, unix microseconds.
+    pub created_at: i64,
+    /// Last change, unix microseconds.
+    pub updated_at: i64,
+    /// The sealed record.
+    pub sealed: Vec<u8>,
+}
+
+/// A key slot row.
+#[derive(Clone, Debug)]
+pub struct SlotRow {
+    /// Slot id.
+    pub id: i64,
+    /// `passphrase` or `identity`.
+    pub kind: String,
+    /// For identity slots, the recipient (`age1...`).
+    pub label: String,
+    /// The age file wrapping the master key.
+    pub wrapped: Vec<u8>,
+}
+
+/// The SQLite store of one vault.
+#[derive(Clone, Debug)]
+pub struct Store {
+    pool: SqlitePool,
+    path: PathBuf,
+}
+
+fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> Error + '_ {
+    move |source| Error::Io {
+        path: path.to_owned(),
+        source,
+    }
+}
+
+fn connect_options(path: &Path) -> SqliteConnectOptions {
+    SqliteConnectOptions::new()
+        .filename(path)
+        .create_if_missing(false)
+        .journal_mode(SqliteJournalMode::Wal)
+        .synchronous(SqliteSynchronous::Full)
+        .foreign_keys(true)
+        .busy_timeout(Duration::from_secs(10))
+        .pragma("temp_store", "MEMORY")
+        // Let the worker thread run ahead on scans instead of handing rows
+        // over fifty at a time.
+        .row_buffer_size(4096)
+}
+
+impl Store {
+    /// Path of the database of the vault in `dir`.
+    pub fn db_path(dir: &Path) -> PathBuf {
+        dir.join(DB_FILE)
+    }
+
+    /// True when a vault database exists in `dir`.
+    pub fn exists(dir: &Path) -> bool {
+        Self::db_path(dir).exists()
+    }
+
+    /// Create a new, empty database in `dir` (created 0700 if missing) and
+    /// write the vault metadata and first key slots in one transaction.
+    pub async fn create(dir: &Path, vault_id: &[u8; 16], slots: &[(&str, String, Vec<u8>)]) -> Result<Store> {
+        let path = Self::db_path(dir);
+        if path.exists() {
+            return Err(Error::AlreadyExists(dir.to_owned()));
+        }
+        DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)
+            .map_err(io_err(dir))?;
+        OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&path)
+            .map_err(|e| {
+                if e.kind() == std::io::ErrorKind::AlreadyExists {
+                    Error::AlreadyExists(dir.to_owned())
+                } else {
+                    io_err(&path)(e)
+                }
+            })?;
+        let result = async {
+            let store = Self::connect(&path).await?;
+            MIGRATOR.run(&store.pool).await?;
+            let now = chrono::Utc::now().timestamp_micros();
+            let mut tx = store.pool.begin().await?;
+            sqlx::query("INSERT INTO vault_meta (singleton, vault_id, format, created_at) VALUES (1, ?, ?, ?)")
+                .bind(&vault_id[..])
+                .bind(FORMAT)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+            for (kind, label, wrapped) in slots {
+                sqlx::query("INSERT INTO key_slots (kind, label, wrapped, created_at) VALUES (?, ?, ?, ?)")
+                    .bind(*kind)
+                    .bind(label)
+                    .bind(wrapped)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            tx.commit().await?;
+            Ok::<_, Error>(store)
+        }
+        .await;
+        if result.is_err() {
+            // Leave nothing half-made behind.
+            for suffix in ["", "-wal", "-shm"] {
+                let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+            }
+        }
+        result
+    }
+
+    /// Open the existing database in `dir`, applying pending migrations.
+    pub async fn open(dir: &Path) -> Result<Store> {
+        let path = Self::db_path(dir);
+        if !path.exists() {
+            return Err(Error::NoVault(dir.to_owned()));
+        }
+        let store = Self::connect(&path).await?;
+        MIGRATOR.run(&store.pool).await?;
+        Ok(store)
+    }
+
+    async fn connect(path: &Path) -> Result<Store> {
+        let pool = SqlitePoolOptions::new()
+            .max_connections(4)
+            .min_connections(1)
+            .connect_with(connect_options(path))
+            .await?;
+        Ok(Store {
+            pool,
+            path: path.to_owned(),
+        })
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The connection pool (for checks such as `PRAGMA synchronous`).
+    pub fn pool(&self) -> &SqlitePool {
+        &self.pool
+    }
+
+    /// Close every connection, checkpointing the WAL.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    /// The vault id and format.
+    pub async fn meta(&self) -> Result<([u8; 16], i64)> {
+        let row = sqlx::query("SELECT vault_id, format FROM vault_meta WHERE singleton = 1")
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or_else(|| Error::Format("vault metadata is missing".into()))?;
+        let id: Vec<u8> = row.try_get(0)?;
+        let format: i64 = row.try_get(1)?;
+        let id: [u8; 16] = id
+            .try_into()
+            .map_err(|_| Error::Format("vault id is not 16 bytes".into()))?;
+        if format != FORMAT {
+            return Err(Error::Format(format!(
+                "vault format {format} is not supported by this ctxvault (format {FORMAT}); upgrade ctxvault"
+            )));
+        }
+        Ok((id, format))
+    }
+
+    /// Every key slot.
+    pub async fn slots(&self) -> Result<Vec<SlotRow>> {
+        let rows = sqlx::query("SELECT id, kind, label, wrapped FROM key_slots ORDER BY id")
+            .fetch_all(&self.pool)
+            .await?;
+        rows.into_iter()
+            .map(|r| {
+                Ok(SlotRow {
+                    id: r.try_get(0)?,
+                    kind: r.try_get(1)?,
+                    label: r.try_get(2)?,
+                    wrapped: r.try_get(3)?,
+                })
+            })
+            .collect()
+    }
+
+    /// Number of item rows.
+    pub async fn count(&self) -> Result<u64> {
+        let n: i64 = sqlx::query_scalar("SELECT count(*) FROM items")
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(n as u64)
+    }
+
+    fn row(r: &sqlx::sqlite::SqliteRow) -> Result<ItemRow> {
+        let id: Vec<u8> = r.try_get(1)?;
+        let version: i64 = r.try_get(2)?;
+        Ok(ItemRow {
+            rowid: r.try_get(0)?,
+            id: Uuid::from_slice(&id).map_err(|_| Error::Format("item id is not 16 bytes".into()))?,
+            version: version as u64,
+            created_at: r.try_get(3)?,
+            updated_at: r.try_get(4)?,
+            sealed: r.try_get(5)?,
+        })
+    }
+
+    /// The row of one item.
+    pub async fn get(&self, id: &Uuid) -> Result<Option<ItemRow>> {
+        let r = sqlx::query("SELECT rowid, id, version, created_at, updated_at, sealed FROM items WHERE id = ?")
+            .bind(&id.as_bytes()[..])
+            .fetch_optional(&self.pool)
+            .await?;
+        r.as_ref().map(Self::row).transpose()
+    }
+
+    /// The rows with these rowids, in the order given (missing ones skipped).
+    pub async fn get_many(&self, rowids: &[i64]) -> Result<Vec<ItemRow>> {
+        let mut out = Vec::with_capacity(rowids.len());
+        for chunk in rowids.chunks(500) {
+            let marks = vec!["?"; chunk.len()].join(",");
+            let sql = format!(
+                "SELECT rowid, id, version, created_at, updated_at, sealed FROM items WHERE rowid IN ({marks})"
+            );
+            let mut q = sqlx::query(AssertSqlSafe(sql));
+            for r in chunk {
+                q = q.bind(*r);
+            }
+            let rows = q.fetch_all(&self.pool).await?;
+            let mut by_rowid: std::collections::HashMap<i64, ItemRow> = rows
+                .iter()
+                .map(|r| Self::row(r).map(|row| (row.rowid, row)))
+                .collect::<Result<_>>()?;
+            out.extend(chunk.iter().filter_map(|r| by_rowid.remove(r)));
+        }
+        Ok(out)
+    }
+
+    /// Every row, in rowid order.
+    pub fn stream(&self) -> impl futures_util::Stream<Item = Result<ItemRow>> + '_ {
+        use futures_util::StreamExt;
+        sqlx::query("SELECT rowid, id, version, created_at, updated_at, sealed FROM items ORDER BY rowid")
+            .fetch(&self.pool)
+            .map(|r| r.map_err(Error::from).and_then(|r| Self::row(&r)))
+    }
+
+    /// Insert one row in its own transaction; returns its rowid.
+    pub async fn insert(&self, row: &ItemRow) -> Result<i64> {
+        let mut tx = self.pool.begin().await?;
+        let rowid: i64 = sqlx::query_scalar(
+            "INSERT INTO items (id, version, created_at, updated_at, sealed) VALUES (?, ?, ?, ?, ?) RETURNING rowid",
+        )
+        .bind(&row.id.as_bytes()[..])
+        .bind(row.version as i64)
+        .bind(row.created_at)
+        .bind(row.updated_at)
+        .bind(&row.sealed)
+        .fetch_one(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(rowid)
+    }
+
+    /// Insert many rows in one transaction, several rows per statement.
+    /// Returns their rowids in order.
+    pub async fn insert_bulk(&self, rows: &[ItemRow]) -> Result<Vec<i64>> {
+        let mut tx = self.pool.begin().await?;
+        let mut rowids = Vec::with_capacity(rows.len());
+        for chunk in rows.chunks(BULK_ROWS) {
+            let marks = vec!["(?, ?, ?, ?, ?)"; chunk.len()].join(",");
+            let sql = format!(
+                "INSERT INTO items (id, version, created_at, updated_at, sealed) VALUES {marks} RETURNING rowid"
+            );
+            let mut q = sqlx::query_scalar::<_, i64>(AssertSqlSafe(sql));
+            for row in chunk {
+                q = q
+                    .bind(&row.id.as_bytes()[..])
+                    .bind(row.version as i64)
+                    .bind(row.created_at)
+                    .bind(row.updated_at)
+                    .bind(&row.sealed);
+            }
+            let mut ids = q.fetch_all(&mut *tx).await?;
+            // RETURNING order is not guaranteed; rowids are assigned in VALUES order.
+            ids.sort_unstable();
+            rowids.extend(ids);
+        }
+        tx.commit().await?;
+        Ok(rowids)
+    }
+
+    /// Replace a row's version, times and blob if its version is still
+    /// `expected`. Returns false when the row is gone or changed meanwhile.
+    pub async fn update(&self, row: &ItemRow, expected: u64) -> Result<bool> {
+        let mut tx = self.pool.begin().await?;
+        let n = sqlx::query("UPDATE items SET version = ?, updated_at = ?, sealed = ? WHERE id = ? AND version = ?")
+            .bind(row.version as i64)
+            .bind(row.updated_at)
+            .bind(&row.sealed)
+            .bind(&row.id.as_bytes()[..])
+            .bind(expected as i64)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        tx.commit().await?;
+        Ok(n == 1)
+    }
+
+    /// Delete a row; returns false when there was none.
+    pub async fn delete(&self, id: &Uuid) -> Result<bool> {
+        let mut tx = self.pool.begin().await?;
+        let n = sqlx::query("DELETE FROM items WHERE id = ?")
+            .bind(&id.as_bytes()[..])
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        tx.commit().await?;
+        Ok(n == 1)
+    }
+}

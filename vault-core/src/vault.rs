@@ -1,0 +1,611 @@
+//! The vault: a locked handle on the store, and the unlocked view that reads,
+//! writes and searches items.
+//!
+//! # Format
+//! An item's sealed record is the JSON of [`Payload`] sealed with the items
+//! subkey (see [`crate::seal`]). The plaintext `created_at` and `updated_at`
+//! columns are repeated inside the record and checked on open, so they are
+//! authenticated too.
+
+use std::borrow::Cow;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::path::{Path, PathBuf};
+
+use age::secrecy::SecretString;
+use age::x25519;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use tokio::sync::RwLock;
+use uuid::Uuid;
+use zeroize::Zeroizing;
+
+use crate::error::{Error, Result};
+use crate::index::{self, Doc, Index, Mode};
+use crate::item::{Item, ItemFilter, ItemPatch, Namespace, NewItem, Sensitivity, Tag};
+use crate::keys::{self, MasterKey, Purpose, Unlock, WorkFactor};
+use crate::seal::{self, Sealer};
+use crate::store::{ItemRow, Store};
+
+
+/// Rows decrypted and indexed per batch while unlocking.
+const UNLOCK_BATCH: usize = 2048;
+/// Characters of context in a search snippet.
+const SNIPPET_CHARS: usize = 160;
+
+/// The sealed record of an item: every field but id and version.
+#[derive(Serialize, Deserialize)]
+struct Payload<'a> {
+    #[serde(borrow)]
+    namespace: Cow<'a, str>,
+    #[serde(borrow)]
+    kind: Cow<'a, str>,
+    #[serde(borrow, default)]
+    title: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    body: Cow<'a, str>,
+    #[serde(borrow, default)]
+    tags: Vec<Cow<'a, str>>,
+    sensitivity: Sensitivity,
+    #[serde(borrow)]
+    source: Cow<'a, str>,
+    created_at: i64,
+    updated_at: i64,
+}
+
+/// A locked vault: its store and id. Holds no key.
+pub struct Vault {
+    dir: PathBuf,
+    store: Store,
+    vault_id: [u8; 16],
+}
+
+/// Counts reported by `status`.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct VaultStats {
+    /// Items that opened and are searchable.
+    pub items: u64,
+    /// Items whose sealed record failed authentication at unlock.
+    pub damaged: Vec<Uuid>,
+}
+
+/// One search result.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct SearchHit {
+    /// The item.
+    #[serde(flatten)]
+    pub item: Item,
+    /// bm25 relevance, higher is better.
+    pub score: f64,
+    /// A short passage of the body around the first match.
+    pub snippet: String,
+}
+
+fn micros(t: DateTime<Utc>) -> i64 {
+    t.timestamp_micros()
+}
+
+fn from_micros(us: i64, id: Uuid) -> Result<DateTime<Utc>> {
+    DateTime::from_timestamp_micros(us).ok_or(Error::Integrity(id))
+}
+
+fn new_vault_id() -> Result<[u8; 16]> {
+    use ring::rand::SecureRandom;
+    let mut id = [0u8; 16];
+    ring::rand::SystemRandom::new()
+        .fill(&mut id)
+        .map_err(|_| Error::Crypto("the OS random number generator failed"))?;
+    Ok(id)
+}
+
+impl Vault {
+    /// Create a vault in `dir` with a passphrase slot and one identity slot
+    /// per given identity, and return it unlocked. Fails if one exists.
+    pub async fn create(
+        dir: &Path,
+        passphrase: &SecretString,
+        work_factor: WorkFactor,
+        identities: &[x25519::Identity],
+    ) -> Result<UnlockedVault> {
+        if Store::exists(dir) {
+            return Err(Error::AlreadyExists(dir.to_owned()));
+        }
+        keys::check_new_passphrase(passphrase)?;
+        let master = MasterKey::generate()?;
+        let vault_id = new_vault_id()?;
+        let mut slots = vec![(
+            "passphrase",
+            String::new(),
+            master.wrap_passphrase(passphrase, work_factor)?,
+        )];
+        for id in identities {
+            let r = keys::recipient_of(id);
+            slots.push(("identity", r.to_string(), master.wrap_identity(&r)?));
+        }
+        let store = Store::create(dir, &vault_id, &slots).await?;
+        let vault = Vault {
+            dir: dir.to_owned(),
+            store,
+            vault_id,
+        };
+        vault.unlock_with(master).await
+    }
+
+    /// Open the vault in `dir` without unlocking it.
+    pub async fn open(dir: &Path) -> Result<Vault> {
+        let store = Store::open(dir).await?;
+        let (vault_id, _) = store.meta().await?;
+        Ok(Vault {
+            dir: dir.to_owned(),
+            store,
+            vault_id,
+        })
+    }
+
+    /// The vault directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The store (for maintenance and checks).
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// Number of stored items (readable while locked: ids are plaintext).
+    pub async fn count(&self) -> Result<u64> {
+        self.store.count().await
+    }
+
+    /// Open the master key with a passphrase or identities, and build the index.
+    pub async fn unlock(&self, how: &Unlock) -> Result<UnlockedVault> {
+        let master = self.open_master(how).await?;
+        self.unlock_with(master).await
+    }
+
+    async fn open_master(&self, how: &Unlock) -> Result<MasterKey> {
+        let want = match how {
+            Unlock::Passphrase(_) => "passphrase",
+            Unlock::Identities(_) => "identity",
+        };
+        let mut last = match how {
+            Unlock::Passphrase(_) => Error::WrongPassphrase,
+            Unlock::Identities(_) => Error::IdentityNoMatch,
+        };
+        for slot in self.store.slots().await?.iter().filter(|s| s.kind == want) {
+            match keys::unwrap_master(&slot.wrapped, how) {
+                Ok(k) => return Ok(k),
+                Err(e @ (Error::WrongPassphrase | Error::IdentityNoMatch)) => last = e,
+                Err(e) => return Err(e),
+            }
+        }
+        Err(last)
+    }
+
+    async fn unlock_with(&self, master: MasterKey) -> Result<UnlockedVault> {
+        use futures_util::TryStreamExt;
+        let sealer = Sealer::new(master.subkey(&self.vault_id, Purpose::Items)?);
+        drop(master);
+        // Pipeline: the store scans on its own thread, this task opens the
+        // blobs, and a blocking thread parses and indexes them.
+        let (tx, mut rx) = tokio::sync::mpsc::channel::<Vec<Opened>>(8);
+        let builder = tokio::task::spawn_blocking(move || {
+            let mut st = IndexState::default();
+            while let Some(batch) = rx.blocking_recv() {
+                st.index_opened(batch);
+            }
+            st
+        });
+        let mut rows = self.store.stream();
+        let mut batch = Vec::with_capacity(UNLOCK_BATCH);
+        let mut send_failed = false;
+        while let Some(row) = rows.try_next().await? {
+            let plain = sealer.open(&seal::item_aad(&self.vault_id, &row.id, row.version), &row.sealed).ok();
+            batch.push(Opened {
+                rowid: row.rowid,
+                id: row.id,
+                created_at: row.created_at,
+                updated_at: row.updated_at,
+                plain,
+            });
+            if batch.len() == UNLOCK_BATCH
+                && tx.send(std::mem::replace(&mut batch, Vec::with_capacity(UNLOCK_BATCH))).await.is_err()
+            {
+                send_failed = true;
+                break;
+            }
+        }
+        drop(rows);
+        if !send_failed {
+            let _ = tx.send(batch).await;
+        }
+        drop(tx);
+        let state = builder
+            .await
+            .map_err(|_| Error::Crypto("the index builder thread failed"))?;
+        if !state.damaged.is_empty() {
+            tracing::warn!(count = state.damaged.len(), "items failed authentication at unlock");
+        }
+        Ok(UnlockedVault {
+            dir: self.dir.clone(),
+            store: self.store.clone(),
+            vault_id: self.vault_id,
+            sealer,
+            state: RwLock::new(state),
+        })
+    }
+}
+
+/// A row whose blob was opened (or failed to: `plain` is `None`).
+struct Opened {
+    rowid: i64,
+    id: Uuid,
+    created_at: i64,
+    updated_at: i64,
+    plain: Option<Zeroizing<Vec<u8>>>,
+}
+
+struct Meta {
+    id: Uuid,
+    namespace: Namespace,
+    tags: Vec<Tag>,
+}
+
+#[derive(Default)]
+struct IndexState {
+    index: Index,
+    meta: BTreeMap<i64, Meta>,
+    by_id: HashMap<Uuid, i64>,
+    damaged: BTreeSet<Uuid>,
+}
+
+fn tag_line(tags: &[Tag]) -> Zeroizing<String> {
+    Zeroizing::new(tags.iter().map(Tag::as_str).collect::<Vec<_>>().join(" "))
+}
+
+impl IndexState {
+    /// Parse opened rows and add them to the index and metadata; rows that
+    /// failed to open or parse are recorded as damaged.
+    fn index_opened(&mut self, batch: Vec<Opened>) {
+        for o in &batch {
+            let parsed = o
+                .plain
+                .as_ref()
+                .and_then(|p| serde_json::from_slice::<Payload>(p).ok())
+                .filter(|p| p.created_at == o.created_at && p.updated_at == o.updated_at)
+                .and_then(|p| {
+                    let tags: Vec<Tag> = p.tags.iter().map(|t| t.parse()).collect::<Result<_>>().ok()?;
+                    Some((p.namespace.parse::<Namespace>().ok()?, tags, p))
+                });
+            let Some((namespace, tags, p)) = parsed else {
+                self.damaged.insert(o.id);
+                continue;
+            };
+            self.index.insert(&Doc {
+                rowid: o.rowid,
+                title: p.title.as_deref().unwrap_or(""),
+                body: &p.body,
+                tags: &tag_line(&tags),
+            });
+            self.by_id.insert(o.id, o.rowid);
+            self.meta.insert(o.rowid, Meta { id: o.id, namespace, tags });
+        }
+    }
+
+    fn add_item(&mut self, rowid: i64, item: &Item) {
+        self.index.insert(&Doc {
+            rowid,
+            title: item.title.as_deref().unwrap_or(""),
+            body: &item.body,
+            tags: &tag_line(&item.tags),
+        });
+        self.by_id.insert(item.id, rowid);
+        self.meta.insert(
+            rowid,
+            Meta {
+                id: item.id,
+                namespace: item.namespace.clone(),
+                tags: item.tags.clone(),
+            },
+        );
+    }
+
+    fn remove_item(&mut self, id: &Uuid) {
+        if let Some(rowid) = self.by_id.remove(id) {
+            self.index.remove(rowid);
+            self.meta.remove(&rowid);
+        }
+        self.damaged.remove(id);
+    }
+}
+
+/// An unlocked vault. Dropping it wipes the keys and frees the index.
+pub struct UnlockedVault {
+    dir: PathBuf,
+    store: Store,
+    vault_id: [u8; 16],
+    sealer: Sealer,
+    state: RwLock<IndexState>,
+}
+
+impl UnlockedVault {
+    /// The vault directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The store (for maintenance and checks).
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// Item counts.
+    pub async fn stats(&self) -> VaultStats {
+        let st = self.state.read().await;
+        VaultStats {
+            items: st.meta.len() as u64,
+            damaged: st.damaged.iter().copied().collect(),
+        }
+    }
+
+    fn seal_item(&self, item: &Item) -> Result<ItemRow> {
+        let payload = Payload {
+            namespace: Cow::Borrowed(item.namespace.as_str()),
+            kind: Cow::Borrowed(item.kind.as_str()),
+            title: item.title.as_deref().map(Cow::Borrowed),
+            body: Cow::Borrowed(&item.body),
+            tags: item.tags.iter().map(|t| Cow::Borrowed(t.as_str())).collect(),
+            sensitivity: item.sensitivity,
+            source: Cow::Borrowed(item.source.as_str()),
+            created_at: micros(item.created_at),
+            updated_at: micros(item.updated_at),
+        };
+        let plain = Zeroizing::new(
+            serde_json::to_vec(&payload).map_err(|_| Error::Crypto("item serialisation failed"))?,
+        );
+        let sealed = self
+            .sealer
+            .seal(&seal::item_aad(&self.vault_id, &item.id, item.version), &plain)?;
+        Ok(ItemRow {
+            rowid: 0,
+            id: item.id,
+            version: item.version,
+            created_at: micros(item.created_at),
+            updated_at: micros(item.updated_at),
+            sealed,
+        })
+    }
+
+    fn open_item(&self, row: &ItemRow) -> Result<Item> {
+        let bad = || Error::Integrity(row.id);
+        let plain = self
+            .sealer
+            .open(&seal::item_aad(&self.vault_id, &row.id, row.version), &row.sealed)
+            .map_err(|_| bad())?;
+        let p: Payload = serde_json::from_slice(&plain).map_err(|_| bad())?;
+        if p.created_at != row.created_at || p.updated_at != row.updated_at {
+            return Err(bad());
+        }
+        Ok(Item {
+            id: row.id,
+            namespace: p.namespace.parse().map_err(|_| bad())?,
+            kind: p.kind.parse().map_err(|_| bad())?,
+            title: p.title.map(Cow::into_owned),
+            body: p.body.into_owned(),
+            tags: p.tags.iter().map(|t| t.parse()).collect::<Result<_>>().map_err(|_| bad())?,
+            sensitivity: p.sensitivity,
+            source: p.source.parse().map_err(|_| bad())?,
+            created_at: from_micros(row.created_at, row.id)?,
+            updated_at: from_micros(row.updated_at, row.id)?,
+            version: row.version,
+        })
+    }
+
+    fn now() -> DateTime<Utc> {
+        // Microsecond precision: what the store keeps.
+        let now = Utc::now();
+        DateTime::from_timestamp_micros(now.timestamp_micros()).unwrap_or(now)
+    }
+
+    fn build(new: &NewItem, id: Uuid, now: DateTime<Utc>) -> Item {
+        Item {
+            id,
+            namespace: new.namespace.clone(),
+            kind: new.kind.clone(),
+            title: new.title.clone(),
+            body: new.body.clone(),
+            tags: new.tags.clone(),
+            sensitivity: new.sensitivity,
+            source: new.source.clone(),
+            created_at: now,
+            updated_at: now,
+            version: 1,
+        }
+    }
+
+    /// Validate and store a new item; returns it as stored.
+    pub async fn add(&self, new: NewItem) -> Result<Item> {
+        let new = new.validate()?;
+        let now = Self::now();
+        let item = Self::build(&new, Uuid::now_v7(), now);
+        let row = self.seal_item(&item)?;
+        let mut st = self.state.write().await;
+        let rowid = self.store.insert(&row).await?;
+        st.add_item(rowid, &item);
+        Ok(item)
+    }
+
+    /// Validate and store many items in one transaction. Nothing is written
+    /// unless every item is valid. Returns the new ids in order.
+    pub async fn add_bulk(&self, news: Vec<NewItem>) -> Result<Vec<Uuid>> {
+        let news = news.into_iter().map(NewItem::validate).collect::<Result<Vec<_>>>()?;
+        let now = Self::now();
+        let items: Vec<Item> = news.iter().map(|n| Self::build(n, Uuid::now_v7(), now)).collect();
+        let rows = items.iter().map(|i| self.seal_item(i)).collect::<Result<Vec<_>>>()?;
+        let mut st = self.state.write().await;
+        let rowids = self.store.insert_bulk(&rows).await?;
+        drop(rows);
+        for (item, rowid) in items.iter().zip(&rowids) {
+            st.add_item(*rowid, item);
+        }
+        Ok(items.iter().map(|i| i.id).collect())
+    }
+
+    /// Read one item.
+    pub async fn get(&self, id: &Uuid) -> Result<Item> {
+        let row = self.store.get(id).await?.ok_or(Error::NoItem(*id))?;
+        self.open_item(&row)
+    }
+
+    /// Change an item: bumps its version and `updated_at`.
+    pub async fn edit(&self, id: &Uuid, patch: ItemPatch) -> Result<Item> {
+        if patch.is_empty() {
+            return Err(Error::Invalid {
+                field: "edit",
+                reason: "nothing to change; give new text or at least one of --ns, --kind, --title, --tag, --sensitivity".into(),
+            });
+        }
+        let mut st = self.state.write().await;
+        let row = self.store.get(id).await?.ok_or(Error::NoItem(*id))?;
+        let mut item = self.open_item(&row)?;
+        if let Some(ns) = &patch.namespace {
+            item.namespace = ns.clone();
+        }
+        if let Some(k) = &patch.kind {
+            item.kind = k.clone();
+        }
+        if let Some(t) = &patch.title {
+            crate::item::check_title(t)?;
+            item.title = (!t.is_empty()).then(|| t.clone());
+        }
+        if let Some(b) = &patch.body {
+            crate::item::check_body(b)?;
+            item.body = b.clone();
+        }
+        if let Some(tags) = &patch.tags {
+            item.tags = crate::item::normalize_tags(tags.clone())?;
+        }
+        if let Some(s) = patch.sensitivity {
+            item.sensitivity = s;
+        }
+        let now = Self::now();
+        item.updated_at = if now > item.updated_at {
+            now
+        } else {
+            item.updated_at + chrono::Duration::microseconds(1)
+        };
+        item.version += 1;
+        let new_row = self.seal_item(&item)?;
+        if !self.store.update(&new_row, row.version).await? {
+            return Err(Error::NoItem(*id));
+        }
+        st.remove_item(id);
+        st.add_item(row.rowid, &item);
+        Ok(item)
+    }
+
+    /// Delete an item.
+    pub async fn remove(&self, id: &Uuid) -> Result<()> {
+        let mut st = self.state.write().await;
+        if !self.store.delete(id).await? {
+            return Err(Error::NoItem(*id));
+        }
+        st.remove_item(id);
+        Ok(())
+    }
+
+    /// Every item passing `filter`, oldest first.
+    pub async fn list(&self, filter: &ItemFilter) -> Result<Vec<Item>> {
+        let rowids: Vec<i64> = {
+            let st = self.state.read().await;
+            st.meta
+                .iter()
+                .filter(|(_, m)| filter.matches(&m.namespace, &m.tags))
+                .map(|(r, _)| *r)
+                .collect()
+        };
+        let rows = self.store.get_many(&rowids).await?;
+        rows.iter().map(|r| self.open_item(r)).collect()
+    }
+
+    /// Full-text search: every word must match (stemmed; `word*` for a
+    /// prefix); if nothing matches all words, items matching any word.
+    pub async fn search(&self, query: &str, filter: &ItemFilter, limit: usize) -> Result<Vec<SearchHit>> {
+        let terms = index::query_terms(query);
+        if terms.is_empty() {
+            return Err(Error::Invalid {
+                field: "query",
+                reason: "the query has no words; give at least one word to search for".into(),
+            });
+        }
+        let hits = {
+            let mut guard = self.state.write().await;
+            let st = &mut *guard;
+            let meta = &st.meta;
+            let keep = |r: i64| meta.get(&r).is_some_and(|m| filter.matches(&m.namespace, &m.tags));
+            let mut hits = st.index.search(&terms, Mode::All, limit, keep);
+            if hits.is_empty() && terms.len() > 1 {
+                hits = st.index.search(&terms, Mode::Any, limit, keep);
+            }
+            hits
+        };
+        let rowids: Vec<i64> = hits.iter().map(|h| h.0).collect();
+        let rows = self.store.get_many(&rowids).await?;
+        let scores: HashMap<i64, f64> = hits.into_iter().collect();
+        rows.iter()
+            .map(|row| {
+                let item = self.open_item(row)?;
+                let snippet = snippet(&item.body, &terms);
+                Ok(SearchHit {
+                    score: scores.get(&row.rowid).copied().unwrap_or_default(),
+                    snippet,
+                    item,
+                })
+            })
+            .collect()
+    }
+
+    /// Close the index and drop the keys.
+    pub async fn lock(self) {
+        drop(self);
+    }
+}
+
+/// A passage of `body` around the first word sharing a stem-like prefix with
+/// a query term, on one line, about [`SNIPPET_CHARS`] characters.
+pub fn snippet(body: &str, terms: &[(String, bool)]) -> String {
+    let words = body.char_indices().filter(|(i, c)| {
+        c.is_alphanumeric() && body[..*i].chars().next_back().is_none_or(|p| !p.is_alphanumeric())
+    });
+    let mut start_char = 0usize;
+    'outer: for (byte, _) in words {
+        let word: String = body[byte..]
+            .chars()
+            .take_while(|c| c.is_alphanumeric())
+            .flat_map(char::to_lowercase)
+            .collect();
+        for (t, _) in terms {
+            let need = t.chars().count().min(word.chars().count()).min(4);
+            let common = t.chars().zip(word.chars()).take_while(|(a, b)| a == b).count();
+            if need > 0 && common >= need {
+                start_char = body[..byte].chars().count();
+                break 'outer;
+            }
+        }
+    }
+    let total = body.chars().count();
+    let from = start_char.saturating_sub(SNIPPET_CHARS / 4);
+    let to = (from + SNIPPET_CHARS).min(total);
+    let mut s: String = body
+        .chars()
+        .skip(from)
+        .take(to - from)
+        .map(|c| if c.is_whitespace() { ' ' } else { c })
+        .collect();
+    if from > 0 {
+        s.insert(0, '…');
+    }
+    if to < total {
+        s.push('…');
+    }
+    s
+}
