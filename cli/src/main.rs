@@ -1,1 +1,51 @@
-fn main() {}
+//! `ctxvault`: the command line of the user-owned context vault.
+//!
+//! Thin by design: each subcommand is a module with a clap-derived struct
+//! and a `run`; the work happens in the agent (vault-daemon), reached over
+//! its Unix socket.
+
+mod cmd;
+mod ctx;
+mod output;
+mod secret;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Parser;
+
+/// ctxvault keeps your AI context in one encrypted vault that you own, and
+/// decides which slices each AI client may see.
+#[derive(Parser)]
+#[command(name = "ctxvault", version, about, max_term_width = 100)]
+struct Cli {
+    /// Vault directory (default: $CTXVAULT_HOME, else the XDG data dir).
+    #[arg(long, global = true, value_name = "DIR")]
+    vault: Option<PathBuf>,
+    #[command(subcommand)]
+    command: cmd::Command,
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => return output::clap_error(e),
+    };
+    let dir = match ctx::vault_dir(cli.vault) {
+        Ok(d) => d,
+        Err(e) => return output::fail(&e),
+    };
+    if let cmd::Command::Daemon(d) = cli.command {
+        // The agent hardens itself and builds its own runtime.
+        return d.run(dir);
+    }
+    let rt = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => return output::fail(&anyhow::anyhow!("cannot start the async runtime: {e}")),
+    };
+    match rt.block_on(cli.command.run(ctx::Ctx::new(dir))) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => output::fail(&e),
+    }
+}
+

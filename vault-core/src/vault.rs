@@ -245,7 +245,6 @@ struct Opened {
 }
 
 struct Meta {
-    id: Uuid,
     namespace: Namespace,
     tags: Vec<Tag>,
 }
@@ -287,7 +286,7 @@ impl IndexState {
                 tags: &tag_line(&tags),
             });
             self.by_id.insert(o.id, o.rowid);
-            self.meta.insert(o.rowid, Meta { id: o.id, namespace, tags });
+            self.meta.insert(o.rowid, Meta { namespace, tags });
         }
     }
 
@@ -302,7 +301,6 @@ impl IndexState {
         self.meta.insert(
             rowid,
             Meta {
-                id: item.id,
                 namespace: item.namespace.clone(),
                 tags: item.tags.clone(),
             },

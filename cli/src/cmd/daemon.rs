@@ -1,0 +1,78 @@
+//! `ctxvault daemon`: the agent in the foreground.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use vault_daemon::server::{self, DaemonConfig, DaemonError};
+use vault_daemon::{harden, paths};
+
+/// Run the agent in the foreground (other commands start it in the background).
+#[derive(clap::Args)]
+pub struct Daemon {
+    /// Lock the vault after this much idle time (e.g. 30m, 2h; 0 disables).
+    #[arg(long, value_name = "DURATION", default_value = "30m", env = "CTXVAULT_LOCK_AFTER", value_parser = parse_lock_after)]
+    lock_after: Duration,
+    /// Print one line on stdout when ready ("ready"), for the CLI that spawned us.
+    #[arg(long, hide = true)]
+    notify_ready: bool,
+}
+
+fn parse_lock_after(s: &str) -> Result<Duration, String> {
+    if s.trim() == "0" {
+        return Ok(Duration::ZERO);
+    }
+    humantime::parse_duration(s).map_err(|e| format!("{e}; use a duration such as 30m, 2h or 0 to disable"))
+}
+
+impl Daemon {
+    pub fn run(self, vault_dir: PathBuf) -> ExitCode {
+        harden::harden_process();
+        tracing_subscriber::fmt()
+            .with_writer(std::io::stderr)
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+            .with_env_filter(
+                tracing_subscriber::EnvFilter::try_from_env("CTXVAULT_LOG").unwrap_or_else(|_| "info".into()),
+            )
+            .init();
+        let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+            Ok(rt) => rt,
+            Err(e) => return self.fail(&format!("cannot start the async runtime: {e}"), false),
+        };
+        let config = DaemonConfig {
+            vault_dir,
+            runtime_dir: paths::runtime_dir(),
+            lock_after: (!self.lock_after.is_zero()).then_some(self.lock_after),
+        };
+        rt.block_on(async {
+            let bound = match server::bind(config) {
+                Ok(b) => b,
+                Err(e) => return self.fail(&e.to_string(), matches!(e, DaemonError::AlreadyRunning(_))),
+            };
+            tracing::info!(socket = %bound.socket().display(), "agent listening");
+            if self.notify_ready {
+                let mut out = std::io::stdout().lock();
+                let _ = writeln!(out, "ready");
+                let _ = out.flush();
+            } else {
+                eprintln!("ctxvault agent listening on {}", bound.socket().display());
+            }
+            match bound.serve().await {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    tracing::error!("agent failed: {e}");
+                    ExitCode::FAILURE
+                }
+            }
+        })
+    }
+
+    fn fail(&self, msg: &str, busy: bool) -> ExitCode {
+        if self.notify_ready {
+            println!("{}", if busy { "busy".to_owned() } else { format!("error: {msg}") });
+        }
+        eprintln!("error: {msg}");
+        ExitCode::FAILURE
+    }
+}

@@ -1,0 +1,60 @@
+//! `ctxvault edit`.
+
+use uuid::Uuid;
+use vault_core::ItemPatch;
+use vault_daemon::{Request, Response};
+
+use super::{ItemFields, read_text};
+use crate::ctx::Ctx;
+use crate::output;
+
+/// Change an item; only the fields given change. `--tag` replaces the tag
+/// set; `--title ""` clears the title.
+#[derive(clap::Args)]
+pub struct Edit {
+    /// The item id.
+    #[arg(value_parser = super::parse_id)]
+    id: Uuid,
+    #[command(flatten)]
+    fields: ItemFields,
+    /// Remove every tag.
+    #[arg(long, conflicts_with = "tags")]
+    clear_tags: bool,
+    /// New text, or `-` to read it from standard input.
+    #[arg(value_name = "TEXT|-")]
+    text: Option<String>,
+    /// Print the changed item as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+impl Edit {
+    pub async fn run(self, ctx: &Ctx) -> anyhow::Result<()> {
+        let body = self.text.as_deref().map(read_text).transpose()?;
+        if let Some(b) = &body {
+            vault_core::item::check_body(b)?;
+        }
+        let f = self.fields;
+        let tags = if self.clear_tags {
+            Some(Vec::new())
+        } else {
+            (!f.tags.is_empty()).then_some(f.tags)
+        };
+        let patch = ItemPatch {
+            namespace: f.namespace,
+            kind: f.kind,
+            title: f.title,
+            body,
+            tags,
+            sensitivity: f.sensitivity,
+        };
+        match ctx.call_vault(&Request::Edit { id: self.id, patch }).await? {
+            Response::Item(i) if self.json => output::json(&i),
+            Response::Item(i) => {
+                println!("updated {} (version {})", i.id, i.version);
+                Ok(())
+            }
+            other => anyhow::bail!("unexpected answer from the agent: {other:?}"),
+        }
+    }
+}

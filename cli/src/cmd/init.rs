@@ -1,0 +1,69 @@
+//! `ctxvault init`.
+
+use std::os::unix::fs::DirBuilderExt;
+use std::path::PathBuf;
+
+use anyhow::{Context, bail};
+use vault_core::WorkFactor;
+use vault_daemon::Request;
+
+use crate::ctx::Ctx;
+use crate::secret;
+
+/// Environment variable overriding the scrypt work factor of a new vault.
+/// Meant for tests; the default is stated in docs/ARCHITECTURE.md.
+pub const WORK_FACTOR_ENV: &str = "CTXVAULT_SCRYPT_WORK_FACTOR";
+
+/// Create a vault and leave the agent running with it unlocked.
+#[derive(clap::Args)]
+pub struct Init {
+    /// Also let this age identity file (age-keygen's format) unlock the vault.
+    #[arg(long, value_name = "FILE")]
+    identity: Option<PathBuf>,
+    /// Read the passphrase from the first line of standard input.
+    #[arg(long)]
+    passphrase_stdin: bool,
+}
+
+impl Init {
+    pub async fn run(self, ctx: &Ctx) -> anyhow::Result<()> {
+        if vault_core::store::Store::exists(&ctx.dir) {
+            bail!(
+                "a vault already exists at {}; use it, or choose another directory with --vault",
+                ctx.dir.display()
+            );
+        }
+        let identity_file = self.identity.as_deref().map(secret::identity_file).transpose()?;
+        let work_factor = match std::env::var(WORK_FACTOR_ENV) {
+            Ok(v) => {
+                let n: u8 = v
+                    .parse()
+                    .ok()
+                    .with_context(|| format!("{WORK_FACTOR_ENV}={v:?} is not a number; unset it"))?;
+                WorkFactor::new(n).map_err(|e| anyhow::anyhow!("{WORK_FACTOR_ENV}: {e}"))?;
+                if n < WorkFactor::DEFAULT.get() {
+                    eprintln!(
+                        "warning: scrypt work factor {n} is below the default {}; fine for tests, weak for real use",
+                        WorkFactor::DEFAULT.get()
+                    );
+                }
+                Some(n)
+            }
+            Err(_) => None,
+        };
+        let passphrase = secret::passphrase(self.passphrase_stdin, true)?;
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(&ctx.dir)
+            .with_context(|| format!("cannot create the vault directory {}", ctx.dir.display()))?;
+        ctx.call(&Request::Init {
+            passphrase,
+            identity_file,
+            work_factor,
+        })
+        .await?;
+        println!("created vault at {} (unlocked)", ctx.dir.display());
+        Ok(())
+    }
+}

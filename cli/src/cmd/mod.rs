@@ -1,0 +1,109 @@
+//! The subcommands, one module each.
+
+mod add;
+mod daemon;
+mod edit;
+mod get;
+mod init;
+mod lock;
+mod ls;
+mod rm;
+mod search;
+mod status;
+mod stop;
+mod unlock;
+
+use clap::Subcommand;
+
+use crate::ctx::Ctx;
+
+/// Every subcommand.
+#[derive(Subcommand)]
+pub enum Command {
+    /// Create a vault and leave the agent running with it unlocked.
+    Init(init::Init),
+    /// Unlock the vault in the agent (passphrase or age identity).
+    Unlock(unlock::Unlock),
+    /// Lock the vault: the agent wipes its keys and the search index.
+    Lock(lock::Lock),
+    /// Show whether the agent runs, whether the vault is locked, and counts.
+    Status(status::Status),
+    /// Stop the agent (the vault locks).
+    Stop(stop::Stop),
+    /// Run the agent in the foreground.
+    Daemon(daemon::Daemon),
+    /// Add an item; prints its id.
+    Add(add::Add),
+    /// Show one item.
+    Get(get::Get),
+    /// Change an item; only the fields given change.
+    Edit(edit::Edit),
+    /// Delete an item.
+    Rm(rm::Rm),
+    /// List items.
+    Ls(ls::Ls),
+    /// Full-text search, best match first.
+    Search(search::Search),
+}
+
+impl Command {
+    /// Run the command (every one but `daemon`, which owns its runtime).
+    pub async fn run(self, ctx: Ctx) -> anyhow::Result<()> {
+        match self {
+            Command::Init(c) => c.run(&ctx).await,
+            Command::Unlock(c) => c.run(&ctx).await,
+            Command::Lock(c) => c.run(&ctx).await,
+            Command::Status(c) => c.run(&ctx).await,
+            Command::Stop(c) => c.run(&ctx).await,
+            Command::Daemon(_) => anyhow::bail!("the daemon runs in its own runtime"),
+            Command::Add(c) => c.run(&ctx).await,
+            Command::Get(c) => c.run(&ctx).await,
+            Command::Edit(c) => c.run(&ctx).await,
+            Command::Rm(c) => c.run(&ctx).await,
+            Command::Ls(c) => c.run(&ctx).await,
+            Command::Search(c) => c.run(&ctx).await,
+        }
+    }
+}
+
+/// Parse an item id, with a message that says what an id looks like.
+pub fn parse_id(s: &str) -> Result<uuid::Uuid, String> {
+    uuid::Uuid::parse_str(s.trim())
+        .map_err(|_| format!("malformed id {s:?}: an item id is a UUID such as 0192f0c1-7c5e-7d3a-9a4e-3b1f2c4d5e6f; list ids with `ctxvault ls`"))
+}
+
+/// Read item text: the argument, or standard input for `-`.
+pub fn read_text(arg: &str) -> anyhow::Result<String> {
+    use anyhow::Context;
+    use std::io::Read;
+    if arg == "-" {
+        let mut s = String::new();
+        std::io::stdin()
+            .lock()
+            .read_to_string(&mut s)
+            .context("reading the text from stdin (it must be UTF-8)")?;
+        Ok(s)
+    } else {
+        Ok(arg.to_owned())
+    }
+}
+
+/// Item fields shared by `add` and `edit`.
+#[derive(clap::Args, Default)]
+pub struct ItemFields {
+    /// Namespace, a slash path such as `work/acme`.
+    #[arg(long = "ns", value_name = "NS")]
+    pub namespace: Option<vault_core::Namespace>,
+    /// Kind: fact, preference, note, person, project, event, document, ...
+    #[arg(long)]
+    pub kind: Option<vault_core::Kind>,
+    /// Short title.
+    #[arg(long)]
+    pub title: Option<String>,
+    /// A tag (repeat for several).
+    #[arg(long = "tag", value_name = "TAG")]
+    pub tags: Vec<vault_core::Tag>,
+    /// public, normal, private or secret.
+    #[arg(long)]
+    pub sensitivity: Option<vault_core::Sensitivity>,
+}

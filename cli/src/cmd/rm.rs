@@ -1,0 +1,22 @@
+//! `ctxvault rm`.
+
+use uuid::Uuid;
+use vault_daemon::Request;
+
+use crate::ctx::Ctx;
+
+/// Delete an item.
+#[derive(clap::Args)]
+pub struct Rm {
+    /// The item id.
+    #[arg(value_parser = super::parse_id)]
+    id: Uuid,
+}
+
+impl Rm {
+    pub async fn run(self, ctx: &Ctx) -> anyhow::Result<()> {
+        ctx.call_vault(&Request::Remove { id: self.id }).await?;
+        println!("removed {}", self.id);
+        Ok(())
+    }
+}

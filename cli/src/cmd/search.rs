@@ -1,0 +1,49 @@
+//! `ctxvault search`.
+
+use vault_core::{ItemFilter, Namespace, Tag};
+use vault_daemon::{Request, Response};
+
+use crate::ctx::Ctx;
+use crate::output;
+
+/// Full-text search, best match first. Every word must match (stemmed:
+/// "running" finds "run"); `word*` matches a prefix.
+#[derive(clap::Args)]
+pub struct Search {
+    /// The words to look for.
+    query: String,
+    /// Only items in this namespace or below it.
+    #[arg(long = "ns", value_name = "PREFIX")]
+    namespace: Option<Namespace>,
+    /// Only items with this tag (repeat: any of them).
+    #[arg(long = "tag", value_name = "TAG")]
+    tags: Vec<Tag>,
+    /// Most results to show (1-1000).
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u16).range(1..=1000))]
+    limit: u16,
+    /// Print a JSON array.
+    #[arg(long)]
+    json: bool,
+}
+
+impl Search {
+    pub async fn run(self, ctx: &Ctx) -> anyhow::Result<()> {
+        let filter = ItemFilter {
+            namespace: self.namespace,
+            tags: self.tags,
+        };
+        let req = Request::Search {
+            query: self.query,
+            filter,
+            limit: usize::from(self.limit),
+        };
+        match ctx.call_vault(&req).await? {
+            Response::Hits(h) if self.json => output::json(&h),
+            Response::Hits(h) => {
+                output::hits(&h);
+                Ok(())
+            }
+            other => anyhow::bail!("unexpected answer from the agent: {other:?}"),
+        }
+    }
+}

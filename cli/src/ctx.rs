@@ -1,0 +1,157 @@
+//! What every command needs: the vault directory, the agent's socket, a
+//! client that starts the agent when none runs, and error mapping.
+
+use std::fs::OpenOptions;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+
+use anyhow::{Context, anyhow, bail};
+use tokio::io::{AsyncBufReadExt, BufReader};
+use vault_daemon::protocol::UnlockWith;
+use vault_daemon::{ApiError, Client, ErrorKind, Request, Response, TransportError, paths};
+
+use crate::secret;
+
+/// File in the vault directory that receives the background agent's log.
+pub const AGENT_LOG: &str = "agent.log";
+
+/// Resolve the vault directory: `--vault`, else `$CTXVAULT_HOME`, else the
+/// XDG data directory's `ctxvault/`.
+pub fn vault_dir(flag: Option<PathBuf>) -> anyhow::Result<PathBuf> {
+    let dir = match flag.or_else(|| std::env::var_os("CTXVAULT_HOME").filter(|v| !v.is_empty()).map(PathBuf::from)) {
+        Some(d) => d,
+        None => directories::BaseDirs::new()
+            .ok_or_else(|| anyhow!("cannot find your home directory; pass --vault DIR or set CTXVAULT_HOME"))?
+            .data_dir()
+            .join("ctxvault"),
+    };
+    std::path::absolute(&dir).with_context(|| format!("bad vault path {}", dir.display()))
+}
+
+/// Shared state of one CLI invocation.
+pub struct Ctx {
+    /// The vault directory (absolute).
+    pub dir: PathBuf,
+}
+
+fn api(e: ApiError) -> anyhow::Error {
+    anyhow!(e.message)
+}
+
+impl Ctx {
+    /// A context for the vault at `dir`.
+    pub fn new(dir: PathBuf) -> Self {
+        Ctx { dir }
+    }
+
+    /// Fail unless a vault exists here.
+    pub fn require_vault(&self) -> anyhow::Result<()> {
+        if !vault_core::store::Store::exists(&self.dir) {
+            bail!("no vault at {}: run `ctxvault init`, or pass --vault DIR", self.dir.display());
+        }
+        Ok(())
+    }
+
+    /// The agent client for this vault, if its directory exists.
+    pub fn client(&self) -> anyhow::Result<Client> {
+        let socket = paths::socket_path(&paths::runtime_dir(), &self.dir)?;
+        Ok(Client::new(socket))
+    }
+
+    /// Send a request; `Ok(None)` when no agent runs.
+    pub async fn try_call(&self, req: &Request) -> anyhow::Result<Option<Result<Response, ApiError>>> {
+        match self.client()?.call(req).await {
+            Ok(r) => Ok(Some(r)),
+            Err(TransportError::NotRunning(_)) => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Start the agent in the background unless one runs; returns a client.
+    pub async fn ensure_agent(&self) -> anyhow::Result<Client> {
+        let client = self.client()?;
+        match client.call(&Request::Hello).await {
+            Ok(Ok(_)) => return Ok(client),
+            Ok(Err(e)) => return Err(api(e)),
+            Err(TransportError::NotRunning(_)) => {}
+            Err(e) => return Err(e.into()),
+        }
+        self.start_agent().await?;
+        Ok(client)
+    }
+
+    async fn start_agent(&self) -> anyhow::Result<()> {
+        let exe = std::env::current_exe().context("cannot find the ctxvault executable")?;
+        let log_path = self.dir.join(AGENT_LOG);
+        let log = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .mode(0o600)
+            .open(&log_path)
+            .with_context(|| format!("cannot open the agent log {}", log_path.display()))?;
+        let mut child = tokio::process::Command::new(exe)
+            .arg("--vault")
+            .arg(&self.dir)
+            .arg("daemon")
+            .arg("--notify-ready")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(log)
+            .process_group(0)
+            .spawn()
+            .context("cannot start the agent")?;
+        let stdout = child.stdout.take().context("the agent has no stdout")?;
+        let mut line = String::new();
+        BufReader::new(stdout)
+            .read_line(&mut line)
+            .await
+            .context("reading the agent's readiness")?;
+        match line.trim() {
+            "ready" | "busy" => Ok(()),
+            "" => bail!("the agent exited while starting; see {}", log_path.display()),
+            other => bail!("{}", other.strip_prefix("error: ").unwrap_or(other)),
+        }
+    }
+
+    /// Send a request to the agent (starting it if needed).
+    pub async fn call(&self, req: &Request) -> anyhow::Result<Response> {
+        let client = self.ensure_agent().await?;
+        client.call(req).await?.map_err(api)
+    }
+
+    /// Send a request that needs the vault unlocked. When the vault is
+    /// locked and `CTXVAULT_PASSPHRASE` is set, unlock first.
+    pub async fn call_vault(&self, req: &Request) -> anyhow::Result<Response> {
+        self.require_vault()?;
+        let client = self.ensure_agent().await?;
+        match client.call(req).await? {
+            Ok(r) => Ok(r),
+            Err(e) if e.kind == ErrorKind::Locked => {
+                let Some(pass) = secret::from_env() else {
+                    return Err(api(e));
+                };
+                client
+                    .call(&Request::Unlock {
+                        with: UnlockWith::Passphrase(pass),
+                    })
+                    .await?
+                    .map_err(api)?;
+                client.call(req).await?.map_err(api)
+            }
+            Err(e) => Err(api(e)),
+        }
+    }
+}
+
+/// Wait until no agent holds the vault's lock (it has exited).
+pub fn wait_agent_exit(dir: &Path) -> anyhow::Result<()> {
+    let path = dir.join(vault_daemon::server::LOCK_FILE);
+    let Ok(f) = OpenOptions::new().read(true).open(&path) else {
+        return Ok(());
+    };
+    // Blocks until the agent releases its lock on exit.
+    f.lock().with_context(|| format!("waiting for the agent to exit ({})", path.display()))?;
+    f.unlock().ok();
+    Ok(())
+}

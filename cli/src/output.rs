@@ -1,0 +1,93 @@
+//! Everything the CLI prints: items for people, JSON for scripts, and one
+//! line per error.
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use vault_core::{Item, SearchHit};
+
+/// Print an error as one line on stderr and return the failure exit code.
+pub fn fail(e: &anyhow::Error) -> ExitCode {
+    let msg = format!("{e:#}").replace('\n', " ");
+    eprintln!("error: {msg}");
+    ExitCode::FAILURE
+}
+
+/// Print a clap parse error: help and version as clap renders them, any
+/// other error as its first line plus where to find help.
+pub fn clap_error(e: clap::Error) -> ExitCode {
+    use clap::error::ErrorKind;
+    match e.kind() {
+        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+            let _ = e.print();
+            if e.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand {
+                ExitCode::from(2)
+            } else {
+                ExitCode::SUCCESS
+            }
+        }
+        _ => {
+            let rendered = e.render().to_string();
+            let first = rendered.lines().find(|l| !l.trim().is_empty()).unwrap_or("invalid arguments");
+            let first = first.strip_prefix("error: ").unwrap_or(first);
+            eprintln!("error: {first}; see `ctxvault --help`");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// Print a value as pretty JSON on stdout.
+pub fn json<T: serde::Serialize>(v: &T) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
+    serde_json::to_writer_pretty(&mut out, v)?;
+    writeln!(out)?;
+    Ok(())
+}
+
+fn first_line(s: &str, max: usize) -> String {
+    let line = s.lines().find(|l| !l.trim().is_empty()).unwrap_or("").trim();
+    if line.chars().count() > max {
+        let cut: String = line.chars().take(max - 1).collect();
+        format!("{cut}…")
+    } else {
+        line.to_owned()
+    }
+}
+
+/// One item, in full, for people.
+pub fn item(i: &Item) {
+    println!("id:          {}", i.id);
+    println!("namespace:   {}", i.namespace);
+    println!("kind:        {}", i.kind);
+    if let Some(t) = &i.title {
+        println!("title:       {t}");
+    }
+    if !i.tags.is_empty() {
+        let tags: Vec<&str> = i.tags.iter().map(|t| t.as_str()).collect();
+        println!("tags:        {}", tags.join(", "));
+    }
+    println!("sensitivity: {}", i.sensitivity);
+    println!("source:      {}", i.source.as_str());
+    println!("version:     {}", i.version);
+    println!("created:     {}", i.created_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
+    println!("updated:     {}", i.updated_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
+    println!();
+    println!("{}", i.body);
+}
+
+/// One line per item, for people.
+pub fn item_lines(items: &[Item]) {
+    for i in items {
+        let label = i.title.as_deref().map_or_else(|| first_line(&i.body, 60), |t| first_line(t, 60));
+        println!("{}  {:<20} {}", i.id, i.namespace.as_str(), label);
+    }
+}
+
+/// Search hits, for people.
+pub fn hits(hits: &[SearchHit]) {
+    for h in hits {
+        let label = h.item.title.as_deref().map_or_else(|| first_line(&h.item.body, 60), |t| first_line(t, 60));
+        println!("{:>6.2}  {}  {:<20} {}", h.score, h.item.id, h.item.namespace.as_str(), label);
+        println!("        {}", h.snippet);
+    }
+}

@@ -1,0 +1,61 @@
+//! Reading passphrases and identity files: from a terminal prompt without
+//! echo, `CTXVAULT_PASSPHRASE`, or one line of standard input.
+
+use std::io::{BufRead, IsTerminal};
+use std::path::Path;
+
+use anyhow::{Context, bail};
+use vault_daemon::protocol::Secret;
+
+/// Environment variable holding the passphrase for non-interactive use.
+pub const PASSPHRASE_ENV: &str = "CTXVAULT_PASSPHRASE";
+
+/// The passphrase from the environment, if set and not empty.
+pub fn from_env() -> Option<Secret> {
+    std::env::var(PASSPHRASE_ENV).ok().filter(|p| !p.is_empty()).map(Secret::new)
+}
+
+/// Read the passphrase: `--passphrase-stdin`, else `CTXVAULT_PASSPHRASE`,
+/// else a prompt on the terminal (asked twice when `confirm`).
+pub fn passphrase(from_stdin: bool, confirm: bool) -> anyhow::Result<Secret> {
+    if from_stdin {
+        let mut line = String::new();
+        std::io::stdin().lock().read_line(&mut line).context("reading the passphrase from stdin")?;
+        let p = line.trim_end_matches(['\n', '\r']).to_owned();
+        if p.is_empty() {
+            bail!("the passphrase on stdin is empty; pipe a non-empty line");
+        }
+        return Ok(Secret::new(p));
+    }
+    if let Some(p) = from_env() {
+        return Ok(p);
+    }
+    if !std::io::stdin().is_terminal() {
+        bail!("no passphrase: run in a terminal, set {PASSPHRASE_ENV}, or pass --passphrase-stdin");
+    }
+    let p = Secret::new(rpassword::prompt_password("Passphrase: ").context("reading the passphrase")?);
+    if p.expose_secret().is_empty() {
+        bail!("the passphrase is empty; choose one");
+    }
+    if confirm {
+        let again = Secret::new(rpassword::prompt_password("Passphrase again: ").context("reading the passphrase")?);
+        if again.expose_secret() != p.expose_secret() {
+            bail!("the passphrases differ; run the command again");
+        }
+    }
+    Ok(p)
+}
+
+/// Read and check an age identity file.
+pub fn identity_file(path: &Path) -> anyhow::Result<Secret> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read identity file {}", path.display()))?;
+    let text = Secret::new(text);
+    vault_core::keys::parse_identity_file(text.expose_secret()).map_err(|e| {
+        anyhow::anyhow!(
+            "{} is {e}; generate one with `age-keygen -o FILE`",
+            path.display()
+        )
+    })?;
+    Ok(text)
+}

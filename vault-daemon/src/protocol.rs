@@ -1,0 +1,287 @@
+//! The control protocol between the CLI and the agent.
+//!
+//! # Format
+//! One endpoint, `POST /v1/call`, with the header `x-ctxvault-protocol:
+//! <PROTOCOL_VERSION>` and a JSON [`Request`] body. The answer is a JSON
+//! `{"Ok": Response}` or `{"Err": ApiError}`. A request whose protocol
+//! version differs is refused with [`ErrorKind::ProtocolMismatch`] before
+//! anything else happens. Bump [`PROTOCOL_VERSION`] by hand on any change
+//! to these types.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+use vault_core::{Item, ItemFilter, ItemPatch, NewItem, SearchHit};
+use zeroize::Zeroizing;
+
+/// Version of this protocol; checked on every request.
+pub const PROTOCOL_VERSION: u32 = 1;
+/// Header carrying the protocol version.
+pub const PROTOCOL_HEADER: &str = "x-ctxvault-protocol";
+/// Path of the one endpoint.
+pub const CALL_PATH: &str = "/v1/call";
+
+/// A secret string (passphrase, identity file) in transit. Wiped on drop,
+/// never printed.
+#[derive(Clone)]
+pub struct Secret(Zeroizing<String>);
+
+impl Serialize for Secret {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for Secret {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        String::deserialize(d).map(Secret::new)
+    }
+}
+
+impl Secret {
+    /// Wrap a secret.
+    pub fn new(s: String) -> Self {
+        Secret(Zeroizing::new(s))
+    }
+
+    /// The secret text.
+    pub fn expose_secret(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret([redacted])")
+    }
+}
+
+/// How to unlock.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UnlockWith {
+    /// The vault passphrase.
+    Passphrase(Secret),
+    /// The contents of an age identity file.
+    IdentityFile(Secret),
+}
+
+/// A request to the agent.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum Request {
+    /// Who are you? Answered even when no vault exists.
+    Hello,
+    /// Running, locked, counts.
+    Status,
+    /// Create the vault and keep it unlocked.
+    Init {
+        /// The passphrase for the passphrase slot.
+        passphrase: Secret,
+        /// An age identity file whose identities each get a slot.
+        identity_file: Option<Secret>,
+        /// scrypt work factor; `None` for the default.
+        work_factor: Option<u8>,
+    },
+    /// Unlock the vault.
+    Unlock {
+        /// Passphrase or identity.
+        with: UnlockWith,
+    },
+    /// Wipe the keys and the index.
+    Lock,
+    /// Shut the agent down.
+    Stop,
+    /// Store a new item.
+    Add {
+        /// The item.
+        item: NewItem,
+    },
+    /// Read an item.
+    Get {
+        /// Its id.
+        id: Uuid,
+    },
+    /// Change an item.
+    Edit {
+        /// Its id.
+        id: Uuid,
+        /// The change.
+        patch: ItemPatch,
+    },
+    /// Delete an item.
+    Remove {
+        /// Its id.
+        id: Uuid,
+    },
+    /// List items.
+    List {
+        /// Which ones.
+        filter: ItemFilter,
+    },
+    /// Full-text search.
+    Search {
+        /// The words.
+        query: String,
+        /// Which items to consider.
+        filter: ItemFilter,
+        /// Most results.
+        limit: usize,
+    },
+}
+
+impl Request {
+    /// True for requests that use the vault (and so count as activity for
+    /// the idle timer).
+    pub fn is_activity(&self) -> bool {
+        !matches!(self, Request::Hello | Request::Status | Request::Stop | Request::Lock)
+    }
+}
+
+/// The agent's state as `status` shows it.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Status {
+    /// Always true when answered.
+    pub running: bool,
+    /// Whether a vault exists in the directory.
+    pub initialized: bool,
+    /// Whether the keys are wiped.
+    pub locked: bool,
+    /// Number of items.
+    pub items: u64,
+    /// Items that failed authentication at unlock.
+    pub damaged: Vec<Uuid>,
+    /// The vault directory.
+    pub vault: String,
+    /// The agent's socket.
+    pub socket: String,
+    /// The agent's process id.
+    pub pid: u32,
+    /// Idle auto-lock, in seconds; `None` when disabled.
+    pub lock_after_secs: Option<u64>,
+    /// The agent's version.
+    pub version: String,
+}
+
+/// A successful answer.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(tag = "kind", content = "value", rename_all = "snake_case")]
+pub enum Response {
+    /// Answer to `Hello`.
+    Hello {
+        /// Crate version of the agent.
+        version: String,
+        /// Its protocol version.
+        protocol: u32,
+        /// Its process id.
+        pid: u32,
+    },
+    /// Answer to `Status`.
+    Status(Status),
+    /// Done, nothing to return.
+    Done,
+    /// One item.
+    Item(Item),
+    /// Several items.
+    Items(Vec<Item>),
+    /// Search results.
+    Hits(Vec<SearchHit>),
+}
+
+/// What kind of failure a request met. The CLI decides what to print from
+/// this, never from the message text.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorKind {
+    /// The vault is locked.
+    Locked,
+    /// No vault exists in the directory.
+    NoVault,
+    /// A vault already exists.
+    AlreadyExists,
+    /// No item with that id.
+    NoItem,
+    /// An item failed authentication.
+    Integrity,
+    /// Bad input.
+    Invalid,
+    /// Wrong passphrase.
+    WrongPassphrase,
+    /// The identity opens no slot.
+    IdentityNoMatch,
+    /// Not an age identity file.
+    BadIdentity,
+    /// A key slot is malformed or too costly to open.
+    BadSlot,
+    /// Client and agent speak different protocol versions.
+    ProtocolMismatch,
+    /// Anything else (database, I/O).
+    Internal,
+}
+
+/// A failed request: its kind and a one-line message naming the problem.
+#[derive(Clone, Debug, Serialize, Deserialize, thiserror::Error)]
+#[error("{message}")]
+pub struct ApiError {
+    /// What kind of failure.
+    pub kind: ErrorKind,
+    /// One line for people.
+    pub message: String,
+}
+
+impl ApiError {
+    /// An error of `kind` with `message`.
+    pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
+        ApiError {
+            kind,
+            message: message.into(),
+        }
+    }
+}
+
+impl From<vault_core::Error> for ApiError {
+    fn from(e: vault_core::Error) -> Self {
+        use vault_core::Error as E;
+        let kind = match &e {
+            E::Invalid { .. } => ErrorKind::Invalid,
+            E::NoItem(_) => ErrorKind::NoItem,
+            E::Integrity(_) => ErrorKind::Integrity,
+            E::WrongPassphrase => ErrorKind::WrongPassphrase,
+            E::IdentityNoMatch => ErrorKind::IdentityNoMatch,
+            E::BadIdentity(_) => ErrorKind::BadIdentity,
+            E::ExcessiveWork { .. } | E::MalformedSlot(_) => ErrorKind::BadSlot,
+            E::AlreadyExists(_) => ErrorKind::AlreadyExists,
+            E::NoVault(_) => ErrorKind::NoVault,
+            E::Locked => ErrorKind::Locked,
+            E::Format(_) | E::Db(_) | E::Migrate(_) | E::Io { .. } | E::Crypto(_) => ErrorKind::Internal,
+        };
+        ApiError::new(kind, e.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_never_debug_printed() {
+        let r = Request::Unlock {
+            with: UnlockWith::Passphrase(Secret::new("hunter2".into())),
+        };
+        assert!(!format!("{r:?}").contains("hunter2"));
+    }
+
+    #[test]
+    fn requests_roundtrip() {
+        let r = Request::Search {
+            query: "q".into(),
+            filter: ItemFilter::default(),
+            limit: 3,
+        };
+        let j = serde_json::to_string(&r).unwrap();
+        assert!(j.contains("\"op\":\"search\""));
+        let back: Request = serde_json::from_str(&j).unwrap();
+        assert!(matches!(back, Request::Search { limit: 3, .. }));
+    }
+}

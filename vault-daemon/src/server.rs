@@ -1,0 +1,447 @@
+//! The agent's server: state, request dispatch, idle lock and shutdown.
+//!
+//! # Invariants
+//! - The listener is bound before readiness is announced, so a client can
+//!   connect at once.
+//! - A connection from another uid is dropped before any byte is read.
+//! - Locking drops the unlocked vault: its subkeys are zeroized and its
+//!   index freed once in-flight requests finish.
+//! - Unlock attempts are serialized and throttled after failures.
+
+use std::fs::{File, OpenOptions};
+use std::io::Write;
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant, SystemTime};
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::IntoResponse;
+use axum::routing::post;
+use tokio::net::{UnixListener, UnixStream};
+use tokio::sync::watch;
+use vault_core::{Unlock, UnlockedVault, Vault, WorkFactor, keys, store::Store};
+
+use crate::paths::{self, PathError};
+use crate::protocol::{
+    ApiError, CALL_PATH, ErrorKind, PROTOCOL_HEADER, PROTOCOL_VERSION, Request, Response, Status, UnlockWith,
+};
+use crate::throttle::Throttle;
+
+/// Name of the lock file that keeps one agent per vault.
+pub const LOCK_FILE: &str = "agent.lock";
+/// Largest request body: a 1 MiB item, JSON-escaped, with room to spare.
+const MAX_BODY: usize = 16 * 1024 * 1024;
+
+/// How to run the agent.
+pub struct DaemonConfig {
+    /// The vault directory (must exist).
+    pub vault_dir: PathBuf,
+    /// The runtime directory for the socket.
+    pub runtime_dir: PathBuf,
+    /// Idle time after which the vault locks itself; `None` never.
+    pub lock_after: Option<Duration>,
+}
+
+/// Why the agent could not start or stopped with an error.
+#[derive(Debug, thiserror::Error)]
+pub enum DaemonError {
+    /// The socket directory or path is unsafe or unusable.
+    #[error(transparent)]
+    Path(#[from] PathError),
+    /// Another agent holds this vault.
+    #[error("another ctxvault agent already serves {0}; use it, or stop it with `ctxvault stop`")]
+    AlreadyRunning(PathBuf),
+    /// The vault directory is missing.
+    #[error("no vault directory at {0}: run `ctxvault init`")]
+    NoVaultDir(PathBuf),
+    /// An I/O error on a path.
+    #[error("{path}: {source}")]
+    Io {
+        /// The path.
+        path: PathBuf,
+        /// The error.
+        source: std::io::Error,
+    },
+}
+
+struct Agent {
+    dir: PathBuf,
+    socket: PathBuf,
+    vault: Mutex<Option<Arc<UnlockedVault>>>,
+    gate: tokio::sync::Mutex<Throttle>,
+    last_activity: Mutex<SystemTime>,
+    lock_after: Option<Duration>,
+    shutdown: watch::Sender<bool>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+fn locked_error() -> ApiError {
+    ApiError::new(ErrorKind::Locked, "vault is locked: run `ctxvault unlock`")
+}
+
+impl Agent {
+    fn unlocked(&self) -> Result<Arc<UnlockedVault>, ApiError> {
+        lock(&self.vault).clone().ok_or_else(locked_error)
+    }
+
+    fn lock_vault(&self) -> bool {
+        let was = lock(&self.vault).take();
+        was.is_some()
+    }
+
+    async fn status(&self) -> Result<Status, ApiError> {
+        let unlocked = lock(&self.vault).clone();
+        let initialized = Store::exists(&self.dir);
+        let (items, damaged) = match &unlocked {
+            Some(v) => {
+                let s = v.stats().await;
+                (s.items + s.damaged.len() as u64, s.damaged)
+            }
+            None if initialized => {
+                let v = Vault::open(&self.dir).await?;
+                let n = v.count().await?;
+                v.store().close().await;
+                (n, Vec::new())
+            }
+            None => (0, Vec::new()),
+        };
+        Ok(Status {
+            running: true,
+            initialized,
+            locked: unlocked.is_none(),
+            items,
+            damaged,
+            vault: self.dir.display().to_string(),
+            socket: self.socket.display().to_string(),
+            pid: std::process::id(),
+            lock_after_secs: self.lock_after.map(|d| d.as_secs()),
+            version: env!("CARGO_PKG_VERSION").to_owned(),
+        })
+    }
+
+    async fn dispatch(&self, req: Request) -> Result<Response, ApiError> {
+        if req.is_activity() {
+            *lock(&self.last_activity) = SystemTime::now();
+        }
+        match req {
+            Request::Hello => Ok(Response::Hello {
+                version: env!("CARGO_PKG_VERSION").to_owned(),
+                protocol: PROTOCOL_VERSION,
+                pid: std::process::id(),
+            }),
+            Request::Status => Ok(Response::Status(self.status().await?)),
+            Request::Init {
+                passphrase,
+                identity_file,
+                work_factor,
+            } => {
+                let _gate = self.gate.lock().await;
+                if Store::exists(&self.dir) {
+                    return Err(ApiError::new(
+                        ErrorKind::AlreadyExists,
+                        format!(
+                            "a vault already exists at {}; use it, or choose another directory with --vault",
+                            self.dir.display()
+                        ),
+                    ));
+                }
+                let wf = match work_factor {
+                    Some(n) => WorkFactor::new(n)?,
+                    None => WorkFactor::DEFAULT,
+                };
+                let ids = match &identity_file {
+                    Some(f) => keys::parse_identity_file(f.expose_secret())?,
+                    None => Vec::new(),
+                };
+                let pass = keys::passphrase(passphrase.expose_secret());
+                let v = Vault::create(&self.dir, &pass, wf, &ids).await?;
+                *lock(&self.vault) = Some(Arc::new(v));
+                tracing::info!("vault created and unlocked");
+                Ok(Response::Done)
+            }
+            Request::Unlock { with } => {
+                if lock(&self.vault).is_some() {
+                    return Ok(Response::Done);
+                }
+                let how = match &with {
+                    UnlockWith::Passphrase(p) => Unlock::Passphrase(keys::passphrase(p.expose_secret())),
+                    UnlockWith::IdentityFile(f) => Unlock::identity_file(f.expose_secret())?,
+                };
+                let mut throttle = self.gate.lock().await;
+                if lock(&self.vault).is_some() {
+                    return Ok(Response::Done);
+                }
+                let wait = throttle.wait(Instant::now());
+                if !wait.is_zero() {
+                    tracing::info!(failures = throttle.failures(), ?wait, "throttling unlock attempt");
+                    tokio::time::sleep(wait).await;
+                }
+                let vault = Vault::open(&self.dir).await.map_err(|e| match e {
+                    vault_core::Error::NoVault(d) => ApiError::new(
+                        ErrorKind::NoVault,
+                        format!("no vault at {}: run `ctxvault init`", d.display()),
+                    ),
+                    e => e.into(),
+                })?;
+                match vault.unlock(&how).await {
+                    Ok(v) => {
+                        throttle.succeeded();
+                        *lock(&self.vault) = Some(Arc::new(v));
+                        tracing::info!("vault unlocked");
+                        Ok(Response::Done)
+                    }
+                    Err(e) => {
+                        if matches!(e, vault_core::Error::WrongPassphrase | vault_core::Error::IdentityNoMatch) {
+                            throttle.failed(Instant::now());
+                            tracing::warn!(failures = throttle.failures(), "failed unlock attempt");
+                        }
+                        vault.store().close().await;
+                        Err(e.into())
+                    }
+                }
+            }
+            Request::Lock => {
+                if self.lock_vault() {
+                    tracing::info!("vault locked on request");
+                }
+                Ok(Response::Done)
+            }
+            Request::Stop => {
+                let _ = self.shutdown.send(true);
+                Ok(Response::Done)
+            }
+            Request::Add { item } => Ok(Response::Item(self.unlocked()?.add(item).await?)),
+            Request::Get { id } => Ok(Response::Item(self.unlocked()?.get(&id).await?)),
+            Request::Edit { id, patch } => Ok(Response::Item(self.unlocked()?.edit(&id, patch).await?)),
+            Request::Remove { id } => {
+                self.unlocked()?.remove(&id).await?;
+                Ok(Response::Done)
+            }
+            Request::List { filter } => Ok(Response::Items(self.unlocked()?.list(&filter).await?)),
+            Request::Search { query, filter, limit } => Ok(Response::Hits(
+                self.unlocked()?.search(&query, &filter, limit).await?,
+            )),
+        }
+    }
+}
+
+async fn call(State(agent): State<Arc<Agent>>, headers: HeaderMap, body: Bytes) -> impl IntoResponse {
+    let version = headers
+        .get(PROTOCOL_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u32>().ok());
+    let result: Result<Response, ApiError> = if version != Some(PROTOCOL_VERSION) {
+        Err(ApiError::new(
+            ErrorKind::ProtocolMismatch,
+            format!(
+                "the running agent speaks protocol {PROTOCOL_VERSION} and this ctxvault speaks {}; run `ctxvault stop` and retry",
+                version.map_or("none".to_owned(), |v| v.to_string())
+            ),
+        ))
+    } else {
+        match serde_json::from_slice::<Request>(&body) {
+            Ok(req) => agent.dispatch(req).await,
+            Err(e) => Err(ApiError::new(ErrorKind::Invalid, format!("malformed request: {e}"))),
+        }
+    };
+    let status = match &result {
+        Ok(_) => StatusCode::OK,
+        Err(e) if e.kind == ErrorKind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        Err(_) => StatusCode::BAD_REQUEST,
+    };
+    match serde_json::to_vec(&result) {
+        Ok(json) => (status, [("content-type", "application/json")], json).into_response(),
+        Err(_) => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+    }
+}
+
+/// A Unix listener that drops connections from other users.
+struct PeerChecked {
+    inner: UnixListener,
+    uid: u32,
+}
+
+impl axum::serve::Listener for PeerChecked {
+    type Io = UnixStream;
+    type Addr = tokio::net::unix::SocketAddr;
+
+    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
+        loop {
+            match self.inner.accept().await {
+                Ok((stream, addr)) => match stream.peer_cred() {
+                    Ok(cred) if cred.uid() == self.uid => return (stream, addr),
+                    Ok(cred) => tracing::warn!(peer_uid = cred.uid(), "refused a connection from another user"),
+                    Err(e) => tracing::warn!("refused a connection without peer credentials: {e}"),
+                },
+                Err(e) => {
+                    tracing::warn!("accept failed: {e}");
+                    // Back off on resource exhaustion (EMFILE) instead of spinning.
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+            }
+        }
+    }
+
+    fn local_addr(&self) -> std::io::Result<Self::Addr> {
+        self.inner.local_addr()
+    }
+}
+
+fn take_vault_lock(dir: &Path) -> Result<File, DaemonError> {
+    let path = dir.join(LOCK_FILE);
+    let mut f = OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .mode(0o600)
+        .open(&path)
+        .map_err(|source| DaemonError::Io {
+            path: path.clone(),
+            source,
+        })?;
+    match f.try_lock() {
+        Ok(()) => {}
+        Err(std::fs::TryLockError::WouldBlock) => return Err(DaemonError::AlreadyRunning(dir.to_owned())),
+        Err(std::fs::TryLockError::Error(source)) => return Err(DaemonError::Io { path, source }),
+    }
+    let _ = f.set_len(0);
+    let _ = writeln!(f, "{}", std::process::id());
+    Ok(f)
+}
+
+/// A bound agent, ready to serve. Split from [`Bound::serve`] so the caller
+/// can announce readiness once the socket accepts connections.
+pub struct Bound {
+    agent: Arc<Agent>,
+    listener: PeerChecked,
+    _lock: File,
+    shutdown_rx: watch::Receiver<bool>,
+}
+
+impl Bound {
+    /// The socket path.
+    pub fn socket(&self) -> &Path {
+        &self.agent.socket
+    }
+
+    /// Serve until SIGTERM, SIGINT or a `stop` request; then lock the vault
+    /// and remove the socket.
+    pub async fn serve(self) -> std::io::Result<()> {
+        let Bound {
+            agent,
+            listener,
+            _lock,
+            mut shutdown_rx,
+        } = self;
+        let app = Router::new()
+            .route(CALL_PATH, post(call))
+            .layer(DefaultBodyLimit::max(MAX_BODY))
+            .with_state(agent.clone());
+        let idle = tokio::spawn(idle_lock(agent.clone()));
+        let stop = async move {
+            use tokio::signal::unix::{SignalKind, signal};
+            let mut term = signal(SignalKind::terminate()).ok();
+            let mut int = signal(SignalKind::interrupt()).ok();
+            let term = async {
+                match term.as_mut() {
+                    Some(s) => {
+                        s.recv().await;
+                    }
+                    None => std::future::pending().await,
+                }
+            };
+            let int = async {
+                match int.as_mut() {
+                    Some(s) => {
+                        s.recv().await;
+                    }
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                _ = term => tracing::info!("SIGTERM: shutting down"),
+                _ = int => tracing::info!("SIGINT: shutting down"),
+                _ = shutdown_rx.wait_for(|s| *s) => tracing::info!("stop requested: shutting down"),
+            }
+        };
+        let result = axum::serve(listener, app).with_graceful_shutdown(stop).await;
+        idle.abort();
+        agent.lock_vault();
+        let _ = std::fs::remove_file(&agent.socket);
+        result
+    }
+}
+
+async fn idle_lock(agent: Arc<Agent>) {
+    let Some(after) = agent.lock_after else {
+        return;
+    };
+    let tick = (after / 4).clamp(Duration::from_millis(50), Duration::from_secs(5));
+    let mut interval = tokio::time::interval(tick);
+    loop {
+        interval.tick().await;
+        // Wall clock, so time spent suspended counts as idle.
+        let idle = SystemTime::now()
+            .duration_since(*lock(&agent.last_activity))
+            .unwrap_or_default();
+        if idle >= after && lock(&agent.vault).is_some() && agent.lock_vault() {
+            tracing::info!(?idle, "vault locked after inactivity");
+        }
+    }
+}
+
+/// Take the vault's agent lock, check the runtime directory and bind the
+/// socket. The returned [`Bound`] accepts connections at once.
+pub fn bind(config: DaemonConfig) -> Result<Bound, DaemonError> {
+    if !config.vault_dir.is_dir() {
+        return Err(DaemonError::NoVaultDir(config.vault_dir));
+    }
+    paths::ensure_private_dir(&config.runtime_dir)?;
+    let socket = paths::socket_path(&config.runtime_dir, &config.vault_dir)?;
+    let vault_dir = config.vault_dir.canonicalize().map_err(|source| DaemonError::Io {
+        path: config.vault_dir.clone(),
+        source,
+    })?;
+    let lock_file = take_vault_lock(&vault_dir)?;
+    // We hold the vault's lock, so a socket file left here is stale.
+    let _ = std::fs::remove_file(&socket);
+    let io = |source| DaemonError::Io {
+        path: socket.clone(),
+        source,
+    };
+    let listener = UnixListener::bind(&socket).map_err(io)?;
+    std::fs::set_permissions(&socket, std::fs::Permissions::from_mode(0o600)).map_err(io)?;
+    let (shutdown, shutdown_rx) = watch::channel(false);
+    let agent = Arc::new(Agent {
+        dir: vault_dir,
+        socket,
+        vault: Mutex::new(None),
+        gate: tokio::sync::Mutex::new(Throttle::default()),
+        last_activity: Mutex::new(SystemTime::now()),
+        lock_after: config.lock_after,
+        shutdown,
+    });
+    Ok(Bound {
+        agent,
+        listener: PeerChecked {
+            inner: listener,
+            uid: nix::unistd::getuid().as_raw(),
+        },
+        _lock: lock_file,
+        shutdown_rx,
+    })
+}
+
+/// Bind and serve (see [`bind`] and [`Bound::serve`]).
+pub async fn run(config: DaemonConfig) -> Result<(), DaemonError> {
+    let bound = bind(config)?;
+    let socket = bound.socket().to_owned();
+    bound.serve().await.map_err(|source| DaemonError::Io { path: socket, source })
+}
