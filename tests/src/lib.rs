@@ -1,1 +1,208 @@
-//! placeholder
+//! Test harness: a temporary vault and runtime directory, and helpers that
+//! run the real `ctxvault` binary against them. The agent a test starts is
+//! stopped when its [`Env`] drops.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use tempfile::TempDir;
+
+/// The passphrase every test vault gets.
+pub const PASS: &str = "correct horse battery staple";
+
+/// The `ctxvault` binary built alongside the tests (`target/<profile>/ctxvault`).
+pub fn bin() -> PathBuf {
+    if let Some(p) = std::env::var_os("CTXVAULT_BIN") {
+        return PathBuf::from(p);
+    }
+    let exe = std::env::current_exe().expect("test executable path");
+    // target/<profile>/deps/<test> -> target/<profile>/ctxvault
+    let profile_dir = exe.parent().and_then(Path::parent).expect("target/<profile>");
+    let bin = profile_dir.join("ctxvault");
+    assert!(
+        bin.exists(),
+        "{} is missing: build it with `cargo build -p ctxvault` (cargo test --workspace does)",
+        bin.display()
+    );
+    bin
+}
+
+/// The result of one run of the binary.
+#[derive(Debug)]
+pub struct Out {
+    /// Exit code (-1 when killed by a signal).
+    pub code: i32,
+    /// Standard output.
+    pub stdout: String,
+    /// Standard error.
+    pub stderr: String,
+}
+
+impl From<Output> for Out {
+    fn from(o: Output) -> Self {
+        Out {
+            code: o.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
+        }
+    }
+}
+
+/// A temporary vault directory and runtime directory.
+pub struct Env {
+    /// Owns the temporary directory.
+    pub tmp: TempDir,
+    /// The vault directory.
+    pub vault: PathBuf,
+    /// The runtime directory holding the socket.
+    pub runtime: PathBuf,
+    /// Extra environment for every command.
+    pub vars: Vec<(String, String)>,
+}
+
+impl Default for Env {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Env {
+    /// A fresh, empty environment (no vault yet).
+    pub fn new() -> Env {
+        let tmp = tempfile::Builder::new().prefix("cv").tempdir().expect("tempdir");
+        let vault = tmp.path().join("vault");
+        let runtime = tmp.path().join("rt");
+        Env {
+            tmp,
+            vault,
+            runtime,
+            vars: Vec::new(),
+        }
+    }
+
+    /// A command for `ctxvault ARGS` in this environment, with no passphrase set.
+    pub fn cmd(&self, args: &[&str]) -> Command {
+        let mut c = Command::new(bin());
+        c.args(args)
+            .env("CTXVAULT_HOME", &self.vault)
+            .env("CTXVAULT_RUNTIME_DIR", &self.runtime)
+            .env("CTXVAULT_SCRYPT_WORK_FACTOR", "10")
+            .env_remove("CTXVAULT_PASSPHRASE")
+            .env_remove("CTXVAULT_LOCK_AFTER")
+            .env_remove("XDG_RUNTIME_DIR")
+            .stdin(Stdio::null());
+        for (k, v) in &self.vars {
+            c.env(k, v);
+        }
+        c
+    }
+
+    /// Run with optional stdin and optional `CTXVAULT_PASSPHRASE`.
+    pub fn run_with(&self, args: &[&str], stdin: Option<&[u8]>, pass: Option<&str>) -> Out {
+        let mut c = self.cmd(args);
+        if let Some(p) = pass {
+            c.env("CTXVAULT_PASSPHRASE", p);
+        }
+        c.stdout(Stdio::piped()).stderr(Stdio::piped());
+        if stdin.is_some() {
+            c.stdin(Stdio::piped());
+        }
+        let mut child = c.spawn().expect("spawn ctxvault");
+        if let Some(input) = stdin {
+            let mut si = child.stdin.take().unwrap();
+            // The command may exit before reading everything (a refused body).
+            let _ = si.write_all(input);
+        }
+        child.wait_with_output().expect("wait ctxvault").into()
+    }
+
+    /// Run with the passphrase in the environment.
+    pub fn run(&self, args: &[&str]) -> Out {
+        self.run_with(args, None, Some(PASS))
+    }
+
+    /// Run with the passphrase set; assert success; return stdout.
+    pub fn ok(&self, args: &[&str]) -> String {
+        let o = self.run(args);
+        assert_eq!(o.code, 0, "ctxvault {args:?} failed: {}", o.stderr);
+        o.stdout
+    }
+
+    /// Run without the passphrase; assert failure; return stderr.
+    pub fn fails(&self, args: &[&str]) -> String {
+        let o = self.run_with(args, None, None);
+        assert_ne!(o.code, 0, "ctxvault {args:?} should fail; stdout: {}", o.stdout);
+        o.stderr
+    }
+
+    /// Create the vault (agent left running, unlocked).
+    pub fn init(&self) -> &Self {
+        self.ok(&["init"]);
+        self
+    }
+
+    /// Add an item; returns its id.
+    pub fn add(&self, args: &[&str]) -> String {
+        let mut a = vec!["add"];
+        a.extend_from_slice(args);
+        self.ok(&a).trim().to_owned()
+    }
+
+    /// `ctxvault status --json` as JSON.
+    pub fn status(&self) -> serde_json::Value {
+        serde_json::from_str(&self.ok(&["status", "--json"])).expect("status json")
+    }
+
+    /// Parse stdout of a `--json` command.
+    pub fn json(&self, args: &[&str]) -> serde_json::Value {
+        let out = self.ok(args);
+        serde_json::from_str(&out).unwrap_or_else(|e| panic!("{args:?}: bad JSON {e}: {out}"))
+    }
+
+    /// The agent's pid, if one runs.
+    pub fn agent_pid(&self) -> Option<i32> {
+        let s = self.status();
+        s["running"].as_bool().filter(|r| *r)?;
+        s["pid"].as_i64().map(|p| p as i32)
+    }
+
+    /// Kill the agent with SIGKILL and wait until it has released the vault.
+    pub fn kill_agent(&self) {
+        if let Some(pid) = self.agent_pid() {
+            let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), nix::sys::signal::Signal::SIGKILL);
+            self.wait_agent_gone();
+        }
+    }
+
+    /// Block until no agent holds the vault's lock file.
+    pub fn wait_agent_gone(&self) {
+        if let Ok(f) = std::fs::File::open(self.vault.join("agent.lock")) {
+            f.lock().expect("lock agent.lock");
+            let _ = f.unlock();
+        }
+    }
+
+    /// Path of the vault database.
+    pub fn db(&self) -> PathBuf {
+        self.vault.join("vault.db")
+    }
+}
+
+impl Drop for Env {
+    fn drop(&mut self) {
+        if self.vault.join("agent.lock").exists() {
+            let _ = self.cmd(&["stop"]).stdout(Stdio::null()).stderr(Stdio::null()).status();
+        }
+    }
+}
+
+/// Assert `stderr` is exactly one line starting with `error: ` and containing `needle`.
+pub fn assert_one_line_error(stderr: &str, needle: &str) {
+    let lines: Vec<&str> = stderr.lines().filter(|l| !l.starts_with("warning: ")).collect();
+    assert_eq!(lines.len(), 1, "expected one error line, got: {stderr:?}");
+    assert!(lines[0].starts_with("error: "), "not an error line: {stderr:?}");
+    assert!(lines[0].contains(needle), "{needle:?} not in {stderr:?}");
+}

@@ -373,8 +373,14 @@ impl Bound {
         };
         let result = axum::serve(listener, app).with_graceful_shutdown(stop).await;
         idle.abort();
-        agent.lock_vault();
+        let unlocked = lock(&agent.vault).take();
+        if let Some(v) = unlocked {
+            // Close the database (checkpointing the WAL) before the vault
+            // lock is released: whoever takes it next sees a quiet file.
+            v.store().close().await;
+        }
         let _ = std::fs::remove_file(&agent.socket);
+        drop(_lock);
         result
     }
 }
