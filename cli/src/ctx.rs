@@ -19,10 +19,16 @@ pub const AGENT_LOG: &str = "agent.log";
 /// Resolve the vault directory: `--vault`, else `$CTXVAULT_HOME`, else the
 /// XDG data directory's `ctxvault/`.
 pub fn vault_dir(flag: Option<PathBuf>) -> anyhow::Result<PathBuf> {
-    let dir = match flag.or_else(|| std::env::var_os("CTXVAULT_HOME").filter(|v| !v.is_empty()).map(PathBuf::from)) {
+    let dir = match flag.or_else(|| {
+        std::env::var_os("CTXVAULT_HOME")
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+    }) {
         Some(d) => d,
         None => directories::BaseDirs::new()
-            .ok_or_else(|| anyhow!("cannot find your home directory; pass --vault DIR or set CTXVAULT_HOME"))?
+            .ok_or_else(|| {
+                anyhow!("cannot find your home directory; pass --vault DIR or set CTXVAULT_HOME")
+            })?
             .data_dir()
             .join("ctxvault"),
     };
@@ -48,7 +54,10 @@ impl Ctx {
     /// Fail unless a vault exists here.
     pub fn require_vault(&self) -> anyhow::Result<()> {
         if !vault_core::store::Store::exists(&self.dir) {
-            bail!("no vault at {}: run `ctxvault init`, or pass --vault DIR", self.dir.display());
+            bail!(
+                "no vault at {}: run `ctxvault init`, or pass --vault DIR",
+                self.dir.display()
+            );
         }
         Ok(())
     }
@@ -60,7 +69,10 @@ impl Ctx {
     }
 
     /// Send a request; `Ok(None)` when no agent runs.
-    pub async fn try_call(&self, req: &Request) -> anyhow::Result<Option<Result<Response, ApiError>>> {
+    pub async fn try_call(
+        &self,
+        req: &Request,
+    ) -> anyhow::Result<Option<Result<Response, ApiError>>> {
         match self.client()?.call(req).await {
             Ok(r) => Ok(Some(r)),
             Err(TransportError::NotRunning(_)) => Ok(None),
@@ -109,7 +121,10 @@ impl Ctx {
             .context("reading the agent's readiness")?;
         match line.trim() {
             "ready" | "busy" => Ok(()),
-            "" => bail!("the agent exited while starting; see {}", log_path.display()),
+            "" => bail!(
+                "the agent exited while starting; see {}",
+                log_path.display()
+            ),
             other => bail!("{}", other.strip_prefix("error: ").unwrap_or(other)),
         }
     }
@@ -151,7 +166,8 @@ pub fn wait_agent_exit(dir: &Path) -> anyhow::Result<()> {
         return Ok(());
     };
     // Blocks until the agent releases its lock on exit.
-    f.lock().with_context(|| format!("waiting for the agent to exit ({})", path.display()))?;
+    f.lock()
+        .with_context(|| format!("waiting for the agent to exit ({})", path.display()))?;
     f.unlock().ok();
     Ok(())
 }

@@ -39,7 +39,10 @@ fn main() -> ExitCode {
         // The agent hardens itself and builds its own runtime.
         return d.run(dir);
     }
-    let rt = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+    let rt = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => return output::fail(&anyhow::anyhow!("cannot start the async runtime: {e}")),
     };
@@ -48,4 +51,3 @@ fn main() -> ExitCode {
         Err(e) => output::fail(&e),
     }
 }
-

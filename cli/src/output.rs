@@ -18,7 +18,9 @@ pub fn fail(e: &anyhow::Error) -> ExitCode {
 pub fn clap_error(e: clap::Error) -> ExitCode {
     use clap::error::ErrorKind;
     match e.kind() {
-        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+        ErrorKind::DisplayHelp
+        | ErrorKind::DisplayVersion
+        | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
             let _ = e.print();
             if e.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand {
                 ExitCode::from(2)
@@ -27,10 +29,20 @@ pub fn clap_error(e: clap::Error) -> ExitCode {
             }
         }
         _ => {
+            // clap renders: the message (maybe over two lines), a blank
+            // line, "Usage: ...", a blank line, a hint. Fold the message
+            // and the usage into one line.
             let rendered = e.render().to_string();
-            let first = rendered.lines().find(|l| !l.trim().is_empty()).unwrap_or("invalid arguments");
-            let first = first.strip_prefix("error: ").unwrap_or(first);
-            eprintln!("error: {first}; see `ctxvault --help`");
+            let mut parts = rendered.split("\n\n");
+            let message = parts.next().unwrap_or("invalid arguments");
+            let message: Vec<&str> = message.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
+            let message = message.join(" ");
+            let message = message.strip_prefix("error: ").unwrap_or(&message);
+            let usage = parts
+                .find_map(|p| p.trim().strip_prefix("Usage: "))
+                .map(|u| format!(" (usage: {})", u.lines().next().unwrap_or(u).trim()))
+                .unwrap_or_default();
+            eprintln!("error: {message}{usage}; see `ctxvault --help`");
             ExitCode::from(2)
         }
     }
@@ -45,7 +57,11 @@ pub fn json<T: serde::Serialize>(v: &T) -> anyhow::Result<()> {
 }
 
 fn first_line(s: &str, max: usize) -> String {
-    let line = s.lines().find(|l| !l.trim().is_empty()).unwrap_or("").trim();
+    let line = s
+        .lines()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("")
+        .trim();
     if line.chars().count() > max {
         let cut: String = line.chars().take(max - 1).collect();
         format!("{cut}…")
@@ -69,8 +85,16 @@ pub fn item(i: &Item) {
     println!("sensitivity: {}", i.sensitivity);
     println!("source:      {}", i.source.as_str());
     println!("version:     {}", i.version);
-    println!("created:     {}", i.created_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
-    println!("updated:     {}", i.updated_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
+    println!(
+        "created:     {}",
+        i.created_at
+            .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+    );
+    println!(
+        "updated:     {}",
+        i.updated_at
+            .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+    );
     println!();
     println!("{}", i.body);
 }
@@ -78,7 +102,10 @@ pub fn item(i: &Item) {
 /// One line per item, for people.
 pub fn item_lines(items: &[Item]) {
     for i in items {
-        let label = i.title.as_deref().map_or_else(|| first_line(&i.body, 60), |t| first_line(t, 60));
+        let label = i
+            .title
+            .as_deref()
+            .map_or_else(|| first_line(&i.body, 60), |t| first_line(t, 60));
         println!("{}  {:<20} {}", i.id, i.namespace.as_str(), label);
     }
 }
@@ -86,8 +113,18 @@ pub fn item_lines(items: &[Item]) {
 /// Search hits, for people.
 pub fn hits(hits: &[SearchHit]) {
     for h in hits {
-        let label = h.item.title.as_deref().map_or_else(|| first_line(&h.item.body, 60), |t| first_line(t, 60));
-        println!("{:>6.2}  {}  {:<20} {}", h.score, h.item.id, h.item.namespace.as_str(), label);
+        let label = h
+            .item
+            .title
+            .as_deref()
+            .map_or_else(|| first_line(&h.item.body, 60), |t| first_line(t, 60));
+        println!(
+            "{:>6.2}  {}  {:<20} {}",
+            h.score,
+            h.item.id,
+            h.item.namespace.as_str(),
+            label
+        );
         println!("        {}", h.snippet);
     }
 }

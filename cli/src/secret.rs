@@ -12,7 +12,10 @@ pub const PASSPHRASE_ENV: &str = "CTXVAULT_PASSPHRASE";
 
 /// The passphrase from the environment, if set and not empty.
 pub fn from_env() -> Option<Secret> {
-    std::env::var(PASSPHRASE_ENV).ok().filter(|p| !p.is_empty()).map(Secret::new)
+    std::env::var(PASSPHRASE_ENV)
+        .ok()
+        .filter(|p| !p.is_empty())
+        .map(Secret::new)
 }
 
 /// Read the passphrase: `--passphrase-stdin`, else `CTXVAULT_PASSPHRASE`,
@@ -20,7 +23,10 @@ pub fn from_env() -> Option<Secret> {
 pub fn passphrase(from_stdin: bool, confirm: bool) -> anyhow::Result<Secret> {
     if from_stdin {
         let mut line = String::new();
-        std::io::stdin().lock().read_line(&mut line).context("reading the passphrase from stdin")?;
+        std::io::stdin()
+            .lock()
+            .read_line(&mut line)
+            .context("reading the passphrase from stdin")?;
         let p = line.trim_end_matches(['\n', '\r']).to_owned();
         if p.is_empty() {
             bail!("the passphrase on stdin is empty; pipe a non-empty line");
@@ -33,12 +39,15 @@ pub fn passphrase(from_stdin: bool, confirm: bool) -> anyhow::Result<Secret> {
     if !std::io::stdin().is_terminal() {
         bail!("no passphrase: run in a terminal, set {PASSPHRASE_ENV}, or pass --passphrase-stdin");
     }
-    let p = Secret::new(rpassword::prompt_password("Passphrase: ").context("reading the passphrase")?);
+    let p =
+        Secret::new(rpassword::prompt_password("Passphrase: ").context("reading the passphrase")?);
     if p.expose_secret().is_empty() {
         bail!("the passphrase is empty; choose one");
     }
     if confirm {
-        let again = Secret::new(rpassword::prompt_password("Passphrase again: ").context("reading the passphrase")?);
+        let again = Secret::new(
+            rpassword::prompt_password("Passphrase again: ").context("reading the passphrase")?,
+        );
         if again.expose_secret() != p.expose_secret() {
             bail!("the passphrases differ; run the command again");
         }

@@ -20,7 +20,10 @@ pub fn bin() -> PathBuf {
     }
     let exe = std::env::current_exe().expect("test executable path");
     // target/<profile>/deps/<test> -> target/<profile>/ctxvault
-    let profile_dir = exe.parent().and_then(Path::parent).expect("target/<profile>");
+    let profile_dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("target/<profile>");
     let bin = profile_dir.join("ctxvault");
     assert!(
         bin.exists(),
@@ -72,7 +75,10 @@ impl Default for Env {
 impl Env {
     /// A fresh, empty environment (no vault yet).
     pub fn new() -> Env {
-        let tmp = tempfile::Builder::new().prefix("cv").tempdir().expect("tempdir");
+        let tmp = tempfile::Builder::new()
+            .prefix("cv")
+            .tempdir()
+            .expect("tempdir");
         let vault = tmp.path().join("vault");
         let runtime = tmp.path().join("rt");
         Env {
@@ -134,7 +140,11 @@ impl Env {
     /// Run without the passphrase; assert failure; return stderr.
     pub fn fails(&self, args: &[&str]) -> String {
         let o = self.run_with(args, None, None);
-        assert_ne!(o.code, 0, "ctxvault {args:?} should fail; stdout: {}", o.stdout);
+        assert_ne!(
+            o.code, 0,
+            "ctxvault {args:?} should fail; stdout: {}",
+            o.stdout
+        );
         o.stderr
     }
 
@@ -172,7 +182,10 @@ impl Env {
     /// Kill the agent with SIGKILL and wait until it has released the vault.
     pub fn kill_agent(&self) {
         if let Some(pid) = self.agent_pid() {
-            let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), nix::sys::signal::Signal::SIGKILL);
+            let _ = nix::sys::signal::kill(
+                nix::unistd::Pid::from_raw(pid),
+                nix::sys::signal::Signal::SIGKILL,
+            );
             self.wait_agent_gone();
         }
     }
@@ -194,15 +207,25 @@ impl Env {
 impl Drop for Env {
     fn drop(&mut self) {
         if self.vault.join("agent.lock").exists() {
-            let _ = self.cmd(&["stop"]).stdout(Stdio::null()).stderr(Stdio::null()).status();
+            let _ = self
+                .cmd(&["stop"])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status();
         }
     }
 }
 
 /// Assert `stderr` is exactly one line starting with `error: ` and containing `needle`.
 pub fn assert_one_line_error(stderr: &str, needle: &str) {
-    let lines: Vec<&str> = stderr.lines().filter(|l| !l.starts_with("warning: ")).collect();
+    let lines: Vec<&str> = stderr
+        .lines()
+        .filter(|l| !l.starts_with("warning: "))
+        .collect();
     assert_eq!(lines.len(), 1, "expected one error line, got: {stderr:?}");
-    assert!(lines[0].starts_with("error: "), "not an error line: {stderr:?}");
+    assert!(
+        lines[0].starts_with("error: "),
+        "not an error line: {stderr:?}"
+    );
     assert!(lines[0].contains(needle), "{needle:?} not in {stderr:?}");
 }

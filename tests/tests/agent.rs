@@ -1,6 +1,8 @@
 //! The agent as a process: one per vault, SIGTERM, core dumps, protocol
 //! version check, idle auto-lock, and the socket's modes.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::io::{Read, Write};
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::net::UnixStream;
@@ -17,16 +19,36 @@ fn socket_modes_core_dumps_and_sigterm() {
     let env = Env::new();
     env.init();
     let sock = socket(&env);
-    assert_eq!(std::fs::metadata(&sock).unwrap().permissions().mode() & 0o777, 0o600);
-    assert_eq!(std::fs::metadata(&env.runtime).unwrap().permissions().mode() & 0o777, 0o700);
+    assert_eq!(
+        std::fs::metadata(&sock).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    assert_eq!(
+        std::fs::metadata(&env.runtime)
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o777,
+        0o700
+    );
     let pid = env.agent_pid().unwrap();
     let limits = std::fs::read_to_string(format!("/proc/{pid}/limits")).unwrap();
-    let core = limits.lines().find(|l| l.starts_with("Max core file size")).unwrap();
-    assert!(core.split_whitespace().filter(|w| *w == "0").count() >= 2, "{core}");
+    let core = limits
+        .lines()
+        .find(|l| l.starts_with("Max core file size"))
+        .unwrap();
+    assert!(
+        core.split_whitespace().filter(|w| *w == "0").count() >= 2,
+        "{core}"
+    );
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
     assert!(status.contains("ctxvault"), "{status}");
 
-    nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), nix::sys::signal::Signal::SIGTERM).unwrap();
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(pid),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .unwrap();
     env.wait_agent_gone();
     assert!(!sock.exists(), "socket removed on SIGTERM");
     assert_eq!(env.status()["running"], false);
@@ -38,7 +60,11 @@ fn one_agent_per_vault() {
     env.init();
     let o = env.run(&["daemon"]);
     assert_ne!(o.code, 0);
-    assert!(o.stderr.contains("another ctxvault agent already serves"), "{}", o.stderr);
+    assert!(
+        o.stderr.contains("another ctxvault agent already serves"),
+        "{}",
+        o.stderr
+    );
     assert_eq!(env.status()["running"], true);
 }
 
@@ -60,7 +86,10 @@ fn protocol_version_is_checked() {
         out
     };
     let bad = call("999");
-    assert!(bad.contains("protocol_mismatch") && bad.contains("ctxvault stop"), "{bad}");
+    assert!(
+        bad.contains("protocol_mismatch") && bad.contains("ctxvault stop"),
+        "{bad}"
+    );
     let good = call("1");
     assert!(good.contains("\"Ok\""), "{good}");
 }
@@ -74,7 +103,10 @@ fn idle_auto_lock() {
     // Wait for the agent to lock itself (status is not activity).
     let start = Instant::now();
     while env.status()["locked"] == false {
-        assert!(start.elapsed() < Duration::from_secs(20), "did not auto-lock");
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "did not auto-lock"
+        );
         std::thread::sleep(Duration::from_millis(100));
     }
     let err = env.fails(&["ls"]);

@@ -1,6 +1,8 @@
 //! Nothing acknowledged is lost: SIGKILL right after `add`, and 50 kills
 //! during writes, followed by `PRAGMA integrity_check`.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::process::Stdio;
 
 use ctxvault_tests::{Env, PASS};
@@ -9,7 +11,10 @@ use sqlx::Connection;
 async fn integrity_ok(env: &Env) {
     let url = format!("sqlite://{}?mode=ro", env.db().display());
     let mut conn = sqlx::SqliteConnection::connect(&url).await.unwrap();
-    let r: String = sqlx::query_scalar("PRAGMA integrity_check").fetch_one(&mut conn).await.unwrap();
+    let r: String = sqlx::query_scalar("PRAGMA integrity_check")
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
     assert_eq!(r, "ok");
     conn.close().await.unwrap();
 }
@@ -20,7 +25,10 @@ fn sigkill_right_after_add_loses_nothing() {
     env.init();
     let id = env.add(&["--ns", "notes", "remember the milk"]);
     env.kill_agent();
-    assert_eq!(env.json(&["get", &id, "--json"])["body"], "remember the milk");
+    assert_eq!(
+        env.json(&["get", &id, "--json"])["body"],
+        "remember the milk"
+    );
 }
 
 #[test]
@@ -59,8 +67,14 @@ fn fifty_kills_during_writes() {
         .map(|i| (i["id"].as_str().unwrap(), i["body"].as_str().unwrap()))
         .collect();
     for (id, body) in &acked {
-        assert_eq!(bodies.get(id.as_str()), Some(&body.as_str()), "acknowledged item {id} lost");
+        assert_eq!(
+            bodies.get(id.as_str()),
+            Some(&body.as_str()),
+            "acknowledged item {id} lost"
+        );
     }
     env.ok(&["stop"]);
-    tokio::runtime::Runtime::new().unwrap().block_on(integrity_ok(&env));
+    tokio::runtime::Runtime::new()
+        .unwrap()
+        .block_on(integrity_ok(&env));
 }

@@ -1,6 +1,8 @@
 //! Bad input and refused states: one clear line naming the fix, a non-zero
 //! exit, and nothing changed.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::os::unix::fs::PermissionsExt;
 
 use ctxvault_tests::{Env, PASS, assert_one_line_error};
@@ -19,13 +21,25 @@ fn bad_item_input_changes_nothing() {
     let cases: Vec<(Vec<&str>, &str)> = vec![
         (vec!["add", "--ns", "Work//X", "text"], "invalid namespace"),
         (vec!["add", "--ns", "work//x", "text"], "empty segment"),
-        (vec!["add", "--sensitivity", "top-secret", "text"], "use one of public, normal, private, secret"),
+        (
+            vec!["add", "--sensitivity", "top-secret", "text"],
+            "use one of public, normal, private, secret",
+        ),
         (vec!["add", ""], "body is empty"),
         (vec!["add", "   "], "body is empty"),
         (vec!["add", "--tag", "Bad Tag", "text"], "invalid tag"),
-        (vec!["get", "0192f0c1-7c5e-7d3a-9a4e-3b1f2c4d5e6f"], "no item 0192f0c1-7c5e-7d3a-9a4e-3b1f2c4d5e6f"),
-        (vec!["rm", "0192f0c1-7c5e-7d3a-9a4e-3b1f2c4d5e6f"], "no item 0192f0c1-7c5e-7d3a-9a4e-3b1f2c4d5e6f"),
-        (vec!["edit", "0192f0c1-7c5e-7d3a-9a4e-3b1f2c4d5e6f", "x"], "no item"),
+        (
+            vec!["get", "0192f0c1-7c5e-7d3a-9a4e-3b1f2c4d5e6f"],
+            "no item 0192f0c1-7c5e-7d3a-9a4e-3b1f2c4d5e6f",
+        ),
+        (
+            vec!["rm", "0192f0c1-7c5e-7d3a-9a4e-3b1f2c4d5e6f"],
+            "no item 0192f0c1-7c5e-7d3a-9a4e-3b1f2c4d5e6f",
+        ),
+        (
+            vec!["edit", "0192f0c1-7c5e-7d3a-9a4e-3b1f2c4d5e6f", "x"],
+            "no item",
+        ),
         (vec!["get", "not-an-id"], "malformed id"),
         (vec!["rm", "12345"], "malformed id"),
         (vec!["edit", &id], "nothing to change"),
@@ -66,7 +80,11 @@ fn wrong_passphrase_keeps_vault_locked_and_unchanged() {
     env.init();
     let id = env.add(&["secret plans"]);
     env.ok(&["lock"]);
-    let o = env.run_with(&["unlock", "--passphrase-stdin"], Some(b"not the passphrase\n"), None);
+    let o = env.run_with(
+        &["unlock", "--passphrase-stdin"],
+        Some(b"not the passphrase\n"),
+        None,
+    );
     assert_ne!(o.code, 0);
     assert_one_line_error(&o.stderr, "wrong passphrase");
     assert_eq!(env.status()["locked"], true);
@@ -103,7 +121,11 @@ fn identity_files() {
     let id_path = env.tmp.path().join("key.txt");
     std::fs::write(
         &id_path,
-        format!("# created: 2026-01-01T00:00:00Z\n# public key: {}\n{}\n", id.to_public(), id.to_string().expose_secret()),
+        format!(
+            "# created: 2026-01-01T00:00:00Z\n# public key: {}\n{}\n",
+            id.to_public(),
+            id.to_string().expose_secret()
+        ),
     )
     .unwrap();
     let bogus = env.tmp.path().join("bogus.txt");
@@ -112,22 +134,36 @@ fn identity_files() {
     // A non-identity file is refused before anything is created.
     let err = env.fails(&["init", "--identity", bogus.to_str().unwrap()]);
     assert_one_line_error(&err, "not an age identity file");
-    assert!(!env.vault.exists(), "a failed init must leave nothing behind");
+    assert!(
+        !env.vault.exists(),
+        "a failed init must leave nothing behind"
+    );
 
     let o = env.run(&["init", "--identity", id_path.to_str().unwrap()]);
     assert_eq!(o.code, 0, "{}", o.stderr);
     let item = env.add(&["unlocked by key"]);
     env.ok(&["lock"]);
-    let o = env.run_with(&["unlock", "--identity", id_path.to_str().unwrap()], None, None);
+    let o = env.run_with(
+        &["unlock", "--identity", id_path.to_str().unwrap()],
+        None,
+        None,
+    );
     assert_eq!(o.code, 0, "{}", o.stderr);
-    assert_eq!(env.json(&["get", &item, "--json"])["body"], "unlocked by key");
+    assert_eq!(
+        env.json(&["get", &item, "--json"])["body"],
+        "unlocked by key"
+    );
 
     env.ok(&["lock"]);
     let err = env.fails(&["unlock", "--identity", bogus.to_str().unwrap()]);
     assert_one_line_error(&err, "not an age identity file");
     let other = age::x25519::Identity::generate();
     let other_path = env.tmp.path().join("other.txt");
-    std::fs::write(&other_path, format!("{}\n", other.to_string().expose_secret())).unwrap();
+    std::fs::write(
+        &other_path,
+        format!("{}\n", other.to_string().expose_secret()),
+    )
+    .unwrap();
     let err = env.fails(&["unlock", "--identity", other_path.to_str().unwrap()]);
     assert_one_line_error(&err, "this identity does not open the vault");
     assert_eq!(env.status()["locked"], true);

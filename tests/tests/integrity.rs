@@ -1,15 +1,22 @@
 //! Tampering with sealed blobs is detected per item, names the item, and
 //! never yields another item's text.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use ctxvault_tests::Env;
 use sqlx::{Connection, SqliteConnection};
 
 fn rt() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap()
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
 }
 
 async fn conn(env: &Env) -> SqliteConnection {
-    SqliteConnection::connect(&format!("sqlite://{}", env.db().display())).await.unwrap()
+    SqliteConnection::connect(&format!("sqlite://{}", env.db().display()))
+        .await
+        .unwrap()
 }
 
 async fn blob(c: &mut SqliteConnection, id: &str) -> Vec<u8> {
@@ -38,7 +45,11 @@ fn flipped_bytes_fail_only_that_item() {
     let env = Env::new();
     env.init();
     let a = env.add(&["--ns", "a", "alpha text"]);
-    let b = env.add(&["--ns", "b", "bravo text that is a little longer than the others"]);
+    let b = env.add(&[
+        "--ns",
+        "b",
+        "bravo text that is a little longer than the others",
+    ]);
     let c = env.add(&["--ns", "c", "charlie text"]);
     let rt = rt();
     rt.block_on(async {
@@ -66,7 +77,10 @@ fn flipped_bytes_fail_only_that_item() {
         assert_eq!(env.json(&["get", &a, "--json"])["body"], "alpha text");
         let s = env.status();
         assert_eq!(s["damaged"], serde_json::json!([b.clone()]));
-        assert_eq!(env.json(&["search", "charlie", "--json"])[0]["id"], c.as_str());
+        assert_eq!(
+            env.json(&["search", "charlie", "--json"])[0]["id"],
+            c.as_str()
+        );
         let err = env.fails(&["get", &b]);
         ctxvault_tests::assert_one_line_error(&err, &format!("integrity error: item {b}"));
         // Restored, it reads again.
@@ -91,11 +105,17 @@ fn blob_copied_over_another_row_fails() {
         set_blob(&mut db, &b, &blob_a).await;
         let o = env.run_with(&["get", &b, "--json"], None, Some(ctxvault_tests::PASS));
         assert_ne!(o.code, 0);
-        assert!(!o.stdout.contains("item a") && !o.stderr.contains("item a"), "leaked a's text");
+        assert!(
+            !o.stdout.contains("item a") && !o.stderr.contains("item a"),
+            "leaked a's text"
+        );
         ctxvault_tests::assert_one_line_error(&o.stderr, &format!("integrity error: item {b}"));
         // Also after a fresh unlock: b is damaged, a still reads.
         env.ok(&["stop"]);
-        assert_eq!(env.json(&["get", &a, "--json"])["body"], "the text of item a");
+        assert_eq!(
+            env.json(&["get", &a, "--json"])["body"],
+            "the text of item a"
+        );
         let ls = env.ok(&["ls", "--json"]);
         assert_eq!(ls.matches("the text of item a").count(), 1, "{ls}");
         db.close().await.unwrap();

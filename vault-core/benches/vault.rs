@@ -27,11 +27,15 @@ impl Rng {
 
 fn vocabulary(rng: &mut Rng, n: usize) -> Vec<String> {
     const SYL: [&str; 24] = [
-        "ka", "lo", "mi", "ren", "to", "sa", "vel", "dor", "an", "ith", "qu", "or", "el", "ba", "zu",
-        "fen", "gar", "hol", "ix", "ny", "pra", "sto", "wen", "yl",
+        "ka", "lo", "mi", "ren", "to", "sa", "vel", "dor", "an", "ith", "qu", "or", "el", "ba",
+        "zu", "fen", "gar", "hol", "ix", "ny", "pra", "sto", "wen", "yl",
     ];
     (0..n)
-        .map(|_| (0..2 + rng.below(3)).map(|_| SYL[rng.below(SYL.len())]).collect())
+        .map(|_| {
+            (0..2 + rng.below(3))
+                .map(|_| SYL[rng.below(SYL.len())])
+                .collect()
+        })
         .collect()
 }
 
@@ -48,7 +52,14 @@ fn item(rng: &mut Rng, vocab: &[String], n: usize) -> NewItem {
         body.push_str(pick(rng, vocab));
         body.push(if rng.below(12) == 0 { '.' } else { ' ' });
     }
-    let ns = ["profile", "work/acme", "work/side", "health", "finance", "notes/travel"][n % 6];
+    let ns = [
+        "profile",
+        "work/acme",
+        "work/side",
+        "health",
+        "finance",
+        "notes/travel",
+    ][n % 6];
     let mut it = NewItem::note(ns.parse().unwrap(), body);
     it.title = Some(format!("{} {}", pick(rng, vocab), pick(rng, vocab)));
     it.tags = vec![["home", "work", "idea", "todo"][n % 4].parse().unwrap()];
@@ -76,11 +87,19 @@ async fn run(n: usize, searches: bool) {
     let vocab = vocabulary(&mut rng, 20_000);
     let id = age::x25519::Identity::generate();
     let id_file = id.to_string().expose_secret().to_owned();
-    let v = Vault::create(dir.path(), &keys::passphrase("bench"), WorkFactor::MIN, &[id])
-        .await
-        .unwrap();
+    let v = Vault::create(
+        dir.path(),
+        &keys::passphrase("bench"),
+        WorkFactor::MIN,
+        &[id],
+    )
+    .await
+    .unwrap();
     let items: Vec<NewItem> = (0..n).map(|i| item(&mut rng, &vocab, i)).collect();
-    let corpus: usize = items.iter().map(|i| i.body.len() + i.title.as_ref().map_or(0, |t| t.len())).sum();
+    let corpus: usize = items
+        .iter()
+        .map(|i| i.body.len() + i.title.as_ref().map_or(0, |t| t.len()))
+        .sum();
     {
         let t = Instant::now();
         let mut ix = vault_core::index::Index::new();
@@ -92,7 +111,10 @@ async fn run(n: usize, searches: bool) {
                 tags: "home",
             });
         }
-        println!("{n:>7} items  index build alone: {:.3} s", t.elapsed().as_secs_f64());
+        println!(
+            "{n:>7} items  index build alone: {:.3} s",
+            t.elapsed().as_secs_f64()
+        );
     }
     let t = Instant::now();
     for chunk in items.chunks(10_000) {
@@ -118,7 +140,11 @@ async fn run(n: usize, searches: bool) {
         while let Some(r) = s.try_next().await.unwrap() {
             bytes += r.sealed.len();
         }
-        println!("{n:>7} items  raw store scan: {:.3} s ({:.1} MB)", t.elapsed().as_secs_f64(), bytes as f64 / 1e6);
+        println!(
+            "{n:>7} items  raw store scan: {:.3} s ({:.1} MB)",
+            t.elapsed().as_secs_f64(),
+            bytes as f64 / 1e6
+        );
     }
     let unlock = Unlock::identity_file(&id_file).unwrap();
     let rss_before = rss_kib();
@@ -144,7 +170,11 @@ async fn run(n: usize, searches: bool) {
             let q = if i % 2 == 0 {
                 pick(&mut qrng, &vocab[200..]).to_owned()
             } else {
-                format!("{} {}", pick(&mut qrng, &vocab[50..]), pick(&mut qrng, &vocab[50..]))
+                format!(
+                    "{} {}",
+                    pick(&mut qrng, &vocab[50..]),
+                    pick(&mut qrng, &vocab[50..])
+                )
             };
             let t = Instant::now();
             let hits = u.search(&q, &filter, 10).await.unwrap();
@@ -166,7 +196,10 @@ fn main() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(100_000);
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     rt.block_on(async {
         run(10_000, false).await;
         run(big, true).await;

@@ -23,13 +23,17 @@ pub enum Error {
     #[error("no item {0}")]
     NoItem(Uuid),
     /// An item's sealed record failed authentication: it was altered or moved.
-    #[error("integrity error: item {0} failed authentication (its sealed record was altered or moved)")]
+    #[error(
+        "integrity error: item {0} failed authentication (its sealed record was altered or moved)"
+    )]
     Integrity(Uuid),
     /// The passphrase did not open the vault.
     #[error("wrong passphrase: the vault stays locked; check it and run `ctxvault unlock` again")]
     WrongPassphrase,
     /// None of the given identities opens any key slot.
-    #[error("this identity does not open the vault: no key slot was made for it; unlock with the passphrase instead")]
+    #[error(
+        "this identity does not open the vault: no key slot was made for it; unlock with the passphrase instead"
+    )]
     IdentityNoMatch,
     /// An identity file could not be read as age identities.
     #[error("not an age identity file: expected lines starting with AGE-SECRET-KEY-1 ({0})")]

@@ -188,7 +188,8 @@ impl Index {
             for_each_token(text, &mut buf, |tok| scratch.push((dict.term_for(tok), w)));
         }
         if self.postings.len() < dict.terms as usize {
-            self.postings.resize_with(dict.terms as usize, Postings::default);
+            self.postings
+                .resize_with(dict.terms as usize, Postings::default);
         }
         scratch.sort_unstable_by_key(|s| s.0);
         let idx = self.docs.len() as u32;
@@ -256,7 +257,12 @@ impl Index {
             p.docs.shrink_to_fit();
             p.tfs.shrink_to_fit();
         }
-        self.by_rowid = self.docs.iter().enumerate().map(|(i, d)| (d.rowid, i as u32)).collect();
+        self.by_rowid = self
+            .docs
+            .iter()
+            .enumerate()
+            .map(|(i, d)| (d.rowid, i as u32))
+            .collect();
     }
 
     /// Term ids a query word stands for (several for a prefix).
@@ -268,7 +274,8 @@ impl Index {
             }
             let tokens = &self.dict.tokens;
             let sorted = self.sorted_tokens.get_or_insert_with(|| {
-                let mut v: Vec<(Box<str>, u32)> = tokens.iter().map(|(k, v)| (k.clone(), *v)).collect();
+                let mut v: Vec<(Box<str>, u32)> =
+                    tokens.iter().map(|(k, v)| (k.clone(), *v)).collect();
                 v.sort_unstable();
                 v
             });
@@ -285,7 +292,11 @@ impl Index {
             vec![t]
         } else {
             let stem = self.dict.stemmer.stem(word);
-            self.dict.stems.get(&*stem).map(|&t| vec![t]).unwrap_or_default()
+            self.dict
+                .stems
+                .get(&*stem)
+                .map(|&t| vec![t])
+                .unwrap_or_default()
         }
     }
 
@@ -354,7 +365,11 @@ impl Index {
 
     /// Documents holding a term of every clause, scored.
     fn score_all(&self, clauses: &[Vec<u32>], avgdl: f32) -> Vec<(f32, u32)> {
-        let size = |c: &Vec<u32>| c.iter().map(|&t| self.postings[t as usize].docs.len()).sum::<usize>();
+        let size = |c: &Vec<u32>| {
+            c.iter()
+                .map(|&t| self.postings[t as usize].docs.len())
+                .sum::<usize>()
+        };
         let mut order: Vec<&Vec<u32>> = clauses.iter().collect();
         order.sort_by_key(|c| size(c));
         let mut cand = self.score_clause(order[0], avgdl);
@@ -446,9 +461,24 @@ mod tests {
     fn sample() -> Index {
         let mut ix = Index::new();
         for d in [
-            Doc { rowid: 1, title: "Running shoes", body: "I run marathons on weekends", tags: "sport" },
-            Doc { rowid: 2, title: "", body: "Coffee: oat flat white, no sugar", tags: "food" },
-            Doc { rowid: 3, title: "Acme project", body: "Quarterly planning for acme; café meetings", tags: "work" },
+            Doc {
+                rowid: 1,
+                title: "Running shoes",
+                body: "I run marathons on weekends",
+                tags: "sport",
+            },
+            Doc {
+                rowid: 2,
+                title: "",
+                body: "Coffee: oat flat white, no sugar",
+                tags: "food",
+            },
+            Doc {
+                rowid: 3,
+                title: "Acme project",
+                body: "Quarterly planning for acme; café meetings",
+                tags: "work",
+            },
         ] {
             ix.insert(&d);
         }
@@ -459,7 +489,12 @@ mod tests {
     fn terms() {
         assert_eq!(
             q("Rust's async* \"x\""),
-            vec![("rust".into(), false), ("s".into(), false), ("async".into(), true), ("x".into(), false)]
+            vec![
+                ("rust".into(), false),
+                ("s".into(), false),
+                ("async".into(), true),
+                ("x".into(), false)
+            ]
         );
         assert!(q("  ** -- ").is_empty());
     }
@@ -468,19 +503,43 @@ mod tests {
     fn stemming_prefix_and_filter() {
         let mut ix = sample();
         let hits = ix.search(&q("running"), Mode::All, 10, |_| true);
-        assert_eq!(hits.first().map(|h| h.0), Some(1), "run/running share a stem");
+        assert_eq!(
+            hits.first().map(|h| h.0),
+            Some(1),
+            "run/running share a stem"
+        );
         assert_eq!(ix.search(&q("ac*"), Mode::All, 10, |_| true).len(), 1);
         assert_eq!(ix.search(&q("CAFÉ"), Mode::All, 10, |_| true).len(), 1);
-        assert!(ix.search(&q("coffee"), Mode::All, 10, |r| r != 2).is_empty());
-        assert!(ix.search(&q("coffee marathon"), Mode::All, 10, |_| true).is_empty());
-        assert_eq!(ix.search(&q("coffee marathon"), Mode::Any, 10, |_| true).len(), 2);
+        assert!(
+            ix.search(&q("coffee"), Mode::All, 10, |r| r != 2)
+                .is_empty()
+        );
+        assert!(
+            ix.search(&q("coffee marathon"), Mode::All, 10, |_| true)
+                .is_empty()
+        );
+        assert_eq!(
+            ix.search(&q("coffee marathon"), Mode::Any, 10, |_| true)
+                .len(),
+            2
+        );
     }
 
     #[test]
     fn title_outranks_body() {
         let mut ix = Index::new();
-        ix.insert(&Doc { rowid: 1, title: "", body: "notes about the garden and more words here", tags: "" });
-        ix.insert(&Doc { rowid: 2, title: "garden", body: "notes and more words here too", tags: "" });
+        ix.insert(&Doc {
+            rowid: 1,
+            title: "",
+            body: "notes about the garden and more words here",
+            tags: "",
+        });
+        ix.insert(&Doc {
+            rowid: 2,
+            title: "garden",
+            body: "notes and more words here too",
+            tags: "",
+        });
         let hits = ix.search(&q("garden"), Mode::All, 10, |_| true);
         assert_eq!(hits.iter().map(|h| h.0).collect::<Vec<_>>(), vec![2, 1]);
     }
@@ -490,11 +549,21 @@ mod tests {
         let mut ix = sample();
         ix.remove(3);
         assert!(ix.search(&q("acme"), Mode::All, 10, |_| true).is_empty());
-        ix.insert(&Doc { rowid: 2, title: "", body: "tea now", tags: "" });
+        ix.insert(&Doc {
+            rowid: 2,
+            title: "",
+            body: "tea now",
+            tags: "",
+        });
         assert!(ix.search(&q("coffee"), Mode::All, 10, |_| true).is_empty());
         assert_eq!(ix.search(&q("tea"), Mode::All, 10, |_| true).len(), 1);
         for i in 10..3000 {
-            ix.insert(&Doc { rowid: i, title: "", body: "filler words", tags: "" });
+            ix.insert(&Doc {
+                rowid: i,
+                title: "",
+                body: "filler words",
+                tags: "",
+            });
         }
         for i in 10..3000 {
             ix.remove(i);
@@ -509,7 +578,12 @@ mod tests {
     fn limit_and_keep_windows() {
         let mut ix = Index::new();
         for i in 0..500 {
-            ix.insert(&Doc { rowid: i, title: "", body: "common word", tags: "" });
+            ix.insert(&Doc {
+                rowid: i,
+                title: "",
+                body: "common word",
+                tags: "",
+            });
         }
         let hits = ix.search(&q("common"), Mode::All, 5, |r| r % 100 == 7);
         assert_eq!(hits.len(), 5);

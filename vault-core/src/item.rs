@@ -62,7 +62,8 @@ impl Default for Namespace {
 impl FromStr for Namespace {
     type Err = Error;
     fn from_str(s: &str) -> Result<Self> {
-        let fix = "use lowercase segments of a-z 0-9 . _ - joined by single slashes, like work/acme";
+        let fix =
+            "use lowercase segments of a-z 0-9 . _ - joined by single slashes, like work/acme";
         if s.is_empty() {
             return Err(invalid("namespace", format!("namespace is empty; {fix}")));
         }
@@ -83,10 +84,7 @@ impl FromStr for Namespace {
                 .chars()
                 .find(|c| !matches!(c, 'a'..='z' | '0'..='9' | '.' | '_' | '-'))
             {
-                return Err(invalid(
-                    "namespace",
-                    format!("{s:?} contains {c:?}; {fix}"),
-                ));
+                return Err(invalid("namespace", format!("{s:?} contains {c:?}; {fix}")));
             }
             if seg.chars().all(|c| c == '.') {
                 return Err(invalid(
@@ -145,7 +143,10 @@ fn check_word(field: &'static str, s: &str, example: &str) -> Result<()> {
         .chars()
         .all(|c| matches!(c, 'a'..='z' | '0'..='9' | '_' | '-'));
     if !first_ok || !all_ok {
-        return Err(invalid(field, format!("{s:?} is not a valid {field}; {fix}")));
+        return Err(invalid(
+            field,
+            format!("{s:?} is not a valid {field}; {fix}"),
+        ));
     }
     Ok(())
 }
@@ -220,7 +221,9 @@ impl Default for Kind {
 }
 
 /// How sensitive an item is: `public` < `normal` < `private` < `secret`.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Sensitivity {
     /// Fine for anyone to see.
@@ -263,7 +266,9 @@ impl FromStr for Sensitivity {
             .ok_or_else(|| {
                 invalid(
                     "sensitivity",
-                    format!("unknown sensitivity {s:?}; use one of public, normal, private, secret"),
+                    format!(
+                        "unknown sensitivity {s:?}; use one of public, normal, private, secret"
+                    ),
                 )
             })
     }
@@ -349,7 +354,9 @@ pub fn check_title(title: &str) -> Result<()> {
     if title.len() > MAX_TITLE_BYTES {
         return Err(invalid(
             "title",
-            format!("title is over {MAX_TITLE_BYTES} bytes; shorten it or move the text into the body"),
+            format!(
+                "title is over {MAX_TITLE_BYTES} bytes; shorten it or move the text into the body"
+            ),
         ));
     }
     if title.contains(['\n', '\r']) {
@@ -368,7 +375,10 @@ pub fn normalize_tags(mut tags: Vec<Tag>) -> Result<Vec<Tag>> {
     if tags.len() > MAX_TAGS {
         return Err(invalid(
             "tags",
-            format!("{} tags given, at most {MAX_TAGS} are allowed; drop some", tags.len()),
+            format!(
+                "{} tags given, at most {MAX_TAGS} are allowed; drop some",
+                tags.len()
+            ),
         ));
     }
     Ok(tags)
@@ -518,7 +528,9 @@ pub struct ItemFilter {
 impl ItemFilter {
     /// True when an item with this namespace and these tags passes.
     pub fn matches(&self, namespace: &Namespace, tags: &[Tag]) -> bool {
-        self.namespace.as_ref().is_none_or(|p| namespace.is_under(p))
+        self.namespace
+            .as_ref()
+            .is_none_or(|p| namespace.is_under(p))
             && (self.tags.is_empty() || self.tags.iter().any(|t| tags.contains(t)))
     }
 }
@@ -533,7 +545,9 @@ mod tests {
         for ok in ["profile", "work/acme", "a.b/c_d-e/0", "x"] {
             assert!(ok.parse::<Namespace>().is_ok(), "{ok}");
         }
-        for bad in ["", "Work//X", "work//x", "/work", "work/", "Work", "a b", "..", "a/../b", "é"] {
+        for bad in [
+            "", "Work//X", "work//x", "/work", "work/", "Work", "a b", "..", "a/../b", "é",
+        ] {
             assert!(bad.parse::<Namespace>().is_err(), "{bad}");
         }
         let e = "Work//X".parse::<Namespace>().unwrap_err().to_string();
@@ -562,7 +576,10 @@ mod tests {
     fn sensitivity_order_and_parse() {
         assert!(Sensitivity::Public < Sensitivity::Normal);
         assert!(Sensitivity::Private < Sensitivity::Secret);
-        assert_eq!("secret".parse::<Sensitivity>().unwrap(), Sensitivity::Secret);
+        assert_eq!(
+            "secret".parse::<Sensitivity>().unwrap(),
+            Sensitivity::Secret
+        );
         assert!("top-secret".parse::<Sensitivity>().is_err());
     }
 
@@ -581,7 +598,9 @@ mod tests {
             && s.len() <= MAX_NAMESPACE_BYTES
             && s.split('/').all(|seg| {
                 !seg.is_empty()
-                    && seg.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(&b))
+                    && seg.bytes().all(|b| {
+                        b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(&b)
+                    })
                     && !seg.bytes().all(|b| b == b'.')
             })
     }

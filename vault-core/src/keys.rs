@@ -267,7 +267,9 @@ mod tests {
     #[test]
     fn passphrase_slot_roundtrip() {
         let mk = MasterKey::generate().unwrap();
-        let slot = mk.wrap_passphrase(&passphrase("pw"), WorkFactor::MIN).unwrap();
+        let slot = mk
+            .wrap_passphrase(&passphrase("pw"), WorkFactor::MIN)
+            .unwrap();
         let back = unwrap_master(&slot, &Unlock::Passphrase(passphrase("pw"))).unwrap();
         assert_eq!(&mk.0[..], &back.0[..]);
         assert!(matches!(
@@ -300,7 +302,9 @@ mod tests {
         // Wrapping at 2^23 would take many seconds; rewrite the stanza's work
         // factor instead: the check happens before any key derivation.
         let mk = MasterKey::generate().unwrap();
-        let slot = mk.wrap_passphrase(&passphrase("pw"), WorkFactor::MIN).unwrap();
+        let slot = mk
+            .wrap_passphrase(&passphrase("pw"), WorkFactor::MIN)
+            .unwrap();
         let text = String::from_utf8_lossy(&slot).into_owned();
         let header_end = text.find("\n---").unwrap();
         let header = text[..header_end].replacen(" 10\n", " 23\n", 1);

@@ -82,7 +82,11 @@ impl Sealer {
         let mut buf = Zeroizing::new(blob[1 + NONCE_LEN..].to_vec());
         let len = self
             .cipher()
-            .open_in_place(Nonce::assume_unique_for_key(nonce), Aad::from(aad), &mut buf[..])
+            .open_in_place(
+                Nonce::assume_unique_for_key(nonce),
+                Aad::from(aad),
+                &mut buf[..],
+            )
             .map_err(|_| OpenError)?
             .len();
         buf.truncate(len);

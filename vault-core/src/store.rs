@@ -13,7 +13,9 @@ use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
 use sqlx::{AssertSqlSafe, Row};
 use uuid::Uuid;
 
@@ -99,7 +101,11 @@ impl Store {
 
     /// Create a new, empty database in `dir` (created 0700 if missing) and
     /// write the vault metadata and first key slots in one transaction.
-    pub async fn create(dir: &Path, vault_id: &[u8; 16], slots: &[(&str, String, Vec<u8>)]) -> Result<Store> {
+    pub async fn create(
+        dir: &Path,
+        vault_id: &[u8; 16],
+        slots: &[(&str, String, Vec<u8>)],
+    ) -> Result<Store> {
         let path = Self::db_path(dir);
         if path.exists() {
             return Err(Error::AlreadyExists(dir.to_owned()));
@@ -241,7 +247,8 @@ impl Store {
         let version: i64 = r.try_get(2)?;
         Ok(ItemRow {
             rowid: r.try_get(0)?,
-            id: Uuid::from_slice(&id).map_err(|_| Error::Format("item id is not 16 bytes".into()))?,
+            id: Uuid::from_slice(&id)
+                .map_err(|_| Error::Format("item id is not 16 bytes".into()))?,
             version: version as u64,
             created_at: r.try_get(3)?,
             updated_at: r.try_get(4)?,
@@ -251,10 +258,12 @@ impl Store {
 
     /// The row of one item.
     pub async fn get(&self, id: &Uuid) -> Result<Option<ItemRow>> {
-        let r = sqlx::query("SELECT rowid, id, version, created_at, updated_at, sealed FROM items WHERE id = ?")
-            .bind(&id.as_bytes()[..])
-            .fetch_optional(&self.pool)
-            .await?;
+        let r = sqlx::query(
+            "SELECT rowid, id, version, created_at, updated_at, sealed FROM items WHERE id = ?",
+        )
+        .bind(&id.as_bytes()[..])
+        .fetch_optional(&self.pool)
+        .await?;
         r.as_ref().map(Self::row).transpose()
     }
 
@@ -283,9 +292,11 @@ impl Store {
     /// Every row, in rowid order.
     pub fn stream(&self) -> impl futures_util::Stream<Item = Result<ItemRow>> + '_ {
         use futures_util::StreamExt;
-        sqlx::query("SELECT rowid, id, version, created_at, updated_at, sealed FROM items ORDER BY rowid")
-            .fetch(&self.pool)
-            .map(|r| r.map_err(Error::from).and_then(|r| Self::row(&r)))
+        sqlx::query(
+            "SELECT rowid, id, version, created_at, updated_at, sealed FROM items ORDER BY rowid",
+        )
+        .fetch(&self.pool)
+        .map(|r| r.map_err(Error::from).and_then(|r| Self::row(&r)))
     }
 
     /// Insert one row in its own transaction; returns its rowid.
@@ -337,15 +348,17 @@ impl Store {
     /// `expected`. Returns false when the row is gone or changed meanwhile.
     pub async fn update(&self, row: &ItemRow, expected: u64) -> Result<bool> {
         let mut tx = self.pool.begin().await?;
-        let n = sqlx::query("UPDATE items SET version = ?, updated_at = ?, sealed = ? WHERE id = ? AND version = ?")
-            .bind(row.version as i64)
-            .bind(row.updated_at)
-            .bind(&row.sealed)
-            .bind(&row.id.as_bytes()[..])
-            .bind(expected as i64)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
+        let n = sqlx::query(
+            "UPDATE items SET version = ?, updated_at = ?, sealed = ? WHERE id = ? AND version = ?",
+        )
+        .bind(row.version as i64)
+        .bind(row.updated_at)
+        .bind(&row.sealed)
+        .bind(&row.id.as_bytes()[..])
+        .bind(expected as i64)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
         tx.commit().await?;
         Ok(n == 1)
     }
@@ -360,5 +373,70 @@ impl Store {
             .rows_affected();
         tx.commit().await?;
         Ok(n == 1)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn every_connection_is_wal_and_synchronous_full() {
+        let t = tempfile::tempdir().unwrap();
+        let store = Store::create(&t.path().join("v"), &[1; 16], &[])
+            .await
+            .unwrap();
+        // Hold every pool connection at once so each one is checked.
+        let mut conns = Vec::new();
+        for _ in 0..4 {
+            conns.push(store.pool().acquire().await.unwrap());
+        }
+        for c in &mut conns {
+            let sync: i64 = sqlx::query_scalar("PRAGMA synchronous")
+                .fetch_one(&mut **c)
+                .await
+                .unwrap();
+            assert_eq!(sync, 2, "synchronous=FULL");
+            let mode: String = sqlx::query_scalar("PRAGMA journal_mode")
+                .fetch_one(&mut **c)
+                .await
+                .unwrap();
+            assert_eq!(mode, "wal");
+            let temp: i64 = sqlx::query_scalar("PRAGMA temp_store")
+                .fetch_one(&mut **c)
+                .await
+                .unwrap();
+            assert_eq!(temp, 2, "temp_store=MEMORY");
+        }
+        drop(conns);
+        // Reopened, the same holds.
+        store.close().await;
+        let store = Store::open(&t.path().join("v")).await.unwrap();
+        let sync: i64 = sqlx::query_scalar("PRAGMA synchronous")
+            .fetch_one(store.pool())
+            .await
+            .unwrap();
+        assert_eq!(sync, 2);
+    }
+
+    #[tokio::test]
+    async fn files_are_private() {
+        use std::os::unix::fs::PermissionsExt;
+        let t = tempfile::tempdir().unwrap();
+        let dir = t.path().join("v");
+        let store = Store::create(&dir, &[1; 16], &[]).await.unwrap();
+        assert_eq!(
+            std::fs::metadata(&dir).unwrap().permissions().mode() & 0o777,
+            0o700
+        );
+        for f in ["vault.db", "vault.db-wal", "vault.db-shm"] {
+            let m = std::fs::metadata(dir.join(f)).unwrap().permissions().mode() & 0o777;
+            assert_eq!(m, 0o600, "{f}");
+        }
+        store.close().await;
+        assert!(matches!(
+            Store::create(&dir, &[1; 16], &[]).await,
+            Err(Error::AlreadyExists(_))
+        ));
     }
 }

@@ -26,7 +26,6 @@ use crate::keys::{self, MasterKey, Purpose, Unlock, WorkFactor};
 use crate::seal::{self, Sealer};
 use crate::store::{ItemRow, Store};
 
-
 /// Rows decrypted and indexed per batch while unlocking.
 const UNLOCK_BATCH: usize = 2048;
 /// Characters of context in a search snippet.
@@ -199,7 +198,12 @@ impl Vault {
         let mut batch = Vec::with_capacity(UNLOCK_BATCH);
         let mut send_failed = false;
         while let Some(row) = rows.try_next().await? {
-            let plain = sealer.open(&seal::item_aad(&self.vault_id, &row.id, row.version), &row.sealed).ok();
+            let plain = sealer
+                .open(
+                    &seal::item_aad(&self.vault_id, &row.id, row.version),
+                    &row.sealed,
+                )
+                .ok();
             batch.push(Opened {
                 rowid: row.rowid,
                 id: row.id,
@@ -208,7 +212,13 @@ impl Vault {
                 plain,
             });
             if batch.len() == UNLOCK_BATCH
-                && tx.send(std::mem::replace(&mut batch, Vec::with_capacity(UNLOCK_BATCH))).await.is_err()
+                && tx
+                    .send(std::mem::replace(
+                        &mut batch,
+                        Vec::with_capacity(UNLOCK_BATCH),
+                    ))
+                    .await
+                    .is_err()
             {
                 send_failed = true;
                 break;
@@ -223,7 +233,10 @@ impl Vault {
             .await
             .map_err(|_| Error::Crypto("the index builder thread failed"))?;
         if !state.damaged.is_empty() {
-            tracing::warn!(count = state.damaged.len(), "items failed authentication at unlock");
+            tracing::warn!(
+                count = state.damaged.len(),
+                "items failed authentication at unlock"
+            );
         }
         Ok(UnlockedVault {
             dir: self.dir.clone(),
@@ -272,7 +285,12 @@ impl IndexState {
                 .and_then(|p| serde_json::from_slice::<Payload>(p).ok())
                 .filter(|p| p.created_at == o.created_at && p.updated_at == o.updated_at)
                 .and_then(|p| {
-                    let tags: Vec<Tag> = p.tags.iter().map(|t| t.parse()).collect::<Result<_>>().ok()?;
+                    let tags: Vec<Tag> = p
+                        .tags
+                        .iter()
+                        .map(|t| t.parse())
+                        .collect::<Result<_>>()
+                        .ok()?;
                     Some((p.namespace.parse::<Namespace>().ok()?, tags, p))
                 });
             let Some((namespace, tags, p)) = parsed else {
@@ -351,7 +369,11 @@ impl UnlockedVault {
             kind: Cow::Borrowed(item.kind.as_str()),
             title: item.title.as_deref().map(Cow::Borrowed),
             body: Cow::Borrowed(&item.body),
-            tags: item.tags.iter().map(|t| Cow::Borrowed(t.as_str())).collect(),
+            tags: item
+                .tags
+                .iter()
+                .map(|t| Cow::Borrowed(t.as_str()))
+                .collect(),
             sensitivity: item.sensitivity,
             source: Cow::Borrowed(item.source.as_str()),
             created_at: micros(item.created_at),
@@ -360,9 +382,10 @@ impl UnlockedVault {
         let plain = Zeroizing::new(
             serde_json::to_vec(&payload).map_err(|_| Error::Crypto("item serialisation failed"))?,
         );
-        let sealed = self
-            .sealer
-            .seal(&seal::item_aad(&self.vault_id, &item.id, item.version), &plain)?;
+        let sealed = self.sealer.seal(
+            &seal::item_aad(&self.vault_id, &item.id, item.version),
+            &plain,
+        )?;
         Ok(ItemRow {
             rowid: 0,
             id: item.id,
@@ -377,7 +400,10 @@ impl UnlockedVault {
         let bad = || Error::Integrity(row.id);
         let plain = self
             .sealer
-            .open(&seal::item_aad(&self.vault_id, &row.id, row.version), &row.sealed)
+            .open(
+                &seal::item_aad(&self.vault_id, &row.id, row.version),
+                &row.sealed,
+            )
             .map_err(|_| bad())?;
         let p: Payload = serde_json::from_slice(&plain).map_err(|_| bad())?;
         if p.created_at != row.created_at || p.updated_at != row.updated_at {
@@ -389,7 +415,12 @@ impl UnlockedVault {
             kind: p.kind.parse().map_err(|_| bad())?,
             title: p.title.map(Cow::into_owned),
             body: p.body.into_owned(),
-            tags: p.tags.iter().map(|t| t.parse()).collect::<Result<_>>().map_err(|_| bad())?,
+            tags: p
+                .tags
+                .iter()
+                .map(|t| t.parse())
+                .collect::<Result<_>>()
+                .map_err(|_| bad())?,
             sensitivity: p.sensitivity,
             source: p.source.parse().map_err(|_| bad())?,
             created_at: from_micros(row.created_at, row.id)?,
@@ -435,10 +466,19 @@ impl UnlockedVault {
     /// Validate and store many items in one transaction. Nothing is written
     /// unless every item is valid. Returns the new ids in order.
     pub async fn add_bulk(&self, news: Vec<NewItem>) -> Result<Vec<Uuid>> {
-        let news = news.into_iter().map(NewItem::validate).collect::<Result<Vec<_>>>()?;
+        let news = news
+            .into_iter()
+            .map(NewItem::validate)
+            .collect::<Result<Vec<_>>>()?;
         let now = Self::now();
-        let items: Vec<Item> = news.iter().map(|n| Self::build(n, Uuid::now_v7(), now)).collect();
-        let rows = items.iter().map(|i| self.seal_item(i)).collect::<Result<Vec<_>>>()?;
+        let items: Vec<Item> = news
+            .iter()
+            .map(|n| Self::build(n, Uuid::now_v7(), now))
+            .collect();
+        let rows = items
+            .iter()
+            .map(|i| self.seal_item(i))
+            .collect::<Result<Vec<_>>>()?;
         let mut st = self.state.write().await;
         let rowids = self.store.insert_bulk(&rows).await?;
         drop(rows);
@@ -527,7 +567,12 @@ impl UnlockedVault {
 
     /// Full-text search: every word must match (stemmed; `word*` for a
     /// prefix); if nothing matches all words, items matching any word.
-    pub async fn search(&self, query: &str, filter: &ItemFilter, limit: usize) -> Result<Vec<SearchHit>> {
+    pub async fn search(
+        &self,
+        query: &str,
+        filter: &ItemFilter,
+        limit: usize,
+    ) -> Result<Vec<SearchHit>> {
         let terms = index::query_terms(query);
         if terms.is_empty() {
             return Err(Error::Invalid {
@@ -539,7 +584,10 @@ impl UnlockedVault {
             let mut guard = self.state.write().await;
             let st = &mut *guard;
             let meta = &st.meta;
-            let keep = |r: i64| meta.get(&r).is_some_and(|m| filter.matches(&m.namespace, &m.tags));
+            let keep = |r: i64| {
+                meta.get(&r)
+                    .is_some_and(|m| filter.matches(&m.namespace, &m.tags))
+            };
             let mut hits = st.index.search(&terms, Mode::All, limit, keep);
             if hits.is_empty() && terms.len() > 1 {
                 hits = st.index.search(&terms, Mode::Any, limit, keep);
@@ -572,7 +620,11 @@ impl UnlockedVault {
 /// a query term, on one line, about [`SNIPPET_CHARS`] characters.
 pub fn snippet(body: &str, terms: &[(String, bool)]) -> String {
     let words = body.char_indices().filter(|(i, c)| {
-        c.is_alphanumeric() && body[..*i].chars().next_back().is_none_or(|p| !p.is_alphanumeric())
+        c.is_alphanumeric()
+            && body[..*i]
+                .chars()
+                .next_back()
+                .is_none_or(|p| !p.is_alphanumeric())
     });
     let mut start_char = 0usize;
     'outer: for (byte, _) in words {
@@ -583,7 +635,11 @@ pub fn snippet(body: &str, terms: &[(String, bool)]) -> String {
             .collect();
         for (t, _) in terms {
             let need = t.chars().count().min(word.chars().count()).min(4);
-            let common = t.chars().zip(word.chars()).take_while(|(a, b)| a == b).count();
+            let common = t
+                .chars()
+                .zip(word.chars())
+                .take_while(|(a, b)| a == b)
+                .count();
             if need > 0 && common >= need {
                 start_char = body[..byte].chars().count();
                 break 'outer;

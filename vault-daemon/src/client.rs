@@ -31,7 +31,9 @@ pub enum TransportError {
     #[error("agent connection failed: {0}")]
     Http(String),
     /// The answer was not a protocol response.
-    #[error("the agent sent an answer this ctxvault cannot read: {0}; run `ctxvault stop` and retry")]
+    #[error(
+        "the agent sent an answer this ctxvault cannot read: {0}; run `ctxvault stop` and retry"
+    )]
     BadResponse(String),
 }
 
@@ -54,10 +56,8 @@ impl Client {
 
     /// Send one request.
     pub async fn call(&self, req: &Request) -> Result<Result<Response, ApiError>, TransportError> {
-        if let Some(dir) = self.socket.parent() {
-            if dir.exists() {
-                paths::check_private_dir(dir)?;
-            }
+        if let Some(dir) = self.socket.parent().filter(|d| d.exists()) {
+            paths::check_private_dir(dir)?;
         }
         let stream = match UnixStream::connect(&self.socket).await {
             Ok(s) => s,

@@ -19,5 +19,6 @@ pub fn harden_process() {
 
 /// True when core dumps are off for this process.
 pub fn core_dumps_disabled() -> bool {
-    nix::sys::resource::getrlimit(Resource::RLIMIT_CORE).is_ok_and(|(soft, hard)| soft == 0 && hard == 0)
+    nix::sys::resource::getrlimit(Resource::RLIMIT_CORE)
+        .is_ok_and(|(soft, hard)| soft == 0 && hard == 0)
 }

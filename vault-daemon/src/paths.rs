@@ -123,7 +123,10 @@ pub fn socket_path(runtime: &Path, vault_dir: &Path) -> Result<PathBuf, PathErro
         source,
     })?;
     let digest = ring::digest::digest(&ring::digest::SHA256, canon.as_os_str().as_encoded_bytes());
-    let name: String = digest.as_ref()[..8].iter().map(|b| format!("{b:02x}")).collect();
+    let name: String = digest.as_ref()[..8]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
     let path = runtime.join(format!("{name}.sock"));
     let len = path.as_os_str().len();
     if len > MAX_SOCKET_PATH {
@@ -142,10 +145,16 @@ mod tests {
         let t = tempfile::tempdir().unwrap();
         let d = t.path().join("rt");
         ensure_private_dir(&d).unwrap();
-        assert_eq!(std::fs::metadata(&d).unwrap().permissions().mode() & 0o777, 0o700);
+        assert_eq!(
+            std::fs::metadata(&d).unwrap().permissions().mode() & 0o777,
+            0o700
+        );
         std::fs::set_permissions(&d, std::fs::Permissions::from_mode(0o755)).unwrap();
         let e = check_private_dir(&d).unwrap_err().to_string();
-        assert!(e.contains("unsafe socket directory") && e.contains("chmod 700"), "{e}");
+        assert!(
+            e.contains("unsafe socket directory") && e.contains("chmod 700"),
+            "{e}"
+        );
     }
 
     #[test]

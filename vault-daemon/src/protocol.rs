@@ -135,7 +135,10 @@ impl Request {
     /// True for requests that use the vault (and so count as activity for
     /// the idle timer).
     pub fn is_activity(&self) -> bool {
-        !matches!(self, Request::Hello | Request::Status | Request::Stop | Request::Lock)
+        !matches!(
+            self,
+            Request::Hello | Request::Status | Request::Stop | Request::Lock
+        )
     }
 }
 
@@ -254,7 +257,9 @@ impl From<vault_core::Error> for ApiError {
             E::AlreadyExists(_) => ErrorKind::AlreadyExists,
             E::NoVault(_) => ErrorKind::NoVault,
             E::Locked => ErrorKind::Locked,
-            E::Format(_) | E::Db(_) | E::Migrate(_) | E::Io { .. } | E::Crypto(_) => ErrorKind::Internal,
+            E::Format(_) | E::Db(_) | E::Migrate(_) | E::Io { .. } | E::Crypto(_) => {
+                ErrorKind::Internal
+            }
         };
         ApiError::new(kind, e.to_string())
     }

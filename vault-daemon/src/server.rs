@@ -27,7 +27,8 @@ use vault_core::{Unlock, UnlockedVault, Vault, WorkFactor, keys, store::Store};
 
 use crate::paths::{self, PathError};
 use crate::protocol::{
-    ApiError, CALL_PATH, ErrorKind, PROTOCOL_HEADER, PROTOCOL_VERSION, Request, Response, Status, UnlockWith,
+    ApiError, CALL_PATH, ErrorKind, PROTOCOL_HEADER, PROTOCOL_VERSION, Request, Response, Status,
+    UnlockWith,
 };
 use crate::throttle::Throttle;
 
@@ -171,7 +172,9 @@ impl Agent {
                     return Ok(Response::Done);
                 }
                 let how = match &with {
-                    UnlockWith::Passphrase(p) => Unlock::Passphrase(keys::passphrase(p.expose_secret())),
+                    UnlockWith::Passphrase(p) => {
+                        Unlock::Passphrase(keys::passphrase(p.expose_secret()))
+                    }
                     UnlockWith::IdentityFile(f) => Unlock::identity_file(f.expose_secret())?,
                 };
                 let mut throttle = self.gate.lock().await;
@@ -180,7 +183,11 @@ impl Agent {
                 }
                 let wait = throttle.wait(Instant::now());
                 if !wait.is_zero() {
-                    tracing::info!(failures = throttle.failures(), ?wait, "throttling unlock attempt");
+                    tracing::info!(
+                        failures = throttle.failures(),
+                        ?wait,
+                        "throttling unlock attempt"
+                    );
                     tokio::time::sleep(wait).await;
                 }
                 let vault = Vault::open(&self.dir).await.map_err(|e| match e {
@@ -198,7 +205,10 @@ impl Agent {
                         Ok(Response::Done)
                     }
                     Err(e) => {
-                        if matches!(e, vault_core::Error::WrongPassphrase | vault_core::Error::IdentityNoMatch) {
+                        if matches!(
+                            e,
+                            vault_core::Error::WrongPassphrase | vault_core::Error::IdentityNoMatch
+                        ) {
                             throttle.failed(Instant::now());
                             tracing::warn!(failures = throttle.failures(), "failed unlock attempt");
                         }
@@ -219,20 +229,30 @@ impl Agent {
             }
             Request::Add { item } => Ok(Response::Item(self.unlocked()?.add(item).await?)),
             Request::Get { id } => Ok(Response::Item(self.unlocked()?.get(&id).await?)),
-            Request::Edit { id, patch } => Ok(Response::Item(self.unlocked()?.edit(&id, patch).await?)),
+            Request::Edit { id, patch } => {
+                Ok(Response::Item(self.unlocked()?.edit(&id, patch).await?))
+            }
             Request::Remove { id } => {
                 self.unlocked()?.remove(&id).await?;
                 Ok(Response::Done)
             }
             Request::List { filter } => Ok(Response::Items(self.unlocked()?.list(&filter).await?)),
-            Request::Search { query, filter, limit } => Ok(Response::Hits(
+            Request::Search {
+                query,
+                filter,
+                limit,
+            } => Ok(Response::Hits(
                 self.unlocked()?.search(&query, &filter, limit).await?,
             )),
         }
     }
 }
 
-async fn call(State(agent): State<Arc<Agent>>, headers: HeaderMap, body: Bytes) -> impl IntoResponse {
+async fn call(
+    State(agent): State<Arc<Agent>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> impl IntoResponse {
     let version = headers
         .get(PROTOCOL_HEADER)
         .and_then(|v| v.to_str().ok())
@@ -248,7 +268,10 @@ async fn call(State(agent): State<Arc<Agent>>, headers: HeaderMap, body: Bytes) 
     } else {
         match serde_json::from_slice::<Request>(&body) {
             Ok(req) => agent.dispatch(req).await,
-            Err(e) => Err(ApiError::new(ErrorKind::Invalid, format!("malformed request: {e}"))),
+            Err(e) => Err(ApiError::new(
+                ErrorKind::Invalid,
+                format!("malformed request: {e}"),
+            )),
         }
     };
     let status = match &result {
@@ -277,7 +300,10 @@ impl axum::serve::Listener for PeerChecked {
             match self.inner.accept().await {
                 Ok((stream, addr)) => match stream.peer_cred() {
                     Ok(cred) if cred.uid() == self.uid => return (stream, addr),
-                    Ok(cred) => tracing::warn!(peer_uid = cred.uid(), "refused a connection from another user"),
+                    Ok(cred) => tracing::warn!(
+                        peer_uid = cred.uid(),
+                        "refused a connection from another user"
+                    ),
                     Err(e) => tracing::warn!("refused a connection without peer credentials: {e}"),
                 },
                 Err(e) => {
@@ -308,7 +334,9 @@ fn take_vault_lock(dir: &Path) -> Result<File, DaemonError> {
         })?;
     match f.try_lock() {
         Ok(()) => {}
-        Err(std::fs::TryLockError::WouldBlock) => return Err(DaemonError::AlreadyRunning(dir.to_owned())),
+        Err(std::fs::TryLockError::WouldBlock) => {
+            return Err(DaemonError::AlreadyRunning(dir.to_owned()));
+        }
         Err(std::fs::TryLockError::Error(source)) => return Err(DaemonError::Io { path, source }),
     }
     let _ = f.set_len(0);
@@ -371,7 +399,9 @@ impl Bound {
                 _ = shutdown_rx.wait_for(|s| *s) => tracing::info!("stop requested: shutting down"),
             }
         };
-        let result = axum::serve(listener, app).with_graceful_shutdown(stop).await;
+        let result = axum::serve(listener, app)
+            .with_graceful_shutdown(stop)
+            .await;
         idle.abort();
         let unlocked = lock(&agent.vault).take();
         if let Some(v) = unlocked {
@@ -411,10 +441,13 @@ pub fn bind(config: DaemonConfig) -> Result<Bound, DaemonError> {
     }
     paths::ensure_private_dir(&config.runtime_dir)?;
     let socket = paths::socket_path(&config.runtime_dir, &config.vault_dir)?;
-    let vault_dir = config.vault_dir.canonicalize().map_err(|source| DaemonError::Io {
-        path: config.vault_dir.clone(),
-        source,
-    })?;
+    let vault_dir = config
+        .vault_dir
+        .canonicalize()
+        .map_err(|source| DaemonError::Io {
+            path: config.vault_dir.clone(),
+            source,
+        })?;
     let lock_file = take_vault_lock(&vault_dir)?;
     // We hold the vault's lock, so a socket file left here is stale.
     let _ = std::fs::remove_file(&socket);
@@ -449,5 +482,8 @@ pub fn bind(config: DaemonConfig) -> Result<Bound, DaemonError> {
 pub async fn run(config: DaemonConfig) -> Result<(), DaemonError> {
     let bound = bind(config)?;
     let socket = bound.socket().to_owned();
-    bound.serve().await.map_err(|source| DaemonError::Io { path: socket, source })
+    bound.serve().await.map_err(|source| DaemonError::Io {
+        path: socket,
+        source,
+    })
 }

@@ -58,7 +58,10 @@ mod tests {
         assert_eq!(t.wait(t0), Duration::ZERO);
         t.failed(t0);
         assert_eq!(t.wait(t0), Duration::from_millis(250));
-        assert_eq!(t.wait(t0 + Duration::from_millis(100)), Duration::from_millis(150));
+        assert_eq!(
+            t.wait(t0 + Duration::from_millis(100)),
+            Duration::from_millis(150)
+        );
         assert_eq!(t.wait(t0 + Duration::from_secs(1)), Duration::ZERO);
         t.failed(t0);
         t.failed(t0);

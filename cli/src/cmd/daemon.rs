@@ -23,7 +23,8 @@ fn parse_lock_after(s: &str) -> Result<Duration, String> {
     if s.trim() == "0" {
         return Ok(Duration::ZERO);
     }
-    humantime::parse_duration(s).map_err(|e| format!("{e}; use a duration such as 30m, 2h or 0 to disable"))
+    humantime::parse_duration(s)
+        .map_err(|e| format!("{e}; use a duration such as 30m, 2h or 0 to disable"))
 }
 
 impl Daemon {
@@ -33,10 +34,14 @@ impl Daemon {
             .with_writer(std::io::stderr)
             .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
             .with_env_filter(
-                tracing_subscriber::EnvFilter::try_from_env("CTXVAULT_LOG").unwrap_or_else(|_| "info".into()),
+                tracing_subscriber::EnvFilter::try_from_env("CTXVAULT_LOG")
+                    .unwrap_or_else(|_| "info".into()),
             )
             .init();
-        let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        let rt = match tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+        {
             Ok(rt) => rt,
             Err(e) => return self.fail(&format!("cannot start the async runtime: {e}"), false),
         };
@@ -48,7 +53,9 @@ impl Daemon {
         rt.block_on(async {
             let bound = match server::bind(config) {
                 Ok(b) => b,
-                Err(e) => return self.fail(&e.to_string(), matches!(e, DaemonError::AlreadyRunning(_))),
+                Err(e) => {
+                    return self.fail(&e.to_string(), matches!(e, DaemonError::AlreadyRunning(_)));
+                }
             };
             tracing::info!(socket = %bound.socket().display(), "agent listening");
             if self.notify_ready {
@@ -70,7 +77,14 @@ impl Daemon {
 
     fn fail(&self, msg: &str, busy: bool) -> ExitCode {
         if self.notify_ready {
-            println!("{}", if busy { "busy".to_owned() } else { format!("error: {msg}") });
+            println!(
+                "{}",
+                if busy {
+                    "busy".to_owned()
+                } else {
+                    format!("error: {msg}")
+                }
+            );
         }
         eprintln!("error: {msg}");
         ExitCode::FAILURE

@@ -48,7 +48,10 @@ impl Edit {
             tags,
             sensitivity: f.sensitivity,
         };
-        match ctx.call_vault(&Request::Edit { id: self.id, patch }).await? {
+        match ctx
+            .call_vault(&Request::Edit { id: self.id, patch })
+            .await?
+        {
             Response::Item(i) if self.json => output::json(&i),
             Response::Item(i) => {
                 println!("updated {} (version {})", i.id, i.version);

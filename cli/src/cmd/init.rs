@@ -33,13 +33,16 @@ impl Init {
                 ctx.dir.display()
             );
         }
-        let identity_file = self.identity.as_deref().map(secret::identity_file).transpose()?;
+        let identity_file = self
+            .identity
+            .as_deref()
+            .map(secret::identity_file)
+            .transpose()?;
         let work_factor = match std::env::var(WORK_FACTOR_ENV) {
             Ok(v) => {
-                let n: u8 = v
-                    .parse()
-                    .ok()
-                    .with_context(|| format!("{WORK_FACTOR_ENV}={v:?} is not a number; unset it"))?;
+                let n: u8 = v.parse().ok().with_context(|| {
+                    format!("{WORK_FACTOR_ENV}={v:?} is not a number; unset it")
+                })?;
                 WorkFactor::new(n).map_err(|e| anyhow::anyhow!("{WORK_FACTOR_ENV}: {e}"))?;
                 if n < WorkFactor::DEFAULT.get() {
                     eprintln!(

@@ -11,11 +11,9 @@ pub struct Lock {}
 impl Lock {
     pub async fn run(self, ctx: &Ctx) -> anyhow::Result<()> {
         ctx.require_vault()?;
-        match ctx.try_call(&Request::Lock).await? {
-            Some(r) => {
-                r.map_err(|e| anyhow::anyhow!(e.message))?;
-            }
-            None => {}
+        // No agent running means no key in memory: already locked.
+        if let Some(r) = ctx.try_call(&Request::Lock).await? {
+            r.map_err(|e| anyhow::anyhow!(e.message))?;
         }
         println!("vault locked");
         Ok(())

@@ -16,7 +16,11 @@ pub struct Status {
 impl Status {
     pub async fn run(self, ctx: &Ctx) -> anyhow::Result<()> {
         let initialized = vault_core::store::Store::exists(&ctx.dir);
-        let answer = if ctx.dir.is_dir() { ctx.try_call(&Request::Status).await? } else { None };
+        let answer = if ctx.dir.is_dir() {
+            ctx.try_call(&Request::Status).await?
+        } else {
+            None
+        };
         let status = match answer {
             Some(r) => match r.map_err(|e| anyhow::anyhow!(e.message))? {
                 Response::Status(s) => serde_json::to_value(&s)?,
@@ -59,7 +63,10 @@ impl Status {
         println!("state:  {}", if locked { "locked" } else { "unlocked" });
         println!("items:  {}", status["items"]);
         if let Some(d) = status["damaged"].as_array().filter(|d| !d.is_empty()) {
-            println!("damaged: {} item(s) failed integrity checks; `ctxvault get ID` names each", d.len());
+            println!(
+                "damaged: {} item(s) failed integrity checks; `ctxvault get ID` names each",
+                d.len()
+            );
         }
         Ok(())
     }
