@@ -35,7 +35,11 @@ pub fn clap_error(e: clap::Error) -> ExitCode {
             let rendered = e.render().to_string();
             let mut parts = rendered.split("\n\n");
             let message = parts.next().unwrap_or("invalid arguments");
-            let message: Vec<&str> = message.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
+            let message: Vec<&str> = message
+                .lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty())
+                .collect();
             let message = message.join(" ");
             let message = message.strip_prefix("error: ").unwrap_or(&message);
             let usage = parts

@@ -23,7 +23,10 @@ fn ctxvault(args: &[&str]) -> (i32, String, String) {
 fn help_lists_every_command() {
     let (code, out, _) = ctxvault(&["--help"]);
     assert_eq!(code, 0);
-    for c in ["init", "unlock", "lock", "status", "stop", "daemon", "add", "get", "edit", "rm", "ls", "search"] {
+    for c in [
+        "init", "unlock", "lock", "status", "stop", "daemon", "add", "get", "edit", "rm", "ls",
+        "search",
+    ] {
         assert!(out.contains(&format!("  {c} ")), "help lacks {c}: {out}");
     }
 }
@@ -47,16 +50,26 @@ fn argument_errors_are_one_line() {
         assert_eq!(code, 2, "{args:?}");
         assert!(out.is_empty());
         assert_eq!(err.lines().count(), 1, "{args:?}: {err}");
-        assert!(err.starts_with("error: ") && err.contains("--help"), "{err}");
+        assert!(
+            err.starts_with("error: ") && err.contains("--help"),
+            "{err}"
+        );
     }
 }
 
 #[test]
 fn commands_on_a_missing_vault_name_the_fix() {
-    for args in [vec!["ls"], vec!["unlock"], vec!["get", "0192f0c1-7c5e-7d3a-9a4e-3b1f2c4d5e6f"]] {
+    for args in [
+        vec!["ls"],
+        vec!["unlock"],
+        vec!["get", "0192f0c1-7c5e-7d3a-9a4e-3b1f2c4d5e6f"],
+    ] {
         let (code, _, err) = ctxvault(&args);
         assert_eq!(code, 1, "{args:?}");
         assert_eq!(err.lines().count(), 1, "{err}");
-        assert!(err.contains("no vault at /nonexistent/ctxvault-test: run `ctxvault init`"), "{err}");
+        assert!(
+            err.contains("no vault at /nonexistent/ctxvault-test: run `ctxvault init`"),
+            "{err}"
+        );
     }
 }

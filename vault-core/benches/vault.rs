@@ -103,13 +103,18 @@ async fn run(n: usize, searches: bool) {
     {
         let t = Instant::now();
         let mut ix = vault_core::index::Index::new();
-        for (i, it) in items.iter().enumerate() {
-            ix.insert(&vault_core::index::Doc {
+        let docs: Vec<vault_core::index::Doc> = items
+            .iter()
+            .enumerate()
+            .map(|(i, it)| vault_core::index::Doc {
                 rowid: i as i64,
                 title: it.title.as_deref().unwrap_or(""),
                 body: &it.body,
                 tags: "home",
-            });
+            })
+            .collect();
+        for chunk in docs.chunks(2048) {
+            ix.insert_many(chunk);
         }
         println!(
             "{n:>7} items  index build alone: {:.3} s",

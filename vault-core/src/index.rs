@@ -62,10 +62,33 @@ struct DocEntry {
     alive: bool,
 }
 
+/// A token of at most 22 bytes stored inline, so a hash probe compares it
+/// in place instead of following a pointer.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+struct ShortKey([u64; 3]);
+
+const SHORT_MAX: usize = 22;
+
+impl ShortKey {
+    fn new(s: &str) -> Option<ShortKey> {
+        let b = s.as_bytes();
+        if b.len() > SHORT_MAX {
+            return None;
+        }
+        let mut raw = [0u8; 24];
+        raw[..b.len()].copy_from_slice(b);
+        raw[23] = b.len() as u8;
+        let w = |i: usize| u64::from_ne_bytes(raw[i * 8..i * 8 + 8].try_into().unwrap_or_default());
+        Some(ShortKey([w(0), w(1), w(2)]))
+    }
+}
+
 /// Token and stem dictionaries.
 struct Dict {
     stemmer: Stemmer,
-    /// Lowercased token -> term id.
+    /// Short lowercased token -> term id.
+    short: FxHashMap<ShortKey, u32>,
+    /// Lowercased token -> term id (every token; used for long ones and prefixes).
     tokens: FxHashMap<Box<str>, u32>,
     /// Stem -> term id.
     stems: FxHashMap<Box<str>, u32>,
@@ -76,8 +99,15 @@ struct Dict {
 }
 
 impl Dict {
+    fn lookup(&self, token: &str) -> Option<u32> {
+        match ShortKey::new(token) {
+            Some(k) => self.short.get(&k).copied(),
+            None => self.tokens.get(token).copied(),
+        }
+    }
+
     fn term_for(&mut self, token: &str) -> u32 {
-        if let Some(&t) = self.tokens.get(token) {
+        if let Some(t) = self.lookup(token) {
             return t;
         }
         let stem: Cow<str> = self.stemmer.stem(token);
@@ -87,6 +117,9 @@ impl Dict {
             self.terms += 1;
         }
         self.tokens.insert(token.into(), t);
+        if let Some(k) = ShortKey::new(token) {
+            self.short.insert(k, t);
+        }
         self.dirty = true;
         t
     }
@@ -101,7 +134,10 @@ pub struct Index {
     total_len: u64,
     /// Sorted tokens, for prefix queries; rebuilt after new tokens arrive.
     sorted_tokens: Option<Vec<(Box<str>, u32)>>,
-    scratch: Vec<(u32, u16)>,
+    /// Per-term scratch: the batch-local document that last saw the term,
+    /// and its weighted frequency there.
+    last_seen: Vec<u32>,
+    tf_acc: Vec<u32>,
     token_buf: String,
 }
 
@@ -111,39 +147,61 @@ impl Default for Index {
     }
 }
 
-/// Call `f` with every token of `text`, lowercased.
+/// Call `f` with every token of `text`, lowercased. Runs of lowercase
+/// ASCII letters and digits are passed straight from `text`; other tokens
+/// are lowercased into `buf`.
 fn for_each_token(text: &str, buf: &mut String, mut f: impl FnMut(&str)) {
-    buf.clear();
     let bytes = text.as_bytes();
     let mut i = 0;
-    let mut flush = |buf: &mut String| {
-        if !buf.is_empty() {
+    while i < bytes.len() {
+        // Skip separators quickly.
+        let b = bytes[i];
+        if b < 0x80 && !b.is_ascii_alphanumeric() {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        let mut simple = true;
+        while i < bytes.len() {
+            let b = bytes[i];
+            if b < 0x80 {
+                if b.is_ascii_lowercase() || b.is_ascii_digit() {
+                    i += 1;
+                } else if b.is_ascii_uppercase() {
+                    simple = false;
+                    i += 1;
+                } else {
+                    break;
+                }
+            } else {
+                let c = text[i..].chars().next().unwrap_or(' ');
+                if !c.is_alphanumeric() {
+                    break;
+                }
+                simple = false;
+                i += c.len_utf8();
+            }
+        }
+        if i == start {
+            // A non-ASCII separator.
+            i += text[i..].chars().next().map_or(1, char::len_utf8);
+            continue;
+        }
+        let token = &text[start..i];
+        if simple {
+            if token.len() <= MAX_TOKEN_BYTES {
+                f(token);
+            }
+        } else {
+            buf.clear();
+            for c in token.chars() {
+                buf.extend(c.to_lowercase());
+            }
             if buf.len() <= MAX_TOKEN_BYTES {
                 f(buf);
             }
-            buf.clear();
-        }
-    };
-    while i < bytes.len() {
-        let b = bytes[i];
-        if b < 0x80 {
-            if b.is_ascii_alphanumeric() {
-                buf.push(b.to_ascii_lowercase() as char);
-            } else {
-                flush(buf);
-            }
-            i += 1;
-        } else {
-            let c = text[i..].chars().next().unwrap_or(' ');
-            if c.is_alphanumeric() {
-                buf.extend(c.to_lowercase());
-            } else {
-                flush(buf);
-            }
-            i += c.len_utf8();
         }
     }
-    flush(buf);
 }
 
 impl Index {
@@ -152,6 +210,7 @@ impl Index {
         Index {
             dict: Dict {
                 stemmer: Stemmer::create(Algorithm::English),
+                short: FxHashMap::default(),
                 tokens: FxHashMap::default(),
                 stems: FxHashMap::default(),
                 terms: 0,
@@ -162,7 +221,8 @@ impl Index {
             by_rowid: FxHashMap::default(),
             total_len: 0,
             sorted_tokens: None,
-            scratch: Vec::new(),
+            last_seen: Vec::new(),
+            tf_acc: Vec::new(),
             token_buf: String::new(),
         }
     }
@@ -179,43 +239,103 @@ impl Index {
 
     /// Add (or replace) a document.
     pub fn insert(&mut self, doc: &Doc<'_>) {
-        self.remove(doc.rowid);
-        let mut scratch = std::mem::take(&mut self.scratch);
+        self.insert_many(std::slice::from_ref(doc));
+    }
+
+    /// Add (or replace) many documents. Postings are appended a term at a
+    /// time (a counting sort over the batch) rather than a document at a
+    /// time, so each posting list is touched once per batch.
+    pub fn insert_many(&mut self, docs: &[Doc<'_>]) {
+        for d in docs {
+            self.remove(d.rowid);
+        }
         let mut buf = std::mem::take(&mut self.token_buf);
-        scratch.clear();
-        let dict = &mut self.dict;
-        for (text, w) in [(doc.title, W_TITLE), (doc.tags, W_TAGS), (doc.body, W_BODY)] {
-            for_each_token(text, &mut buf, |tok| scratch.push((dict.term_for(tok), w)));
-        }
-        if self.postings.len() < dict.terms as usize {
-            self.postings
-                .resize_with(dict.terms as usize, Postings::default);
-        }
-        scratch.sort_unstable_by_key(|s| s.0);
-        let idx = self.docs.len() as u32;
-        let mut len: u32 = 0;
-        let mut i = 0;
-        while i < scratch.len() {
-            let term = scratch[i].0;
-            let mut tf: u32 = 0;
-            while i < scratch.len() && scratch[i].0 == term {
-                tf += u32::from(scratch[i].1);
-                i += 1;
+        let mut last_seen = std::mem::take(&mut self.last_seen);
+        let mut tf_acc = std::mem::take(&mut self.tf_acc);
+        // (term, batch-local doc, tf) in document order.
+        let mut triples: Vec<(u32, u32, u16)> = Vec::with_capacity(docs.len() * 64);
+        let mut doc_terms: Vec<u32> = Vec::with_capacity(256);
+        let first_idx = self.docs.len() as u32;
+        for (local, doc) in docs.iter().enumerate() {
+            let local = local as u32;
+            doc_terms.clear();
+            let dict = &mut self.dict;
+            for (text, w) in [(doc.title, W_TITLE), (doc.tags, W_TAGS), (doc.body, W_BODY)] {
+                for_each_token(text, &mut buf, |tok| {
+                    let t = dict.term_for(tok) as usize;
+                    if t >= last_seen.len() {
+                        last_seen.resize(t + 1, u32::MAX);
+                        tf_acc.resize(t + 1, 0);
+                    }
+                    if last_seen[t] != local {
+                        last_seen[t] = local;
+                        tf_acc[t] = 0;
+                        doc_terms.push(t as u32);
+                    }
+                    tf_acc[t] += u32::from(w);
+                });
             }
-            len += tf;
-            let p = &mut self.postings[term as usize];
-            p.docs.push(idx);
-            p.tfs.push(tf.min(u32::from(u16::MAX)) as u16);
+            let mut len: u32 = 0;
+            for &t in &doc_terms {
+                let tf = tf_acc[t as usize];
+                len += tf;
+                triples.push((t, local, tf.min(u32::from(u16::MAX)) as u16));
+            }
+            let idx = first_idx + local;
+            self.docs.push(DocEntry {
+                rowid: doc.rowid,
+                len,
+                alive: true,
+            });
+            self.by_rowid.insert(doc.rowid, idx);
+            self.total_len += u64::from(len);
         }
-        self.docs.push(DocEntry {
-            rowid: doc.rowid,
-            len,
-            alive: true,
-        });
-        self.by_rowid.insert(doc.rowid, idx);
-        self.total_len += u64::from(len);
-        self.scratch = scratch;
+        // The batch-local ids restart at 0 next batch: forget them.
+        for &(t, _, _) in &triples {
+            last_seen[t as usize] = u32::MAX;
+        }
+        let terms = self.dict.terms as usize;
+        if self.postings.len() < terms {
+            self.postings.resize_with(terms, Postings::default);
+        }
+        if docs.len() < 16 {
+            // Few documents: append directly (no sort buffers).
+            for &(t, d, tf) in &triples {
+                let p = &mut self.postings[t as usize];
+                p.docs.push(first_idx + d);
+                p.tfs.push(tf);
+            }
+            self.token_buf = buf;
+            self.last_seen = last_seen;
+            self.tf_acc = tf_acc;
+            return;
+        }
+        // Counting sort by term into one small, cache-resident buffer.
+        let mut starts: Vec<u32> = vec![0; terms + 1];
+        for &(t, _, _) in &triples {
+            starts[t as usize + 1] += 1;
+        }
+        for k in 0..terms {
+            starts[k + 1] += starts[k];
+        }
+        let mut cursor = starts.clone();
+        let mut sorted: Vec<(u32, u16)> = vec![(0, 0); triples.len()];
+        for &(t, d, tf) in &triples {
+            let c = &mut cursor[t as usize];
+            sorted[*c as usize] = (first_idx + d, tf);
+            *c += 1;
+        }
+        for t in 0..terms {
+            let (a, b) = (starts[t] as usize, starts[t + 1] as usize);
+            if a < b {
+                let p = &mut self.postings[t];
+                p.docs.extend(sorted[a..b].iter().map(|x| x.0));
+                p.tfs.extend(sorted[a..b].iter().map(|x| x.1));
+            }
+        }
         self.token_buf = buf;
+        self.last_seen = last_seen;
+        self.tf_acc = tf_acc;
     }
 
     /// Remove a document (no-op if absent).
@@ -288,7 +408,7 @@ impl Index {
             ids.sort_unstable();
             ids.dedup();
             ids
-        } else if let Some(&t) = self.dict.tokens.get(word) {
+        } else if let Some(t) = self.dict.lookup(word) {
             vec![t]
         } else {
             let stem = self.dict.stemmer.stem(word);

@@ -278,6 +278,7 @@ impl IndexState {
     /// Parse opened rows and add them to the index and metadata; rows that
     /// failed to open or parse are recorded as damaged.
     fn index_opened(&mut self, batch: Vec<Opened>) {
+        let mut good = Vec::with_capacity(batch.len());
         for o in &batch {
             let parsed = o
                 .plain
@@ -293,16 +294,27 @@ impl IndexState {
                         .ok()?;
                     Some((p.namespace.parse::<Namespace>().ok()?, tags, p))
                 });
-            let Some((namespace, tags, p)) = parsed else {
-                self.damaged.insert(o.id);
-                continue;
-            };
-            self.index.insert(&Doc {
+            match parsed {
+                Some((namespace, tags, p)) => good.push((o, namespace, tags, p)),
+                None => {
+                    self.damaged.insert(o.id);
+                }
+            }
+        }
+        let tag_lines: Vec<Zeroizing<String>> = good.iter().map(|g| tag_line(&g.2)).collect();
+        let docs: Vec<Doc> = good
+            .iter()
+            .zip(&tag_lines)
+            .map(|((o, _, _, p), tags)| Doc {
                 rowid: o.rowid,
                 title: p.title.as_deref().unwrap_or(""),
                 body: &p.body,
-                tags: &tag_line(&tags),
-            });
+                tags,
+            })
+            .collect();
+        self.index.insert_many(&docs);
+        drop(docs);
+        for (o, namespace, tags, _) in good {
             self.by_id.insert(o.id, o.rowid);
             self.meta.insert(o.rowid, Meta { namespace, tags });
         }
@@ -465,6 +477,10 @@ impl UnlockedVault {
 
     /// Validate and store many items in one transaction. Nothing is written
     /// unless every item is valid. Returns the new ids in order.
+    ///
+    /// The index is built on a blocking thread while SQLite writes, so the
+    /// two costs overlap. Callers must not cancel this future midway (the
+    /// agent runs every request as its own task).
     pub async fn add_bulk(&self, news: Vec<NewItem>) -> Result<Vec<Uuid>> {
         let news = news
             .into_iter()
@@ -475,17 +491,66 @@ impl UnlockedVault {
             .iter()
             .map(|n| Self::build(n, Uuid::now_v7(), now))
             .collect();
-        let rows = items
+        drop(news);
+        let mut rows = items
             .iter()
             .map(|i| self.seal_item(i))
             .collect::<Result<Vec<_>>>()?;
         let mut st = self.state.write().await;
-        let rowids = self.store.insert_bulk(&rows).await?;
-        drop(rows);
-        for (item, rowid) in items.iter().zip(&rowids) {
-            st.add_item(*rowid, item);
+        // We hold the write lock: no other writer can take these rowids.
+        let base = self.store.max_rowid().await?;
+        for (k, row) in rows.iter_mut().enumerate() {
+            row.rowid = base + 1 + k as i64;
         }
-        Ok(items.iter().map(|i| i.id).collect())
+        let mut state = std::mem::take(&mut *st);
+        let items = std::sync::Arc::new(items);
+        let to_index = items.clone();
+        let indexer = tokio::task::spawn_blocking(move || {
+            let tag_lines: Vec<Zeroizing<String>> =
+                to_index.iter().map(|i| tag_line(&i.tags)).collect();
+            let docs: Vec<Doc> = to_index
+                .iter()
+                .zip(&tag_lines)
+                .enumerate()
+                .map(|(k, (i, tags))| Doc {
+                    rowid: base + 1 + k as i64,
+                    title: i.title.as_deref().unwrap_or(""),
+                    body: &i.body,
+                    tags,
+                })
+                .collect();
+            state.index.insert_many(&docs);
+            state
+        });
+        let written = self.store.insert_bulk(&rows).await;
+        drop(rows);
+        let mut state = indexer
+            .await
+            .map_err(|_| Error::Crypto("the indexing thread failed"))?;
+        match written {
+            Ok(()) => {
+                for (k, i) in items.iter().enumerate() {
+                    let rowid = base + 1 + k as i64;
+                    state.by_id.insert(i.id, rowid);
+                    state.meta.insert(
+                        rowid,
+                        Meta {
+                            namespace: i.namespace.clone(),
+                            tags: i.tags.clone(),
+                        },
+                    );
+                }
+                *st = state;
+                Ok(items.iter().map(|i| i.id).collect())
+            }
+            Err(e) => {
+                for k in 0..items.len() {
+                    state.index.remove(base + 1 + k as i64);
+                }
+                *st = state;
+                Err(e)
+            }
+        }
     }
 
     /// Read one item.

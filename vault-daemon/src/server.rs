@@ -267,7 +267,16 @@ async fn call(
         ))
     } else {
         match serde_json::from_slice::<Request>(&body) {
-            Ok(req) => agent.dispatch(req).await,
+            // Run each request as its own task: a client that hangs up must
+            // not cancel a write between its commit and the index update.
+            Ok(req) => tokio::spawn(async move { agent.dispatch(req).await })
+                .await
+                .unwrap_or_else(|e| {
+                    Err(ApiError::new(
+                        ErrorKind::Internal,
+                        format!("request failed: {e}"),
+                    ))
+                }),
             Err(e) => Err(ApiError::new(
                 ErrorKind::Invalid,
                 format!("malformed request: {e}"),
