@@ -26,7 +26,9 @@ pub const DB_FILE: &str = "vault.db";
 /// Format number written in `vault_meta`; bumped on incompatible change.
 pub const FORMAT: i64 = 1;
 /// Rows per statement on the bulk insert path.
-const BULK_ROWS: usize = 200;
+const BULK_ROWS: usize = 1000;
+/// Rows sealed per chunk handed to [`Store::insert_bulk`].
+pub const BULK_CHUNK: usize = 2000;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
@@ -337,25 +339,33 @@ impl Store {
     }
 
     /// Insert many rows, each with its `rowid` set by the caller, in one
-    /// transaction, several rows per statement.
-    pub async fn insert_bulk(&self, rows: &[ItemRow]) -> Result<()> {
+    /// transaction, several rows per statement. Rows arrive in chunks from
+    /// `chunks`, so the producer can seal the next chunk while SQLite writes
+    /// this one; an `Err` chunk or a closed channel before `done` aborts
+    /// the transaction.
+    pub async fn insert_bulk(
+        &self,
+        mut chunks: tokio::sync::mpsc::Receiver<Result<Vec<ItemRow>>>,
+    ) -> Result<()> {
         let mut tx = self.pool.begin().await?;
-        for chunk in rows.chunks(BULK_ROWS) {
-            let marks = vec!["(?, ?, ?, ?, ?, ?)"; chunk.len()].join(",");
-            let sql = format!(
-                "INSERT INTO items (rowid, id, version, created_at, updated_at, sealed) VALUES {marks}"
-            );
-            let mut q = sqlx::query(AssertSqlSafe(sql));
-            for row in chunk {
-                q = q
-                    .bind(row.rowid)
-                    .bind(&row.id.as_bytes()[..])
-                    .bind(row.version as i64)
-                    .bind(row.created_at)
-                    .bind(row.updated_at)
-                    .bind(&row.sealed);
+        while let Some(chunk) = chunks.recv().await {
+            for rows in chunk?.chunks(BULK_ROWS) {
+                let marks = vec!["(?, ?, ?, ?, ?, ?)"; rows.len()].join(",");
+                let sql = format!(
+                    "INSERT INTO items (rowid, id, version, created_at, updated_at, sealed) VALUES {marks}"
+                );
+                let mut q = sqlx::query(AssertSqlSafe(sql));
+                for row in rows {
+                    q = q
+                        .bind(row.rowid)
+                        .bind(&row.id.as_bytes()[..])
+                        .bind(row.version as i64)
+                        .bind(row.created_at)
+                        .bind(row.updated_at)
+                        .bind(&row.sealed);
+                }
+                q.execute(&mut *tx).await?;
             }
-            q.execute(&mut *tx).await?;
         }
         tx.commit().await?;
         Ok(())

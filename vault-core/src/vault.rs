@@ -10,6 +10,7 @@
 use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use age::secrecy::SecretString;
 use age::x25519;
@@ -49,6 +50,37 @@ struct Payload<'a> {
     source: Cow<'a, str>,
     created_at: i64,
     updated_at: i64,
+}
+
+/// Seal an item whole into a row (rowid left 0 for the store to assign).
+fn seal_item(sealer: &Sealer, vault_id: &[u8; 16], item: &Item) -> Result<ItemRow> {
+    let payload = Payload {
+        namespace: Cow::Borrowed(item.namespace.as_str()),
+        kind: Cow::Borrowed(item.kind.as_str()),
+        title: item.title.as_deref().map(Cow::Borrowed),
+        body: Cow::Borrowed(&item.body),
+        tags: item
+            .tags
+            .iter()
+            .map(|t| Cow::Borrowed(t.as_str()))
+            .collect(),
+        sensitivity: item.sensitivity,
+        source: Cow::Borrowed(item.source.as_str()),
+        created_at: micros(item.created_at),
+        updated_at: micros(item.updated_at),
+    };
+    let plain = Zeroizing::new(
+        serde_json::to_vec(&payload).map_err(|_| Error::Crypto("item serialisation failed"))?,
+    );
+    let sealed = sealer.seal(&seal::item_aad(vault_id, &item.id, item.version), &plain)?;
+    Ok(ItemRow {
+        rowid: 0,
+        id: item.id,
+        version: item.version,
+        created_at: micros(item.created_at),
+        updated_at: micros(item.updated_at),
+        sealed,
+    })
 }
 
 /// A locked vault: its store and id. Holds no key.
@@ -242,7 +274,7 @@ impl Vault {
             dir: self.dir.clone(),
             store: self.store.clone(),
             vault_id: self.vault_id,
-            sealer,
+            sealer: Arc::new(sealer),
             state: RwLock::new(state),
         })
     }
@@ -351,7 +383,7 @@ pub struct UnlockedVault {
     dir: PathBuf,
     store: Store,
     vault_id: [u8; 16],
-    sealer: Sealer,
+    sealer: Arc<Sealer>,
     state: RwLock<IndexState>,
 }
 
@@ -376,36 +408,7 @@ impl UnlockedVault {
     }
 
     fn seal_item(&self, item: &Item) -> Result<ItemRow> {
-        let payload = Payload {
-            namespace: Cow::Borrowed(item.namespace.as_str()),
-            kind: Cow::Borrowed(item.kind.as_str()),
-            title: item.title.as_deref().map(Cow::Borrowed),
-            body: Cow::Borrowed(&item.body),
-            tags: item
-                .tags
-                .iter()
-                .map(|t| Cow::Borrowed(t.as_str()))
-                .collect(),
-            sensitivity: item.sensitivity,
-            source: Cow::Borrowed(item.source.as_str()),
-            created_at: micros(item.created_at),
-            updated_at: micros(item.updated_at),
-        };
-        let plain = Zeroizing::new(
-            serde_json::to_vec(&payload).map_err(|_| Error::Crypto("item serialisation failed"))?,
-        );
-        let sealed = self.sealer.seal(
-            &seal::item_aad(&self.vault_id, &item.id, item.version),
-            &plain,
-        )?;
-        Ok(ItemRow {
-            rowid: 0,
-            id: item.id,
-            version: item.version,
-            created_at: micros(item.created_at),
-            updated_at: micros(item.updated_at),
-            sealed,
-        })
+        seal_item(&self.sealer, &self.vault_id, item)
     }
 
     fn open_item(&self, row: &ItemRow) -> Result<Item> {
@@ -492,18 +495,33 @@ impl UnlockedVault {
             .map(|n| Self::build(n, Uuid::now_v7(), now))
             .collect();
         drop(news);
-        let mut rows = items
-            .iter()
-            .map(|i| self.seal_item(i))
-            .collect::<Result<Vec<_>>>()?;
         let mut st = self.state.write().await;
         // We hold the write lock: no other writer can take these rowids.
         let base = self.store.max_rowid().await?;
-        for (k, row) in rows.iter_mut().enumerate() {
-            row.rowid = base + 1 + k as i64;
-        }
         let mut state = std::mem::take(&mut *st);
-        let items = std::sync::Arc::new(items);
+        let items = Arc::new(items);
+        // Seal in chunks on one task while SQLite writes earlier chunks.
+        let (tx, rx) = tokio::sync::mpsc::channel(4);
+        let (to_seal, sealer, vault_id) = (items.clone(), self.sealer.clone(), self.vault_id);
+        tokio::spawn(async move {
+            for (c, chunk) in to_seal.chunks(crate::store::BULK_CHUNK).enumerate() {
+                let first = base + 1 + (c * crate::store::BULK_CHUNK) as i64;
+                let rows = chunk
+                    .iter()
+                    .enumerate()
+                    .map(|(k, i)| {
+                        seal_item(&sealer, &vault_id, i).map(|mut r| {
+                            r.rowid = first + k as i64;
+                            r
+                        })
+                    })
+                    .collect::<Result<Vec<_>>>();
+                let failed = rows.is_err();
+                if tx.send(rows).await.is_err() || failed {
+                    return;
+                }
+            }
+        });
         let to_index = items.clone();
         let indexer = tokio::task::spawn_blocking(move || {
             let tag_lines: Vec<Zeroizing<String>> =
@@ -522,8 +540,7 @@ impl UnlockedVault {
             state.index.insert_many(&docs);
             state
         });
-        let written = self.store.insert_bulk(&rows).await;
-        drop(rows);
+        let written = self.store.insert_bulk(rx).await;
         let mut state = indexer
             .await
             .map_err(|_| Error::Crypto("the indexing thread failed"))?;

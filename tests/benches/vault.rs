@@ -1,14 +1,16 @@
-//! Vault benchmarks: bulk insert, unlock (index build), search latency and
-//! memory, on a synthetic corpus of ~1 KB items. Prints figures; asserts nothing.
+//! Vault benchmarks on a synthetic corpus of ~1 KB items: in process (bulk
+//! insert, index build, unlock, search latency) and through the real agent
+//! (unlock via the CLI, agent memory). Prints figures; asserts nothing.
 //!
-//! Run: `cargo bench -p vault-core --bench vault` (set `CTXVAULT_BENCH_ITEMS`
-//! to change the large size, default 100000).
+//! Run: `cargo build --release -p ctxvault && cargo bench -p ctxvault-tests --bench vault`
+//! (`CTXVAULT_BENCH_ITEMS` sets the large size, default 100000).
 
-#![allow(missing_docs, clippy::unwrap_used)]
+#![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
 
 use std::time::{Duration, Instant};
 
 use age::secrecy::ExposeSecret;
+use ctxvault_tests::Env;
 use vault_core::{ItemFilter, NewItem, Unlock, Vault, WorkFactor, keys};
 
 /// Deterministic xorshift generator.
@@ -66,15 +68,84 @@ fn item(rng: &mut Rng, vocab: &[String], n: usize) -> NewItem {
     it
 }
 
-fn rss_kib() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
+fn proc_kib(pid: &str, field: &str) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
         .ok()
         .and_then(|s| {
             s.lines()
-                .find(|l| l.starts_with("VmRSS:"))
+                .find(|l| l.starts_with(field))
                 .and_then(|l| l.split_whitespace().nth(1).map(|v| v.parse().unwrap_or(0)))
         })
         .unwrap_or(0)
+}
+
+fn rss_kib() -> u64 {
+    proc_kib("self", "VmRSS:")
+}
+
+/// The same corpus as `run`, in a vault at `dir` with an identity slot.
+async fn build_vault(dir: &std::path::Path, n: usize) -> (String, usize) {
+    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+    let vocab = vocabulary(&mut rng, 20_000);
+    let id = age::x25519::Identity::generate();
+    let id_file = id.to_string().expose_secret().to_owned();
+    let v = Vault::create(dir, &keys::passphrase("bench"), WorkFactor::MIN, &[id])
+        .await
+        .unwrap();
+    let items: Vec<NewItem> = (0..n).map(|i| item(&mut rng, &vocab, i)).collect();
+    let corpus: usize = items
+        .iter()
+        .map(|i| i.body.len() + i.title.as_ref().map_or(0, |t| t.len()))
+        .sum();
+    for chunk in items.chunks(10_000) {
+        v.add_bulk(chunk.to_vec()).await.unwrap();
+    }
+    v.store().close().await;
+    (id_file, corpus)
+}
+
+/// Unlock time and memory of the real agent, driven by the real CLI.
+async fn agent(n: usize) {
+    let env = Env::new();
+    let (id_file, corpus) = build_vault(&env.vault, n).await;
+    let key = env.tmp.path().join("key.txt");
+    std::fs::write(&key, format!("{id_file}\n")).unwrap();
+    // Start the agent (locked): `ls` starts it and is refused.
+    let o = env.run_with(&["ls"], None, None);
+    assert_ne!(o.code, 0);
+    let pid = env.status()["pid"].to_string();
+    let locked = proc_kib(&pid, "VmRSS:");
+    let t = Instant::now();
+    let o = env.run_with(&["unlock", "--identity", key.to_str().unwrap()], None, None);
+    let took = t.elapsed();
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    let rss = proc_kib(&pid, "VmRSS:");
+    let hwm = proc_kib(&pid, "VmHWM:");
+    println!(
+        "{n:>7} items  agent: `ctxvault unlock --identity` {:.3} s; RSS locked {:.1} MB, after unlock {:.1} MB ({:.2}x corpus of {:.1} MB), peak {:.1} MB",
+        took.as_secs_f64(),
+        locked as f64 / 1024.0,
+        rss as f64 / 1024.0,
+        rss as f64 * 1024.0 / corpus as f64,
+        corpus as f64 / 1e6,
+        hwm as f64 / 1024.0,
+    );
+    let mut lat = Vec::new();
+    for q in ["kalo", "renvel", "dorsa ith", "quba*", "zufen garhol"] {
+        for _ in 0..10 {
+            let t = Instant::now();
+            let o = env.run_with(&["search", q, "--json"], None, None);
+            lat.push(t.elapsed());
+            assert_eq!(o.code, 0, "{}", o.stderr);
+        }
+    }
+    lat.sort();
+    println!(
+        "{n:>7} items  agent: `ctxvault search` round trip (process start included, 50 runs): p50 {:.1} ms  p99 {:.1} ms",
+        pct(&lat, 0.5).as_secs_f64() * 1e3,
+        pct(&lat, 0.99).as_secs_f64() * 1e3
+    );
+    env.ok(&["stop"]);
 }
 
 fn pct(sorted: &[Duration], p: f64) -> Duration {
@@ -208,5 +279,7 @@ fn main() {
     rt.block_on(async {
         run(10_000, false).await;
         run(big, true).await;
+        agent(10_000).await;
+        agent(big).await;
     });
 }
