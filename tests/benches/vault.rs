@@ -1,16 +1,19 @@
 //! Vault benchmarks on a synthetic corpus of ~1 KB items: in process (bulk
-//! insert, index build, unlock, search latency) and through the real agent
-//! (unlock via the CLI, agent memory). Prints figures; asserts nothing.
+//! insert, index build, store scan, unlock, search latency) and through the
+//! real agent (unlock via the CLI, agent memory, CLI search round trip).
+//! Prints figures; asserts nothing.
 //!
 //! Run: `cargo build --release -p ctxvault && cargo bench -p ctxvault-tests --bench vault`
 //! (`CTXVAULT_BENCH_ITEMS` sets the large size, default 100000).
 
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
 
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use age::secrecy::ExposeSecret;
 use ctxvault_tests::Env;
+use vault_core::index::{Doc, Index};
 use vault_core::{ItemFilter, NewItem, Unlock, Vault, WorkFactor, keys};
 
 /// Deterministic xorshift generator.
@@ -27,12 +30,13 @@ impl Rng {
     }
 }
 
-fn vocabulary(rng: &mut Rng, n: usize) -> Vec<String> {
+/// 20,000 made-up words.
+fn vocabulary(rng: &mut Rng) -> Vec<String> {
     const SYL: [&str; 24] = [
         "ka", "lo", "mi", "ren", "to", "sa", "vel", "dor", "an", "ith", "qu", "or", "el", "ba",
         "zu", "fen", "gar", "hol", "ix", "ny", "pra", "sto", "wen", "yl",
     ];
-    (0..n)
+    (0..20_000)
         .map(|_| {
             (0..2 + rng.below(3))
                 .map(|_| SYL[rng.below(SYL.len())])
@@ -41,7 +45,7 @@ fn vocabulary(rng: &mut Rng, n: usize) -> Vec<String> {
         .collect()
 }
 
-/// A Zipf-ish pick: low indexes are far more frequent.
+/// A Zipf-like pick: low indexes are far more frequent.
 fn pick<'a>(rng: &mut Rng, vocab: &'a [String]) -> &'a str {
     let r = (rng.next() % 1_000_000) as f64 / 1_000_000.0;
     let i = ((vocab.len() as f64).powf(r) - 1.0) as usize;
@@ -79,40 +83,135 @@ fn proc_kib(pid: &str, field: &str) -> u64 {
         .unwrap_or(0)
 }
 
-fn rss_kib() -> u64 {
-    proc_kib("self", "VmRSS:")
+fn pct(sorted: &[Duration], p: f64) -> Duration {
+    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
 }
 
-/// The same corpus as `run`, in a vault at `dir` with an identity slot.
-async fn build_vault(dir: &std::path::Path, n: usize) -> (String, usize) {
+/// A vault of `n` generated items at `dir` (passphrase and identity slots).
+struct Built {
+    identity_file: String,
+    corpus_bytes: usize,
+    vocab: Vec<String>,
+}
+
+/// Build the vault, printing the in-memory index build and bulk insert figures.
+async fn build_vault(dir: &Path, n: usize) -> Built {
     let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
-    let vocab = vocabulary(&mut rng, 20_000);
+    let vocab = vocabulary(&mut rng);
     let id = age::x25519::Identity::generate();
-    let id_file = id.to_string().expose_secret().to_owned();
+    let identity_file = id.to_string().expose_secret().to_owned();
     let v = Vault::create(dir, &keys::passphrase("bench"), WorkFactor::MIN, &[id])
         .await
         .unwrap();
     let items: Vec<NewItem> = (0..n).map(|i| item(&mut rng, &vocab, i)).collect();
-    let corpus: usize = items
+    let corpus_bytes = items
         .iter()
         .map(|i| i.body.len() + i.title.as_ref().map_or(0, |t| t.len()))
         .sum();
+
+    let t = Instant::now();
+    let mut ix = Index::new();
+    let docs: Vec<Doc> = items
+        .iter()
+        .enumerate()
+        .map(|(i, it)| Doc {
+            rowid: i as i64,
+            title: it.title.as_deref().unwrap_or(""),
+            body: &it.body,
+            tags: "home",
+        })
+        .collect();
+    for chunk in docs.chunks(2048) {
+        ix.insert_many(chunk);
+    }
+    println!(
+        "{n:>7} items  index build alone (in memory): {:.3} s",
+        t.elapsed().as_secs_f64()
+    );
+    drop((docs, ix));
+
+    let t = Instant::now();
     for chunk in items.chunks(10_000) {
         v.add_bulk(chunk.to_vec()).await.unwrap();
     }
+    let took = t.elapsed();
+    println!(
+        "{n:>7} items  bulk insert: {:>8.0} items/s  ({:.2} s, corpus {:.1} MB)",
+        n as f64 / took.as_secs_f64(),
+        took.as_secs_f64(),
+        corpus_bytes as f64 / 1e6
+    );
     v.store().close().await;
-    (id_file, corpus)
+    Built {
+        identity_file,
+        corpus_bytes,
+        vocab,
+    }
+}
+
+/// In process: store scan, unlock without KDF, search latency.
+async fn in_process(n: usize, searches: bool) {
+    let dir = tempfile::tempdir().unwrap();
+    let built = build_vault(dir.path(), n).await;
+    let vault = Vault::open(dir.path()).await.unwrap();
+    {
+        use futures_util::TryStreamExt;
+        let t = Instant::now();
+        let mut s = vault.store().stream();
+        while s.try_next().await.unwrap().is_some() {}
+        println!(
+            "{n:>7} items  raw store scan (sqlx): {:.3} s",
+            t.elapsed().as_secs_f64()
+        );
+    }
+    let t = Instant::now();
+    let u = vault
+        .unlock(&Unlock::identity_file(&built.identity_file).unwrap())
+        .await
+        .unwrap();
+    println!(
+        "{n:>7} items  unlock (X25519 slot, no KDF; index build included): {:.3} s",
+        t.elapsed().as_secs_f64()
+    );
+    if !searches {
+        return;
+    }
+    let filter = ItemFilter::default();
+    let mut lat = Vec::new();
+    let mut qrng = Rng(42);
+    let vocab = &built.vocab;
+    for i in 0..2000 {
+        let q = if i % 2 == 0 {
+            pick(&mut qrng, &vocab[200..]).to_owned()
+        } else {
+            format!(
+                "{} {}",
+                pick(&mut qrng, &vocab[50..]),
+                pick(&mut qrng, &vocab[50..])
+            )
+        };
+        let t = Instant::now();
+        let hits = u.search(&q, &filter, 10).await.unwrap();
+        lat.push(t.elapsed());
+        std::hint::black_box(hits);
+    }
+    lat.sort();
+    println!(
+        "{n:>7} items  search (limit 10, 2000 queries): p50 {:.3} ms  p99 {:.3} ms  max {:.3} ms",
+        pct(&lat, 0.5).as_secs_f64() * 1e3,
+        pct(&lat, 0.99).as_secs_f64() * 1e3,
+        lat.last().unwrap().as_secs_f64() * 1e3
+    );
 }
 
 /// Unlock time and memory of the real agent, driven by the real CLI.
 async fn agent(n: usize) {
     let env = Env::new();
-    let (id_file, corpus) = build_vault(&env.vault, n).await;
+    let built = build_vault(&env.vault, n).await;
     let key = env.tmp.path().join("key.txt");
-    std::fs::write(&key, format!("{id_file}\n")).unwrap();
+    std::fs::write(&key, format!("{}\n", built.identity_file)).unwrap();
     // Start the agent (locked): `ls` starts it and is refused.
-    let o = env.run_with(&["ls"], None, None);
-    assert_ne!(o.code, 0);
+    assert_ne!(env.run_with(&["ls"], None, None).code, 0);
     let pid = env.status()["pid"].to_string();
     let locked = proc_kib(&pid, "VmRSS:");
     let t = Instant::now();
@@ -120,15 +219,13 @@ async fn agent(n: usize) {
     let took = t.elapsed();
     assert_eq!(o.code, 0, "{}", o.stderr);
     let rss = proc_kib(&pid, "VmRSS:");
-    let hwm = proc_kib(&pid, "VmHWM:");
     println!(
-        "{n:>7} items  agent: `ctxvault unlock --identity` {:.3} s; RSS locked {:.1} MB, after unlock {:.1} MB ({:.2}x corpus of {:.1} MB), peak {:.1} MB",
+        "{n:>7} items  agent: `ctxvault unlock --identity` {:.3} s; RSS locked {:.1} MB, unlocked {:.1} MB = {:.2}x corpus, peak {:.1} MB",
         took.as_secs_f64(),
         locked as f64 / 1024.0,
         rss as f64 / 1024.0,
-        rss as f64 * 1024.0 / corpus as f64,
-        corpus as f64 / 1e6,
-        hwm as f64 / 1024.0,
+        rss as f64 * 1024.0 / built.corpus_bytes as f64,
+        proc_kib(&pid, "VmHWM:") as f64 / 1024.0,
     );
     let mut lat = Vec::new();
     for q in ["kalo", "renvel", "dorsa ith", "quba*", "zufen garhol"] {
@@ -148,125 +245,6 @@ async fn agent(n: usize) {
     env.ok(&["stop"]);
 }
 
-fn pct(sorted: &[Duration], p: f64) -> Duration {
-    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
-}
-
-async fn run(n: usize, searches: bool) {
-    let dir = tempfile::tempdir().unwrap();
-    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
-    let vocab = vocabulary(&mut rng, 20_000);
-    let id = age::x25519::Identity::generate();
-    let id_file = id.to_string().expose_secret().to_owned();
-    let v = Vault::create(
-        dir.path(),
-        &keys::passphrase("bench"),
-        WorkFactor::MIN,
-        &[id],
-    )
-    .await
-    .unwrap();
-    let items: Vec<NewItem> = (0..n).map(|i| item(&mut rng, &vocab, i)).collect();
-    let corpus: usize = items
-        .iter()
-        .map(|i| i.body.len() + i.title.as_ref().map_or(0, |t| t.len()))
-        .sum();
-    {
-        let t = Instant::now();
-        let mut ix = vault_core::index::Index::new();
-        let docs: Vec<vault_core::index::Doc> = items
-            .iter()
-            .enumerate()
-            .map(|(i, it)| vault_core::index::Doc {
-                rowid: i as i64,
-                title: it.title.as_deref().unwrap_or(""),
-                body: &it.body,
-                tags: "home",
-            })
-            .collect();
-        for chunk in docs.chunks(2048) {
-            ix.insert_many(chunk);
-        }
-        println!(
-            "{n:>7} items  index build alone: {:.3} s",
-            t.elapsed().as_secs_f64()
-        );
-    }
-    let t = Instant::now();
-    for chunk in items.chunks(10_000) {
-        v.add_bulk(chunk.to_vec()).await.unwrap();
-    }
-    let ins = t.elapsed();
-    println!(
-        "{n:>7} items  bulk insert: {:>8.0} items/s  ({:.2} s, corpus {:.1} MB)",
-        n as f64 / ins.as_secs_f64(),
-        ins.as_secs_f64(),
-        corpus as f64 / 1e6
-    );
-    v.store().close().await;
-    drop(v);
-    drop(items);
-
-    let vault = Vault::open(dir.path()).await.unwrap();
-    {
-        use futures_util::TryStreamExt;
-        let t = Instant::now();
-        let mut s = vault.store().stream();
-        let mut bytes = 0usize;
-        while let Some(r) = s.try_next().await.unwrap() {
-            bytes += r.sealed.len();
-        }
-        println!(
-            "{n:>7} items  raw store scan: {:.3} s ({:.1} MB)",
-            t.elapsed().as_secs_f64(),
-            bytes as f64 / 1e6
-        );
-    }
-    let unlock = Unlock::identity_file(&id_file).unwrap();
-    let rss_before = rss_kib();
-    let t = Instant::now();
-    let u = vault.unlock(&unlock).await.unwrap();
-    let un = t.elapsed();
-    let rss_after = rss_kib();
-    println!(
-        "{n:>7} items  unlock (X25519 slot, no KDF; index build included): {:.3} s",
-        un.as_secs_f64()
-    );
-    println!(
-        "{n:>7} items  RSS after unlock: {:.1} MB (grew {:.1} MB during unlock; {:.2}x corpus)",
-        rss_after as f64 / 1024.0,
-        (rss_after.saturating_sub(rss_before)) as f64 / 1024.0,
-        rss_after as f64 * 1024.0 / corpus as f64
-    );
-    if searches {
-        let filter = ItemFilter::default();
-        let mut lat = Vec::new();
-        let mut qrng = Rng(42);
-        for i in 0..2000 {
-            let q = if i % 2 == 0 {
-                pick(&mut qrng, &vocab[200..]).to_owned()
-            } else {
-                format!(
-                    "{} {}",
-                    pick(&mut qrng, &vocab[50..]),
-                    pick(&mut qrng, &vocab[50..])
-                )
-            };
-            let t = Instant::now();
-            let hits = u.search(&q, &filter, 10).await.unwrap();
-            lat.push(t.elapsed());
-            std::hint::black_box(hits);
-        }
-        lat.sort();
-        println!(
-            "{n:>7} items  search (limit 10, 2000 queries): p50 {:.3} ms  p99 {:.3} ms  max {:.3} ms",
-            pct(&lat, 0.5).as_secs_f64() * 1e3,
-            pct(&lat, 0.99).as_secs_f64() * 1e3,
-            lat.last().unwrap().as_secs_f64() * 1e3
-        );
-    }
-}
-
 fn main() {
     let big: usize = std::env::var("CTXVAULT_BENCH_ITEMS")
         .ok()
@@ -277,8 +255,8 @@ fn main() {
         .build()
         .unwrap();
     rt.block_on(async {
-        run(10_000, false).await;
-        run(big, true).await;
+        in_process(10_000, false).await;
+        in_process(big, true).await;
         agent(10_000).await;
         agent(big).await;
     });
