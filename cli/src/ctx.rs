@@ -171,3 +171,12 @@ pub fn wait_agent_exit(dir: &Path) -> anyhow::Result<()> {
     f.unlock().ok();
     Ok(())
 }
+
+/// The error for an answer of the wrong kind (names only its kind: an
+/// answer may hold the user's context, which never goes into an error).
+pub fn unexpected(r: &Response) -> anyhow::Error {
+    anyhow!(
+        "the agent gave an unexpected answer ({}); run `ctxvault stop` and retry",
+        r.variant()
+    )
+}

@@ -18,6 +18,8 @@
 
 use std::borrow::Cow;
 
+use std::sync::{Arc, Mutex};
+
 use rust_stemmers::{Algorithm, Stemmer};
 use rustc_hash::FxHashMap;
 
@@ -49,6 +51,8 @@ pub enum Mode {
     /// Any word may match.
     Any,
 }
+
+type SortedTokens = Vec<(Box<str>, u32)>;
 
 #[derive(Default)]
 struct Postings {
@@ -94,8 +98,6 @@ struct Dict {
     stems: FxHashMap<Box<str>, u32>,
     /// Number of terms.
     terms: u32,
-    /// Set when a token was added since the sorted list was built.
-    dirty: bool,
 }
 
 impl Dict {
@@ -120,7 +122,6 @@ impl Dict {
         if let Some(k) = ShortKey::new(token) {
             self.short.insert(k, t);
         }
-        self.dirty = true;
         t
     }
 }
@@ -132,8 +133,9 @@ pub struct Index {
     docs: Vec<DocEntry>,
     by_rowid: FxHashMap<i64, u32>,
     total_len: u64,
-    /// Sorted tokens, for prefix queries; rebuilt after new tokens arrive.
-    sorted_tokens: Option<Vec<(Box<str>, u32)>>,
+    /// Sorted tokens, for prefix queries; rebuilt when tokens were added
+    /// since (the token set only grows).
+    sorted_tokens: Mutex<Option<Arc<SortedTokens>>>,
     /// Per-term scratch: the batch-local document that last saw the term,
     /// and its weighted frequency there.
     last_seen: Vec<u32>,
@@ -214,13 +216,12 @@ impl Index {
                 tokens: FxHashMap::default(),
                 stems: FxHashMap::default(),
                 terms: 0,
-                dirty: false,
             },
             postings: Vec::new(),
             docs: Vec::new(),
             by_rowid: FxHashMap::default(),
             total_len: 0,
-            sorted_tokens: None,
+            sorted_tokens: Mutex::new(None),
             last_seen: Vec::new(),
             tf_acc: Vec::new(),
             token_buf: String::new(),
@@ -386,19 +387,26 @@ impl Index {
     }
 
     /// Term ids a query word stands for (several for a prefix).
-    fn resolve(&mut self, word: &str, prefix: bool) -> Vec<u32> {
+    fn resolve(&self, word: &str, prefix: bool) -> Vec<u32> {
         if prefix {
-            if self.dict.dirty {
-                self.sorted_tokens = None;
-                self.dict.dirty = false;
-            }
-            let tokens = &self.dict.tokens;
-            let sorted = self.sorted_tokens.get_or_insert_with(|| {
-                let mut v: Vec<(Box<str>, u32)> =
-                    tokens.iter().map(|(k, v)| (k.clone(), *v)).collect();
-                v.sort_unstable();
-                v
-            });
+            let sorted = {
+                let mut cache = self.sorted_tokens.lock().unwrap_or_else(|p| p.into_inner());
+                match cache.as_ref() {
+                    Some(c) if c.len() == self.dict.tokens.len() => c.clone(),
+                    _ => {
+                        let mut v: SortedTokens = self
+                            .dict
+                            .tokens
+                            .iter()
+                            .map(|(k, v)| (k.clone(), *v))
+                            .collect();
+                        v.sort_unstable();
+                        let v = Arc::new(v);
+                        *cache = Some(v.clone());
+                        v
+                    }
+                }
+            };
             let start = sorted.partition_point(|(k, _)| &**k < word);
             let mut ids: Vec<u32> = sorted[start..]
                 .iter()
@@ -435,7 +443,7 @@ impl Index {
     /// Rowids matching the query words, best first, with BM25 scores.
     /// `keep` filters rows; at most `limit` are returned.
     pub fn search(
-        &mut self,
+        &self,
         words: &[(String, bool)],
         mode: Mode,
         limit: usize,
@@ -457,10 +465,10 @@ impl Index {
         };
         scored.retain(|(_, d)| self.docs[*d as usize].alive);
         let by_score = |a: &(f32, u32), b: &(f32, u32)| b.0.total_cmp(&a.0).then(b.1.cmp(&a.1));
-        let mut out = Vec::with_capacity(limit);
+        let mut out = Vec::with_capacity(limit.min(256));
         // Rank a window at a time so `keep` runs on few rows.
         let mut from = 0;
-        let mut window = (limit * 4).max(32);
+        let mut window = limit.saturating_mul(4).max(32);
         while from < scored.len() && out.len() < limit {
             let rest = &mut scored[from..];
             let w = window.min(rest.len());
@@ -478,7 +486,7 @@ impl Index {
                 }
             }
             from += w;
-            window *= 4;
+            window = window.saturating_mul(4);
         }
         out
     }
@@ -621,7 +629,7 @@ mod tests {
 
     #[test]
     fn stemming_prefix_and_filter() {
-        let mut ix = sample();
+        let ix = sample();
         let hits = ix.search(&q("running"), Mode::All, 10, |_| true);
         assert_eq!(
             hits.first().map(|h| h.0),
@@ -692,6 +700,20 @@ mod tests {
         assert!(ix.docs.len() < 1100, "tombstones were compacted");
         assert_eq!(ix.search(&q("tea"), Mode::All, 10, |_| true).len(), 1);
         assert_eq!(ix.search(&q("marathon"), Mode::All, 10, |_| true).len(), 1);
+    }
+
+    #[test]
+    fn huge_limits_do_not_panic() {
+        let ix = sample();
+        assert_eq!(
+            ix.search(&q("acme"), Mode::All, usize::MAX, |_| true).len(),
+            1
+        );
+        assert_eq!(
+            ix.search(&q("coffee running"), Mode::Any, usize::MAX, |_| false)
+                .len(),
+            0
+        );
     }
 
     #[test]

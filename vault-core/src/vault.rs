@@ -663,8 +663,7 @@ impl UnlockedVault {
             });
         }
         let hits = {
-            let mut guard = self.state.write().await;
-            let st = &mut *guard;
+            let st = self.state.read().await;
             let meta = &st.meta;
             let keep = |r: i64| {
                 meta.get(&r)
@@ -690,11 +689,6 @@ impl UnlockedVault {
                 })
             })
             .collect()
-    }
-
-    /// Close the index and drop the keys.
-    pub async fn lock(self) {
-        drop(self);
     }
 }
 

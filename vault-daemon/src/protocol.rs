@@ -192,6 +192,20 @@ pub enum Response {
     Hits(Vec<SearchHit>),
 }
 
+impl Response {
+    /// The variant's name, for messages that must not print contents.
+    pub fn variant(&self) -> &'static str {
+        match self {
+            Response::Hello { .. } => "hello",
+            Response::Status(_) => "status",
+            Response::Done => "done",
+            Response::Item(_) => "item",
+            Response::Items(_) => "items",
+            Response::Hits(_) => "hits",
+        }
+    }
+}
+
 /// What kind of failure a request met. The CLI decides what to print from
 /// this, never from the message text.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]

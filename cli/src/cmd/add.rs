@@ -40,7 +40,7 @@ impl Add {
                 println!("{}", i.id);
                 Ok(())
             }
-            other => anyhow::bail!("unexpected answer from the agent: {other:?}"),
+            other => Err(crate::ctx::unexpected(&other)),
         }
     }
 }

@@ -57,7 +57,7 @@ impl Edit {
                 println!("updated {} (version {})", i.id, i.version);
                 Ok(())
             }
-            other => anyhow::bail!("unexpected answer from the agent: {other:?}"),
+            other => Err(crate::ctx::unexpected(&other)),
         }
     }
 }

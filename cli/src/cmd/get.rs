@@ -25,7 +25,7 @@ impl Get {
                 output::item(&i);
                 Ok(())
             }
-            other => anyhow::bail!("unexpected answer from the agent: {other:?}"),
+            other => Err(crate::ctx::unexpected(&other)),
         }
     }
 }

@@ -32,7 +32,7 @@ impl Ls {
                 output::item_lines(&items);
                 Ok(())
             }
-            other => anyhow::bail!("unexpected answer from the agent: {other:?}"),
+            other => Err(crate::ctx::unexpected(&other)),
         }
     }
 }

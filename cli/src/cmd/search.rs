@@ -43,7 +43,7 @@ impl Search {
                 output::hits(&h);
                 Ok(())
             }
-            other => anyhow::bail!("unexpected answer from the agent: {other:?}"),
+            other => Err(crate::ctx::unexpected(&other)),
         }
     }
 }

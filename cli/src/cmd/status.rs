@@ -24,7 +24,7 @@ impl Status {
         let status = match answer {
             Some(r) => match r.map_err(|e| anyhow::anyhow!(e.message))? {
                 Response::Status(s) => serde_json::to_value(&s)?,
-                other => anyhow::bail!("unexpected answer from the agent: {other:?}"),
+                other => return Err(crate::ctx::unexpected(&other)),
             },
             None => {
                 // No agent: ids are plaintext, so the count needs no key.
