@@ -179,13 +179,24 @@ impl Env {
         s["pid"].as_i64().map(|p| p as i32)
     }
 
-    /// Kill the agent with SIGKILL and wait until it has released the vault.
-    pub fn kill_agent(&self) {
-        if let Some(pid) = self.agent_pid() {
-            let _ = nix::sys::signal::kill(
+    /// Send SIGKILL to the running agent, if any; true when one was killed.
+    /// Does not wait for it to release the vault (another process may
+    /// restart an agent meanwhile).
+    pub fn sigkill_agent(&self) -> bool {
+        match self.agent_pid() {
+            Some(pid) => nix::sys::signal::kill(
                 nix::unistd::Pid::from_raw(pid),
                 nix::sys::signal::Signal::SIGKILL,
-            );
+            )
+            .is_ok(),
+            None => false,
+        }
+    }
+
+    /// Kill the agent with SIGKILL and wait until it has released the vault.
+    /// Only for tests where nothing else starts an agent meanwhile.
+    pub fn kill_agent(&self) {
+        if self.sigkill_agent() {
             self.wait_agent_gone();
         }
     }

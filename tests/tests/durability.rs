@@ -33,32 +33,53 @@ fn sigkill_right_after_add_loses_nothing() {
 
 #[test]
 fn fifty_kills_during_writes() {
-    let env = Env::new();
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::{Arc, mpsc};
+
+    let env = Arc::new(Env::new());
     env.init();
+    // A writer adds items back to back; every acknowledged one is reported.
+    // The writer restarts (and auto-unlocks) the agent after each kill.
+    let stop = Arc::new(AtomicBool::new(false));
+    let (acked_tx, acked_rx) = mpsc::channel::<(String, String)>();
+    let writer = {
+        let (env, stop) = (env.clone(), stop.clone());
+        std::thread::spawn(move || {
+            let mut n = 0u32;
+            while !stop.load(Ordering::SeqCst) {
+                let body = format!("write {n}");
+                n += 1;
+                let out = env
+                    .cmd(&["add", "--ns", "durability", &body])
+                    .env("CTXVAULT_PASSPHRASE", PASS)
+                    .stdout(Stdio::piped())
+                    .stderr(Stdio::piped())
+                    .output()
+                    .unwrap();
+                if out.status.success() {
+                    let id = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+                    if acked_tx.send((id, body)).is_err() {
+                        return;
+                    }
+                }
+            }
+        })
+    };
     let mut acked: Vec<(String, String)> = Vec::new();
-    for cycle in 0..50 {
-        // A few acknowledged writes (the first restarts and unlocks the agent).
-        for k in 0..(1 + cycle % 3) {
-            let body = format!("cycle {cycle} write {k}");
-            let id = env.add(&["--ns", "durability", &body]);
-            acked.push((id, body));
+    let mut kills = 0;
+    while kills < 50 {
+        // Let a few writes through, then kill the agent wherever the writer is.
+        for _ in 0..(1 + kills % 3) {
+            acked.push(acked_rx.recv().unwrap());
         }
-        // One more write in flight while the agent is killed.
-        let body = format!("cycle {cycle} in flight");
-        let child = env
-            .cmd(&["add", "--ns", "durability", &body])
-            .env("CTXVAULT_PASSPHRASE", PASS)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        env.kill_agent();
-        let out = child.wait_with_output().unwrap();
-        if out.status.success() {
-            // Acknowledged before the kill: it must survive too.
-            acked.push((String::from_utf8_lossy(&out.stdout).trim().to_owned(), body));
+        if env.sigkill_agent() {
+            kills += 1;
         }
     }
+    stop.store(true, Ordering::SeqCst);
+    writer.join().unwrap();
+    acked.extend(acked_rx.try_iter());
+
     let items = env.json(&["ls", "--ns", "durability", "--json"]);
     let bodies: std::collections::HashMap<&str, &str> = items
         .as_array()
@@ -73,6 +94,11 @@ fn fifty_kills_during_writes() {
             "acknowledged item {id} lost"
         );
     }
+    assert!(
+        acked.len() >= 50,
+        "only {} writes acknowledged over 50 kills",
+        acked.len()
+    );
     env.ok(&["stop"]);
     tokio::runtime::Runtime::new()
         .unwrap()

@@ -496,3 +496,59 @@ pub async fn run(config: DaemonConfig) -> Result<(), DaemonError> {
         source,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::serve::Listener;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    #[tokio::test]
+    async fn connections_from_other_uids_are_dropped_unread() {
+        let t = tempfile::tempdir().unwrap();
+        let path = t.path().join("s.sock");
+        let me = nix::unistd::getuid().as_raw();
+        // A listener that only admits a uid other than ours: our own
+        // connection stands in for a stranger's.
+        let mut strict = PeerChecked {
+            inner: UnixListener::bind(&path).unwrap(),
+            uid: me.wrapping_add(1),
+        };
+        let server = tokio::spawn(async move {
+            // Were our connection admitted, it would get an answer.
+            let (mut admitted, _) = strict.accept().await;
+            let _ = admitted.write_all(b"admitted").await;
+        });
+        let mut c = UnixStream::connect(&path).await.unwrap();
+        let _ = c.write_all(b"POST /v1/call HTTP/1.1\r\n\r\n").await;
+        let mut buf = [0u8; 16];
+        assert_eq!(
+            c.read(&mut buf).await.unwrap_or(0),
+            0,
+            "closed without an answer"
+        );
+        server.abort();
+
+        // The same uid is admitted.
+        let path2 = t.path().join("t.sock");
+        let mut open = PeerChecked {
+            inner: UnixListener::bind(&path2).unwrap(),
+            uid: me,
+        };
+        let client = tokio::spawn(async move { UnixStream::connect(&path2).await.unwrap() });
+        let (_stream, _) = open.accept().await;
+        client.await.unwrap();
+    }
+
+    #[test]
+    fn second_agent_on_a_vault_is_refused() {
+        let t = tempfile::tempdir().unwrap();
+        let first = take_vault_lock(t.path()).unwrap();
+        assert!(matches!(
+            take_vault_lock(t.path()),
+            Err(DaemonError::AlreadyRunning(_))
+        ));
+        drop(first);
+        assert!(take_vault_lock(t.path()).is_ok());
+    }
+}
