@@ -58,6 +58,9 @@ pub enum Error {
     /// The vault's metadata is missing or of an unknown format.
     #[error("unsupported or damaged vault: {0}")]
     Format(String),
+    /// The audit log cannot take or give entries.
+    #[error("{0}")]
+    AuditBroken(String),
     /// The operation needs the vault unlocked.
     #[error("vault is locked")]
     Locked,

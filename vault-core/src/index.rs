@@ -11,9 +11,16 @@
 //! - A document has three fields weighted title 4, tags 2, body 1; a term's
 //!   frequency in a document is the weighted sum over fields (BM25F-style),
 //!   and so is the document's length.
-//! - Ranking is BM25 (k1 = 1.2, b = 0.75). Removed documents are tombstoned
-//!   and still count in the collection statistics until the postings are
-//!   compacted, which happens when tombstones outnumber live documents.
+//! - Ranking is BM25 (k1 = 1.2, b = 0.75). Removed documents are tombstoned;
+//!   for an unrestricted search they still count in the document
+//!   frequencies until the postings are compacted (when tombstones outnumber
+//!   live documents).
+//! - Every document belongs to a *group* (for the vault: one namespace,
+//!   tag set and sensitivity). A search names a *universe* of groups, and
+//!   the collection statistics (N, document frequencies, average length)
+//!   are computed over live documents of that universe only; documents
+//!   outside it cannot change a score or an order. It also names the groups
+//!   whose documents may be returned.
 //! - A query word ending in `*` matches every token starting with it.
 
 use std::borrow::Cow;
@@ -41,6 +48,36 @@ pub struct Doc<'a> {
     pub body: &'a str,
     /// Tags joined by spaces.
     pub tags: &'a str,
+    /// The document's group.
+    pub group: u32,
+}
+
+/// Which groups a search considers.
+#[derive(Clone, Copy, Debug)]
+pub struct View<'a> {
+    /// Groups whose documents make up the collection statistics; `None`
+    /// for every document.
+    pub universe: Option<&'a [bool]>,
+    /// Groups whose documents may be returned (a group past the end is out).
+    pub results: &'a [bool],
+}
+
+fn in_set(set: &[bool], group: u32) -> bool {
+    set.get(group as usize).copied().unwrap_or(false)
+}
+
+/// Live documents and their total length, per group.
+#[derive(Clone, Copy, Debug, Default)]
+struct GroupStat {
+    live: u32,
+    len: u64,
+}
+
+/// Collection statistics for one search.
+struct Stats<'a> {
+    n: f32,
+    avgdl: f32,
+    universe: Option<&'a [bool]>,
 }
 
 /// How the words of a query combine.
@@ -63,6 +100,7 @@ struct Postings {
 struct DocEntry {
     rowid: i64,
     len: u32,
+    group: u32,
     alive: bool,
 }
 
@@ -133,6 +171,7 @@ pub struct Index {
     docs: Vec<DocEntry>,
     by_rowid: FxHashMap<i64, u32>,
     total_len: u64,
+    groups: Vec<GroupStat>,
     /// Sorted tokens, for prefix queries; rebuilt when tokens were added
     /// since (the token set only grows).
     sorted_tokens: Mutex<Option<Arc<SortedTokens>>>,
@@ -221,6 +260,7 @@ impl Index {
             docs: Vec::new(),
             by_rowid: FxHashMap::default(),
             total_len: 0,
+            groups: Vec::new(),
             sorted_tokens: Mutex::new(None),
             last_seen: Vec::new(),
             tf_acc: Vec::new(),
@@ -286,10 +326,17 @@ impl Index {
             self.docs.push(DocEntry {
                 rowid: doc.rowid,
                 len,
+                group: doc.group,
                 alive: true,
             });
             self.by_rowid.insert(doc.rowid, idx);
             self.total_len += u64::from(len);
+            let g = doc.group as usize;
+            if self.groups.len() <= g {
+                self.groups.resize(g + 1, GroupStat::default());
+            }
+            self.groups[g].live += 1;
+            self.groups[g].len += u64::from(len);
         }
         // The batch-local ids restart at 0 next batch: forget them.
         for &(t, _, _) in &triples {
@@ -345,6 +392,9 @@ impl Index {
             let d = &mut self.docs[idx as usize];
             d.alive = false;
             self.total_len -= u64::from(d.len);
+            let g = &mut self.groups[d.group as usize];
+            g.live -= 1;
+            g.len -= u64::from(d.len);
             let dead = self.docs.len() - self.by_rowid.len();
             if dead > 1024 && dead > self.by_rowid.len() {
                 self.compact();
@@ -428,10 +478,26 @@ impl Index {
         }
     }
 
-    fn idf(&self, term: u32) -> f32 {
-        let n = self.docs.len() as f32;
-        let df = self.postings[term as usize].docs.len() as f32;
-        (1.0 + (n - df + 0.5) / (df + 0.5)).ln()
+    /// Document frequency of `term` among live documents of the universe
+    /// (for no universe: every posting, tombstones included until compaction).
+    fn df(&self, term: u32, universe: Option<&[bool]>) -> f32 {
+        let p = &self.postings[term as usize];
+        match universe {
+            None => p.docs.len() as f32,
+            Some(u) => p
+                .docs
+                .iter()
+                .filter(|&&d| {
+                    let e = &self.docs[d as usize];
+                    e.alive && in_set(u, e.group)
+                })
+                .count() as f32,
+        }
+    }
+
+    fn idf(&self, term: u32, st: &Stats<'_>) -> f32 {
+        let df = self.df(term, st.universe);
+        (1.0 + (st.n - df + 0.5) / (df + 0.5)).ln()
     }
 
     fn norm(&self, tf: u16, doc: u32, avgdl: f32) -> f32 {
@@ -440,59 +506,75 @@ impl Index {
         tf * (K1 + 1.0) / (tf + K1 * (1.0 - B + B * dl / avgdl))
     }
 
-    /// Rowids matching the query words, best first, with BM25 scores.
-    /// `keep` filters rows; at most `limit` are returned.
+    fn stats<'a>(&self, universe: Option<&'a [bool]>) -> Stats<'a> {
+        let (n, len) = match universe {
+            None => (self.len() as u64, self.total_len),
+            Some(u) => self
+                .groups
+                .iter()
+                .enumerate()
+                .filter(|(g, _)| in_set(u, *g as u32))
+                .fold((0u64, 0u64), |(n, l), (_, s)| {
+                    (n + u64::from(s.live), l + s.len)
+                }),
+        };
+        Stats {
+            n: n as f32,
+            avgdl: (len as f32 / (n.max(1)) as f32).max(1.0),
+            universe,
+        }
+    }
+
+    /// Live documents per group.
+    pub fn group_counts(&self) -> Vec<u32> {
+        self.groups.iter().map(|g| g.live).collect()
+    }
+
+    /// Rowids matching the query words within `view`, best first, with
+    /// BM25 scores; at most `limit`.
     pub fn search(
         &self,
         words: &[(String, bool)],
         mode: Mode,
         limit: usize,
-        mut keep: impl FnMut(i64) -> bool,
+        view: View<'_>,
     ) -> Vec<(i64, f64)> {
         if limit == 0 || words.is_empty() || self.is_empty() {
             return Vec::new();
         }
         let clauses: Vec<Vec<u32>> = words.iter().map(|(w, p)| self.resolve(w, *p)).collect();
-        let avgdl = (self.total_len as f32 / self.len() as f32).max(1.0);
+        let st = self.stats(view.universe);
+        if st.n == 0.0 {
+            return Vec::new();
+        }
         let mut scored: Vec<(f32, u32)> = match mode {
             Mode::All => {
                 if clauses.iter().any(Vec::is_empty) {
                     return Vec::new();
                 }
-                self.score_all(&clauses, avgdl)
+                self.score_all(&clauses, &st)
             }
-            Mode::Any => self.score_any(&clauses, avgdl),
+            Mode::Any => self.score_any(&clauses, &st),
         };
-        scored.retain(|(_, d)| self.docs[*d as usize].alive);
-        let by_score = |a: &(f32, u32), b: &(f32, u32)| b.0.total_cmp(&a.0).then(b.1.cmp(&a.1));
-        let mut out = Vec::with_capacity(limit.min(256));
-        // Rank a window at a time so `keep` runs on few rows.
-        let mut from = 0;
-        let mut window = limit.saturating_mul(4).max(32);
-        while from < scored.len() && out.len() < limit {
-            let rest = &mut scored[from..];
-            let w = window.min(rest.len());
-            if w < rest.len() {
-                rest.select_nth_unstable_by(w - 1, by_score);
-            }
-            rest[..w].sort_unstable_by(by_score);
-            for &(s, d) in &rest[..w] {
-                let rowid = self.docs[d as usize].rowid;
-                if keep(rowid) {
-                    out.push((rowid, f64::from(s)));
-                    if out.len() == limit {
-                        break;
-                    }
-                }
-            }
-            from += w;
-            window = window.saturating_mul(4);
+        scored.retain(|(_, d)| {
+            let e = &self.docs[*d as usize];
+            e.alive && in_set(view.results, e.group)
+        });
+        let by_score = |a: &(f32, u32), b: &(f32, u32)| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1));
+        let take = limit.min(scored.len());
+        if take < scored.len() {
+            scored.select_nth_unstable_by(take, by_score);
         }
-        out
+        scored.truncate(take);
+        scored.sort_unstable_by(by_score);
+        scored
+            .into_iter()
+            .map(|(s, d)| (self.docs[d as usize].rowid, f64::from(s)))
+            .collect()
     }
 
     /// Documents holding a term of every clause, scored.
-    fn score_all(&self, clauses: &[Vec<u32>], avgdl: f32) -> Vec<(f32, u32)> {
+    fn score_all(&self, clauses: &[Vec<u32>], st: &Stats<'_>) -> Vec<(f32, u32)> {
         let size = |c: &Vec<u32>| {
             c.iter()
                 .map(|&t| self.postings[t as usize].docs.len())
@@ -500,14 +582,15 @@ impl Index {
         };
         let mut order: Vec<&Vec<u32>> = clauses.iter().collect();
         order.sort_by_key(|c| size(c));
-        let mut cand = self.score_clause(order[0], avgdl);
+        let mut cand = self.score_clause(order[0], st);
         for clause in &order[1..] {
+            let idfs: Vec<f32> = clause.iter().map(|&t| self.idf(t, st)).collect();
             cand.retain_mut(|(score, doc)| {
                 let mut hit = false;
-                for &t in clause.iter() {
+                for (&t, idf) in clause.iter().zip(&idfs) {
                     let p = &self.postings[t as usize];
                     if let Ok(i) = p.docs.binary_search(doc) {
-                        *score += self.idf(t) * self.norm(p.tfs[i], *doc, avgdl);
+                        *score += idf * self.norm(p.tfs[i], *doc, st.avgdl);
                         hit = true;
                     }
                 }
@@ -521,36 +604,36 @@ impl Index {
     }
 
     /// Every document of one clause with its score for that clause.
-    fn score_clause(&self, clause: &[u32], avgdl: f32) -> Vec<(f32, u32)> {
+    fn score_clause(&self, clause: &[u32], st: &Stats<'_>) -> Vec<(f32, u32)> {
         if let [t] = clause {
-            let idf = self.idf(*t);
+            let idf = self.idf(*t, st);
             let p = &self.postings[*t as usize];
             return p
                 .docs
                 .iter()
                 .zip(&p.tfs)
-                .map(|(&d, &tf)| (idf * self.norm(tf, d, avgdl), d))
+                .map(|(&d, &tf)| (idf * self.norm(tf, d, st.avgdl), d))
                 .collect();
         }
-        self.score_any(&[clause.to_vec()], avgdl)
+        self.score_any(&[clause.to_vec()], st)
     }
 
     /// Documents holding any term, scored by the sum over terms.
-    fn score_any(&self, clauses: &[Vec<u32>], avgdl: f32) -> Vec<(f32, u32)> {
+    fn score_any(&self, clauses: &[Vec<u32>], st: &Stats<'_>) -> Vec<(f32, u32)> {
         let mut acc = vec![0f32; self.docs.len()];
         let mut touched = Vec::new();
         let mut terms: Vec<u32> = clauses.iter().flatten().copied().collect();
         terms.sort_unstable();
         terms.dedup();
         for t in terms {
-            let idf = self.idf(t);
+            let idf = self.idf(t, st);
             let p = &self.postings[t as usize];
             for (&d, &tf) in p.docs.iter().zip(&p.tfs) {
                 let slot = &mut acc[d as usize];
                 if *slot == 0.0 {
                     touched.push(d);
                 }
-                *slot += idf * self.norm(tf, d, avgdl);
+                *slot += idf * self.norm(tf, d, st.avgdl);
             }
         }
         touched.into_iter().map(|d| (acc[d as usize], d)).collect()
@@ -586,31 +669,55 @@ mod tests {
         query_terms(s)
     }
 
+    const ALL: &[bool] = &[true; 8];
+
+    fn all() -> View<'static> {
+        View {
+            universe: None,
+            results: ALL,
+        }
+    }
+
+    fn doc<'a>(rowid: i64, title: &'a str, body: &'a str, tags: &'a str) -> Doc<'a> {
+        Doc {
+            rowid,
+            title,
+            body,
+            tags,
+            group: 0,
+        }
+    }
+
     fn sample() -> Index {
         let mut ix = Index::new();
-        for d in [
+        ix.insert_many(&[
             Doc {
                 rowid: 1,
                 title: "Running shoes",
                 body: "I run marathons on weekends",
                 tags: "sport",
+                group: 0,
             },
             Doc {
                 rowid: 2,
                 title: "",
                 body: "Coffee: oat flat white, no sugar",
                 tags: "food",
+                group: 1,
             },
             Doc {
                 rowid: 3,
                 title: "Acme project",
                 body: "Quarterly planning for acme; café meetings",
                 tags: "work",
+                group: 2,
             },
-        ] {
-            ix.insert(&d);
-        }
+        ]);
         ix
+    }
+
+    fn ids(hits: &[(i64, f64)]) -> Vec<i64> {
+        hits.iter().map(|h| h.0).collect()
     }
 
     #[test]
@@ -628,107 +735,177 @@ mod tests {
     }
 
     #[test]
-    fn stemming_prefix_and_filter() {
+    fn stemming_prefix_and_groups() {
         let ix = sample();
-        let hits = ix.search(&q("running"), Mode::All, 10, |_| true);
         assert_eq!(
-            hits.first().map(|h| h.0),
-            Some(1),
+            ids(&ix.search(&q("running"), Mode::All, 10, all())),
+            vec![1],
             "run/running share a stem"
         );
-        assert_eq!(ix.search(&q("ac*"), Mode::All, 10, |_| true).len(), 1);
-        assert_eq!(ix.search(&q("CAFÉ"), Mode::All, 10, |_| true).len(), 1);
+        assert_eq!(ix.search(&q("ac*"), Mode::All, 10, all()).len(), 1);
+        assert_eq!(ix.search(&q("CAFÉ"), Mode::All, 10, all()).len(), 1);
+        let not_food = View {
+            universe: None,
+            results: &[true, false, true],
+        };
+        assert!(ix.search(&q("coffee"), Mode::All, 10, not_food).is_empty());
         assert!(
-            ix.search(&q("coffee"), Mode::All, 10, |r| r != 2)
-                .is_empty()
-        );
-        assert!(
-            ix.search(&q("coffee marathon"), Mode::All, 10, |_| true)
+            ix.search(&q("coffee marathon"), Mode::All, 10, all())
                 .is_empty()
         );
         assert_eq!(
-            ix.search(&q("coffee marathon"), Mode::Any, 10, |_| true)
-                .len(),
+            ix.search(&q("coffee marathon"), Mode::Any, 10, all()).len(),
             2
         );
+        assert_eq!(ix.group_counts(), vec![1, 1, 1]);
     }
 
     #[test]
     fn title_outranks_body() {
         let mut ix = Index::new();
-        ix.insert(&Doc {
-            rowid: 1,
-            title: "",
-            body: "notes about the garden and more words here",
-            tags: "",
-        });
-        ix.insert(&Doc {
-            rowid: 2,
-            title: "garden",
-            body: "notes and more words here too",
-            tags: "",
-        });
-        let hits = ix.search(&q("garden"), Mode::All, 10, |_| true);
-        assert_eq!(hits.iter().map(|h| h.0).collect::<Vec<_>>(), vec![2, 1]);
+        ix.insert(&doc(
+            1,
+            "",
+            "notes about the garden and more words here",
+            "",
+        ));
+        ix.insert(&doc(2, "garden", "notes and more words here too", ""));
+        assert_eq!(
+            ids(&ix.search(&q("garden"), Mode::All, 10, all())),
+            vec![2, 1]
+        );
+    }
+
+    #[test]
+    fn hidden_groups_change_no_score() {
+        // Group 1 is hidden. Its documents must not move any score seen
+        // through a universe without it: compare with an index where they
+        // never existed.
+        let visible = [
+            (1, "apple pie recipe with cinnamon"),
+            (2, "apple orchard visit in autumn"),
+            (3, "pie crust tips"),
+        ];
+        let hidden = [
+            (10, "apple apple apple secret"),
+            (11, "pie pie pie secret plans"),
+            (12, "apple pie"),
+        ];
+        let mut with = Index::new();
+        let mut without = Index::new();
+        for (r, b) in visible {
+            with.insert(&Doc {
+                rowid: r,
+                title: "",
+                body: b,
+                tags: "",
+                group: 0,
+            });
+            without.insert(&Doc {
+                rowid: r,
+                title: "",
+                body: b,
+                tags: "",
+                group: 0,
+            });
+        }
+        for (r, b) in hidden {
+            with.insert(&Doc {
+                rowid: r,
+                title: "",
+                body: b,
+                tags: "",
+                group: 1,
+            });
+        }
+        let only0 = [true, false];
+        let view = View {
+            universe: Some(&only0),
+            results: &only0,
+        };
+        for query in [
+            "apple",
+            "pie",
+            "apple pie",
+            "secret",
+            "app*",
+            "apple autumn",
+        ] {
+            for mode in [Mode::All, Mode::Any] {
+                let a = with.search(&q(query), mode, 10, view);
+                let b = without.search(&q(query), mode, 10, view);
+                assert_eq!(a, b, "{query} {mode:?}");
+            }
+        }
+        // And after the hidden ones are removed again.
+        for (r, _) in hidden {
+            with.remove(r);
+        }
+        assert_eq!(
+            with.search(&q("apple pie"), Mode::Any, 10, view),
+            without.search(&q("apple pie"), Mode::Any, 10, view)
+        );
     }
 
     #[test]
     fn remove_replace_and_compact() {
         let mut ix = sample();
         ix.remove(3);
-        assert!(ix.search(&q("acme"), Mode::All, 10, |_| true).is_empty());
-        ix.insert(&Doc {
-            rowid: 2,
-            title: "",
-            body: "tea now",
-            tags: "",
-        });
-        assert!(ix.search(&q("coffee"), Mode::All, 10, |_| true).is_empty());
-        assert_eq!(ix.search(&q("tea"), Mode::All, 10, |_| true).len(), 1);
+        assert!(ix.search(&q("acme"), Mode::All, 10, all()).is_empty());
+        ix.insert(&doc(2, "", "tea now", ""));
+        assert!(ix.search(&q("coffee"), Mode::All, 10, all()).is_empty());
+        assert_eq!(ix.search(&q("tea"), Mode::All, 10, all()).len(), 1);
         for i in 10..3000 {
-            ix.insert(&Doc {
-                rowid: i,
-                title: "",
-                body: "filler words",
-                tags: "",
-            });
+            ix.insert(&doc(i, "", "filler words", ""));
         }
         for i in 10..3000 {
             ix.remove(i);
         }
         assert_eq!(ix.len(), 2);
         assert!(ix.docs.len() < 1100, "tombstones were compacted");
-        assert_eq!(ix.search(&q("tea"), Mode::All, 10, |_| true).len(), 1);
-        assert_eq!(ix.search(&q("marathon"), Mode::All, 10, |_| true).len(), 1);
+        assert_eq!(ix.search(&q("tea"), Mode::All, 10, all()).len(), 1);
+        assert_eq!(ix.search(&q("marathon"), Mode::All, 10, all()).len(), 1);
+        assert_eq!(ix.group_counts()[0], 2);
     }
 
     #[test]
     fn huge_limits_do_not_panic() {
         let ix = sample();
+        assert_eq!(ix.search(&q("acme"), Mode::All, usize::MAX, all()).len(), 1);
+        let none = View {
+            universe: None,
+            results: &[],
+        };
         assert_eq!(
-            ix.search(&q("acme"), Mode::All, usize::MAX, |_| true).len(),
-            1
-        );
-        assert_eq!(
-            ix.search(&q("coffee running"), Mode::Any, usize::MAX, |_| false)
+            ix.search(&q("coffee running"), Mode::Any, usize::MAX, none)
                 .len(),
             0
         );
     }
 
     #[test]
-    fn limit_and_keep_windows() {
+    fn limit_and_filter() {
         let mut ix = Index::new();
-        for i in 0..500 {
-            ix.insert(&Doc {
+        let docs: Vec<Doc> = (0..500)
+            .map(|i| Doc {
                 rowid: i,
                 title: "",
                 body: "common word",
                 tags: "",
-            });
-        }
-        let hits = ix.search(&q("common"), Mode::All, 5, |r| r % 100 == 7);
-        assert_eq!(hits.len(), 5);
-        assert!(hits.iter().all(|h| h.0 % 100 == 7));
+                group: (i % 100 == 7) as u32,
+            })
+            .collect();
+        ix.insert_many(&docs);
+        let only1 = [false, true];
+        let hits = ix.search(
+            &q("common"),
+            Mode::All,
+            3,
+            View {
+                universe: None,
+                results: &only1,
+            },
+        );
+        assert_eq!(ids(&hits), vec![7, 107, 207], "ties keep insertion order");
     }
 }

@@ -214,71 +214,19 @@ word_type!(
     "travel"
 );
 
+impl AsRef<str> for Tag {
+    fn as_ref(&self) -> &str {
+        &self.0
+    }
+}
+
 impl Default for Kind {
     fn default() -> Self {
         Kind("note".to_owned())
     }
 }
 
-/// How sensitive an item is: `public` < `normal` < `private` < `secret`.
-#[derive(
-    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
-)]
-#[serde(rename_all = "lowercase")]
-pub enum Sensitivity {
-    /// Fine for anyone to see.
-    Public,
-    /// The default.
-    #[default]
-    Normal,
-    /// Personal; shown only through grants that reach `private`.
-    Private,
-    /// Seen only through a grant whose maximum is `secret`.
-    Secret,
-}
-
-impl Sensitivity {
-    /// Every level, lowest first.
-    pub const ALL: [Sensitivity; 4] = [
-        Sensitivity::Public,
-        Sensitivity::Normal,
-        Sensitivity::Private,
-        Sensitivity::Secret,
-    ];
-
-    /// The lowercase name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Sensitivity::Public => "public",
-            Sensitivity::Normal => "normal",
-            Sensitivity::Private => "private",
-            Sensitivity::Secret => "secret",
-        }
-    }
-}
-
-impl FromStr for Sensitivity {
-    type Err = Error;
-    fn from_str(s: &str) -> Result<Self> {
-        Sensitivity::ALL
-            .into_iter()
-            .find(|l| l.as_str() == s)
-            .ok_or_else(|| {
-                invalid(
-                    "sensitivity",
-                    format!(
-                        "unknown sensitivity {s:?}; use one of public, normal, private, secret"
-                    ),
-                )
-            })
-    }
-}
-
-impl fmt::Display for Sensitivity {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+pub use policies::Sensitivity;
 
 /// Who wrote an item: `user`, `import:<format>` or `client:<name>`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

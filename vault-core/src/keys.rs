@@ -123,12 +123,21 @@ impl MasterKey {
 pub enum Purpose {
     /// Sealing items.
     Items,
+    /// Sealing policy records (clients, grants, deny rules).
+    Records,
+    /// Sealing audit entries.
+    Audit,
+    /// MACs of the audit chain and its head.
+    AuditMac,
 }
 
 impl Purpose {
     fn label(self) -> &'static str {
         match self {
             Purpose::Items => "items",
+            Purpose::Records => "records",
+            Purpose::Audit => "audit",
+            Purpose::AuditMac => "audit-mac",
         }
     }
 }

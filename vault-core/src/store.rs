@@ -316,6 +316,13 @@ impl Store {
     /// Insert one row in its own transaction; returns its rowid.
     pub async fn insert(&self, row: &ItemRow) -> Result<i64> {
         let mut tx = self.pool.begin().await?;
+        let rowid = Self::insert_in(&mut tx, row).await?;
+        tx.commit().await?;
+        Ok(rowid)
+    }
+
+    /// Insert one row inside a transaction; returns its rowid.
+    pub async fn insert_in(tx: &mut sqlx::SqliteConnection, row: &ItemRow) -> Result<i64> {
         let rowid: i64 = sqlx::query_scalar(
             "INSERT INTO items (id, version, created_at, updated_at, sealed) VALUES (?, ?, ?, ?, ?) RETURNING rowid",
         )
@@ -324,9 +331,8 @@ impl Store {
         .bind(row.created_at)
         .bind(row.updated_at)
         .bind(&row.sealed)
-        .fetch_one(&mut *tx)
+        .fetch_one(tx)
         .await?;
-        tx.commit().await?;
         Ok(rowid)
     }
 
@@ -388,6 +394,26 @@ impl Store {
         .rows_affected();
         tx.commit().await?;
         Ok(n == 1)
+    }
+
+    /// Begin a write transaction.
+    pub async fn begin(&self) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>> {
+        Ok(self.pool.begin().await?)
+    }
+
+    /// Every policy record: (id, sealed).
+    pub async fn records(&self) -> Result<Vec<(Uuid, Vec<u8>)>> {
+        let rows = sqlx::query("SELECT id, sealed FROM records ORDER BY rowid")
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|r| {
+                let id: Vec<u8> = r.try_get(0)?;
+                let id = Uuid::from_slice(&id)
+                    .map_err(|_| Error::Format("record id is not 16 bytes".into()))?;
+                Ok((id, r.try_get(1)?))
+            })
+            .collect()
     }
 
     /// Delete a row; returns false when there was none.
@@ -466,4 +492,23 @@ mod tests {
             Err(Error::AlreadyExists(_))
         ));
     }
+}
+
+/// Put a sealed policy record inside a transaction (insert or replace).
+pub async fn put_record(tx: &mut sqlx::SqliteConnection, id: &Uuid, sealed: &[u8]) -> Result<()> {
+    sqlx::query("INSERT INTO records (id, sealed) VALUES (?, ?) ON CONFLICT(id) DO UPDATE SET sealed = excluded.sealed")
+        .bind(&id.as_bytes()[..])
+        .bind(sealed)
+        .execute(tx)
+        .await?;
+    Ok(())
+}
+
+/// Delete a policy record inside a transaction.
+pub async fn delete_record(tx: &mut sqlx::SqliteConnection, id: &Uuid) -> Result<()> {
+    sqlx::query("DELETE FROM records WHERE id = ?")
+        .bind(&id.as_bytes()[..])
+        .execute(tx)
+        .await?;
+    Ok(())
 }

@@ -20,8 +20,9 @@ use tokio::sync::RwLock;
 use uuid::Uuid;
 use zeroize::Zeroizing;
 
+use crate::audit::{AuditEntry, AuditKeys, AuditRecord, AuditReport};
 use crate::error::{Error, Result};
-use crate::index::{self, Doc, Index, Mode};
+use crate::index::{self, Doc, Index, Mode, View};
 use crate::item::{Item, ItemFilter, ItemPatch, Namespace, NewItem, Sensitivity, Tag};
 use crate::keys::{self, MasterKey, Purpose, Unlock, WorkFactor};
 use crate::seal::{self, Sealer};
@@ -215,7 +216,18 @@ impl Vault {
     async fn unlock_with(&self, master: MasterKey) -> Result<UnlockedVault> {
         use futures_util::TryStreamExt;
         let sealer = Sealer::new(master.subkey(&self.vault_id, Purpose::Items)?);
+        let records = Sealer::new(master.subkey(&self.vault_id, Purpose::Records)?);
+        let audit = AuditKeys::new(
+            Sealer::new(master.subkey(&self.vault_id, Purpose::Audit)?),
+            master.subkey(&self.vault_id, Purpose::AuditMac)?,
+            self.vault_id,
+        );
         drop(master);
+        {
+            let mut tx = self.store.begin().await?;
+            audit.ensure_head(&mut tx).await?;
+            tx.commit().await?;
+        }
         // Pipeline: the store scans on its own thread, this task opens the
         // blobs, and a blocking thread parses and indexes them.
         let (tx, mut rx) = tokio::sync::mpsc::channel::<Vec<Opened>>(8);
@@ -275,6 +287,8 @@ impl Vault {
             store: self.store.clone(),
             vault_id: self.vault_id,
             sealer: Arc::new(sealer),
+            records,
+            audit,
             state: RwLock::new(state),
         })
     }
@@ -289,16 +303,27 @@ struct Opened {
     plain: Option<Zeroizing<Vec<u8>>>,
 }
 
-struct Meta {
-    namespace: Namespace,
-    tags: Vec<Tag>,
+/// What the policy can know about an item without its text: namespace,
+/// tags and sensitivity. Items sharing all three form a group, and every
+/// policy decision is the same for a whole group.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct GroupKey {
+    /// The namespace.
+    pub namespace: Namespace,
+    /// The tags, sorted.
+    pub tags: Vec<Tag>,
+    /// The sensitivity.
+    pub sensitivity: Sensitivity,
 }
 
 #[derive(Default)]
 struct IndexState {
     index: Index,
-    meta: BTreeMap<i64, Meta>,
+    /// rowid -> group, in rowid (creation) order.
+    rows: BTreeMap<i64, u32>,
     by_id: HashMap<Uuid, i64>,
+    groups: Vec<GroupKey>,
+    group_ids: HashMap<GroupKey, u32>,
     damaged: BTreeSet<Uuid>,
 }
 
@@ -307,8 +332,23 @@ fn tag_line(tags: &[Tag]) -> Zeroizing<String> {
 }
 
 impl IndexState {
-    /// Parse opened rows and add them to the index and metadata; rows that
-    /// failed to open or parse are recorded as damaged.
+    fn group_of(&mut self, key: GroupKey) -> u32 {
+        if let Some(&g) = self.group_ids.get(&key) {
+            return g;
+        }
+        let g = self.groups.len() as u32;
+        self.groups.push(key.clone());
+        self.group_ids.insert(key, g);
+        g
+    }
+
+    /// The groups passing `f`, as a set indexed by group id.
+    fn group_set(&self, f: &(dyn Fn(&GroupKey) -> bool + Sync)) -> Vec<bool> {
+        self.groups.iter().map(f).collect()
+    }
+
+    /// Parse opened rows and add them to the index; rows that failed to
+    /// open or parse are recorded as damaged.
     fn index_opened(&mut self, batch: Vec<Opened>) {
         let mut good = Vec::with_capacity(batch.len());
         for o in &batch {
@@ -324,58 +364,122 @@ impl IndexState {
                         .map(|t| t.parse())
                         .collect::<Result<_>>()
                         .ok()?;
-                    Some((p.namespace.parse::<Namespace>().ok()?, tags, p))
+                    let key = GroupKey {
+                        namespace: p.namespace.parse().ok()?,
+                        tags,
+                        sensitivity: p.sensitivity,
+                    };
+                    Some((key, p))
                 });
             match parsed {
-                Some((namespace, tags, p)) => good.push((o, namespace, tags, p)),
+                Some((key, p)) => {
+                    let group = self.group_of(key);
+                    good.push((o, group, p));
+                }
                 None => {
                     self.damaged.insert(o.id);
                 }
             }
         }
-        let tag_lines: Vec<Zeroizing<String>> = good.iter().map(|g| tag_line(&g.2)).collect();
+        let tag_lines: Vec<Zeroizing<String>> = good
+            .iter()
+            .map(|g| tag_line(&self.groups[g.1 as usize].tags))
+            .collect();
         let docs: Vec<Doc> = good
             .iter()
             .zip(&tag_lines)
-            .map(|((o, _, _, p), tags)| Doc {
+            .map(|((o, group, p), tags)| Doc {
                 rowid: o.rowid,
                 title: p.title.as_deref().unwrap_or(""),
                 body: &p.body,
                 tags,
+                group: *group,
             })
             .collect();
         self.index.insert_many(&docs);
         drop(docs);
-        for (o, namespace, tags, _) in good {
+        for (o, group, _) in good {
             self.by_id.insert(o.id, o.rowid);
-            self.meta.insert(o.rowid, Meta { namespace, tags });
+            self.rows.insert(o.rowid, group);
         }
     }
 
-    fn add_item(&mut self, rowid: i64, item: &Item) {
-        self.index.insert(&Doc {
-            rowid,
-            title: item.title.as_deref().unwrap_or(""),
-            body: &item.body,
-            tags: &tag_line(&item.tags),
-        });
-        self.by_id.insert(item.id, rowid);
-        self.meta.insert(
-            rowid,
-            Meta {
-                namespace: item.namespace.clone(),
-                tags: item.tags.clone(),
-            },
-        );
+    /// Index items stored at the given rowids.
+    fn add_items(&mut self, items: &[(i64, &Item)]) {
+        let groups: Vec<u32> = items
+            .iter()
+            .map(|(_, i)| {
+                self.group_of(GroupKey {
+                    namespace: i.namespace.clone(),
+                    tags: i.tags.clone(),
+                    sensitivity: i.sensitivity,
+                })
+            })
+            .collect();
+        let tag_lines: Vec<Zeroizing<String>> =
+            items.iter().map(|(_, i)| tag_line(&i.tags)).collect();
+        let docs: Vec<Doc> = items
+            .iter()
+            .zip(&tag_lines)
+            .zip(&groups)
+            .map(|(((rowid, i), tags), group)| Doc {
+                rowid: *rowid,
+                title: i.title.as_deref().unwrap_or(""),
+                body: &i.body,
+                tags,
+                group: *group,
+            })
+            .collect();
+        self.index.insert_many(&docs);
+        drop(docs);
+        for ((rowid, i), group) in items.iter().zip(groups) {
+            self.by_id.insert(i.id, *rowid);
+            self.rows.insert(*rowid, group);
+        }
     }
 
     fn remove_item(&mut self, id: &Uuid) {
         if let Some(rowid) = self.by_id.remove(id) {
             self.index.remove(rowid);
-            self.meta.remove(&rowid);
+            self.rows.remove(&rowid);
         }
         self.damaged.remove(id);
     }
+}
+
+/// A policy record as stored: an id, a kind and its JSON.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Record {
+    /// The record's id.
+    pub id: Uuid,
+    /// What it is (`client`, `grant`, `deny`).
+    pub kind: String,
+    /// Its content.
+    pub data: serde_json::Value,
+}
+
+#[derive(Serialize, Deserialize)]
+struct RecordPayload {
+    kind: String,
+    data: serde_json::Value,
+}
+
+fn record_aad(vault_id: &[u8; 16], id: &Uuid) -> Vec<u8> {
+    let mut a = b"ctxvault/record/v1".to_vec();
+    a.extend_from_slice(vault_id);
+    a.extend_from_slice(id.as_bytes());
+    a
+}
+
+/// Policy records to write and delete, and an audit entry, in one transaction.
+#[derive(Debug, Default)]
+pub struct RecordChange {
+    /// Records to insert or replace.
+    pub put: Vec<Record>,
+    /// Ids of records to delete.
+    pub delete: Vec<Uuid>,
+    /// The entry recording the change.
+    pub audit: Option<AuditEntry>,
 }
 
 /// An unlocked vault. Dropping it wipes the keys and frees the index.
@@ -384,6 +488,8 @@ pub struct UnlockedVault {
     store: Store,
     vault_id: [u8; 16],
     sealer: Arc<Sealer>,
+    records: Sealer,
+    audit: AuditKeys,
     state: RwLock<IndexState>,
 }
 
@@ -402,7 +508,7 @@ impl UnlockedVault {
     pub async fn stats(&self) -> VaultStats {
         let st = self.state.read().await;
         VaultStats {
-            items: st.meta.len() as u64,
+            items: st.rows.len() as u64,
             damaged: st.damaged.iter().copied().collect(),
         }
     }
@@ -468,13 +574,25 @@ impl UnlockedVault {
 
     /// Validate and store a new item; returns it as stored.
     pub async fn add(&self, new: NewItem) -> Result<Item> {
+        self.add_audited(new, None).await
+    }
+
+    /// Store a new item and, in the same transaction, an audit entry (whose
+    /// `ids` gets the new id).
+    pub async fn add_audited(&self, new: NewItem, audit: Option<AuditEntry>) -> Result<Item> {
         let new = new.validate()?;
         let now = Self::now();
         let item = Self::build(&new, Uuid::now_v7(), now);
         let row = self.seal_item(&item)?;
         let mut st = self.state.write().await;
-        let rowid = self.store.insert(&row).await?;
-        st.add_item(rowid, &item);
+        let mut tx = self.store.begin().await?;
+        let rowid = Store::insert_in(&mut tx, &row).await?;
+        if let Some(mut entry) = audit {
+            entry.ids = vec![item.id];
+            self.audit.append(&mut tx, &entry).await?;
+        }
+        tx.commit().await?;
+        st.add_items(&[(rowid, &item)]);
         Ok(item)
     }
 
@@ -524,50 +642,29 @@ impl UnlockedVault {
         });
         let to_index = items.clone();
         let indexer = tokio::task::spawn_blocking(move || {
-            let tag_lines: Vec<Zeroizing<String>> =
-                to_index.iter().map(|i| tag_line(&i.tags)).collect();
-            let docs: Vec<Doc> = to_index
+            let rows: Vec<(i64, &Item)> = to_index
                 .iter()
-                .zip(&tag_lines)
                 .enumerate()
-                .map(|(k, (i, tags))| Doc {
-                    rowid: base + 1 + k as i64,
-                    title: i.title.as_deref().unwrap_or(""),
-                    body: &i.body,
-                    tags,
-                })
+                .map(|(k, i)| (base + 1 + k as i64, i))
                 .collect();
-            state.index.insert_many(&docs);
+            state.add_items(&rows);
             state
         });
         let written = self.store.insert_bulk(rx).await;
         let mut state = indexer
             .await
             .map_err(|_| Error::Crypto("the indexing thread failed"))?;
-        match written {
-            Ok(()) => {
-                for (k, i) in items.iter().enumerate() {
-                    let rowid = base + 1 + k as i64;
-                    state.by_id.insert(i.id, rowid);
-                    state.meta.insert(
-                        rowid,
-                        Meta {
-                            namespace: i.namespace.clone(),
-                            tags: i.tags.clone(),
-                        },
-                    );
-                }
-                *st = state;
-                Ok(items.iter().map(|i| i.id).collect())
-            }
+        let result = match written {
+            Ok(()) => Ok(items.iter().map(|i| i.id).collect()),
             Err(e) => {
-                for k in 0..items.len() {
-                    state.index.remove(base + 1 + k as i64);
+                for i in items.iter() {
+                    state.remove_item(&i.id);
                 }
-                *st = state;
                 Err(e)
             }
-        }
+        };
+        *st = state;
+        result
     }
 
     /// Read one item.
@@ -619,7 +716,7 @@ impl UnlockedVault {
             return Err(Error::NoItem(*id));
         }
         st.remove_item(id);
-        st.add_item(row.rowid, &item);
+        st.add_items(&[(row.rowid, &item)]);
         Ok(item)
     }
 
@@ -635,16 +732,43 @@ impl UnlockedVault {
 
     /// Every item passing `filter`, oldest first.
     pub async fn list(&self, filter: &ItemFilter) -> Result<Vec<Item>> {
+        self.list_in(&|g| filter.matches(&g.namespace, &g.tags))
+            .await
+    }
+
+    /// Every item whose group passes `results`, oldest first.
+    pub async fn list_in(&self, results: &(dyn Fn(&GroupKey) -> bool + Sync)) -> Result<Vec<Item>> {
         let rowids: Vec<i64> = {
             let st = self.state.read().await;
-            st.meta
+            let set = st.group_set(results);
+            st.rows
                 .iter()
-                .filter(|(_, m)| filter.matches(&m.namespace, &m.tags))
+                .filter(|(_, g)| set[**g as usize])
                 .map(|(r, _)| *r)
                 .collect()
         };
         let rows = self.store.get_many(&rowids).await?;
         rows.iter().map(|r| self.open_item(r)).collect()
+    }
+
+    /// Live items per group.
+    pub async fn group_counts(&self) -> Vec<(GroupKey, u32)> {
+        let st = self.state.read().await;
+        let counts = st.index.group_counts();
+        st.groups
+            .iter()
+            .enumerate()
+            .map(|(g, k)| (k.clone(), counts.get(g).copied().unwrap_or(0)))
+            .filter(|(_, n)| *n > 0)
+            .collect()
+    }
+
+    /// The group of a stored, readable item (`None` when absent or damaged).
+    pub async fn group_of_item(&self, id: &Uuid) -> Option<GroupKey> {
+        let st = self.state.read().await;
+        let rowid = st.by_id.get(id)?;
+        let g = st.rows.get(rowid)?;
+        st.groups.get(*g as usize).cloned()
     }
 
     /// Full-text search: every word must match (stemmed; `word*` for a
@@ -655,6 +779,23 @@ impl UnlockedVault {
         filter: &ItemFilter,
         limit: usize,
     ) -> Result<Vec<SearchHit>> {
+        self.search_in(query, limit, None, &|g| {
+            filter.matches(&g.namespace, &g.tags)
+        })
+        .await
+    }
+
+    /// Search within a view: scores use only the items of groups passing
+    /// `universe` (every item when `None`), and only groups passing
+    /// `results` are returned. A caller that passes the same predicate for
+    /// both sees results that do not depend on any other item.
+    pub async fn search_in(
+        &self,
+        query: &str,
+        limit: usize,
+        universe: Option<&(dyn Fn(&GroupKey) -> bool + Sync)>,
+        results: &(dyn Fn(&GroupKey) -> bool + Sync),
+    ) -> Result<Vec<SearchHit>> {
         let terms = index::query_terms(query);
         if terms.is_empty() {
             return Err(Error::Invalid {
@@ -664,14 +805,15 @@ impl UnlockedVault {
         }
         let hits = {
             let st = self.state.read().await;
-            let meta = &st.meta;
-            let keep = |r: i64| {
-                meta.get(&r)
-                    .is_some_and(|m| filter.matches(&m.namespace, &m.tags))
+            let results = st.group_set(results);
+            let universe = universe.map(|u| st.group_set(u));
+            let view = View {
+                universe: universe.as_deref(),
+                results: &results,
             };
-            let mut hits = st.index.search(&terms, Mode::All, limit, keep);
+            let mut hits = st.index.search(&terms, Mode::All, limit, view);
             if hits.is_empty() && terms.len() > 1 {
-                hits = st.index.search(&terms, Mode::Any, limit, keep);
+                hits = st.index.search(&terms, Mode::Any, limit, view);
             }
             hits
         };
@@ -689,6 +831,77 @@ impl UnlockedVault {
                 })
             })
             .collect()
+    }
+
+    /// Every policy record.
+    pub async fn records(&self) -> Result<Vec<Record>> {
+        self.store
+            .records()
+            .await?
+            .into_iter()
+            .map(|(id, sealed)| {
+                let bad = || Error::Format(format!("policy record {id} failed authentication"));
+                let plain = self
+                    .records
+                    .open(&record_aad(&self.vault_id, &id), &sealed)
+                    .map_err(|_| bad())?;
+                let p: RecordPayload = serde_json::from_slice(&plain).map_err(|_| bad())?;
+                Ok(Record {
+                    id,
+                    kind: p.kind,
+                    data: p.data,
+                })
+            })
+            .collect()
+    }
+
+    /// Write and delete policy records and append an audit entry, all in
+    /// one transaction.
+    pub async fn commit(&self, change: RecordChange) -> Result<()> {
+        let _st = self.state.write().await;
+        let mut tx = self.store.begin().await?;
+        for r in &change.put {
+            let plain = Zeroizing::new(
+                serde_json::to_vec(&RecordPayload {
+                    kind: r.kind.clone(),
+                    data: r.data.clone(),
+                })
+                .map_err(|_| Error::Crypto("record serialisation failed"))?,
+            );
+            let sealed = self
+                .records
+                .seal(&record_aad(&self.vault_id, &r.id), &plain)?;
+            crate::store::put_record(&mut tx, &r.id, &sealed).await?;
+        }
+        for id in &change.delete {
+            crate::store::delete_record(&mut tx, id).await?;
+        }
+        if let Some(entry) = &change.audit {
+            self.audit.append(&mut tx, entry).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Append one audit entry in its own transaction (for reads); returns its position.
+    pub async fn record_audit(&self, entry: &AuditEntry) -> Result<u64> {
+        let _st = self.state.write().await;
+        let mut tx = self.store.begin().await?;
+        let seq = self.audit.append(&mut tx, entry).await?;
+        tx.commit().await?;
+        Ok(seq)
+    }
+
+    /// Every audit entry, in order.
+    pub async fn audit_entries(&self) -> Result<Vec<AuditRecord>> {
+        let mut conn = self.store.pool().acquire().await?;
+        self.audit.entries(&mut conn).await
+    }
+
+    /// Check the audit chain and its head.
+    pub async fn audit_verify(&self) -> Result<AuditReport> {
+        let mut conn = self.store.pool().acquire().await?;
+        self.audit.verify(&mut conn).await
     }
 }
 

@@ -271,6 +271,7 @@ impl From<vault_core::Error> for ApiError {
             E::AlreadyExists(_) => ErrorKind::AlreadyExists,
             E::NoVault(_) => ErrorKind::NoVault,
             E::Locked => ErrorKind::Locked,
+            E::AuditBroken(_) => ErrorKind::Integrity,
             E::Format(_) | E::Db(_) | E::Migrate(_) | E::Io { .. } | E::Crypto(_) => {
                 ErrorKind::Internal
             }

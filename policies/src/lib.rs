@@ -1,0 +1,36 @@
+//! ctxvault policy: which slices of the vault each AI client may see.
+//!
+//! Pure by design: no I/O, no async and no clock of its own (`now` is an
+//! argument), so every rule can be tested exhaustively.
+//!
+//! # Semantics
+//! - Default deny: a client with no grant sees nothing.
+//! - A [`Grant`] gives one client some [`Action`]s on a [`Scope`] (namespace
+//!   glob), optionally only for items carrying one of its tags, up to a
+//!   maximum [`Sensitivity`] (default `normal`), until an optional expiry.
+//!   An expired grant is inert.
+//! - A [`DenyRule`] removes a scope from a client whatever grants say.
+//! - `secret` items are reachable only through a grant whose maximum is
+//!   `secret` (this follows from the ordering).
+//! - When several grants allow an item, a field is redacted only if every
+//!   allowing grant redacts it: grants add access, they never take it away.
+
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+pub mod decision;
+pub mod redact;
+pub mod scope;
+pub mod sensitivity;
+
+pub use decision::{
+    Action, Actions, ClientPolicy, Decision, DenyRule, Grant, ItemFacts, Reason, RuleId, decide,
+};
+pub use redact::{Redaction, Redactions};
+pub use scope::Scope;
+pub use sensitivity::Sensitivity;
+
+/// A policy input that does not parse.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct ParseError(pub String);
