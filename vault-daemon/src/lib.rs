@@ -11,8 +11,10 @@
 pub mod client;
 pub mod harden;
 pub mod paths;
+pub mod policy;
 pub mod protocol;
 pub mod server;
+pub mod session;
 pub mod throttle;
 
 pub use client::{Client, TransportError};

@@ -10,13 +10,16 @@
 
 use std::fmt;
 
+use chrono::{DateTime, Utc};
+use policies::{Action, Actions, Redaction, Scope, Sensitivity};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
-use vault_core::{Item, ItemFilter, ItemPatch, NewItem, SearchHit};
+use vault_core::audit::{AuditRecord, AuditReport};
+use vault_core::{Item, ItemFilter, ItemPatch, Namespace, NewItem, SearchHit, Tag};
 use zeroize::Zeroizing;
 
 /// Version of this protocol; checked on every request.
-pub const PROTOCOL_VERSION: u32 = 1;
+pub const PROTOCOL_VERSION: u32 = 2;
 /// Header carrying the protocol version.
 pub const PROTOCOL_HEADER: &str = "x-ctxvault-protocol";
 /// Path of the one endpoint.
@@ -119,6 +122,9 @@ pub enum Request {
     List {
         /// Which ones.
         filter: ItemFilter,
+        /// Show exactly what this client would get (a dry run, not audited).
+        #[serde(default)]
+        as_client: Option<String>,
     },
     /// Full-text search.
     Search {
@@ -128,7 +134,198 @@ pub enum Request {
         filter: ItemFilter,
         /// Most results.
         limit: usize,
+        /// Show exactly what this client would get (a dry run, not audited).
+        #[serde(default)]
+        as_client: Option<String>,
     },
+    /// Register a client; answers its token (shown once).
+    ClientAdd {
+        /// The client's name.
+        name: String,
+    },
+    /// Every client.
+    ClientList,
+    /// Remove a client with its token, grants and deny rules.
+    ClientRemove {
+        /// The client's name.
+        name: String,
+    },
+    /// Replace a client's token; the old one stops working at once.
+    ClientRotate {
+        /// The client's name.
+        name: String,
+    },
+    /// Give a client actions on a scope.
+    GrantAdd {
+        /// The client's name.
+        client: String,
+        /// Namespace glob.
+        scope: Scope,
+        /// What it may do.
+        actions: Actions,
+        /// If not empty: only items with one of these tags.
+        tags: Vec<Tag>,
+        /// The most sensitive items reached.
+        max_sensitivity: Sensitivity,
+        /// When the grant stops working.
+        expires: Option<DateTime<Utc>>,
+        /// What to mask in returned text.
+        redact: Vec<Redaction>,
+    },
+    /// Remove a scope from a client whatever grants say.
+    DenyAdd {
+        /// The client's name.
+        client: String,
+        /// Namespace glob.
+        scope: Scope,
+    },
+    /// Remove one grant or deny rule.
+    Revoke {
+        /// Its id.
+        id: Uuid,
+    },
+    /// Remove every grant and deny rule of a client.
+    RevokeAll {
+        /// The client's name.
+        client: String,
+    },
+    /// Grants and deny rules, of one client or all.
+    Rules {
+        /// Only this client's.
+        client: Option<String>,
+    },
+    /// What a client can see and do.
+    Access {
+        /// The client's name.
+        client: String,
+    },
+    /// A read made for a client, authenticated by its token; audited.
+    AsClient {
+        /// The client's token.
+        token: Secret,
+        /// What it asks.
+        call: ClientCall,
+    },
+    /// Audit entries.
+    Audit {
+        /// Only this client's.
+        client: Option<String>,
+        /// Only entries from this time on.
+        since: Option<DateTime<Utc>>,
+        /// Only the last N.
+        limit: Option<usize>,
+    },
+    /// Check the audit chain.
+    AuditVerify,
+}
+
+/// A read made for a client (the calls the MCP tools make).
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(tag = "call", rename_all = "snake_case")]
+pub enum ClientCall {
+    /// Full-text search.
+    Search {
+        /// The words.
+        query: String,
+        /// Only this namespace and below.
+        #[serde(default)]
+        namespace: Option<Namespace>,
+        /// Only items with one of these tags.
+        #[serde(default)]
+        tags: Vec<Tag>,
+        /// Most results.
+        limit: usize,
+    },
+    /// One item.
+    Get {
+        /// Its id.
+        id: Uuid,
+    },
+    /// Items, oldest first.
+    List {
+        /// Only this namespace and below.
+        #[serde(default)]
+        namespace: Option<Namespace>,
+        /// Only items with one of these tags.
+        #[serde(default)]
+        tags: Vec<Tag>,
+    },
+}
+
+/// A client as `client ls` shows it.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ClientInfo {
+    /// Its name.
+    pub name: String,
+    /// When it was added.
+    pub created_at: DateTime<Utc>,
+    /// When its token was last replaced.
+    pub rotated_at: Option<DateTime<Utc>>,
+    /// Its grants.
+    pub grants: usize,
+    /// Its deny rules.
+    pub denies: usize,
+}
+
+/// A grant or deny rule as `grants` shows it.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct RuleInfo {
+    /// Its id.
+    pub id: Uuid,
+    /// `grant` or `deny`.
+    pub kind: String,
+    /// The client.
+    pub client: String,
+    /// Namespace glob.
+    pub scope: String,
+    /// What it allows (empty for a deny rule).
+    pub actions: Vec<Action>,
+    /// Tags it is limited to.
+    pub tags: Vec<String>,
+    /// The most sensitive items reached (grants).
+    pub max_sensitivity: Option<Sensitivity>,
+    /// When it stops working.
+    pub expires: Option<DateTime<Utc>>,
+    /// Whether it has stopped working.
+    pub expired: bool,
+    /// What it masks.
+    pub redact: Vec<Redaction>,
+    /// When it was made.
+    pub created_at: DateTime<Utc>,
+}
+
+/// Items a client can read in one namespace, by sensitivity.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct NamespaceCount {
+    /// The namespace.
+    pub namespace: String,
+    /// `public` items.
+    pub public: u64,
+    /// `normal` items.
+    pub normal: u64,
+    /// `private` items.
+    pub private: u64,
+    /// `secret` items.
+    pub secret: u64,
+    /// All of them.
+    pub total: u64,
+}
+
+/// What a client can see and do.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct AccessReport {
+    /// The client.
+    pub client: String,
+    /// Actions some active grant gives it.
+    pub actions: Vec<Action>,
+    /// Active grants.
+    pub grants: usize,
+    /// Deny rules.
+    pub denies: usize,
+    /// Readable items per namespace.
+    pub namespaces: Vec<NamespaceCount>,
+    /// Readable items in all.
+    pub items: u64,
 }
 
 impl Request {
@@ -190,6 +387,27 @@ pub enum Response {
     Items(Vec<Item>),
     /// Search results.
     Hits(Vec<SearchHit>),
+    /// A client's token, shown once.
+    ClientToken {
+        /// The client.
+        name: String,
+        /// Its token.
+        token: String,
+    },
+    /// Clients.
+    Clients(Vec<ClientInfo>),
+    /// The id of a new grant or deny rule.
+    RuleId(Uuid),
+    /// How many things a request affected.
+    Count(u64),
+    /// Grants and deny rules.
+    Rules(Vec<RuleInfo>),
+    /// What a client can see and do.
+    Access(AccessReport),
+    /// Audit entries.
+    Audit(Vec<AuditRecord>),
+    /// The result of checking the audit chain.
+    AuditReport(AuditReport),
 }
 
 impl Response {
@@ -202,6 +420,14 @@ impl Response {
             Response::Item(_) => "item",
             Response::Items(_) => "items",
             Response::Hits(_) => "hits",
+            Response::ClientToken { .. } => "client token",
+            Response::Clients(_) => "clients",
+            Response::RuleId(_) => "rule id",
+            Response::Count(_) => "count",
+            Response::Rules(_) => "rules",
+            Response::Access(_) => "access",
+            Response::Audit(_) => "audit",
+            Response::AuditReport(_) => "audit report",
         }
     }
 }
@@ -231,6 +457,12 @@ pub enum ErrorKind {
     BadIdentity,
     /// A key slot is malformed or too costly to open.
     BadSlot,
+    /// No client by that name.
+    NoClient,
+    /// No grant or deny rule with that id.
+    NoRule,
+    /// The client token is unknown or revoked.
+    Unauthorized,
     /// Client and agent speak different protocol versions.
     ProtocolMismatch,
     /// Anything else (database, I/O).
@@ -298,6 +530,7 @@ mod tests {
             query: "q".into(),
             filter: ItemFilter::default(),
             limit: 3,
+            as_client: None,
         };
         let j = serde_json::to_string(&r).unwrap();
         assert!(j.contains("\"op\":\"search\""));

@@ -23,7 +23,9 @@ use axum::response::IntoResponse;
 use axum::routing::post;
 use tokio::net::{UnixListener, UnixStream};
 use tokio::sync::watch;
-use vault_core::{Unlock, UnlockedVault, Vault, WorkFactor, keys, store::Store};
+use vault_core::{Unlock, Vault, WorkFactor, keys, store::Store};
+
+use crate::session::Session;
 
 use crate::paths::{self, PathError};
 use crate::protocol::{
@@ -72,7 +74,7 @@ pub enum DaemonError {
 struct Agent {
     dir: PathBuf,
     socket: PathBuf,
-    vault: Mutex<Option<Arc<UnlockedVault>>>,
+    vault: Mutex<Option<Arc<Session>>>,
     gate: tokio::sync::Mutex<Throttle>,
     last_activity: Mutex<SystemTime>,
     lock_after: Option<Duration>,
@@ -88,7 +90,7 @@ fn locked_error() -> ApiError {
 }
 
 impl Agent {
-    fn unlocked(&self) -> Result<Arc<UnlockedVault>, ApiError> {
+    fn unlocked(&self) -> Result<Arc<Session>, ApiError> {
         lock(&self.vault).clone().ok_or_else(locked_error)
     }
 
@@ -102,7 +104,7 @@ impl Agent {
         let initialized = Store::exists(&self.dir);
         let (items, damaged) = match &unlocked {
             Some(v) => {
-                let s = v.stats().await;
+                let s = v.vault.stats().await;
                 (s.items + s.damaged.len() as u64, s.damaged)
             }
             None if initialized => {
@@ -163,7 +165,7 @@ impl Agent {
                 };
                 let pass = keys::passphrase(passphrase.expose_secret());
                 let v = Vault::create(&self.dir, &pass, wf, &ids).await?;
-                *lock(&self.vault) = Some(Arc::new(v));
+                *lock(&self.vault) = Some(Arc::new(Session::new(v).await?));
                 tracing::info!("vault created and unlocked");
                 Ok(Response::Done)
             }
@@ -200,7 +202,7 @@ impl Agent {
                 match vault.unlock(&how).await {
                     Ok(v) => {
                         throttle.succeeded();
-                        *lock(&self.vault) = Some(Arc::new(v));
+                        *lock(&self.vault) = Some(Arc::new(Session::new(v).await?));
                         tracing::info!("vault unlocked");
                         Ok(Response::Done)
                     }
@@ -227,23 +229,7 @@ impl Agent {
                 let _ = self.shutdown.send(true);
                 Ok(Response::Done)
             }
-            Request::Add { item } => Ok(Response::Item(self.unlocked()?.add(item).await?)),
-            Request::Get { id } => Ok(Response::Item(self.unlocked()?.get(&id).await?)),
-            Request::Edit { id, patch } => {
-                Ok(Response::Item(self.unlocked()?.edit(&id, patch).await?))
-            }
-            Request::Remove { id } => {
-                self.unlocked()?.remove(&id).await?;
-                Ok(Response::Done)
-            }
-            Request::List { filter } => Ok(Response::Items(self.unlocked()?.list(&filter).await?)),
-            Request::Search {
-                query,
-                filter,
-                limit,
-            } => Ok(Response::Hits(
-                self.unlocked()?.search(&query, &filter, limit).await?,
-            )),
+            other => self.unlocked()?.handle(other).await,
         }
     }
 }
@@ -416,7 +402,7 @@ impl Bound {
         if let Some(v) = unlocked {
             // Close the database (checkpointing the WAL) before the vault
             // lock is released: whoever takes it next sees a quiet file.
-            v.store().close().await;
+            v.vault.store().close().await;
         }
         let _ = std::fs::remove_file(&agent.socket);
         drop(_lock);

@@ -15,6 +15,10 @@ pub struct Ls {
     /// Only items with this tag (repeat: any of them).
     #[arg(long = "tag", value_name = "TAG")]
     tags: Vec<Tag>,
+    /// Show exactly what this client would get (a dry run: not recorded
+    /// as the client's read).
+    #[arg(long = "as", value_name = "CLIENT")]
+    as_client: Option<String>,
     /// Print a JSON array.
     #[arg(long)]
     json: bool,
@@ -26,7 +30,11 @@ impl Ls {
             namespace: self.namespace,
             tags: self.tags,
         };
-        match ctx.call_vault(&Request::List { filter }).await? {
+        let req = Request::List {
+            filter,
+            as_client: self.as_client,
+        };
+        match ctx.call_vault(&req).await? {
             Response::Items(items) if self.json => output::json(&items),
             Response::Items(items) => {
                 output::item_lines(&items);

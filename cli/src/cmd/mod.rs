@@ -1,12 +1,19 @@
 //! The subcommands, one module each.
 
+mod access;
 mod add;
+mod audit;
+mod client;
 mod daemon;
+mod deny;
 mod edit;
 mod get;
+mod grant;
+mod grants;
 mod init;
 mod lock;
 mod ls;
+mod revoke;
 mod rm;
 mod search;
 mod status;
@@ -44,6 +51,22 @@ pub enum Command {
     Ls(ls::Ls),
     /// Full-text search, best match first.
     Search(search::Search),
+    /// Manage AI clients: add, ls, rm, rotate.
+    #[command(subcommand)]
+    Client(client::Client),
+    /// Give a client actions on a scope; prints the grant id.
+    Grant(grant::GrantCmd),
+    /// Remove a scope from a client whatever grants say; prints the rule id.
+    Deny(deny::Deny),
+    /// Remove a grant or deny rule by id, or all of a client's with --all.
+    Revoke(revoke::Revoke),
+    /// List grants and deny rules.
+    Grants(grants::Grants),
+    /// What a client can see and do.
+    Access(access::Access),
+    /// The record of every read and write made for a client, and of every
+    /// policy change; `audit verify` checks it.
+    Audit(audit::Audit),
 }
 
 impl Command {
@@ -62,6 +85,13 @@ impl Command {
             Command::Rm(c) => c.run(&ctx).await,
             Command::Ls(c) => c.run(&ctx).await,
             Command::Search(c) => c.run(&ctx).await,
+            Command::Client(c) => c.run(&ctx).await,
+            Command::Grant(c) => c.run(&ctx).await,
+            Command::Deny(c) => c.run(&ctx).await,
+            Command::Revoke(c) => c.run(&ctx).await,
+            Command::Grants(c) => c.run(&ctx).await,
+            Command::Access(c) => c.run(&ctx).await,
+            Command::Audit(c) => c.run(&ctx).await,
         }
     }
 }
@@ -106,4 +136,23 @@ pub struct ItemFields {
     /// public, normal, private or secret.
     #[arg(long)]
     pub sensitivity: Option<vault_core::Sensitivity>,
+}
+
+/// Parse a point in time: a duration from now (`2h`, `30d`) in the given
+/// direction, or an RFC3339 time.
+pub fn parse_time(s: &str, future: bool) -> Result<chrono::DateTime<chrono::Utc>, String> {
+    let fix = "use a duration such as 2h or 30d, or an RFC3339 time such as 2026-12-31T00:00:00Z";
+    if let Ok(d) = humantime::parse_duration(s) {
+        let d = chrono::Duration::from_std(d).map_err(|_| format!("{s:?} is too long; {fix}"))?;
+        let now = chrono::Utc::now();
+        return if future {
+            now.checked_add_signed(d)
+        } else {
+            now.checked_sub_signed(d)
+        }
+        .ok_or_else(|| format!("{s:?} is too long; {fix}"));
+    }
+    chrono::DateTime::parse_from_rfc3339(s)
+        .map(|t| t.with_timezone(&chrono::Utc))
+        .map_err(|_| format!("{s:?} is not a time; {fix}"))
 }

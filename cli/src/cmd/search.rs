@@ -21,6 +21,10 @@ pub struct Search {
     /// Most results to show (1-1000).
     #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u16).range(1..=1000))]
     limit: u16,
+    /// Show exactly what this client would get, redactions applied (a dry
+    /// run: not recorded as the client's read).
+    #[arg(long = "as", value_name = "CLIENT")]
+    as_client: Option<String>,
     /// Print a JSON array.
     #[arg(long)]
     json: bool,
@@ -36,6 +40,7 @@ impl Search {
             query: self.query,
             filter,
             limit: usize::from(self.limit),
+            as_client: self.as_client,
         };
         match ctx.call_vault(&req).await? {
             Response::Hits(h) if self.json => output::json(&h),

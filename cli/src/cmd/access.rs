@@ -1,0 +1,61 @@
+//! `ctxvault access`.
+
+use vault_daemon::{Request, Response};
+
+use crate::ctx::{Ctx, unexpected};
+use crate::output;
+
+/// What a client can see and do: its actions, and the items it can read
+/// per namespace, by sensitivity.
+#[derive(clap::Args)]
+pub struct Access {
+    /// The client's name.
+    client: String,
+    /// Print JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+impl Access {
+    pub async fn run(self, ctx: &Ctx) -> anyhow::Result<()> {
+        match ctx
+            .call_vault(&Request::Access {
+                client: self.client,
+            })
+            .await?
+        {
+            Response::Access(a) if self.json => output::json(&a),
+            Response::Access(a) => {
+                let actions: Vec<&str> = a.actions.iter().map(|x| x.as_str()).collect();
+                println!(
+                    "{} may {} ({} active grant(s), {} deny rule(s))",
+                    a.client,
+                    if actions.is_empty() {
+                        "do nothing".to_owned()
+                    } else {
+                        actions.join(", ")
+                    },
+                    a.grants,
+                    a.denies
+                );
+                if a.namespaces.is_empty() {
+                    println!("it can read no item");
+                    return Ok(());
+                }
+                println!(
+                    "{:<24} {:>7} {:>7} {:>7} {:>7} {:>7}",
+                    "namespace", "public", "normal", "private", "secret", "total"
+                );
+                for n in &a.namespaces {
+                    println!(
+                        "{:<24} {:>7} {:>7} {:>7} {:>7} {:>7}",
+                        n.namespace, n.public, n.normal, n.private, n.secret, n.total
+                    );
+                }
+                println!("{:<24} {:>39}", "all", a.items);
+                Ok(())
+            }
+            other => Err(unexpected(&other)),
+        }
+    }
+}

@@ -1,0 +1,99 @@
+//! `ctxvault audit` and `ctxvault audit verify`.
+
+use anyhow::bail;
+use chrono::{DateTime, Utc};
+use vault_daemon::{Request, Response};
+
+use crate::ctx::{Ctx, unexpected};
+use crate::output;
+
+/// The record of every read and write made for a client and of every
+/// policy change: time, client, action, query, ids returned, grants used.
+#[derive(clap::Args)]
+pub struct Audit {
+    #[command(subcommand)]
+    verify: Option<Verify>,
+    /// Only this client's entries.
+    #[arg(long, value_name = "CLIENT")]
+    client: Option<String>,
+    /// Only entries since then: a duration (1d, 2h) or an RFC3339 time.
+    #[arg(long, value_name = "WHEN", value_parser = |s: &str| super::parse_time(s, false))]
+    since: Option<DateTime<Utc>>,
+    /// Only the last N entries.
+    #[arg(long, value_name = "N")]
+    limit: Option<usize>,
+    /// Print a JSON array.
+    #[arg(long)]
+    json: bool,
+}
+
+/// `audit verify`.
+#[derive(clap::Subcommand)]
+enum Verify {
+    /// Check the whole chain; names the first bad entry, exit 0 only when intact.
+    Verify {
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+impl Audit {
+    pub async fn run(self, ctx: &Ctx) -> anyhow::Result<()> {
+        if let Some(Verify::Verify { json }) = self.verify {
+            return match ctx.call_vault(&Request::AuditVerify).await? {
+                Response::AuditReport(r) => {
+                    if json {
+                        output::json(&r)?;
+                    }
+                    match r.problem {
+                        None => {
+                            if !json {
+                                println!("audit log intact: {} entries", r.entries);
+                            }
+                            Ok(())
+                        }
+                        Some(p) => bail!(
+                            "audit log damaged at entry {}: {}; entries before it are intact",
+                            p.entry,
+                            p.what
+                        ),
+                    }
+                }
+                other => Err(unexpected(&other)),
+            };
+        }
+        let req = Request::Audit {
+            client: self.client,
+            since: self.since,
+            limit: self.limit,
+        };
+        match ctx.call_vault(&req).await? {
+            Response::Audit(e) if self.json => output::json(&e),
+            Response::Audit(entries) => {
+                for e in entries {
+                    let who = e.entry.client.as_deref().unwrap_or("(you)");
+                    let mut line = format!(
+                        "{:>5}  {}  {:<16} {:<14}",
+                        e.seq,
+                        e.entry.time.format("%Y-%m-%d %H:%M:%S"),
+                        who,
+                        e.entry.action
+                    );
+                    if let Some(q) = &e.entry.query {
+                        line.push_str(&format!(" {q:?}"));
+                    }
+                    if !e.entry.ids.is_empty() {
+                        line.push_str(&format!(" -> {} item(s)", e.entry.ids.len()));
+                    }
+                    if let Some(d) = &e.entry.detail {
+                        line.push_str(&format!(" ({d})"));
+                    }
+                    println!("{line}");
+                }
+                Ok(())
+            }
+            other => Err(unexpected(&other)),
+        }
+    }
+}

@@ -1,0 +1,101 @@
+//! `ctxvault client add|ls|rm|rotate`.
+
+use vault_daemon::{Request, Response};
+
+use crate::ctx::{Ctx, unexpected};
+use crate::output;
+
+/// Manage the AI clients that may read from the vault.
+#[derive(clap::Subcommand)]
+pub enum Client {
+    /// Register a client and print its token (shown once).
+    Add {
+        /// A name such as claude-desktop, cursor or ollama.
+        name: String,
+        /// Print `{"name", "token"}`.
+        #[arg(long)]
+        json: bool,
+    },
+    /// List clients.
+    Ls {
+        /// Print a JSON array.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Remove a client with its token, grants and deny rules.
+    Rm {
+        /// The client's name.
+        name: String,
+    },
+    /// Give a client a new token; the old one stops working at once.
+    Rotate {
+        /// The client's name.
+        name: String,
+        /// Print `{"name", "token"}`.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+fn print_token(name: &str, token: &str, json: bool, verb: &str) -> anyhow::Result<()> {
+    if json {
+        return output::json(&serde_json::json!({ "name": name, "token": token }));
+    }
+    println!("client {name} {verb}. Its token, shown only this once:");
+    println!();
+    println!("    {token}");
+    println!();
+    println!(
+        "Give it to {name} as the environment variable CTXVAULT_TOKEN: the agent knows the client"
+    );
+    println!(
+        "by it, applies its grants and records each of its reads. Keep it secret; `ctxvault client"
+    );
+    println!("rotate {name}` replaces it.");
+    Ok(())
+}
+
+impl Client {
+    pub async fn run(self, ctx: &Ctx) -> anyhow::Result<()> {
+        match self {
+            Client::Add { name, json } => match ctx.call_vault(&Request::ClientAdd { name }).await?
+            {
+                Response::ClientToken { name, token } => print_token(&name, &token, json, "added"),
+                other => Err(unexpected(&other)),
+            },
+            Client::Rotate { name, json } => {
+                match ctx.call_vault(&Request::ClientRotate { name }).await? {
+                    Response::ClientToken { name, token } => {
+                        print_token(&name, &token, json, "has a new token")
+                    }
+                    other => Err(unexpected(&other)),
+                }
+            }
+            Client::Rm { name } => {
+                ctx.call_vault(&Request::ClientRemove { name: name.clone() })
+                    .await?;
+                println!("removed client {name} with its token, grants and deny rules");
+                Ok(())
+            }
+            Client::Ls { json } => match ctx.call_vault(&Request::ClientList).await? {
+                Response::Clients(c) if json => output::json(&c),
+                Response::Clients(c) => {
+                    if c.is_empty() {
+                        println!("no clients yet: add one with `ctxvault client add NAME`");
+                    }
+                    for c in c {
+                        println!(
+                            "{:<20} {} grant(s), {} deny rule(s), added {}",
+                            c.name,
+                            c.grants,
+                            c.denies,
+                            c.created_at.format("%Y-%m-%d %H:%M")
+                        );
+                    }
+                    Ok(())
+                }
+                other => Err(unexpected(&other)),
+            },
+        }
+    }
+}

@@ -1,0 +1,80 @@
+//! `ctxvault grants`.
+
+use vault_daemon::{Request, Response};
+
+use crate::ctx::{Ctx, unexpected};
+use crate::output;
+
+/// List grants and deny rules: id, scope, actions, tags, sensitivity,
+/// expiry and whether expired.
+#[derive(clap::Args)]
+pub struct Grants {
+    /// Only this client's.
+    client: Option<String>,
+    /// Print a JSON array.
+    #[arg(long)]
+    json: bool,
+}
+
+impl Grants {
+    pub async fn run(self, ctx: &Ctx) -> anyhow::Result<()> {
+        match ctx
+            .call_vault(&Request::Rules {
+                client: self.client,
+            })
+            .await?
+        {
+            Response::Rules(r) if self.json => output::json(&r),
+            Response::Rules(rules) => {
+                if rules.is_empty() {
+                    println!("no grants or deny rules: every client sees nothing");
+                }
+                for r in rules {
+                    let what = if r.kind == "deny" {
+                        "DENY".to_owned()
+                    } else {
+                        r.actions
+                            .iter()
+                            .map(|a| a.as_str())
+                            .collect::<Vec<_>>()
+                            .join(",")
+                    };
+                    let mut extra = Vec::new();
+                    if let Some(s) = r.max_sensitivity {
+                        extra.push(format!("up to {s}"));
+                    }
+                    if !r.tags.is_empty() {
+                        extra.push(format!("tags {}", r.tags.join(",")));
+                    }
+                    if !r.redact.is_empty() {
+                        extra.push(format!(
+                            "redact {}",
+                            r.redact
+                                .iter()
+                                .map(|k| k.as_str())
+                                .collect::<Vec<_>>()
+                                .join(",")
+                        ));
+                    }
+                    if let Some(e) = r.expires {
+                        let state = if r.expired { "expired" } else { "expires" };
+                        extra.push(format!(
+                            "{state} {}",
+                            e.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+                        ));
+                    }
+                    println!(
+                        "{}  {:<16} {:<18} {:<18} {}",
+                        r.id,
+                        r.client,
+                        what,
+                        r.scope,
+                        extra.join("; ")
+                    );
+                }
+                Ok(())
+            }
+            other => Err(unexpected(&other)),
+        }
+    }
+}

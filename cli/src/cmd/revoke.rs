@@ -1,0 +1,45 @@
+//! `ctxvault revoke`.
+
+use anyhow::anyhow;
+use vault_daemon::{Request, Response};
+
+use crate::ctx::{Ctx, unexpected};
+
+/// Remove a grant or deny rule by id (`revoke ID`), or every grant and deny
+/// rule of a client (`revoke CLIENT --all`). Takes effect on the next request.
+#[derive(clap::Args)]
+pub struct Revoke {
+    /// A grant or deny rule id (see `ctxvault grants`), or with --all a client.
+    target: String,
+    /// Revoke everything of the client named by TARGET.
+    #[arg(long)]
+    all: bool,
+}
+
+impl Revoke {
+    pub async fn run(self, ctx: &Ctx) -> anyhow::Result<()> {
+        if self.all {
+            return match ctx
+                .call_vault(&Request::RevokeAll {
+                    client: self.target.clone(),
+                })
+                .await?
+            {
+                Response::Count(n) => {
+                    println!("revoked {n} rule(s) of {}", self.target);
+                    Ok(())
+                }
+                other => Err(unexpected(&other)),
+            };
+        }
+        let id = uuid::Uuid::parse_str(self.target.trim()).map_err(|_| {
+            anyhow!(
+                "malformed rule id {:?}: list ids with `ctxvault grants`, or revoke a client's rules with `ctxvault revoke CLIENT --all`",
+                self.target
+            )
+        })?;
+        ctx.call_vault(&Request::Revoke { id }).await?;
+        println!("revoked {id}");
+        Ok(())
+    }
+}

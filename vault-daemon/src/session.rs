@@ -1,0 +1,435 @@
+//! An unlocked session: the vault with its policy state, and the handling
+//! of every request that needs them.
+
+use std::collections::BTreeMap;
+
+use chrono::Utc;
+use policies::{Action, ClientPolicy, DenyRule, Grant, Sensitivity};
+use tokio::sync::RwLock;
+use uuid::Uuid;
+use vault_core::audit::AuditEntry;
+use vault_core::{ItemFilter, UnlockedVault};
+
+use crate::policy::{self, PolicyState};
+use crate::protocol::{
+    AccessReport, ApiError, ClientCall, ClientInfo, ErrorKind, NamespaceCount, Request, Response,
+    RuleInfo,
+};
+
+/// The unlocked vault and its clients, grants and deny rules.
+pub struct Session {
+    /// The vault.
+    pub vault: UnlockedVault,
+    policy: RwLock<PolicyState>,
+}
+
+fn rule_info_grant(g: &Grant, now: chrono::DateTime<Utc>) -> RuleInfo {
+    RuleInfo {
+        id: g.id,
+        kind: "grant".into(),
+        client: g.client.clone(),
+        scope: g.scope.to_string(),
+        actions: g.actions.list(),
+        tags: g.tags.clone(),
+        max_sensitivity: Some(g.max_sensitivity),
+        expires: g.expires,
+        expired: g.is_expired(now),
+        redact: g.redact.clone(),
+        created_at: g.created_at,
+    }
+}
+
+fn rule_info_deny(d: &DenyRule) -> RuleInfo {
+    RuleInfo {
+        id: d.id,
+        kind: "deny".into(),
+        client: d.client.clone(),
+        scope: d.scope.to_string(),
+        actions: Vec::new(),
+        tags: Vec::new(),
+        max_sensitivity: None,
+        expires: None,
+        expired: false,
+        redact: Vec::new(),
+        created_at: d.created_at,
+    }
+}
+
+impl Session {
+    /// Open a session: load the policy records.
+    pub async fn new(vault: UnlockedVault) -> Result<Session, ApiError> {
+        let policy = PolicyState::load(vault.records().await?)?;
+        Ok(Session {
+            vault,
+            policy: RwLock::new(policy),
+        })
+    }
+
+    async fn compile(&self, client: &str) -> Result<ClientPolicy, ApiError> {
+        self.policy.read().await.compile(client, Utc::now())
+    }
+
+    /// Handle a request that needs the unlocked vault.
+    pub async fn handle(&self, req: Request) -> Result<Response, ApiError> {
+        let v = &self.vault;
+        match req {
+            Request::Add { item } => Ok(Response::Item(v.add(item).await?)),
+            Request::Get { id } => Ok(Response::Item(v.get(&id).await?)),
+            Request::Edit { id, patch } => Ok(Response::Item(v.edit(&id, patch).await?)),
+            Request::Remove { id } => {
+                v.remove(&id).await?;
+                Ok(Response::Done)
+            }
+            Request::List {
+                filter,
+                as_client: None,
+            } => Ok(Response::Items(v.list(&filter).await?)),
+            Request::List {
+                filter,
+                as_client: Some(c),
+            } => {
+                let p = self.compile(&c).await?;
+                Ok(Response::Items(
+                    policy::list_as(v, &p, &filter).await?.value,
+                ))
+            }
+            Request::Search {
+                query,
+                filter,
+                limit,
+                as_client: None,
+            } => Ok(Response::Hits(v.search(&query, &filter, limit).await?)),
+            Request::Search {
+                query,
+                filter,
+                limit,
+                as_client: Some(c),
+            } => {
+                let p = self.compile(&c).await?;
+                Ok(Response::Hits(
+                    policy::search_as(v, &p, &query, &filter, limit)
+                        .await?
+                        .value,
+                ))
+            }
+            Request::ClientAdd { name } => {
+                let mut st = self.policy.write().await;
+                let (rec, token) = st.add_client(&name, Utc::now())?;
+                let put = vec![policy::client_record(&rec)];
+                let entry = policy::user_entry("client-add", vec![], format!("client {name}"));
+                v.commit(policy::change(put.clone(), vec![], entry)).await?;
+                st.apply(&put, &[])?;
+                Ok(Response::ClientToken { name, token })
+            }
+            Request::ClientRotate { name } => {
+                let mut st = self.policy.write().await;
+                let (rec, token) = st.rotate(&name, Utc::now())?;
+                let put = vec![policy::client_record(&rec)];
+                let entry = policy::user_entry("client-rotate", vec![], format!("client {name}"));
+                v.commit(policy::change(put.clone(), vec![], entry)).await?;
+                st.apply(&put, &[])?;
+                Ok(Response::ClientToken { name, token })
+            }
+            Request::ClientRemove { name } => {
+                let mut st = self.policy.write().await;
+                let id = st.client(&name)?.id;
+                let mut delete = st.rule_ids_of(&name);
+                let rules = delete.clone();
+                delete.push(id);
+                let entry = policy::user_entry(
+                    "client-rm",
+                    rules,
+                    format!("client {name} with its token and rules"),
+                );
+                v.commit(policy::change(vec![], delete.clone(), entry))
+                    .await?;
+                st.apply(&[], &delete)?;
+                Ok(Response::Done)
+            }
+            Request::ClientList => {
+                let st = self.policy.read().await;
+                let mut clients: Vec<ClientInfo> = st
+                    .clients
+                    .iter()
+                    .map(|c| ClientInfo {
+                        name: c.name.clone(),
+                        created_at: c.created_at,
+                        rotated_at: c.rotated_at,
+                        grants: st.grants.iter().filter(|g| g.client == c.name).count(),
+                        denies: st.denies.iter().filter(|d| d.client == c.name).count(),
+                    })
+                    .collect();
+                clients.sort_by(|a, b| a.name.cmp(&b.name));
+                Ok(Response::Clients(clients))
+            }
+            Request::GrantAdd {
+                client,
+                scope,
+                actions,
+                tags,
+                max_sensitivity,
+                expires,
+                redact,
+            } => {
+                let now = Utc::now();
+                let mut st = self.policy.write().await;
+                st.client(&client)?;
+                if actions.is_empty() {
+                    return Err(ApiError::new(
+                        ErrorKind::Invalid,
+                        "no action given; use read, propose or write",
+                    ));
+                }
+                if let Some(e) = expires.filter(|e| *e <= now) {
+                    return Err(ApiError::new(
+                        ErrorKind::Invalid,
+                        format!(
+                            "expiry {} is in the past; give a duration such as 2h or 30d, or a future RFC3339 time",
+                            e.to_rfc3339()
+                        ),
+                    ));
+                }
+                let mut redact = redact;
+                redact.sort();
+                redact.dedup();
+                let g = Grant {
+                    id: Uuid::now_v7(),
+                    client: client.clone(),
+                    actions,
+                    scope,
+                    tags: tags.iter().map(|t| t.as_str().to_owned()).collect(),
+                    max_sensitivity,
+                    expires,
+                    redact,
+                    created_at: now,
+                };
+                let put = vec![policy::grant_record(&g)];
+                let detail = format!(
+                    "grant {} {} on {}",
+                    client,
+                    g.actions
+                        .list()
+                        .iter()
+                        .map(|a| a.as_str())
+                        .collect::<Vec<_>>()
+                        .join(","),
+                    g.scope
+                );
+                v.commit(policy::change(
+                    put.clone(),
+                    vec![],
+                    policy::user_entry("grant", vec![g.id], detail),
+                ))
+                .await?;
+                st.apply(&put, &[])?;
+                Ok(Response::RuleId(g.id))
+            }
+            Request::DenyAdd { client, scope } => {
+                let mut st = self.policy.write().await;
+                st.client(&client)?;
+                let d = DenyRule {
+                    id: Uuid::now_v7(),
+                    client: client.clone(),
+                    scope,
+                    created_at: Utc::now(),
+                };
+                let put = vec![policy::deny_record(&d)];
+                let detail = format!("deny {} on {}", client, d.scope);
+                v.commit(policy::change(
+                    put.clone(),
+                    vec![],
+                    policy::user_entry("deny", vec![d.id], detail),
+                ))
+                .await?;
+                st.apply(&put, &[])?;
+                Ok(Response::RuleId(d.id))
+            }
+            Request::Revoke { id } => {
+                let mut st = self.policy.write().await;
+                let known =
+                    st.grants.iter().any(|g| g.id == id) || st.denies.iter().any(|d| d.id == id);
+                if !known {
+                    return Err(ApiError::new(
+                        ErrorKind::NoRule,
+                        format!("no grant or deny rule {id}; list them with `ctxvault grants`"),
+                    ));
+                }
+                let entry = policy::user_entry("revoke", vec![id], format!("rule {id}"));
+                v.commit(policy::change(vec![], vec![id], entry)).await?;
+                st.apply(&[], &[id])?;
+                Ok(Response::Done)
+            }
+            Request::RevokeAll { client } => {
+                let mut st = self.policy.write().await;
+                st.client(&client)?;
+                let ids = st.rule_ids_of(&client);
+                let entry = policy::user_entry(
+                    "revoke-all",
+                    ids.clone(),
+                    format!("every rule of {client}"),
+                );
+                v.commit(policy::change(vec![], ids.clone(), entry)).await?;
+                st.apply(&[], &ids)?;
+                Ok(Response::Count(ids.len() as u64))
+            }
+            Request::Rules { client } => {
+                let st = self.policy.read().await;
+                if let Some(c) = &client {
+                    st.client(c)?;
+                }
+                let now = Utc::now();
+                let wanted = |c: &str| client.as_deref().is_none_or(|w| w == c);
+                let mut rules: Vec<RuleInfo> = st
+                    .grants
+                    .iter()
+                    .filter(|g| wanted(&g.client))
+                    .map(|g| rule_info_grant(g, now))
+                    .chain(
+                        st.denies
+                            .iter()
+                            .filter(|d| wanted(&d.client))
+                            .map(rule_info_deny),
+                    )
+                    .collect();
+                rules.sort_by(|a, b| (&a.client, a.created_at).cmp(&(&b.client, b.created_at)));
+                Ok(Response::Rules(rules))
+            }
+            Request::Access { client } => Ok(Response::Access(self.access(&client).await?)),
+            Request::AsClient { token, call } => {
+                let name = self
+                    .policy
+                    .read()
+                    .await
+                    .client_by_token(token.expose_secret())?
+                    .name
+                    .clone();
+                self.client_call(&name, call).await
+            }
+            Request::Audit {
+                client,
+                since,
+                limit,
+            } => {
+                let mut entries = v.audit_entries().await?;
+                entries.retain(|e| {
+                    client
+                        .as_deref()
+                        .is_none_or(|c| e.entry.client.as_deref() == Some(c))
+                        && since.is_none_or(|s| e.entry.time >= s)
+                });
+                if let Some(n) = limit {
+                    let skip = entries.len().saturating_sub(n);
+                    entries.drain(..skip);
+                }
+                Ok(Response::Audit(entries))
+            }
+            Request::AuditVerify => Ok(Response::AuditReport(v.audit_verify().await?)),
+            Request::Hello
+            | Request::Status
+            | Request::Init { .. }
+            | Request::Unlock { .. }
+            | Request::Lock
+            | Request::Stop => Err(ApiError::new(
+                ErrorKind::Internal,
+                "request routed to the wrong handler",
+            )),
+        }
+    }
+
+    /// What `client` can read, by namespace and sensitivity, and its actions.
+    async fn access(&self, client: &str) -> Result<AccessReport, ApiError> {
+        let p = self.compile(client).await?;
+        let mut by_ns: BTreeMap<String, NamespaceCount> = BTreeMap::new();
+        for (g, n) in self.vault.group_counts().await {
+            if !p.allows(Action::Read, &policy::facts(&g)) {
+                continue;
+            }
+            let c = by_ns
+                .entry(g.namespace.to_string())
+                .or_insert_with(|| NamespaceCount {
+                    namespace: g.namespace.to_string(),
+                    ..Default::default()
+                });
+            let n = u64::from(n);
+            match g.sensitivity {
+                Sensitivity::Public => c.public += n,
+                Sensitivity::Normal => c.normal += n,
+                Sensitivity::Private => c.private += n,
+                Sensitivity::Secret => c.secret += n,
+            }
+            c.total += n;
+        }
+        let namespaces: Vec<NamespaceCount> = by_ns.into_values().collect();
+        Ok(AccessReport {
+            client: client.to_owned(),
+            actions: p.actions().list(),
+            grants: p.grants().len(),
+            denies: p.denies().len(),
+            items: namespaces.iter().map(|n| n.total).sum(),
+            namespaces,
+        })
+    }
+
+    /// A read made for a client: answered through its policy and recorded
+    /// in the audit log (also when nothing is returned).
+    async fn client_call(&self, client: &str, call: ClientCall) -> Result<Response, ApiError> {
+        let p = self.compile(client).await?;
+        let v = &self.vault;
+        let mut entry = AuditEntry {
+            time: Utc::now(),
+            client: Some(client.to_owned()),
+            action: String::new(),
+            query: None,
+            ids: Vec::new(),
+            grants: Vec::new(),
+            detail: None,
+        };
+        let (response, outcome) = match call {
+            ClientCall::Search {
+                query,
+                namespace,
+                tags,
+                limit,
+            } => {
+                entry.action = "search".into();
+                entry.query = Some(query.clone());
+                let filter = ItemFilter { namespace, tags };
+                match policy::search_as(v, &p, &query, &filter, limit).await {
+                    Ok(seen) => {
+                        entry.ids = seen.ids;
+                        entry.grants = seen.grants;
+                        (Ok(Response::Hits(seen.value)), None)
+                    }
+                    Err(e) => (Err(e.clone()), Some(e.message)),
+                }
+            }
+            ClientCall::Get { id } => {
+                entry.action = "get".into();
+                entry.query = Some(id.to_string());
+                match policy::get_as(v, &p, &id).await {
+                    Ok(seen) => {
+                        entry.ids = seen.ids;
+                        entry.grants = seen.grants;
+                        (Ok(Response::Item(seen.value)), None)
+                    }
+                    Err(e) => (Err(e.clone()), Some(e.message)),
+                }
+            }
+            ClientCall::List { namespace, tags } => {
+                entry.action = "list".into();
+                let filter = ItemFilter { namespace, tags };
+                match policy::list_as(v, &p, &filter).await {
+                    Ok(seen) => {
+                        entry.ids = seen.ids;
+                        entry.grants = seen.grants;
+                        (Ok(Response::Items(seen.value)), None)
+                    }
+                    Err(e) => (Err(e.clone()), Some(e.message)),
+                }
+            }
+        };
+        entry.detail = outcome;
+        v.record_audit(&entry).await?;
+        response
+    }
+}
