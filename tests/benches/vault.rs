@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use age::secrecy::ExposeSecret;
 use ctxvault_tests::Env;
 use vault_core::index::{Doc, Index};
-use vault_core::{ItemFilter, NewItem, Unlock, Vault, WorkFactor, keys};
+use vault_core::{ItemFilter, NewItem, Sensitivity, Unlock, Vault, WorkFactor, keys};
 
 /// Deterministic xorshift generator.
 struct Rng(u64);
@@ -69,6 +69,8 @@ fn item(rng: &mut Rng, vocab: &[String], n: usize) -> NewItem {
     let mut it = NewItem::note(ns.parse().unwrap(), body);
     it.title = Some(format!("{} {}", pick(rng, vocab), pick(rng, vocab)));
     it.tags = vec![["home", "work", "idea", "todo"][n % 4].parse().unwrap()];
+    use Sensitivity::*;
+    it.sensitivity = [Public, Normal, Normal, Normal, Private, Secret, Normal][n % 7];
     it
 }
 
@@ -119,6 +121,7 @@ async fn build_vault(dir: &Path, n: usize) -> Built {
             title: it.title.as_deref().unwrap_or(""),
             body: &it.body,
             tags: "home",
+            group: (i % 6) as u32,
         })
         .collect();
     for chunk in docs.chunks(2048) {
@@ -202,6 +205,14 @@ async fn in_process(n: usize, searches: bool) {
         pct(&lat, 0.99).as_secs_f64() * 1e3,
         lat.last().unwrap().as_secs_f64() * 1e3
     );
+    let facts: Vec<_> = u
+        .list(&filter)
+        .await
+        .unwrap()
+        .iter()
+        .map(|i| (i.namespace.to_string(), i.tags.clone(), i.sensitivity))
+        .collect();
+    policy(&u, vocab, &facts).await;
 }
 
 /// Unlock time and memory of the real agent, driven by the real CLI.
@@ -243,6 +254,133 @@ async fn agent(n: usize) {
         pct(&lat, 0.99).as_secs_f64() * 1e3
     );
     env.ok(&["stop"]);
+}
+
+/// The policy's cost: decisions per item, and search as a client with 10
+/// grants against the unfiltered search, over the same queries.
+async fn policy(
+    u: &vault_core::UnlockedVault,
+    vocab: &[String],
+    items: &[(String, Vec<vault_core::Tag>, Sensitivity)],
+) {
+    use chrono::Utc;
+    use policies::{Action, Actions, ClientPolicy, Grant, ItemFacts, Redaction, Scope};
+    let now = Utc::now();
+    let grant =
+        |scope: &str, tags: &[&str], max: Sensitivity, expired: bool, redact: &[Redaction]| Grant {
+            id: uuid::Uuid::now_v7(),
+            client: "bench".into(),
+            actions: Actions::of(&[Action::Read]),
+            scope: scope.parse::<Scope>().unwrap(),
+            tags: tags.iter().map(|t| t.to_string()).collect(),
+            max_sensitivity: max,
+            expires: Some(now + chrono::Duration::hours(if expired { -1 } else { 1 })),
+            redact: redact.to_vec(),
+            created_at: now,
+        };
+    let grants = vec![
+        grant(
+            "work/**",
+            &[],
+            Sensitivity::Normal,
+            false,
+            &[Redaction::Email],
+        ),
+        grant("profile", &[], Sensitivity::Private, false, &[]),
+        grant(
+            "notes/*",
+            &["idea", "todo"],
+            Sensitivity::Normal,
+            false,
+            &[],
+        ),
+        grant(
+            "finance",
+            &["home"],
+            Sensitivity::Normal,
+            false,
+            &[Redaction::Card],
+        ),
+        grant("health/**", &[], Sensitivity::Public, false, &[]),
+        grant("**/travel", &[], Sensitivity::Normal, false, &[]),
+        grant("work/side", &[], Sensitivity::Secret, false, &[]),
+        grant("archive/**", &[], Sensitivity::Normal, false, &[]),
+        grant("**", &[], Sensitivity::Secret, true, &[]),
+        grant("family/*/notes", &[], Sensitivity::Normal, false, &[]),
+    ];
+    let policy = ClientPolicy::new("bench", &grants, &[], now);
+    let t = Instant::now();
+    let mut allowed = 0usize;
+    for (ns, tags, s) in items {
+        let f = ItemFacts {
+            namespace: ns,
+            tags,
+            sensitivity: *s,
+        };
+        allowed += usize::from(policy.allows(Action::Read, &f));
+    }
+    let per = t.elapsed().as_nanos() as f64 / items.len() as f64;
+    println!(
+        "{:>7} items  policy decision (10 grants, one per item): {per:.0} ns/item ({allowed} allowed)",
+        items.len()
+    );
+    let filter = ItemFilter::default();
+    let keys = u.group_keys().await;
+    let readable: Vec<bool> = policy
+        .decide_all(Action::Read, keys.iter().map(vault_daemon::policy::facts))
+        .iter()
+        .map(|d| d.is_allowed())
+        .collect();
+    let mut plain = Vec::new();
+    let mut scoped = Vec::new();
+    let mut raw = Vec::new();
+    let mut qrng = Rng(7);
+    for i in 0..1000 {
+        let q = if i % 2 == 0 {
+            pick(&mut qrng, &vocab[200..]).to_owned()
+        } else {
+            format!(
+                "{} {}",
+                pick(&mut qrng, &vocab[50..]),
+                pick(&mut qrng, &vocab[50..])
+            )
+        };
+        let t = Instant::now();
+        std::hint::black_box(u.search(&q, &filter, 10).await.unwrap());
+        plain.push(t.elapsed());
+        let t = Instant::now();
+        std::hint::black_box(
+            vault_daemon::policy::search_as(u, &policy, &q, &filter, 10)
+                .await
+                .unwrap(),
+        );
+        scoped.push(t.elapsed());
+        let t = Instant::now();
+        std::hint::black_box(
+            u.search_groups(&q, 10, Some(&readable), &readable)
+                .await
+                .unwrap(),
+        );
+        raw.push(t.elapsed());
+    }
+    plain.sort();
+    scoped.sort();
+    raw.sort();
+    println!(
+        "{:>7} items  search p50 within the client's groups, before redaction: {:.3} ms",
+        items.len(),
+        pct(&raw, 0.5).as_secs_f64() * 1e3
+    );
+    let (p, s) = (pct(&plain, 0.5), pct(&scoped, 0.5));
+    println!(
+        "{:>7} items  search p50: unfiltered {:.3} ms, as a client with 10 grants {:.3} ms ({:+.0}%); p99 {:.3} / {:.3} ms",
+        items.len(),
+        p.as_secs_f64() * 1e3,
+        s.as_secs_f64() * 1e3,
+        (s.as_secs_f64() / p.as_secs_f64() - 1.0) * 100.0,
+        pct(&plain, 0.99).as_secs_f64() * 1e3,
+        pct(&scoped, 0.99).as_secs_f64() * 1e3,
+    );
 }
 
 fn main() {

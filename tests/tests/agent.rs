@@ -90,7 +90,7 @@ fn protocol_version_is_checked() {
         bad.contains("protocol_mismatch") && bad.contains("ctxvault stop"),
         "{bad}"
     );
-    let good = call("1");
+    let good = call(&vault_daemon::protocol::PROTOCOL_VERSION.to_string());
     assert!(good.contains("\"Ok\""), "{good}");
 }
 

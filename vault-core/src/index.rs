@@ -62,6 +62,9 @@ pub struct View<'a> {
     pub results: &'a [bool],
 }
 
+/// The group of a removed document.
+const DEAD: u32 = u32::MAX;
+
 fn in_set(set: &[bool], group: u32) -> bool {
     set.get(group as usize).copied().unwrap_or(false)
 }
@@ -170,6 +173,9 @@ pub struct Index {
     postings: Vec<Postings>,
     docs: Vec<DocEntry>,
     by_rowid: FxHashMap<i64, u32>,
+    /// Each document's group, or [`DEAD`] once removed: one compact array
+    /// for the hot loops over postings.
+    doc_group: Vec<u32>,
     total_len: u64,
     groups: Vec<GroupStat>,
     /// Sorted tokens, for prefix queries; rebuilt when tokens were added
@@ -259,6 +265,7 @@ impl Index {
             postings: Vec::new(),
             docs: Vec::new(),
             by_rowid: FxHashMap::default(),
+            doc_group: Vec::new(),
             total_len: 0,
             groups: Vec::new(),
             sorted_tokens: Mutex::new(None),
@@ -329,6 +336,7 @@ impl Index {
                 group: doc.group,
                 alive: true,
             });
+            self.doc_group.push(doc.group);
             self.by_rowid.insert(doc.rowid, idx);
             self.total_len += u64::from(len);
             let g = doc.group as usize;
@@ -391,6 +399,7 @@ impl Index {
         if let Some(idx) = self.by_rowid.remove(&rowid) {
             let d = &mut self.docs[idx as usize];
             d.alive = false;
+            self.doc_group[idx as usize] = DEAD;
             self.total_len -= u64::from(d.len);
             let g = &mut self.groups[d.group as usize];
             g.live -= 1;
@@ -413,6 +422,7 @@ impl Index {
             }
         }
         self.docs = docs;
+        self.doc_group = self.docs.iter().map(|d| d.group).collect();
         for p in &mut self.postings {
             let mut w = 0;
             for r in 0..p.docs.len() {
@@ -487,10 +497,7 @@ impl Index {
             Some(u) => p
                 .docs
                 .iter()
-                .filter(|&&d| {
-                    let e = &self.docs[d as usize];
-                    e.alive && in_set(u, e.group)
-                })
+                .filter(|&&d| in_set(u, self.doc_group[d as usize]))
                 .count() as f32,
         }
     }
@@ -556,10 +563,7 @@ impl Index {
             }
             Mode::Any => self.score_any(&clauses, &st),
         };
-        scored.retain(|(_, d)| {
-            let e = &self.docs[*d as usize];
-            e.alive && in_set(view.results, e.group)
-        });
+        scored.retain(|(_, d)| in_set(view.results, self.doc_group[*d as usize]));
         let by_score = |a: &(f32, u32), b: &(f32, u32)| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1));
         let take = limit.min(scored.len());
         if take < scored.len() {

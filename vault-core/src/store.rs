@@ -429,6 +429,25 @@ impl Store {
     }
 }
 
+/// Put a sealed policy record inside a transaction (insert or replace).
+pub async fn put_record(tx: &mut sqlx::SqliteConnection, id: &Uuid, sealed: &[u8]) -> Result<()> {
+    sqlx::query("INSERT INTO records (id, sealed) VALUES (?, ?) ON CONFLICT(id) DO UPDATE SET sealed = excluded.sealed")
+        .bind(&id.as_bytes()[..])
+        .bind(sealed)
+        .execute(tx)
+        .await?;
+    Ok(())
+}
+
+/// Delete a policy record inside a transaction.
+pub async fn delete_record(tx: &mut sqlx::SqliteConnection, id: &Uuid) -> Result<()> {
+    sqlx::query("DELETE FROM records WHERE id = ?")
+        .bind(&id.as_bytes()[..])
+        .execute(tx)
+        .await?;
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -492,23 +511,4 @@ mod tests {
             Err(Error::AlreadyExists(_))
         ));
     }
-}
-
-/// Put a sealed policy record inside a transaction (insert or replace).
-pub async fn put_record(tx: &mut sqlx::SqliteConnection, id: &Uuid, sealed: &[u8]) -> Result<()> {
-    sqlx::query("INSERT INTO records (id, sealed) VALUES (?, ?) ON CONFLICT(id) DO UPDATE SET sealed = excluded.sealed")
-        .bind(&id.as_bytes()[..])
-        .bind(sealed)
-        .execute(tx)
-        .await?;
-    Ok(())
-}
-
-/// Delete a policy record inside a transaction.
-pub async fn delete_record(tx: &mut sqlx::SqliteConnection, id: &Uuid) -> Result<()> {
-    sqlx::query("DELETE FROM records WHERE id = ?")
-        .bind(&id.as_bytes()[..])
-        .execute(tx)
-        .await?;
-    Ok(())
 }

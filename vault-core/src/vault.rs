@@ -738,12 +738,23 @@ impl UnlockedVault {
 
     /// Every item whose group passes `results`, oldest first.
     pub async fn list_in(&self, results: &(dyn Fn(&GroupKey) -> bool + Sync)) -> Result<Vec<Item>> {
+        let set = self.state.read().await.group_set(results);
+        self.list_groups(&set).await
+    }
+
+    /// Every group, indexed by group id. Ids are stable while the vault is
+    /// unlocked; groups made later get higher ids.
+    pub async fn group_keys(&self) -> Vec<GroupKey> {
+        self.state.read().await.groups.clone()
+    }
+
+    /// Every item whose group id is in `results` (see [`UnlockedVault::group_keys`]).
+    pub async fn list_groups(&self, results: &[bool]) -> Result<Vec<Item>> {
         let rowids: Vec<i64> = {
             let st = self.state.read().await;
-            let set = st.group_set(results);
             st.rows
                 .iter()
-                .filter(|(_, g)| set[**g as usize])
+                .filter(|(_, g)| results.get(**g as usize).copied().unwrap_or(false))
                 .map(|(r, _)| *r)
                 .collect()
         };
@@ -796,6 +807,23 @@ impl UnlockedVault {
         universe: Option<&(dyn Fn(&GroupKey) -> bool + Sync)>,
         results: &(dyn Fn(&GroupKey) -> bool + Sync),
     ) -> Result<Vec<SearchHit>> {
+        let (universe, results) = {
+            let st = self.state.read().await;
+            (universe.map(|u| st.group_set(u)), st.group_set(results))
+        };
+        self.search_groups(query, limit, universe.as_deref(), &results)
+            .await
+    }
+
+    /// [`UnlockedVault::search_in`] with the groups given as sets of group
+    /// ids (see [`UnlockedVault::group_keys`]); a group not in a set is out.
+    pub async fn search_groups(
+        &self,
+        query: &str,
+        limit: usize,
+        universe: Option<&[bool]>,
+        results: &[bool],
+    ) -> Result<Vec<SearchHit>> {
         let terms = index::query_terms(query);
         if terms.is_empty() {
             return Err(Error::Invalid {
@@ -805,12 +833,7 @@ impl UnlockedVault {
         }
         let hits = {
             let st = self.state.read().await;
-            let results = st.group_set(results);
-            let universe = universe.map(|u| st.group_set(u));
-            let view = View {
-                universe: universe.as_deref(),
-                results: &results,
-            };
+            let view = View { universe, results };
             let mut hits = st.index.search(&terms, Mode::All, limit, view);
             if hits.is_empty() && terms.len() > 1 {
                 hits = st.index.search(&terms, Mode::Any, limit, view);
@@ -905,50 +928,94 @@ impl UnlockedVault {
     }
 }
 
+/// True when `word` and `term` share a leading run of at least
+/// `min(4, len(word), len(term))` characters, ignoring case: the stem-like
+/// match used to place snippets ("running" matches "run").
+fn shares_prefix(word: &str, term: &str) -> bool {
+    let need = word.chars().count().min(term.chars().count()).min(4);
+    if need == 0 {
+        return false;
+    }
+    let common = word
+        .chars()
+        .flat_map(char::to_lowercase)
+        .zip(term.chars())
+        .take_while(|(a, b)| a == b)
+        .count();
+    common >= need
+}
+
 /// A passage of `body` around the first word sharing a stem-like prefix with
 /// a query term, on one line, about [`SNIPPET_CHARS`] characters.
 pub fn snippet(body: &str, terms: &[(String, bool)]) -> String {
-    let words = body.char_indices().filter(|(i, c)| {
-        c.is_alphanumeric()
-            && body[..*i]
-                .chars()
-                .next_back()
-                .is_none_or(|p| !p.is_alphanumeric())
-    });
-    let mut start_char = 0usize;
-    'outer: for (byte, _) in words {
-        let word: String = body[byte..]
-            .chars()
-            .take_while(|c| c.is_alphanumeric())
-            .flat_map(char::to_lowercase)
-            .collect();
-        for (t, _) in terms {
-            let need = t.chars().count().min(word.chars().count()).min(4);
-            let common = t
-                .chars()
-                .zip(word.chars())
-                .take_while(|(a, b)| a == b)
-                .count();
-            if need > 0 && common >= need {
-                start_char = body[..byte].chars().count();
-                break 'outer;
+    // Find the first matching word without allocating.
+    let mut start = 0;
+    let mut rest = body.char_indices().peekable();
+    'words: while let Some((i, c)) = rest.next() {
+        if !c.is_alphanumeric() {
+            continue;
+        }
+        let mut end = i + c.len_utf8();
+        while let Some(&(j, d)) = rest.peek() {
+            if !d.is_alphanumeric() {
+                break;
             }
+            end = j + d.len_utf8();
+            rest.next();
+        }
+        let word = &body[i..end];
+        if terms.iter().any(|(t, _)| shares_prefix(word, t)) {
+            start = i;
+            break 'words;
         }
     }
-    let total = body.chars().count();
-    let from = start_char.saturating_sub(SNIPPET_CHARS / 4);
-    let to = (from + SNIPPET_CHARS).min(total);
-    let mut s: String = body
-        .chars()
-        .skip(from)
-        .take(to - from)
-        .map(|c| if c.is_whitespace() { ' ' } else { c })
-        .collect();
+    // Back up a quarter of the window, then take the window.
+    let from = body[..start]
+        .char_indices()
+        .rev()
+        .nth(SNIPPET_CHARS / 4 - 1)
+        .map_or(0, |(i, _)| i);
+    let mut s = String::with_capacity(SNIPPET_CHARS + 8);
     if from > 0 {
-        s.insert(0, '…');
+        s.push('…');
     }
-    if to < total {
+    let mut taken = 0;
+    let mut chars = body[from..].chars();
+    for c in chars.by_ref() {
+        if taken == SNIPPET_CHARS {
+            break;
+        }
+        s.push(if c.is_whitespace() { ' ' } else { c });
+        taken += 1;
+    }
+    if taken == SNIPPET_CHARS && body[from..].chars().count() > SNIPPET_CHARS {
         s.push('…');
     }
     s
+}
+
+#[cfg(test)]
+mod snippet_tests {
+    use super::*;
+
+    fn t(q: &str) -> Vec<(String, bool)> {
+        index::query_terms(q)
+    }
+
+    #[test]
+    fn snippets() {
+        assert_eq!(snippet("short text", &t("text")), "short text");
+        let long = format!("{} Running far {}", "a ".repeat(100), "b ".repeat(100));
+        let s = snippet(&long, &t("run"));
+        assert!(s.starts_with('…') && s.ends_with('…'), "{s}");
+        assert!(s.contains("Running far"), "{s}");
+        assert_eq!(s.chars().count(), SNIPPET_CHARS + 2);
+        assert!(snippet("line one\nline two", &t("two")).contains("line one line two"));
+        assert_eq!(
+            snippet("Café crème", &t("creme")),
+            "Café crème",
+            "no match: from the start"
+        );
+        assert!(snippet(&"é".repeat(300), &t("x")).ends_with('…'));
+    }
 }

@@ -320,6 +320,27 @@ fn union(into: &mut Vec<Uuid>, more: &[Uuid]) {
     }
 }
 
+/// The groups `policy` may read, and those it may read that pass `filter`,
+/// as sets of group ids; one decision per group.
+async fn readable_groups(
+    vault: &UnlockedVault,
+    policy: &ClientPolicy,
+    filter: &vault_core::ItemFilter,
+) -> (Vec<bool>, Vec<bool>) {
+    let keys = vault.group_keys().await;
+    let readable: Vec<bool> = policy
+        .decide_all(Action::Read, keys.iter().map(facts))
+        .iter()
+        .map(Decision::is_allowed)
+        .collect();
+    let results = keys
+        .iter()
+        .zip(&readable)
+        .map(|(g, r)| *r && filter.matches(&g.namespace, &g.tags))
+        .collect();
+    (readable, results)
+}
+
 /// Search as the client would: statistics and results over what it may
 /// read only (so hidden items change nothing), redactions applied, the
 /// snippet cut from the redacted text.
@@ -330,10 +351,9 @@ pub async fn search_as(
     filter: &vault_core::ItemFilter,
     limit: usize,
 ) -> Result<Seen<Vec<SearchHit>>, ApiError> {
-    let readable = |g: &GroupKey| policy.allows(Action::Read, &facts(g));
-    let results = |g: &GroupKey| readable(g) && filter.matches(&g.namespace, &g.tags);
+    let (readable, results) = readable_groups(vault, policy, filter).await;
     let hits = vault
-        .search_in(query, limit, Some(&readable), &results)
+        .search_groups(query, limit, Some(&readable), &results)
         .await?;
     let terms = vault_core::index::query_terms(query);
     let mut grants = Vec::new();
@@ -345,8 +365,13 @@ pub async fn search_as(
             continue;
         };
         union(&mut grants, used);
+        // Cut the snippet again only if redaction changed the text.
+        let snippet = if r.is_empty() {
+            h.snippet
+        } else {
+            vault_core::vault::snippet(&r.apply(&h.item.body), &terms)
+        };
         let item = redact_item(h.item, r);
-        let snippet = vault_core::vault::snippet(&item.body, &terms);
         out.push(SearchHit {
             item,
             score: h.score,
@@ -367,10 +392,8 @@ pub async fn list_as(
     policy: &ClientPolicy,
     filter: &vault_core::ItemFilter,
 ) -> Result<Seen<Vec<Item>>, ApiError> {
-    let results = |g: &GroupKey| {
-        policy.allows(Action::Read, &facts(g)) && filter.matches(&g.namespace, &g.tags)
-    };
-    let items = vault.list_in(&results).await?;
+    let (_, results) = readable_groups(vault, policy, filter).await;
+    let items = vault.list_groups(&results).await?;
     let mut grants = Vec::new();
     let mut out = Vec::with_capacity(items.len());
     for i in items {
