@@ -238,31 +238,32 @@ impl PolicyState {
     }
 }
 
+fn record<T: Serialize>(id: Uuid, kind: &str, value: &T) -> Result<Record, ApiError> {
+    Ok(Record {
+        id,
+        kind: kind.into(),
+        data: serde_json::to_value(value).map_err(|e| {
+            ApiError::new(
+                ErrorKind::Internal,
+                format!("cannot encode a policy record: {e}"),
+            )
+        })?,
+    })
+}
+
 /// A record for a client.
-pub fn client_record(c: &ClientRecord) -> Record {
-    Record {
-        id: c.id,
-        kind: CLIENT.into(),
-        data: serde_json::to_value(c).unwrap_or_default(),
-    }
+pub fn client_record(c: &ClientRecord) -> Result<Record, ApiError> {
+    record(c.id, CLIENT, c)
 }
 
 /// A record for a grant.
-pub fn grant_record(g: &Grant) -> Record {
-    Record {
-        id: g.id,
-        kind: GRANT.into(),
-        data: serde_json::to_value(g).unwrap_or_default(),
-    }
+pub fn grant_record(g: &Grant) -> Result<Record, ApiError> {
+    record(g.id, GRANT, g)
 }
 
 /// A record for a deny rule.
-pub fn deny_record(d: &DenyRule) -> Record {
-    Record {
-        id: d.id,
-        kind: DENY.into(),
-        data: serde_json::to_value(d).unwrap_or_default(),
-    }
+pub fn deny_record(d: &DenyRule) -> Result<Record, ApiError> {
+    record(d.id, DENY, d)
 }
 
 /// A change that also records who did what.

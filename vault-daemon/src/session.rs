@@ -115,7 +115,7 @@ impl Session {
             Request::ClientAdd { name } => {
                 let mut st = self.policy.write().await;
                 let (rec, token) = st.add_client(&name, Utc::now())?;
-                let put = vec![policy::client_record(&rec)];
+                let put = vec![policy::client_record(&rec)?];
                 let entry = policy::user_entry("client-add", vec![], format!("client {name}"));
                 v.commit(policy::change(put.clone(), vec![], entry)).await?;
                 st.apply(&put, &[])?;
@@ -124,7 +124,7 @@ impl Session {
             Request::ClientRotate { name } => {
                 let mut st = self.policy.write().await;
                 let (rec, token) = st.rotate(&name, Utc::now())?;
-                let put = vec![policy::client_record(&rec)];
+                let put = vec![policy::client_record(&rec)?];
                 let entry = policy::user_entry("client-rotate", vec![], format!("client {name}"));
                 v.commit(policy::change(put.clone(), vec![], entry)).await?;
                 st.apply(&put, &[])?;
@@ -203,7 +203,7 @@ impl Session {
                     redact,
                     created_at: now,
                 };
-                let put = vec![policy::grant_record(&g)];
+                let put = vec![policy::grant_record(&g)?];
                 let detail = format!(
                     "grant {} {} on {}",
                     client,
@@ -233,7 +233,7 @@ impl Session {
                     scope,
                     created_at: Utc::now(),
                 };
-                let put = vec![policy::deny_record(&d)];
+                let put = vec![policy::deny_record(&d)?];
                 let detail = format!("deny {} on {}", client, d.scope);
                 v.commit(policy::change(
                     put.clone(),
