@@ -10,7 +10,9 @@
 #![deny(missing_docs)]
 
 pub mod audit;
+pub mod bundle;
 pub mod error;
+pub mod formats;
 pub mod index;
 pub mod item;
 pub mod keys;
@@ -21,4 +23,4 @@ pub mod vault;
 pub use error::{Error, Result};
 pub use item::{Item, ItemFilter, ItemPatch, Kind, Namespace, NewItem, Sensitivity, Tag};
 pub use keys::{Unlock, WorkFactor};
-pub use vault::{SearchHit, UnlockedVault, Vault, VaultStats};
+pub use vault::{ImportReport, SearchHit, UnlockedVault, Vault, VaultStats};

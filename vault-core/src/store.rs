@@ -344,16 +344,15 @@ impl Store {
         Ok(n)
     }
 
-    /// Insert many rows, each with its `rowid` set by the caller, in one
-    /// transaction, several rows per statement. Rows arrive in chunks from
-    /// `chunks`, so the producer can seal the next chunk while SQLite writes
-    /// this one; an `Err` chunk or a closed channel before `done` aborts
-    /// the transaction.
+    /// Insert many rows, each with its `rowid` set by the caller, inside the
+    /// caller's transaction, several rows per statement. Rows arrive in
+    /// chunks, so the producer can seal the next chunk while SQLite writes
+    /// this one; an `Err` chunk fails the call (the caller drops the
+    /// transaction).
     pub async fn insert_bulk(
-        &self,
+        tx: &mut sqlx::SqliteConnection,
         mut chunks: tokio::sync::mpsc::Receiver<Result<Vec<ItemRow>>>,
     ) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
         while let Some(chunk) = chunks.recv().await {
             for rows in chunk?.chunks(BULK_ROWS) {
                 let marks = vec!["(?, ?, ?, ?, ?, ?)"; rows.len()].join(",");
@@ -373,7 +372,6 @@ impl Store {
                 q.execute(&mut *tx).await?;
             }
         }
-        tx.commit().await?;
         Ok(())
     }
 

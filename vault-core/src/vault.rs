@@ -100,6 +100,25 @@ pub struct VaultStats {
     pub damaged: Vec<Uuid>,
 }
 
+/// What an import did (or would do, for a dry run).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImportReport {
+    /// Items added.
+    pub added: u64,
+    /// Items skipped: same id, or same namespace and body, as one present.
+    pub duplicates: u64,
+}
+
+fn at_item(e: Error, id: &Uuid) -> Error {
+    match e {
+        Error::Invalid { field, reason } => Error::Invalid {
+            field,
+            reason: format!("item {id}: {reason}"),
+        },
+        e => e,
+    }
+}
+
 /// One search result.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct SearchHit {
@@ -613,6 +632,67 @@ impl UnlockedVault {
             .map(|n| Self::build(n, Uuid::now_v7(), now))
             .collect();
         drop(news);
+        self.insert_items(items, RecordChange::default()).await
+    }
+
+    /// Bring in complete items (ids, timestamps, versions and provenance
+    /// kept), in one transaction. Items whose id exists, or whose namespace
+    /// and body equal an existing item's (or an earlier one's in `items`),
+    /// are skipped and counted. With `dry_run` nothing is written.
+    ///
+    /// `extra` (policy records and an audit entry) is written in the same
+    /// transaction.
+    pub async fn import(
+        &self,
+        items: Vec<Item>,
+        extra: RecordChange,
+        dry_run: bool,
+    ) -> Result<ImportReport> {
+        for i in &items {
+            crate::item::check_body(&i.body).map_err(|e| at_item(e, &i.id))?;
+            if let Some(t) = &i.title {
+                crate::item::check_title(t).map_err(|e| at_item(e, &i.id))?;
+            }
+            if i.version == 0 {
+                return Err(Error::Invalid {
+                    field: "version",
+                    reason: format!("item {}: version must be at least 1", i.id),
+                });
+            }
+        }
+        let existing = self.list(&ItemFilter::default()).await?;
+        let mut ids: std::collections::HashSet<Uuid> = existing.iter().map(|i| i.id).collect();
+        let content_key = |i: &Item| {
+            let mut d = ring::digest::Context::new(&ring::digest::SHA256);
+            d.update(i.namespace.as_str().as_bytes());
+            d.update(&[0]);
+            d.update(i.body.as_bytes());
+            d.finish().as_ref().to_vec()
+        };
+        let mut contents: std::collections::HashSet<Vec<u8>> =
+            existing.iter().map(content_key).collect();
+        drop(existing);
+        let mut fresh = Vec::with_capacity(items.len());
+        let mut duplicates = 0u64;
+        for mut i in items {
+            if ids.contains(&i.id) || !contents.insert(content_key(&i)) {
+                duplicates += 1;
+                continue;
+            }
+            ids.insert(i.id);
+            i.tags = crate::item::normalize_tags(std::mem::take(&mut i.tags))?;
+            fresh.push(i);
+        }
+        let added = fresh.len() as u64;
+        if !dry_run && (!fresh.is_empty() || !extra.put.is_empty() || extra.audit.is_some()) {
+            self.insert_items(fresh, extra).await?;
+        }
+        Ok(ImportReport { added, duplicates })
+    }
+
+    /// Store complete, valid items, and the records and audit entry of
+    /// `extra`, in one transaction (the bulk path).
+    async fn insert_items(&self, items: Vec<Item>, extra: RecordChange) -> Result<Vec<Uuid>> {
         let mut st = self.state.write().await;
         // We hold the write lock: no other writer can take these rowids.
         let base = self.store.max_rowid().await?;
@@ -650,7 +730,14 @@ impl UnlockedVault {
             state.add_items(&rows);
             state
         });
-        let written = self.store.insert_bulk(rx).await;
+        let written = async {
+            let mut tx = self.store.begin().await?;
+            Store::insert_bulk(&mut tx, rx).await?;
+            self.write_records(&mut tx, &extra).await?;
+            tx.commit().await?;
+            Ok::<_, Error>(())
+        }
+        .await;
         let mut state = indexer
             .await
             .map_err(|_| Error::Crypto("the indexing thread failed"))?;
@@ -883,6 +970,16 @@ impl UnlockedVault {
     pub async fn commit(&self, change: RecordChange) -> Result<()> {
         let _st = self.state.write().await;
         let mut tx = self.store.begin().await?;
+        self.write_records(&mut tx, &change).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn write_records(
+        &self,
+        tx: &mut sqlx::SqliteConnection,
+        change: &RecordChange,
+    ) -> Result<()> {
         for r in &change.put {
             let plain = Zeroizing::new(
                 serde_json::to_vec(&RecordPayload {
@@ -894,15 +991,14 @@ impl UnlockedVault {
             let sealed = self
                 .records
                 .seal(&record_aad(&self.vault_id, &r.id), &plain)?;
-            crate::store::put_record(&mut tx, &r.id, &sealed).await?;
+            crate::store::put_record(tx, &r.id, &sealed).await?;
         }
         for id in &change.delete {
-            crate::store::delete_record(&mut tx, id).await?;
+            crate::store::delete_record(tx, id).await?;
         }
         if let Some(entry) = &change.audit {
-            self.audit.append(&mut tx, entry).await?;
+            self.audit.append(tx, entry).await?;
         }
-        tx.commit().await?;
         Ok(())
     }
 
