@@ -132,3 +132,20 @@ pub fn hits(hits: &[SearchHit]) {
         println!("        {}", h.snippet);
     }
 }
+
+/// A progress bar on stderr for `len` steps, shown only on a terminal and
+/// for more than about a thousand steps.
+pub fn progress(len: usize, what: &str) -> indicatif::ProgressBar {
+    use std::io::IsTerminal;
+    if len < 1000 || !std::io::stderr().is_terminal() {
+        return indicatif::ProgressBar::hidden();
+    }
+    let bar = indicatif::ProgressBar::new(len as u64);
+    if let Ok(style) =
+        indicatif::ProgressStyle::with_template("{msg} [{bar:30}] {pos}/{len} ({per_sec})")
+    {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    bar.set_message(what.to_owned());
+    bar
+}

@@ -18,6 +18,36 @@ pub fn from_env() -> Option<Secret> {
         .map(Secret::new)
 }
 
+/// Read a secret from the environment variable `env`, else from a prompt on
+/// the terminal (asked twice when `confirm`).
+pub fn read(env: &str, prompt: &str, confirm: bool) -> anyhow::Result<Secret> {
+    if let Some(p) = std::env::var(env).ok().filter(|p| !p.is_empty()) {
+        return Ok(Secret::new(p));
+    }
+    if !std::io::stdin().is_terminal() {
+        bail!(
+            "no {}: run in a terminal or set {env}",
+            prompt.to_lowercase()
+        );
+    }
+    let p = Secret::new(
+        rpassword::prompt_password(format!("{prompt}: ")).context("reading from the terminal")?,
+    );
+    if p.expose_secret().is_empty() {
+        bail!("the {} is empty; choose one", prompt.to_lowercase());
+    }
+    if confirm {
+        let again = Secret::new(
+            rpassword::prompt_password(format!("{prompt} again: "))
+                .context("reading from the terminal")?,
+        );
+        if again.expose_secret() != p.expose_secret() {
+            bail!("the two entries differ; run the command again");
+        }
+    }
+    Ok(p)
+}
+
 /// Read the passphrase: `--passphrase-stdin`, else `CTXVAULT_PASSPHRASE`,
 /// else a prompt on the terminal (asked twice when `confirm`).
 pub fn passphrase(from_stdin: bool, confirm: bool) -> anyhow::Result<Secret> {

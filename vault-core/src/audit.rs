@@ -196,6 +196,48 @@ impl AuditKeys {
         Ok(seq)
     }
 
+    /// Re-seal every entry and rebuild the chain and head under `new` keys,
+    /// inside the caller's transaction (for `rekey`). Fails if any entry
+    /// does not open under these keys.
+    pub async fn reseal_into(&self, conn: &mut SqliteConnection, new: &AuditKeys) -> Result<()> {
+        let rows = sqlx::query("SELECT seq, sealed FROM audit ORDER BY seq")
+            .fetch_all(&mut *conn)
+            .await?;
+        let mut prev = new.genesis();
+        let mut count = 0u64;
+        for r in &rows {
+            let seq: i64 = r.try_get(0)?;
+            let sealed: Vec<u8> = r.try_get(1)?;
+            let seq = seq as u64;
+            let plain = self
+                .sealer
+                .open(&aad(&self.vault_id, seq), &sealed)
+                .map_err(|_| Error::AuditBroken(format!("audit entry {seq} does not open; run `ctxvault audit verify` before rekeying")))?;
+            let resealed = new.sealer.seal(&aad(&new.vault_id, seq), &plain)?;
+            let mac = new.entry_mac(&prev, seq, &resealed);
+            sqlx::query("UPDATE audit SET sealed = ?, mac = ? WHERE seq = ?")
+                .bind(&resealed)
+                .bind(&mac[..])
+                .bind(seq as i64)
+                .execute(&mut *conn)
+                .await?;
+            prev = mac;
+            count = seq;
+        }
+        sqlx::query("DELETE FROM audit_head")
+            .execute(&mut *conn)
+            .await?;
+        sqlx::query(
+            "INSERT INTO audit_head (singleton, count, last_mac, head_mac) VALUES (1, ?, ?, ?)",
+        )
+        .bind(count as i64)
+        .bind(&prev[..])
+        .bind(&new.head_mac(count, &prev)[..])
+        .execute(&mut *conn)
+        .await?;
+        Ok(())
+    }
+
     /// Every entry, in order. Fails on the first entry that does not open.
     pub async fn entries(&self, conn: &mut SqliteConnection) -> Result<Vec<AuditRecord>> {
         let rows = sqlx::query("SELECT seq, sealed FROM audit ORDER BY seq")

@@ -232,15 +232,178 @@ impl Vault {
         Err(last)
     }
 
+    /// Change the passphrase: only the passphrase slot is rewritten.
+    pub async fn change_passphrase(
+        &self,
+        old: &SecretString,
+        new: &SecretString,
+        wf: WorkFactor,
+    ) -> Result<()> {
+        keys::check_new_passphrase(new)?;
+        let master = self.open_master(&Unlock::Passphrase(old.clone())).await?;
+        let wrapped = master.wrap_passphrase(new, wf)?;
+        let mut tx = self.store.begin().await?;
+        let n = sqlx::query("UPDATE key_slots SET wrapped = ? WHERE kind = 'passphrase'")
+            .bind(&wrapped)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        if n != 1 {
+            return Err(Error::Format("the vault has no passphrase slot".into()));
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Add a key slot for each identity (the passphrase proves the right to).
+    /// Returns the recipients added; identities that already have a slot are skipped.
+    pub async fn add_identities(
+        &self,
+        passphrase: &SecretString,
+        ids: &[x25519::Identity],
+    ) -> Result<Vec<String>> {
+        let master = self
+            .open_master(&Unlock::Passphrase(passphrase.clone()))
+            .await?;
+        let have: Vec<String> = self
+            .store
+            .slots()
+            .await?
+            .into_iter()
+            .map(|s| s.label)
+            .collect();
+        let mut tx = self.store.begin().await?;
+        let mut added = Vec::new();
+        for id in ids {
+            let r = keys::recipient_of(id);
+            let label = r.to_string();
+            if have.contains(&label) || added.contains(&label) {
+                continue;
+            }
+            sqlx::query("INSERT INTO key_slots (kind, label, wrapped, created_at) VALUES ('identity', ?, ?, ?)")
+                .bind(&label)
+                .bind(master.wrap_identity(&r)?)
+                .bind(Utc::now().timestamp_micros())
+                .execute(&mut *tx)
+                .await?;
+            added.push(label);
+        }
+        tx.commit().await?;
+        Ok(added)
+    }
+
+    /// Remove the identity slot of `recipient` (`age1...`). Returns false
+    /// when there is none.
+    pub async fn remove_identity(&self, recipient: &str) -> Result<bool> {
+        let mut tx = self.store.begin().await?;
+        let n = sqlx::query("DELETE FROM key_slots WHERE kind = 'identity' AND label = ?")
+            .bind(recipient)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        tx.commit().await?;
+        Ok(n == 1)
+    }
+
+    /// The recipients of the identity slots.
+    pub async fn identities(&self) -> Result<Vec<String>> {
+        Ok(self
+            .store
+            .slots()
+            .await?
+            .into_iter()
+            .filter(|s| s.kind == "identity")
+            .map(|s| s.label)
+            .collect())
+    }
+
+    /// Make a new master key and re-seal every item, policy record and audit
+    /// entry under it, rewrapping every key slot, in one transaction: a kill
+    /// at any moment leaves the vault under exactly one key, old or new.
+    /// Returns the vault unlocked under the new key.
+    pub async fn rekey(&self, passphrase: &SecretString, wf: WorkFactor) -> Result<UnlockedVault> {
+        use futures_util::TryStreamExt;
+        let old = self
+            .open_master(&Unlock::Passphrase(passphrase.clone()))
+            .await?;
+        let new = MasterKey::generate()?;
+        let (old_items, old_records, old_audit) = self.keys_of(&old)?;
+        let (new_items, new_records, new_audit) = self.keys_of(&new)?;
+        drop(old);
+        let slots = self.store.slots().await?;
+        let mut tx = self.store.begin().await?;
+        // Items, in rowid order.
+        let rows: Vec<ItemRow> = self.store.stream().try_collect().await?;
+        for r in &rows {
+            let aad = seal::item_aad(&self.vault_id, &r.id, r.version);
+            let plain = old_items
+                .open(&aad, &r.sealed)
+                .map_err(|_| Error::Integrity(r.id))?;
+            sqlx::query("UPDATE items SET sealed = ? WHERE rowid = ?")
+                .bind(new_items.seal(&aad, &plain)?)
+                .bind(r.rowid)
+                .execute(&mut *tx)
+                .await?;
+        }
+        drop(rows);
+        for (id, sealed) in self.store.records().await? {
+            let aad = record_aad(&self.vault_id, &id);
+            let plain = old_records
+                .open(&aad, &sealed)
+                .map_err(|_| Error::Format(format!("policy record {id} failed authentication")))?;
+            crate::store::put_record(&mut tx, &id, &new_records.seal(&aad, &plain)?).await?;
+        }
+        old_audit.reseal_into(&mut tx, &new_audit).await?;
+        sqlx::query("DELETE FROM key_slots")
+            .execute(&mut *tx)
+            .await?;
+        let now = Utc::now().timestamp_micros();
+        for s in &slots {
+            let wrapped = if s.kind == "passphrase" {
+                new.wrap_passphrase(passphrase, wf)?
+            } else {
+                let r: x25519::Recipient = s.label.parse().map_err(|_| {
+                    Error::Format(format!("identity slot {} has no valid recipient", s.id))
+                })?;
+                new.wrap_identity(&r)?
+            };
+            sqlx::query(
+                "INSERT INTO key_slots (kind, label, wrapped, created_at) VALUES (?, ?, ?, ?)",
+            )
+            .bind(&s.kind)
+            .bind(&s.label)
+            .bind(wrapped)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        drop((
+            old_items,
+            old_records,
+            old_audit,
+            new_items,
+            new_records,
+            new_audit,
+        ));
+        self.unlock_with(new).await
+    }
+
+    fn keys_of(&self, master: &MasterKey) -> Result<(Sealer, Sealer, AuditKeys)> {
+        Ok((
+            Sealer::new(master.subkey(&self.vault_id, Purpose::Items)?),
+            Sealer::new(master.subkey(&self.vault_id, Purpose::Records)?),
+            AuditKeys::new(
+                Sealer::new(master.subkey(&self.vault_id, Purpose::Audit)?),
+                master.subkey(&self.vault_id, Purpose::AuditMac)?,
+                self.vault_id,
+            ),
+        ))
+    }
+
     async fn unlock_with(&self, master: MasterKey) -> Result<UnlockedVault> {
         use futures_util::TryStreamExt;
-        let sealer = Sealer::new(master.subkey(&self.vault_id, Purpose::Items)?);
-        let records = Sealer::new(master.subkey(&self.vault_id, Purpose::Records)?);
-        let audit = AuditKeys::new(
-            Sealer::new(master.subkey(&self.vault_id, Purpose::Audit)?),
-            master.subkey(&self.vault_id, Purpose::AuditMac)?,
-            self.vault_id,
-        );
+        let (sealer, records, audit) = self.keys_of(&master)?;
         drop(master);
         {
             let mut tx = self.store.begin().await?;
@@ -501,6 +664,9 @@ pub struct RecordChange {
     pub audit: Option<AuditEntry>,
 }
 
+/// Holds off writes to an unlocked vault while alive.
+pub struct WriteGuard<'a>(#[allow(dead_code)] tokio::sync::RwLockWriteGuard<'a, IndexState>);
+
 /// An unlocked vault. Dropping it wipes the keys and frees the index.
 pub struct UnlockedVault {
     dir: PathBuf,
@@ -521,6 +687,12 @@ impl UnlockedVault {
     /// The store (for maintenance and checks).
     pub fn store(&self) -> &Store {
         &self.store
+    }
+
+    /// Wait for writes in flight and hold off new ones until the guard drops
+    /// (used around `rekey`, which must not race a write under the old key).
+    pub async fn quiesce(&self) -> WriteGuard<'_> {
+        WriteGuard(self.state.write().await)
     }
 
     /// Item counts.
@@ -684,7 +856,7 @@ impl UnlockedVault {
             fresh.push(i);
         }
         let added = fresh.len() as u64;
-        if !dry_run && (!fresh.is_empty() || !extra.put.is_empty() || extra.audit.is_some()) {
+        if !dry_run && (!fresh.is_empty() || !extra.put.is_empty()) {
             self.insert_items(fresh, extra).await?;
         }
         Ok(ImportReport { added, duplicates })

@@ -15,11 +15,12 @@ use policies::{Action, Actions, Redaction, Scope, Sensitivity};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 use vault_core::audit::{AuditRecord, AuditReport};
+use vault_core::bundle::BundleClient;
 use vault_core::{Item, ItemFilter, ItemPatch, Namespace, NewItem, SearchHit, Tag};
 use zeroize::Zeroizing;
 
 /// Version of this protocol; checked on every request.
-pub const PROTOCOL_VERSION: u32 = 2;
+pub const PROTOCOL_VERSION: u32 = 3;
 /// Header carrying the protocol version.
 pub const PROTOCOL_HEADER: &str = "x-ctxvault-protocol";
 /// Path of the one endpoint.
@@ -217,6 +218,71 @@ pub enum Request {
     },
     /// Check the audit chain.
     AuditVerify,
+    /// Bring in complete items (and policy), in one transaction.
+    Import {
+        /// Items with every field.
+        items: Vec<Item>,
+        /// Clients to create (they get no usable token until rotated).
+        #[serde(default)]
+        clients: Vec<BundleClient>,
+        /// Grants.
+        #[serde(default)]
+        grants: Vec<policies::Grant>,
+        /// Deny rules.
+        #[serde(default)]
+        denies: Vec<policies::DenyRule>,
+        /// Report only; write nothing.
+        dry_run: bool,
+    },
+    /// Change the passphrase (only its key slot changes).
+    Passwd {
+        /// The current passphrase.
+        old: Secret,
+        /// The new one.
+        new: Secret,
+        /// scrypt work factor; `None` for the default.
+        work_factor: Option<u8>,
+    },
+    /// Add X25519 identity slots.
+    IdentityAdd {
+        /// The passphrase, proving the right to add a way in.
+        passphrase: Secret,
+        /// The identity file's contents.
+        identity_file: Secret,
+    },
+    /// Remove an identity slot.
+    IdentityRm {
+        /// Its recipient (`age1...`).
+        recipient: String,
+    },
+    /// The identity slots' recipients.
+    IdentityList,
+    /// New master key; every record re-sealed.
+    Rekey {
+        /// The passphrase.
+        passphrase: Secret,
+        /// scrypt work factor for the new passphrase slot.
+        work_factor: Option<u8>,
+    },
+}
+
+/// What an import did (or would do).
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct ImportSummary {
+    /// Items added.
+    pub added: u64,
+    /// Items skipped as duplicates.
+    pub duplicates: u64,
+    /// Clients created.
+    pub clients: u64,
+    /// Grants added.
+    pub grants: u64,
+    /// Deny rules added.
+    pub denies: u64,
+    /// Policy records skipped (already present, or for an unknown client).
+    pub rules_skipped: u64,
+    /// Nothing was written.
+    pub dry_run: bool,
 }
 
 /// A read made for a client (the calls the MCP tools make).
@@ -408,6 +474,10 @@ pub enum Response {
     Audit(Vec<AuditRecord>),
     /// The result of checking the audit chain.
     AuditReport(AuditReport),
+    /// What an import did.
+    Imported(ImportSummary),
+    /// Identity slot recipients.
+    Identities(Vec<String>),
 }
 
 impl Response {
@@ -428,6 +498,8 @@ impl Response {
             Response::Access(_) => "access",
             Response::Audit(_) => "audit",
             Response::AuditReport(_) => "audit report",
+            Response::Imported(_) => "import summary",
+            Response::Identities(_) => "identities",
         }
     }
 }
@@ -461,6 +533,8 @@ pub enum ErrorKind {
     NoClient,
     /// No grant or deny rule with that id.
     NoRule,
+    /// No identity slot for that recipient.
+    NoSlot,
     /// The client token is unknown or revoked.
     Unauthorized,
     /// Client and agent speak different protocol versions.

@@ -36,8 +36,8 @@ use crate::throttle::Throttle;
 
 /// Name of the lock file that keeps one agent per vault.
 pub const LOCK_FILE: &str = "agent.lock";
-/// Largest request body: a 1 MiB item, JSON-escaped, with room to spare.
-const MAX_BODY: usize = 16 * 1024 * 1024;
+/// Largest request body: an import of a large vault in one request.
+const MAX_BODY: usize = 1024 * 1024 * 1024;
 
 /// How to run the agent.
 pub struct DaemonConfig {
@@ -229,7 +229,132 @@ impl Agent {
                 let _ = self.shutdown.send(true);
                 Ok(Response::Done)
             }
+            Request::Passwd {
+                old,
+                new,
+                work_factor,
+            } => {
+                let wf = work_factor
+                    .map(WorkFactor::new)
+                    .transpose()?
+                    .unwrap_or(WorkFactor::DEFAULT);
+                let vault = self.open_checked().await?;
+                let old = keys::passphrase(old.expose_secret());
+                self.throttled(vault.change_passphrase(
+                    &old,
+                    &keys::passphrase(new.expose_secret()),
+                    wf,
+                ))
+                .await?;
+                vault.store().close().await;
+                tracing::info!("passphrase changed");
+                Ok(Response::Done)
+            }
+            Request::IdentityAdd {
+                passphrase,
+                identity_file,
+            } => {
+                let ids = keys::parse_identity_file(identity_file.expose_secret())?;
+                let vault = self.open_checked().await?;
+                let added = self
+                    .throttled(
+                        vault.add_identities(&keys::passphrase(passphrase.expose_secret()), &ids),
+                    )
+                    .await?;
+                vault.store().close().await;
+                Ok(Response::Identities(added))
+            }
+            Request::IdentityRm { recipient } => {
+                let vault = self.open_checked().await?;
+                let removed = vault.remove_identity(&recipient).await?;
+                vault.store().close().await;
+                if removed {
+                    Ok(Response::Done)
+                } else {
+                    Err(ApiError::new(
+                        ErrorKind::NoSlot,
+                        format!(
+                            "no identity slot for {recipient}; list them with `ctxvault identity ls`"
+                        ),
+                    ))
+                }
+            }
+            Request::IdentityList => {
+                let vault = self.open_checked().await?;
+                let ids = vault.identities().await?;
+                vault.store().close().await;
+                Ok(Response::Identities(ids))
+            }
+            Request::Rekey {
+                passphrase,
+                work_factor,
+            } => {
+                let wf = work_factor
+                    .map(WorkFactor::new)
+                    .transpose()?
+                    .unwrap_or(WorkFactor::DEFAULT);
+                let pass = keys::passphrase(passphrase.expose_secret());
+                let _gate = self.gate.lock().await;
+                // No request may write under the old key from here on.
+                let old = lock(&self.vault).take();
+                let quiet = match &old {
+                    Some(s) => Some(s.vault.quiesce().await),
+                    None => None,
+                };
+                let vault = Vault::open(&self.dir).await?;
+                let result = vault.rekey(&pass, wf).await;
+                drop(quiet);
+                match result {
+                    Ok(new) => {
+                        *lock(&self.vault) = Some(Arc::new(Session::new(new).await?));
+                        tracing::info!("vault rekeyed");
+                        Ok(Response::Done)
+                    }
+                    Err(e) => {
+                        // Nothing changed: the old session goes back.
+                        *lock(&self.vault) = old;
+                        Err(e.into())
+                    }
+                }
+            }
             other => self.unlocked()?.handle(other).await,
+        }
+    }
+}
+
+impl Agent {
+    /// Open the vault (locked handle), or say there is none.
+    async fn open_checked(&self) -> Result<Vault, ApiError> {
+        Vault::open(&self.dir).await.map_err(|e| match e {
+            vault_core::Error::NoVault(d) => ApiError::new(
+                ErrorKind::NoVault,
+                format!("no vault at {}: run `ctxvault init`", d.display()),
+            ),
+            e => e.into(),
+        })
+    }
+
+    /// Run a passphrase check under the unlock throttle.
+    async fn throttled<T>(
+        &self,
+        attempt: impl std::future::Future<Output = vault_core::Result<T>>,
+    ) -> Result<T, ApiError> {
+        let mut throttle = self.gate.lock().await;
+        let wait = throttle.wait(Instant::now());
+        if !wait.is_zero() {
+            tokio::time::sleep(wait).await;
+        }
+        match attempt.await {
+            Ok(v) => {
+                throttle.succeeded();
+                Ok(v)
+            }
+            Err(e) => {
+                if matches!(e, vault_core::Error::WrongPassphrase) {
+                    throttle.failed(Instant::now());
+                }
+                Err(e.into())
+            }
         }
     }
 }

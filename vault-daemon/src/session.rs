@@ -12,8 +12,8 @@ use vault_core::{ItemFilter, UnlockedVault};
 
 use crate::policy::{self, PolicyState};
 use crate::protocol::{
-    AccessReport, ApiError, ClientCall, ClientInfo, ErrorKind, NamespaceCount, Request, Response,
-    RuleInfo,
+    AccessReport, ApiError, ClientCall, ClientInfo, ErrorKind, ImportSummary, NamespaceCount,
+    Request, Response, RuleInfo,
 };
 
 /// The unlocked vault and its clients, grants and deny rules.
@@ -324,16 +324,97 @@ impl Session {
                 Ok(Response::Audit(entries))
             }
             Request::AuditVerify => Ok(Response::AuditReport(v.audit_verify().await?)),
+            Request::Import {
+                items,
+                clients,
+                grants,
+                denies,
+                dry_run,
+            } => self.import(items, clients, grants, denies, dry_run).await,
             Request::Hello
             | Request::Status
             | Request::Init { .. }
             | Request::Unlock { .. }
             | Request::Lock
-            | Request::Stop => Err(ApiError::new(
+            | Request::Stop
+            | Request::Passwd { .. }
+            | Request::IdentityAdd { .. }
+            | Request::IdentityRm { .. }
+            | Request::IdentityList
+            | Request::Rekey { .. } => Err(ApiError::new(
                 ErrorKind::Internal,
                 "request routed to the wrong handler",
             )),
         }
+    }
+
+    /// Bring in items and policy records in one transaction. Clients come
+    /// without a usable token (a bundle never holds one): `client rotate`
+    /// gives them one. Records already present, or for a client neither
+    /// present nor imported, are skipped and counted.
+    async fn import(
+        &self,
+        items: Vec<vault_core::Item>,
+        clients: Vec<vault_core::bundle::BundleClient>,
+        grants: Vec<Grant>,
+        denies: Vec<DenyRule>,
+        dry_run: bool,
+    ) -> Result<Response, ApiError> {
+        let mut st = self.policy.write().await;
+        let mut summary = ImportSummary {
+            dry_run,
+            ..Default::default()
+        };
+        let mut known: Vec<String> = st.clients.iter().map(|c| c.name.clone()).collect();
+        let mut put = Vec::new();
+        for c in clients {
+            if known.contains(&c.name) {
+                summary.rules_skipped += 1;
+                continue;
+            }
+            let (mut rec, _unshown_token) = st.add_client(&c.name, c.created_at)?;
+            rec.created_at = c.created_at;
+            put.push(policy::client_record(&rec)?);
+            known.push(c.name);
+            summary.clients += 1;
+        }
+        for g in grants {
+            if !known.contains(&g.client) || st.grants.iter().any(|x| x.id == g.id) {
+                summary.rules_skipped += 1;
+                continue;
+            }
+            put.push(policy::grant_record(&g)?);
+            summary.grants += 1;
+        }
+        for d in denies {
+            if !known.contains(&d.client) || st.denies.iter().any(|x| x.id == d.id) {
+                summary.rules_skipped += 1;
+                continue;
+            }
+            put.push(policy::deny_record(&d)?);
+            summary.denies += 1;
+        }
+        let offered = items.len();
+        let entry = policy::user_entry(
+            "import",
+            vec![],
+            format!(
+                "{offered} items offered; {} clients, {} grants, {} deny rules",
+                summary.clients, summary.grants, summary.denies
+            ),
+        );
+        let change = vault_core::vault::RecordChange {
+            put: put.clone(),
+            delete: vec![],
+            audit: Some(entry),
+        };
+        let report = self.vault.import(items, change, dry_run).await?;
+        if !dry_run {
+            st.apply(&put, &[])?;
+        }
+        summary.added = report.added;
+        summary.duplicates = report.duplicates;
+        Ok(Response::Imported(summary))
     }
 
     /// What `client` can read, by namespace and sensitivity, and its actions.

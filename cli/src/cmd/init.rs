@@ -4,15 +4,10 @@ use std::os::unix::fs::DirBuilderExt;
 use std::path::PathBuf;
 
 use anyhow::{Context, bail};
-use vault_core::WorkFactor;
 use vault_daemon::Request;
 
 use crate::ctx::Ctx;
 use crate::secret;
-
-/// Environment variable overriding the scrypt work factor of a new vault.
-/// Meant for tests; the default is stated in docs/ARCHITECTURE.md.
-pub const WORK_FACTOR_ENV: &str = "CTXVAULT_SCRYPT_WORK_FACTOR";
 
 /// Create a vault and leave the agent running with it unlocked.
 #[derive(clap::Args)]
@@ -38,22 +33,7 @@ impl Init {
             .as_deref()
             .map(secret::identity_file)
             .transpose()?;
-        let work_factor = match std::env::var(WORK_FACTOR_ENV) {
-            Ok(v) => {
-                let n: u8 = v.parse().ok().with_context(|| {
-                    format!("{WORK_FACTOR_ENV}={v:?} is not a number; unset it")
-                })?;
-                WorkFactor::new(n).map_err(|e| anyhow::anyhow!("{WORK_FACTOR_ENV}: {e}"))?;
-                if n < WorkFactor::DEFAULT.get() {
-                    eprintln!(
-                        "warning: scrypt work factor {n} is below the default {}; fine for tests, weak for real use",
-                        WorkFactor::DEFAULT.get()
-                    );
-                }
-                Some(n)
-            }
-            Err(_) => None,
-        };
+        let work_factor = super::work_factor_from_env()?;
         let passphrase = secret::passphrase(self.passphrase_stdin, true)?;
         std::fs::DirBuilder::new()
             .recursive(true)

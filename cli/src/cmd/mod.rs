@@ -7,12 +7,17 @@ mod client;
 mod daemon;
 mod deny;
 mod edit;
+mod export;
 mod get;
 mod grant;
 mod grants;
+mod identity;
+mod import;
 mod init;
 mod lock;
 mod ls;
+mod passwd;
+mod rekey;
 mod revoke;
 mod rm;
 mod search;
@@ -67,6 +72,19 @@ pub enum Command {
     /// The record of every read and write made for a client, and of every
     /// policy change; `audit verify` checks it.
     Audit(audit::Audit),
+    /// Write everything to an encrypted bundle (or a plain JSONL file or
+    /// Markdown folder) that you can take anywhere.
+    Export(export::Export),
+    /// Bring items in: a bundle, our JSONL or Markdown, plain lines, or the
+    /// MCP memory server's memory.jsonl.
+    Import(import::Import),
+    /// Change the passphrase (only its key slot changes).
+    Passwd(passwd::Passwd),
+    /// Manage age identities that can unlock the vault: add, rm, ls.
+    #[command(subcommand)]
+    Identity(identity::Identity),
+    /// Make a new master key and re-seal everything under it.
+    Rekey(rekey::Rekey),
 }
 
 impl Command {
@@ -92,6 +110,11 @@ impl Command {
             Command::Grants(c) => c.run(&ctx).await,
             Command::Access(c) => c.run(&ctx).await,
             Command::Audit(c) => c.run(&ctx).await,
+            Command::Export(c) => c.run(&ctx).await,
+            Command::Import(c) => c.run(&ctx).await,
+            Command::Passwd(c) => c.run(&ctx).await,
+            Command::Identity(c) => c.run(&ctx).await,
+            Command::Rekey(c) => c.run(&ctx).await,
         }
     }
 }
@@ -155,4 +178,24 @@ pub fn parse_time(s: &str, future: bool) -> Result<chrono::DateTime<chrono::Utc>
     chrono::DateTime::parse_from_rfc3339(s)
         .map(|t| t.with_timezone(&chrono::Utc))
         .map_err(|_| format!("{s:?} is not a time; {fix}"))
+}
+
+/// The scrypt work factor from `CTXVAULT_SCRYPT_WORK_FACTOR` (for tests),
+/// with a warning when it is below the default; `None` for the default.
+pub fn work_factor_from_env() -> anyhow::Result<Option<u8>> {
+    const ENV: &str = "CTXVAULT_SCRYPT_WORK_FACTOR";
+    let Ok(v) = std::env::var(ENV) else {
+        return Ok(None);
+    };
+    let n: u8 = v
+        .parse()
+        .map_err(|_| anyhow::anyhow!("{ENV}={v:?} is not a number; unset it"))?;
+    vault_core::WorkFactor::new(n).map_err(|e| anyhow::anyhow!("{ENV}: {e}"))?;
+    let default = vault_core::WorkFactor::DEFAULT.get();
+    if n < default {
+        eprintln!(
+            "warning: scrypt work factor {n} is below the default {default}; fine for tests, weak for real use"
+        );
+    }
+    Ok(Some(n))
 }

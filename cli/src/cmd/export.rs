@@ -1,0 +1,230 @@
+//! `ctxvault export`.
+
+use std::fs::{DirBuilder, OpenOptions};
+use std::io::Write;
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, anyhow, bail};
+use policies::{DenyRule, Grant};
+use vault_core::bundle::{BundleClient, Contents, Seal};
+use vault_core::{ItemFilter, WorkFactor, keys};
+use vault_daemon::{Request, Response};
+
+use crate::ctx::{Ctx, unexpected};
+use crate::{output, secret};
+
+/// A plain (unencrypted) format.
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum PlainFormat {
+    /// One JSON record per line (docs/bundle-format.md, items only).
+    Jsonl,
+    /// A folder of Markdown files with YAML front matter, by namespace.
+    Markdown,
+}
+
+/// Write everything to an age-encrypted bundle (to a passphrase, or to age
+/// recipients), or with --plain to a JSONL file or a Markdown folder that
+/// needs no ctxvault to read. The bundle format is docs/bundle-format.md.
+#[derive(clap::Args)]
+pub struct Export {
+    /// The file (or, for Markdown, the folder) to write; it must not exist.
+    #[arg(long, value_name = "PATH")]
+    out: PathBuf,
+    /// Seal to this age recipient (`age1...`; repeat for several).
+    #[arg(
+        long = "recipient",
+        value_name = "AGE_RECIPIENT",
+        conflicts_with = "passphrase"
+    )]
+    recipients: Vec<String>,
+    /// Seal to a passphrase (the default): `CTXVAULT_BUNDLE_PASSPHRASE` or a prompt.
+    #[arg(long)]
+    passphrase: bool,
+    /// Also export clients (names only, never tokens), grants and deny rules.
+    #[arg(long)]
+    with_policy: bool,
+    /// Write unencrypted: readable by anyone who can read the file.
+    #[arg(long, conflicts_with_all = ["recipients", "passphrase", "with_policy"])]
+    plain: bool,
+    /// The plain format.
+    #[arg(long, value_enum, requires = "plain", default_value = "jsonl")]
+    format: PlainFormat,
+}
+
+fn create_file(path: &Path) -> anyhow::Result<std::fs::File> {
+    OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .map_err(|e| match e.kind() {
+            std::io::ErrorKind::AlreadyExists => {
+                anyhow!(
+                    "{} already exists; choose another name or remove it first",
+                    path.display()
+                )
+            }
+            _ => anyhow!("cannot create {}: {e}", path.display()),
+        })
+}
+
+impl Export {
+    pub async fn run(self, ctx: &Ctx) -> anyhow::Result<()> {
+        ctx.require_vault()?;
+        // Check everything that can be checked before asking the agent.
+        let seal = if self.plain {
+            None
+        } else if !self.recipients.is_empty() {
+            let rs = self
+                .recipients
+                .iter()
+                .map(|r| {
+                    r.parse::<age::x25519::Recipient>()
+                        .map_err(|e| anyhow!("--recipient {r:?} is not an age X25519 recipient ({e}); it looks like age1..."))
+                })
+                .collect::<anyhow::Result<Vec<_>>>()?;
+            Some(Seal::Recipients(rs))
+        } else {
+            let wf = super::work_factor_from_env()?
+                .map(WorkFactor::new)
+                .transpose()?
+                .unwrap_or(WorkFactor::DEFAULT);
+            let p = secret::read("CTXVAULT_BUNDLE_PASSPHRASE", "Bundle passphrase", true)?;
+            Some(Seal::Passphrase(keys::passphrase(p.expose_secret()), wf))
+        };
+        if self.out.exists() {
+            bail!(
+                "{} already exists; choose another name or remove it first",
+                self.out.display()
+            );
+        }
+        let items = match ctx
+            .call_vault(&Request::List {
+                filter: ItemFilter::default(),
+                as_client: None,
+            })
+            .await?
+        {
+            Response::Items(i) => i,
+            other => return Err(unexpected(&other)),
+        };
+        let mut contents = Contents {
+            items,
+            ..Default::default()
+        };
+        if self.with_policy {
+            self.add_policy(ctx, &mut contents).await?;
+        }
+        let now = chrono::Utc::now();
+        let n = contents.items.len();
+        match (seal, self.format) {
+            (Some(seal), _) => {
+                let plain = contents.to_ndjson(now);
+                let sealed = vault_core::bundle::encrypt(&plain, &seal)?;
+                let mut f = create_file(&self.out)?;
+                f.write_all(&sealed)
+                    .and_then(|_| f.sync_all())
+                    .with_context(|| format!("writing {}", self.out.display()))?;
+                println!(
+                    "exported {n} items{} to {} (age-encrypted bundle)",
+                    if self.with_policy {
+                        format!(
+                            ", {} clients, {} grants, {} deny rules",
+                            contents.clients.len(),
+                            contents.grants.len(),
+                            contents.denies.len()
+                        )
+                    } else {
+                        String::new()
+                    },
+                    self.out.display()
+                );
+            }
+            (None, PlainFormat::Jsonl) => {
+                eprintln!(
+                    "warning: {} is not encrypted: anyone who can read it can read your context",
+                    self.out.display()
+                );
+                let plain = contents.to_ndjson(now);
+                let mut f = create_file(&self.out)?;
+                f.write_all(&plain)
+                    .and_then(|_| f.sync_all())
+                    .with_context(|| format!("writing {}", self.out.display()))?;
+                println!("exported {n} items to {} (plain JSONL)", self.out.display());
+            }
+            (None, PlainFormat::Markdown) => {
+                eprintln!(
+                    "warning: {} is not encrypted: anyone who can read it can read your context",
+                    self.out.display()
+                );
+                let bar = output::progress(n, "exporting");
+                for i in &contents.items {
+                    let (rel, text) = vault_core::formats::to_markdown(i);
+                    let path = self.out.join(rel);
+                    if let Some(dir) = path.parent() {
+                        DirBuilder::new()
+                            .recursive(true)
+                            .mode(0o700)
+                            .create(dir)
+                            .with_context(|| format!("cannot create {}", dir.display()))?;
+                    }
+                    create_file(&path)?
+                        .write_all(text.as_bytes())
+                        .with_context(|| format!("writing {}", path.display()))?;
+                    bar.inc(1);
+                }
+                bar.finish_and_clear();
+                println!(
+                    "exported {n} items to {}/ (plain Markdown)",
+                    self.out.display()
+                );
+            }
+        }
+        Ok(())
+    }
+
+    async fn add_policy(&self, ctx: &Ctx, c: &mut Contents) -> anyhow::Result<()> {
+        match ctx.call_vault(&Request::ClientList).await? {
+            Response::Clients(cs) => {
+                c.clients = cs
+                    .into_iter()
+                    .map(|x| BundleClient {
+                        name: x.name,
+                        created_at: x.created_at,
+                    })
+                    .collect()
+            }
+            other => return Err(unexpected(&other)),
+        }
+        match ctx.call_vault(&Request::Rules { client: None }).await? {
+            Response::Rules(rules) => {
+                for r in rules {
+                    let scope = r.scope.parse().map_err(|e| anyhow!("rule {}: {e}", r.id))?;
+                    if r.kind == "deny" {
+                        c.denies.push(DenyRule {
+                            id: r.id,
+                            client: r.client,
+                            scope,
+                            created_at: r.created_at,
+                        });
+                    } else {
+                        c.grants.push(Grant {
+                            id: r.id,
+                            client: r.client,
+                            actions: policies::Actions::of(&r.actions),
+                            scope,
+                            tags: r.tags,
+                            max_sensitivity: r.max_sensitivity.unwrap_or_default(),
+                            expires: r.expires,
+                            redact: r.redact,
+                            created_at: r.created_at,
+                        });
+                    }
+                }
+                Ok(())
+            }
+            other => Err(unexpected(&other)),
+        }
+    }
+}

@@ -1,0 +1,80 @@
+//! `ctxvault identity add|rm|ls`.
+
+use std::path::PathBuf;
+
+use vault_daemon::{Request, Response};
+
+use crate::ctx::{Ctx, unexpected};
+use crate::secret;
+
+/// Manage the age identities that can unlock the vault.
+#[derive(clap::Subcommand)]
+pub enum Identity {
+    /// Let the identities in FILE (age-keygen's format) unlock the vault.
+    /// Needs the passphrase (`CTXVAULT_PASSPHRASE` or a prompt).
+    Add {
+        /// An age identity file.
+        file: PathBuf,
+    },
+    /// Remove the key slot of a recipient (`age1...`).
+    Rm {
+        /// The recipient, as `identity ls` shows it.
+        recipient: String,
+    },
+    /// List the recipients whose identities can unlock the vault.
+    Ls,
+}
+
+impl Identity {
+    pub async fn run(self, ctx: &Ctx) -> anyhow::Result<()> {
+        ctx.require_vault()?;
+        match self {
+            Identity::Add { file } => {
+                let identity_file = secret::identity_file(&file)?;
+                let passphrase = secret::read(secret::PASSPHRASE_ENV, "Passphrase", false)?;
+                match ctx
+                    .call(&Request::IdentityAdd {
+                        passphrase,
+                        identity_file,
+                    })
+                    .await?
+                {
+                    Response::Identities(added) if added.is_empty() => {
+                        println!(
+                            "every identity in {} can already unlock the vault",
+                            file.display()
+                        );
+                        Ok(())
+                    }
+                    Response::Identities(added) => {
+                        for r in added {
+                            println!("added {r}");
+                        }
+                        Ok(())
+                    }
+                    other => Err(unexpected(&other)),
+                }
+            }
+            Identity::Rm { recipient } => {
+                ctx.call(&Request::IdentityRm {
+                    recipient: recipient.clone(),
+                })
+                .await?;
+                println!("removed {recipient}");
+                Ok(())
+            }
+            Identity::Ls => match ctx.call(&Request::IdentityList).await? {
+                Response::Identities(ids) => {
+                    if ids.is_empty() {
+                        println!("no identity can unlock the vault; only the passphrase");
+                    }
+                    for r in ids {
+                        println!("{r}");
+                    }
+                    Ok(())
+                }
+                other => Err(unexpected(&other)),
+            },
+        }
+    }
+}

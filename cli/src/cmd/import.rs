@@ -1,0 +1,262 @@
+//! `ctxvault import`.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, anyhow, bail};
+use vault_core::bundle::Contents;
+use vault_core::keys::{self, Unlock};
+use vault_core::{Item, Namespace, Tag, formats};
+use vault_daemon::{Request, Response};
+
+use crate::ctx::{Ctx, unexpected};
+use crate::{output, secret};
+
+/// An import format.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum Format {
+    /// An age-encrypted bundle from `export`.
+    Bundle,
+    /// Our plain JSONL (docs/bundle-format.md).
+    Jsonl,
+    /// A folder of Markdown files with front matter (ours, or hand-written).
+    Markdown,
+    /// One memory per line, as copied from ChatGPT's or Claude's memory settings.
+    Lines,
+    /// The memory.jsonl of the MCP memory server (@modelcontextprotocol/server-memory).
+    McpMemory,
+}
+
+/// Bring items in, in one transaction: a bad record anywhere aborts the
+/// import (naming the file and position) and nothing is written. Items
+/// already present (same id, or same namespace and text) are skipped and
+/// counted, so importing twice changes nothing.
+#[derive(clap::Args)]
+pub struct Import {
+    /// A file, or a folder of Markdown files.
+    path: PathBuf,
+    /// The format; detected when not given.
+    #[arg(long, value_enum)]
+    format: Option<Format>,
+    /// Namespace for `lines` and `mcp-memory` (defaults: memories, memory);
+    /// for the other formats, a prefix put before each item's namespace.
+    #[arg(long = "ns", value_name = "PREFIX")]
+    namespace: Option<Namespace>,
+    /// Add this tag to every imported item (repeat for several).
+    #[arg(long = "tag", value_name = "TAG")]
+    tags: Vec<Tag>,
+    /// Report what would be imported; write nothing.
+    #[arg(long)]
+    dry_run: bool,
+    /// Open a bundle sealed to age recipients with this identity file.
+    #[arg(long, value_name = "FILE")]
+    identity: Option<PathBuf>,
+}
+
+fn detect(path: &Path, bytes: &[u8]) -> anyhow::Result<Format> {
+    if vault_core::bundle::is_age(bytes) {
+        return Ok(Format::Bundle);
+    }
+    let text = std::str::from_utf8(bytes).map_err(|_| {
+        anyhow!(
+            "{}: neither an age bundle nor UTF-8 text; pass --format if you know what it is",
+            path.display()
+        )
+    })?;
+    let first = text.lines().find(|l| !l.trim().is_empty()).unwrap_or("");
+    if first.trim_start().starts_with('{') {
+        if first.contains("\"ctxvault-bundle\"") {
+            return Ok(Format::Jsonl);
+        }
+        if formats::looks_like_mcp_memory(text) {
+            return Ok(Format::McpMemory);
+        }
+        bail!(
+            "{}: JSON lines of an unknown kind; pass --format jsonl or --format mcp-memory",
+            path.display()
+        );
+    }
+    Ok(Format::Lines)
+}
+
+fn open_bundle(path: &Path, bytes: &[u8], identity: Option<&Path>) -> anyhow::Result<Contents> {
+    let how = match identity {
+        Some(f) => Unlock::identity_file(secret::identity_file(f)?.expose_secret())?,
+        None => Unlock::Passphrase(keys::passphrase(
+            secret::read("CTXVAULT_BUNDLE_PASSPHRASE", "Bundle passphrase", false)?.expose_secret(),
+        )),
+    };
+    let plain = keys::age_unwrap(bytes, &how).map_err(|e| match e {
+        vault_core::Error::WrongPassphrase => anyhow!(
+            "{}: wrong passphrase for this bundle (or it is sealed to age recipients: pass --identity FILE)",
+            path.display()
+        ),
+        vault_core::Error::IdentityNoMatch => anyhow!("{}: this identity cannot open the bundle", path.display()),
+        vault_core::Error::MalformedSlot(why) => {
+            anyhow!("{}: the bundle is damaged or truncated ({why})", path.display())
+        }
+        e => anyhow!("{}: {e}", path.display()),
+    })?;
+    Contents::from_ndjson(&plain).map_err(|e| anyhow!("{}: {e}", path.display()))
+}
+
+fn markdown_dir(dir: &Path) -> anyhow::Result<Vec<Item>> {
+    let mut files = Vec::new();
+    let mut stack = vec![dir.to_owned()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d)
+            .with_context(|| format!("{}: cannot read the folder", d.display()))?
+        {
+            let p = e
+                .with_context(|| format!("{}: cannot read the folder", d.display()))?
+                .path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.extension().is_some_and(|x| x == "md") {
+                files.push(p);
+            }
+        }
+    }
+    files.sort();
+    let bar = output::progress(files.len(), "reading");
+    let mut items = Vec::with_capacity(files.len());
+    for f in &files {
+        let text =
+            std::fs::read_to_string(f).map_err(|e| anyhow!("{}: cannot read: {e}", f.display()))?;
+        items.push(formats::from_markdown(&f.display().to_string(), &text)?);
+        bar.inc(1);
+    }
+    bar.finish_and_clear();
+    Ok(items)
+}
+
+impl Import {
+    pub async fn run(self, ctx: &Ctx) -> anyhow::Result<()> {
+        ctx.require_vault()?;
+        let path = &self.path;
+        let (format, mut contents) = if path.is_dir() {
+            if self.format.is_some_and(|f| f != Format::Markdown) {
+                bail!(
+                    "{} is a folder: only --format markdown reads folders",
+                    path.display()
+                );
+            }
+            (
+                Format::Markdown,
+                Contents {
+                    items: markdown_dir(path)?,
+                    ..Default::default()
+                },
+            )
+        } else {
+            let bytes =
+                std::fs::read(path).map_err(|e| anyhow!("{}: cannot read: {e}", path.display()))?;
+            let format = match self.format {
+                Some(f) => f,
+                None => detect(path, &bytes)?,
+            };
+            let text = || {
+                std::str::from_utf8(&bytes)
+                    .map_err(|_| anyhow!("{}: not UTF-8 text", path.display()))
+            };
+            let contents = match format {
+                Format::Bundle => open_bundle(path, &bytes, self.identity.as_deref())?,
+                Format::Jsonl => {
+                    Contents::from_ndjson(&bytes).map_err(|e| anyhow!("{}: {e}", path.display()))?
+                }
+                Format::Lines => {
+                    let ns = self
+                        .namespace
+                        .clone()
+                        .unwrap_or_else(|| "memories".parse().unwrap_or_default());
+                    Contents {
+                        items: formats::from_lines(text()?, &ns),
+                        ..Default::default()
+                    }
+                }
+                Format::McpMemory => {
+                    let ns = self
+                        .namespace
+                        .clone()
+                        .unwrap_or_else(|| "memory".parse().unwrap_or_default());
+                    let items =
+                        formats::from_mcp_memory(&path.display().to_string(), text()?, &ns)?;
+                    Contents {
+                        items,
+                        ..Default::default()
+                    }
+                }
+                Format::Markdown => bail!(
+                    "{} is a file: --format markdown reads a folder",
+                    path.display()
+                ),
+            };
+            (format, contents)
+        };
+        // Position of each item in its file, for errors.
+        let position = |k: usize| match format {
+            Format::Bundle | Format::Jsonl => format!("{}: line {}", path.display(), k + 2),
+            Format::Lines | Format::McpMemory => format!("{}: record {}", path.display(), k + 1),
+            Format::Markdown => format!("{}: item {}", path.display(), k + 1),
+        };
+        for (k, item) in contents.items.iter_mut().enumerate() {
+            if let Some(prefix) = &self.namespace {
+                if matches!(format, Format::Bundle | Format::Jsonl | Format::Markdown) {
+                    item.namespace = format!("{prefix}/{}", item.namespace)
+                        .parse()
+                        .map_err(|e| anyhow!("{}: {e}", position(k)))?;
+                }
+            }
+            item.tags.extend(self.tags.iter().cloned());
+            vault_core::item::check_body(&item.body)
+                .map_err(|e| anyhow!("{}: {e}", position(k)))?;
+            if let Some(t) = &item.title {
+                vault_core::item::check_title(t).map_err(|e| anyhow!("{}: {e}", position(k)))?;
+            }
+            item.tags = vault_core::item::normalize_tags(std::mem::take(&mut item.tags))
+                .map_err(|e| anyhow!("{}: {e}", position(k)))?;
+        }
+        let offered = contents.items.len();
+        let req = Request::Import {
+            items: contents.items,
+            clients: contents.clients,
+            grants: contents.grants,
+            denies: contents.denies,
+            dry_run: self.dry_run,
+        };
+        let bar = output::progress(offered, "importing");
+        let answer = ctx.call_vault(&req).await;
+        bar.finish_and_clear();
+        match answer? {
+            Response::Imported(s) => {
+                let verb = if s.dry_run {
+                    "would import"
+                } else {
+                    "imported"
+                };
+                println!(
+                    "{verb} {} of {offered} items from {} ({:?}); {} duplicates skipped",
+                    s.added,
+                    path.display(),
+                    format,
+                    s.duplicates
+                );
+                if s.clients + s.grants + s.denies + s.rules_skipped > 0 {
+                    println!(
+                        "policy: {} clients, {} grants, {} deny rules; {} skipped{}",
+                        s.clients,
+                        s.grants,
+                        s.denies,
+                        s.rules_skipped,
+                        if s.clients > 0 && !s.dry_run {
+                            "; imported clients have no token yet: run `ctxvault client rotate NAME` for each"
+                        } else {
+                            ""
+                        }
+                    );
+                }
+                Ok(())
+            }
+            other => Err(unexpected(&other)),
+        }
+    }
+}

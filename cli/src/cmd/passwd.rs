@@ -1,0 +1,29 @@
+//! `ctxvault passwd`.
+
+use vault_daemon::Request;
+
+use crate::ctx::Ctx;
+use crate::secret;
+
+/// Change the passphrase. Only the passphrase's key slot changes; no item
+/// is re-sealed. The current passphrase comes from `CTXVAULT_PASSPHRASE` or
+/// a prompt, the new one from `CTXVAULT_NEW_PASSPHRASE` or a prompt (twice).
+#[derive(clap::Args)]
+pub struct Passwd {}
+
+impl Passwd {
+    pub async fn run(self, ctx: &Ctx) -> anyhow::Result<()> {
+        ctx.require_vault()?;
+        let old = secret::read(secret::PASSPHRASE_ENV, "Current passphrase", false)?;
+        let new = secret::read("CTXVAULT_NEW_PASSPHRASE", "New passphrase", true)?;
+        let work_factor = super::work_factor_from_env()?;
+        ctx.call(&Request::Passwd {
+            old,
+            new,
+            work_factor,
+        })
+        .await?;
+        println!("passphrase changed");
+        Ok(())
+    }
+}
