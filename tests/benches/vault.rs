@@ -253,6 +253,47 @@ async fn agent(n: usize) {
         pct(&lat, 0.5).as_secs_f64() * 1e3,
         pct(&lat, 0.99).as_secs_f64() * 1e3
     );
+    // Export and import through the CLI and agent.
+    let dir = env.tmp.path().to_owned();
+    for (label, args, file) in [
+        ("bundle", vec!["export", "--out"], dir.join("all.bundle")),
+        (
+            "plain JSONL",
+            vec!["export", "--plain", "--out"],
+            dir.join("all.jsonl"),
+        ),
+    ] {
+        let mut a = args.clone();
+        a.push(file.to_str().unwrap());
+        let t = Instant::now();
+        let o = env
+            .cmd(&a)
+            .env("CTXVAULT_BUNDLE_PASSPHRASE", "bench")
+            .output()
+            .unwrap();
+        let took = t.elapsed();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let dst = Env::new();
+        dst.init();
+        let t = Instant::now();
+        let o = dst
+            .cmd(&["import", file.to_str().unwrap()])
+            .env("CTXVAULT_BUNDLE_PASSPHRASE", "bench")
+            .env("CTXVAULT_PASSPHRASE", ctxvault_tests::PASS)
+            .output()
+            .unwrap();
+        let took_in = t.elapsed();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        println!(
+            "{n:>7} items  {label}: export {:.0} items/s ({:.2} s), import into a fresh vault {:.0} items/s ({:.2} s), {:.1} MB",
+            n as f64 / took.as_secs_f64(),
+            took.as_secs_f64(),
+            n as f64 / took_in.as_secs_f64(),
+            took_in.as_secs_f64(),
+            std::fs::metadata(&file).unwrap().len() as f64 / 1e6
+        );
+        dst.ok(&["stop"]);
+    }
     env.ok(&["stop"]);
 }
 

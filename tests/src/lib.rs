@@ -201,6 +201,32 @@ impl Env {
         }
     }
 
+    /// Block until process `pid` has exited (it may stay a zombie until its
+    /// parent reaps it; by then it holds no lock). For agents, which are not
+    /// our children, there is no wait(): this watches /proc.
+    pub fn wait_exited(pid: i32) {
+        let stat = format!("/proc/{pid}/stat");
+        let start = std::time::Instant::now();
+        loop {
+            match std::fs::read_to_string(&stat) {
+                Err(_) => return,
+                Ok(s)
+                    if s.rsplit(')')
+                        .next()
+                        .is_some_and(|rest| rest.trim_start().starts_with('Z')) =>
+                {
+                    return;
+                }
+                Ok(_) => {}
+            }
+            assert!(
+                start.elapsed() < std::time::Duration::from_secs(30),
+                "process {pid} did not exit"
+            );
+            std::thread::yield_now();
+        }
+    }
+
     /// Block until no agent holds the vault's lock file.
     pub fn wait_agent_gone(&self) {
         if let Ok(f) = std::fs::File::open(self.vault.join("agent.lock")) {

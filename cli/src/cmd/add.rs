@@ -12,8 +12,9 @@ use crate::output;
 pub struct Add {
     #[command(flatten)]
     fields: ItemFields,
-    /// The text, or `-` to read it from standard input.
-    #[arg(value_name = "TEXT|-")]
+    /// The text, or `-` to read it from standard input. The text may start
+    /// with `-` (a list, a `---` line).
+    #[arg(value_name = "TEXT|-", allow_hyphen_values = true)]
     text: String,
     /// Print the stored item as JSON.
     #[arg(long)]

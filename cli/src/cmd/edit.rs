@@ -20,8 +20,9 @@ pub struct Edit {
     /// Remove every tag.
     #[arg(long, conflicts_with = "tags")]
     clear_tags: bool,
-    /// New text, or `-` to read it from standard input.
-    #[arg(value_name = "TEXT|-")]
+    /// New text, or `-` to read it from standard input. The text may start
+    /// with `-` (a list, a `---` line).
+    #[arg(value_name = "TEXT|-", allow_hyphen_values = true)]
     text: Option<String>,
     /// Print the changed item as JSON.
     #[arg(long)]

@@ -126,6 +126,8 @@ fn markdown_dir(dir: &Path) -> anyhow::Result<Vec<Item>> {
         bar.inc(1);
     }
     bar.finish_and_clear();
+    // Files come in path order; restore the order the items were made in.
+    items.sort_by_key(|a| (a.created_at, a.id));
     Ok(items)
 }
 
@@ -199,12 +201,14 @@ impl Import {
             Format::Markdown => format!("{}: item {}", path.display(), k + 1),
         };
         for (k, item) in contents.items.iter_mut().enumerate() {
-            if let Some(prefix) = &self.namespace {
-                if matches!(format, Format::Bundle | Format::Jsonl | Format::Markdown) {
-                    item.namespace = format!("{prefix}/{}", item.namespace)
-                        .parse()
-                        .map_err(|e| anyhow!("{}: {e}", position(k)))?;
-                }
+            if let Some(prefix) = self
+                .namespace
+                .as_ref()
+                .filter(|_| matches!(format, Format::Bundle | Format::Jsonl | Format::Markdown))
+            {
+                item.namespace = format!("{prefix}/{}", item.namespace)
+                    .parse()
+                    .map_err(|e| anyhow!("{}: {e}", position(k)))?;
             }
             item.tags.extend(self.tags.iter().cloned());
             vault_core::item::check_body(&item.body)
