@@ -152,7 +152,8 @@ impl Grant {
         self.expires.is_some_and(|e| e <= now)
     }
 
-    fn covers<T: AsRef<str>>(&self, action: Action, item: &ItemFacts<'_, T>) -> bool {
+    /// Whether the grant covers the item, its scope aside.
+    fn covers_item<T: AsRef<str>>(&self, action: Action, item: &ItemFacts<'_, T>) -> bool {
         self.actions.contains(action)
             && item.sensitivity <= self.max_sensitivity
             && (self.tags.is_empty()
@@ -160,7 +161,6 @@ impl Grant {
                     .tags
                     .iter()
                     .any(|t| self.tags.iter().any(|g| g == t.as_ref())))
-            && self.scope.matches(item.namespace)
     }
 }
 
@@ -215,6 +215,26 @@ impl Decision {
     /// True for `Allow`.
     pub fn is_allowed(&self) -> bool {
         matches!(self, Decision::Allow { .. })
+    }
+}
+
+/// The verdict from the grants whose scope holds the item: allowed by every
+/// one that covers it, with the redactions all of those share.
+fn combine<'g, T: AsRef<str>>(
+    in_scope: impl Iterator<Item = &'g Grant>,
+    action: Action,
+    item: &ItemFacts<'_, T>,
+) -> Decision {
+    let mut grants = Vec::new();
+    let mut redactions: Option<Redactions> = None;
+    for g in in_scope.filter(|g| g.covers_item(action, item)) {
+        grants.push(g.id);
+        let r = Redactions::of(&g.redact);
+        redactions = Some(redactions.map_or(r, |acc| acc.intersect(r)));
+    }
+    match redactions {
+        Some(redactions) => Decision::Allow { grants, redactions },
+        None => Decision::Deny(Reason::NoGrant),
     }
 }
 
@@ -283,17 +303,13 @@ impl ClientPolicy {
         if let Some(d) = self.denies.iter().find(|d| d.scope.matches(item.namespace)) {
             return Decision::Deny(Reason::DeniedBy(d.id));
         }
-        let mut grants = Vec::new();
-        let mut redactions: Option<Redactions> = None;
-        for g in self.grants.iter().filter(|g| g.covers(action, item)) {
-            grants.push(g.id);
-            let r = Redactions::of(&g.redact);
-            redactions = Some(redactions.map_or(r, |acc| acc.intersect(r)));
-        }
-        match redactions {
-            Some(redactions) => Decision::Allow { grants, redactions },
-            None => Decision::Deny(Reason::NoGrant),
-        }
+        combine(
+            self.grants
+                .iter()
+                .filter(|g| g.scope.matches(item.namespace)),
+            action,
+            item,
+        )
     }
 
     /// Decide `action` for many items at once. Scope matching is done once
@@ -321,28 +337,9 @@ impl ClientPolicy {
                         .collect();
                     (denied, in_scope)
                 });
-                if let Some(id) = denied {
-                    return Decision::Deny(Reason::DeniedBy(*id));
-                }
-                let mut grants = Vec::new();
-                let mut redactions: Option<Redactions> = None;
-                for g in in_scope.iter().map(|&i| &self.grants[i]) {
-                    let covers = g.actions.contains(action)
-                        && item.sensitivity <= g.max_sensitivity
-                        && (g.tags.is_empty()
-                            || item
-                                .tags
-                                .iter()
-                                .any(|t| g.tags.iter().any(|x| x == t.as_ref())));
-                    if covers {
-                        grants.push(g.id);
-                        let r = Redactions::of(&g.redact);
-                        redactions = Some(redactions.map_or(r, |acc| acc.intersect(r)));
-                    }
-                }
-                match redactions {
-                    Some(redactions) => Decision::Allow { grants, redactions },
-                    None => Decision::Deny(Reason::NoGrant),
+                match denied {
+                    Some(id) => Decision::Deny(Reason::DeniedBy(*id)),
+                    None => combine(in_scope.iter().map(|&i| &self.grants[i]), action, &item),
                 }
             })
             .collect()

@@ -74,6 +74,24 @@ fn item(rng: &mut Rng, vocab: &[String], n: usize) -> NewItem {
     it
 }
 
+/// `n` queries, alternating one mid-frequency word and two words.
+fn queries(vocab: &[String], n: usize, seed: u64) -> Vec<String> {
+    let mut rng = Rng(seed);
+    (0..n)
+        .map(|i| {
+            if i % 2 == 0 {
+                pick(&mut rng, &vocab[200..]).to_owned()
+            } else {
+                format!(
+                    "{} {}",
+                    pick(&mut rng, &vocab[50..]),
+                    pick(&mut rng, &vocab[50..])
+                )
+            }
+        })
+        .collect()
+}
+
 fn proc_kib(pid: &str, field: &str) -> u64 {
     std::fs::read_to_string(format!("/proc/{pid}/status"))
         .ok()
@@ -181,18 +199,8 @@ async fn in_process(n: usize, searches: bool) {
     }
     let filter = ItemFilter::default();
     let mut lat = Vec::new();
-    let mut qrng = Rng(42);
     let vocab = &built.vocab;
-    for i in 0..2000 {
-        let q = if i % 2 == 0 {
-            pick(&mut qrng, &vocab[200..]).to_owned()
-        } else {
-            format!(
-                "{} {}",
-                pick(&mut qrng, &vocab[50..]),
-                pick(&mut qrng, &vocab[50..])
-            )
-        };
+    for q in queries(&built.vocab, 2000, 42) {
         let t = Instant::now();
         let hits = u.search(&q, &filter, 10).await.unwrap();
         lat.push(t.elapsed());
@@ -375,17 +383,7 @@ async fn policy(
     let mut plain = Vec::new();
     let mut scoped = Vec::new();
     let mut raw = Vec::new();
-    let mut qrng = Rng(7);
-    for i in 0..1000 {
-        let q = if i % 2 == 0 {
-            pick(&mut qrng, &vocab[200..]).to_owned()
-        } else {
-            format!(
-                "{} {}",
-                pick(&mut qrng, &vocab[50..]),
-                pick(&mut qrng, &vocab[50..])
-            )
-        };
+    for q in queries(vocab, 1000, 7) {
         let t = Instant::now();
         std::hint::black_box(u.search(&q, &filter, 10).await.unwrap());
         plain.push(t.elapsed());

@@ -179,43 +179,16 @@ impl Agent {
                     }
                     UnlockWith::IdentityFile(f) => Unlock::identity_file(f.expose_secret())?,
                 };
-                let mut throttle = self.gate.lock().await;
-                if lock(&self.vault).is_some() {
-                    return Ok(Response::Done);
-                }
-                let wait = throttle.wait(Instant::now());
-                if !wait.is_zero() {
-                    tracing::info!(
-                        failures = throttle.failures(),
-                        ?wait,
-                        "throttling unlock attempt"
-                    );
-                    tokio::time::sleep(wait).await;
-                }
-                let vault = Vault::open(&self.dir).await.map_err(|e| match e {
-                    vault_core::Error::NoVault(d) => ApiError::new(
-                        ErrorKind::NoVault,
-                        format!("no vault at {}: run `ctxvault init`", d.display()),
-                    ),
-                    e => e.into(),
-                })?;
-                match vault.unlock(&how).await {
+                let vault = self.open_checked().await?;
+                match self.throttled(vault.unlock(&how)).await {
                     Ok(v) => {
-                        throttle.succeeded();
                         *lock(&self.vault) = Some(Arc::new(Session::new(v).await?));
                         tracing::info!("vault unlocked");
                         Ok(Response::Done)
                     }
                     Err(e) => {
-                        if matches!(
-                            e,
-                            vault_core::Error::WrongPassphrase | vault_core::Error::IdentityNoMatch
-                        ) {
-                            throttle.failed(Instant::now());
-                            tracing::warn!(failures = throttle.failures(), "failed unlock attempt");
-                        }
                         vault.store().close().await;
-                        Err(e.into())
+                        Err(e)
                     }
                 }
             }
@@ -334,7 +307,8 @@ impl Agent {
         })
     }
 
-    /// Run a passphrase check under the unlock throttle.
+    /// Run a passphrase or identity check under the unlock throttle: one
+    /// at a time, and after failures only after a growing delay.
     async fn throttled<T>(
         &self,
         attempt: impl std::future::Future<Output = vault_core::Result<T>>,
@@ -342,6 +316,11 @@ impl Agent {
         let mut throttle = self.gate.lock().await;
         let wait = throttle.wait(Instant::now());
         if !wait.is_zero() {
+            tracing::info!(
+                failures = throttle.failures(),
+                ?wait,
+                "throttling a key attempt"
+            );
             tokio::time::sleep(wait).await;
         }
         match attempt.await {
@@ -350,8 +329,12 @@ impl Agent {
                 Ok(v)
             }
             Err(e) => {
-                if matches!(e, vault_core::Error::WrongPassphrase) {
+                if matches!(
+                    e,
+                    vault_core::Error::WrongPassphrase | vault_core::Error::IdentityNoMatch
+                ) {
                     throttle.failed(Instant::now());
+                    tracing::warn!(failures = throttle.failures(), "failed key attempt");
                 }
                 Err(e.into())
             }
