@@ -98,6 +98,9 @@ fn rekey_survives_kill_at_any_moment() {
         killed_mid_run > 0,
         "no kill landed during a rekey; the test proved nothing"
     );
+    eprintln!(
+        "{killed_mid_run} of 100 rekeys were killed before finishing; {transport_retries} transport retries"
+    );
     env.ok(&["audit", "verify"]);
     assert_eq!(
         env.json(&["client", "ls", "--json"])[0]["name"],
