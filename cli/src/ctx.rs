@@ -87,6 +87,19 @@ impl Ctx {
             Ok(Ok(_)) => return Ok(client),
             Ok(Err(e)) => return Err(api(e)),
             Err(TransportError::NotRunning(_)) => {}
+            Err(e @ (TransportError::Http(_) | TransportError::Io(_))) => {
+                // The agent we reached may be exiting (killed, or stopping).
+                // If nobody holds the vault's agent lock any more it is gone:
+                // start a new one. Otherwise ask once more.
+                if agent_lock_held(&self.dir) {
+                    match client.call(&Request::Hello).await {
+                        Ok(Ok(_)) => return Ok(client),
+                        Ok(Err(e)) => return Err(api(e)),
+                        Err(TransportError::NotRunning(_)) => {}
+                        Err(_) => return Err(e.into()),
+                    }
+                }
+            }
             Err(e) => return Err(e.into()),
         }
         self.start_agent().await?;
@@ -156,6 +169,23 @@ impl Ctx {
             }
             Err(e) => Err(api(e)),
         }
+    }
+}
+
+/// True when some agent holds the vault's lock (is alive, or still exiting).
+fn agent_lock_held(dir: &Path) -> bool {
+    let Ok(f) = OpenOptions::new()
+        .read(true)
+        .open(dir.join(vault_daemon::server::LOCK_FILE))
+    else {
+        return false;
+    };
+    match f.try_lock() {
+        Ok(()) => {
+            let _ = f.unlock();
+            false
+        }
+        Err(_) => true,
     }
 }
 
