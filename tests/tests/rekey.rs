@@ -108,3 +108,22 @@ fn rekey_survives_kill_at_any_moment() {
         "policy records survive too"
     );
 }
+
+#[test]
+fn rekey_with_a_wrong_passphrase_changes_nothing() {
+    let env = Env::new();
+    env.init();
+    let id = env.add(&["a note"]);
+    let o: ctxvault_tests::Out = env
+        .cmd(&["rekey"])
+        .env("CTXVAULT_PASSPHRASE", "not it")
+        .output()
+        .unwrap()
+        .into();
+    assert_ne!(o.code, 0);
+    ctxvault_tests::assert_one_line_error(&o.stderr, "wrong passphrase");
+    // The session that was open still works, under the same key.
+    assert_eq!(env.json(&["get", &id, "--json"])["body"], "a note");
+    env.ok(&["stop"]);
+    assert_eq!(env.json(&["get", &id, "--json"])["body"], "a note");
+}

@@ -85,6 +85,37 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
+fn work_factor_or_default(n: Option<u8>) -> Result<WorkFactor, ApiError> {
+    Ok(n.map(WorkFactor::new)
+        .transpose()?
+        .unwrap_or(WorkFactor::DEFAULT))
+}
+
+/// Wait out the delay the throttle asks for before a key attempt.
+async fn throttle_wait(throttle: &Throttle) {
+    let wait = throttle.wait(Instant::now());
+    if !wait.is_zero() {
+        tracing::info!(
+            failures = throttle.failures(),
+            ?wait,
+            "throttling a key attempt"
+        );
+        tokio::time::sleep(wait).await;
+    }
+}
+
+/// Count a key attempt's outcome: wrong keys grow the delay, a success resets it.
+fn throttle_record<T>(throttle: &mut Throttle, result: &vault_core::Result<T>) {
+    match result {
+        Ok(_) => throttle.succeeded(),
+        Err(vault_core::Error::WrongPassphrase | vault_core::Error::IdentityNoMatch) => {
+            throttle.failed(Instant::now());
+            tracing::warn!(failures = throttle.failures(), "failed key attempt");
+        }
+        Err(_) => {}
+    }
+}
+
 fn locked_error() -> ApiError {
     ApiError::new(ErrorKind::Locked, "vault is locked: run `ctxvault unlock`")
 }
@@ -155,10 +186,7 @@ impl Agent {
                         ),
                     ));
                 }
-                let wf = match work_factor {
-                    Some(n) => WorkFactor::new(n)?,
-                    None => WorkFactor::DEFAULT,
-                };
+                let wf = work_factor_or_default(work_factor)?;
                 let ids = match &identity_file {
                     Some(f) => keys::parse_identity_file(f.expose_secret())?,
                     None => Vec::new(),
@@ -207,10 +235,7 @@ impl Agent {
                 new,
                 work_factor,
             } => {
-                let wf = work_factor
-                    .map(WorkFactor::new)
-                    .transpose()?
-                    .unwrap_or(WorkFactor::DEFAULT);
+                let wf = work_factor_or_default(work_factor)?;
                 let vault = self.open_checked().await?;
                 let old = keys::passphrase(old.expose_secret());
                 self.throttled(vault.change_passphrase(
@@ -262,12 +287,10 @@ impl Agent {
                 passphrase,
                 work_factor,
             } => {
-                let wf = work_factor
-                    .map(WorkFactor::new)
-                    .transpose()?
-                    .unwrap_or(WorkFactor::DEFAULT);
+                let wf = work_factor_or_default(work_factor)?;
                 let pass = keys::passphrase(passphrase.expose_secret());
-                let _gate = self.gate.lock().await;
+                let mut throttle = self.gate.lock().await;
+                throttle_wait(&throttle).await;
                 // No request may write under the old key from here on.
                 let old = lock(&self.vault).take();
                 let quiet = match &old {
@@ -276,6 +299,7 @@ impl Agent {
                 };
                 let vault = Vault::open(&self.dir).await?;
                 let result = vault.rekey(&pass, wf).await;
+                throttle_record(&mut throttle, &result);
                 drop(quiet);
                 match result {
                     Ok(new) => {
@@ -314,31 +338,10 @@ impl Agent {
         attempt: impl std::future::Future<Output = vault_core::Result<T>>,
     ) -> Result<T, ApiError> {
         let mut throttle = self.gate.lock().await;
-        let wait = throttle.wait(Instant::now());
-        if !wait.is_zero() {
-            tracing::info!(
-                failures = throttle.failures(),
-                ?wait,
-                "throttling a key attempt"
-            );
-            tokio::time::sleep(wait).await;
-        }
-        match attempt.await {
-            Ok(v) => {
-                throttle.succeeded();
-                Ok(v)
-            }
-            Err(e) => {
-                if matches!(
-                    e,
-                    vault_core::Error::WrongPassphrase | vault_core::Error::IdentityNoMatch
-                ) {
-                    throttle.failed(Instant::now());
-                    tracing::warn!(failures = throttle.failures(), "failed key attempt");
-                }
-                Err(e.into())
-            }
-        }
+        throttle_wait(&throttle).await;
+        let result = attempt.await;
+        throttle_record(&mut throttle, &result);
+        Ok(result?)
     }
 }
 
