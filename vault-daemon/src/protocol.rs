@@ -20,7 +20,7 @@ use vault_core::{Item, ItemFilter, ItemPatch, Namespace, NewItem, SearchHit, Tag
 use zeroize::Zeroizing;
 
 /// Version of this protocol; checked on every request.
-pub const PROTOCOL_VERSION: u32 = 3;
+pub const PROTOCOL_VERSION: u32 = 4;
 /// Header carrying the protocol version.
 pub const PROTOCOL_HEADER: &str = "x-ctxvault-protocol";
 /// Path of the one endpoint.
@@ -316,6 +316,8 @@ pub enum ClientCall {
         #[serde(default)]
         tags: Vec<Tag>,
     },
+    /// What the client may read and do (its own access report).
+    Access,
 }
 
 /// A client as `client ls` shows it.

@@ -508,6 +508,13 @@ impl Session {
                     Err(e) => (Err(e.clone()), Some(e.message)),
                 }
             }
+            ClientCall::Access => {
+                entry.action = "describe-access".into();
+                match self.access(client).await {
+                    Ok(a) => (Ok(Response::Access(a)), None),
+                    Err(e) => (Err(e.clone()), Some(e.message)),
+                }
+            }
         };
         entry.detail = outcome;
         v.record_audit(&entry).await?;

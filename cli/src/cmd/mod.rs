@@ -16,6 +16,7 @@ mod import;
 mod init;
 mod lock;
 mod ls;
+mod mcp;
 mod passwd;
 mod rekey;
 mod revoke;
@@ -85,6 +86,8 @@ pub enum Command {
     Identity(identity::Identity),
     /// Make a new master key and re-seal everything under it.
     Rekey(rekey::Rekey),
+    /// Serve MCP over stdio for one client (token in CTXVAULT_TOKEN).
+    Mcp(mcp::Mcp),
 }
 
 impl Command {
@@ -115,6 +118,7 @@ impl Command {
             Command::Passwd(c) => c.run(&ctx).await,
             Command::Identity(c) => c.run(&ctx).await,
             Command::Rekey(c) => c.run(&ctx).await,
+            Command::Mcp(c) => c.run(&ctx).await,
         }
     }
 }
