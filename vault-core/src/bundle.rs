@@ -69,6 +69,16 @@ pub enum Line {
     Deny(DenyRule),
 }
 
+/// [`Line`] by reference, for writing without copying the vault.
+#[derive(Serialize)]
+#[serde(tag = "type", rename_all = "lowercase")]
+enum LineRef<'a> {
+    Item(&'a Item),
+    Client(&'a BundleClient),
+    Grant(&'a Grant),
+    Deny(&'a DenyRule),
+}
+
 /// Everything a bundle holds.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Contents {
@@ -119,16 +129,16 @@ impl Contents {
         };
         line(&header);
         for i in &self.items {
-            line(&Line::Item(i.clone()));
+            line(&LineRef::Item(i));
         }
         for c in &self.clients {
-            line(&Line::Client(c.clone()));
+            line(&LineRef::Client(c));
         }
         for g in &self.grants {
-            line(&Line::Grant(g.clone()));
+            line(&LineRef::Grant(g));
         }
         for d in &self.denies {
-            line(&Line::Deny(d.clone()));
+            line(&LineRef::Deny(d));
         }
         out
     }

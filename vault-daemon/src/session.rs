@@ -65,6 +65,41 @@ impl Session {
         })
     }
 
+    /// Write a policy change with its audit entry in one transaction, then
+    /// apply it to the in-memory copy the caller holds locked.
+    async fn commit_policy(
+        &self,
+        st: &mut PolicyState,
+        put: Vec<vault_core::vault::Record>,
+        delete: Vec<Uuid>,
+        entry: AuditEntry,
+    ) -> Result<(), ApiError> {
+        self.vault
+            .commit(policy::change(put.clone(), delete.clone(), entry))
+            .await?;
+        st.apply(&put, &delete)
+    }
+
+    /// Register `name` (or, with `rotate`, replace its token); answers the
+    /// new token.
+    async fn client_token(&self, name: String, rotate: bool) -> Result<Response, ApiError> {
+        let mut st = self.policy.write().await;
+        let (rec, token) = if rotate {
+            st.rotate(&name, Utc::now())?
+        } else {
+            st.add_client(&name, Utc::now())?
+        };
+        let action = if rotate {
+            "client-rotate"
+        } else {
+            "client-add"
+        };
+        let entry = policy::user_entry(action, vec![], format!("client {name}"));
+        self.commit_policy(&mut st, vec![policy::client_record(&rec)?], vec![], entry)
+            .await?;
+        Ok(Response::ClientToken { name, token })
+    }
+
     async fn compile(&self, client: &str) -> Result<ClientPolicy, ApiError> {
         self.policy.read().await.compile(client, Utc::now())
     }
@@ -112,24 +147,8 @@ impl Session {
                         .value,
                 ))
             }
-            Request::ClientAdd { name } => {
-                let mut st = self.policy.write().await;
-                let (rec, token) = st.add_client(&name, Utc::now())?;
-                let put = vec![policy::client_record(&rec)?];
-                let entry = policy::user_entry("client-add", vec![], format!("client {name}"));
-                v.commit(policy::change(put.clone(), vec![], entry)).await?;
-                st.apply(&put, &[])?;
-                Ok(Response::ClientToken { name, token })
-            }
-            Request::ClientRotate { name } => {
-                let mut st = self.policy.write().await;
-                let (rec, token) = st.rotate(&name, Utc::now())?;
-                let put = vec![policy::client_record(&rec)?];
-                let entry = policy::user_entry("client-rotate", vec![], format!("client {name}"));
-                v.commit(policy::change(put.clone(), vec![], entry)).await?;
-                st.apply(&put, &[])?;
-                Ok(Response::ClientToken { name, token })
-            }
+            Request::ClientAdd { name } => self.client_token(name, false).await,
+            Request::ClientRotate { name } => self.client_token(name, true).await,
             Request::ClientRemove { name } => {
                 let mut st = self.policy.write().await;
                 let id = st.client(&name)?.id;
@@ -141,9 +160,7 @@ impl Session {
                     rules,
                     format!("client {name} with its token and rules"),
                 );
-                v.commit(policy::change(vec![], delete.clone(), entry))
-                    .await?;
-                st.apply(&[], &delete)?;
+                self.commit_policy(&mut st, vec![], delete, entry).await?;
                 Ok(Response::Done)
             }
             Request::ClientList => {
@@ -215,13 +232,13 @@ impl Session {
                         .join(","),
                     g.scope
                 );
-                v.commit(policy::change(
-                    put.clone(),
+                self.commit_policy(
+                    &mut st,
+                    put,
                     vec![],
                     policy::user_entry("grant", vec![g.id], detail),
-                ))
+                )
                 .await?;
-                st.apply(&put, &[])?;
                 Ok(Response::RuleId(g.id))
             }
             Request::DenyAdd { client, scope } => {
@@ -235,13 +252,13 @@ impl Session {
                 };
                 let put = vec![policy::deny_record(&d)?];
                 let detail = format!("deny {} on {}", client, d.scope);
-                v.commit(policy::change(
-                    put.clone(),
+                self.commit_policy(
+                    &mut st,
+                    put,
                     vec![],
                     policy::user_entry("deny", vec![d.id], detail),
-                ))
+                )
                 .await?;
-                st.apply(&put, &[])?;
                 Ok(Response::RuleId(d.id))
             }
             Request::Revoke { id } => {
@@ -255,8 +272,7 @@ impl Session {
                     ));
                 }
                 let entry = policy::user_entry("revoke", vec![id], format!("rule {id}"));
-                v.commit(policy::change(vec![], vec![id], entry)).await?;
-                st.apply(&[], &[id])?;
+                self.commit_policy(&mut st, vec![], vec![id], entry).await?;
                 Ok(Response::Done)
             }
             Request::RevokeAll { client } => {
@@ -268,8 +284,8 @@ impl Session {
                     ids.clone(),
                     format!("every rule of {client}"),
                 );
-                v.commit(policy::change(vec![], ids.clone(), entry)).await?;
-                st.apply(&[], &ids)?;
+                self.commit_policy(&mut st, vec![], ids.clone(), entry)
+                    .await?;
                 Ok(Response::Count(ids.len() as u64))
             }
             Request::Rules { client } => {
