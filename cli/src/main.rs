@@ -8,6 +8,7 @@ mod cmd;
 mod ctx;
 mod output;
 mod secret;
+mod setup;
 
 use std::path::PathBuf;
 use std::process::ExitCode;

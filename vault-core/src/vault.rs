@@ -771,17 +771,30 @@ impl UnlockedVault {
     /// Store a new item and, in the same transaction, an audit entry (whose
     /// `ids` gets the new id).
     pub async fn add_audited(&self, new: NewItem, audit: Option<AuditEntry>) -> Result<Item> {
+        self.add_with(
+            new,
+            RecordChange {
+                audit,
+                ..Default::default()
+            },
+        )
+        .await
+    }
+
+    /// Store a new item and, in the same transaction, a record change (its
+    /// audit entry's `ids` gets the new id).
+    pub async fn add_with(&self, new: NewItem, mut change: RecordChange) -> Result<Item> {
         let new = new.validate()?;
         let now = Self::now();
         let item = Self::build(&new, Uuid::now_v7(), now);
         let row = self.seal_item(&item)?;
+        if let Some(entry) = change.audit.as_mut() {
+            entry.ids = vec![item.id];
+        }
         let mut st = self.state.write().await;
         let mut tx = self.store.begin().await?;
         let rowid = Store::insert_in(&mut tx, &row).await?;
-        if let Some(mut entry) = audit {
-            entry.ids = vec![item.id];
-            self.audit.append(&mut tx, &entry).await?;
-        }
+        self.write_records(&mut tx, &change).await?;
         tx.commit().await?;
         st.add_items(&[(rowid, &item)]);
         Ok(item)
@@ -1019,6 +1032,34 @@ impl UnlockedVault {
         };
         let rows = self.store.get_many(&rowids).await?;
         rows.iter().map(|r| self.open_item(r)).collect()
+    }
+
+    /// One page of the items whose group id is in `results`, oldest first:
+    /// `limit` items after skipping `offset`, and whether more follow. Only
+    /// the page is read and decrypted.
+    pub async fn page_groups(
+        &self,
+        results: &[bool],
+        offset: usize,
+        limit: usize,
+    ) -> Result<(Vec<Item>, bool)> {
+        let (rowids, more) = {
+            let st = self.state.read().await;
+            let mut matching = st
+                .rows
+                .iter()
+                .filter(|(_, g)| results.get(**g as usize).copied().unwrap_or(false))
+                .map(|(r, _)| *r)
+                .skip(offset);
+            let page: Vec<i64> = matching.by_ref().take(limit).collect();
+            (page, matching.next().is_some())
+        };
+        let rows = self.store.get_many(&rowids).await?;
+        let items = rows
+            .iter()
+            .map(|r| self.open_item(r))
+            .collect::<Result<Vec<_>>>()?;
+        Ok((items, more))
     }
 
     /// Live items per group.

@@ -10,6 +10,7 @@
 
 pub mod client;
 pub mod harden;
+pub mod http;
 pub mod mcp;
 pub mod paths;
 pub mod policy;

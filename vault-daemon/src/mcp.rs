@@ -1,27 +1,51 @@
-//! The MCP bridge: a [`ContextSource`] that asks the agent, over its socket,
-//! with the client's token. The agent applies the client's grants and
-//! redactions and records every call in the audit log; this side only
-//! relays. `ctxvault mcp` serves it over stdio.
+//! The MCP bridge: a [`ContextSource`] that asks the agent as one client,
+//! by its token. The agent applies the client's grants and redactions and
+//! records every call in the audit log; this side only relays. `ctxvault
+//! mcp` serves it over stdio (the agent reached over its socket); the
+//! agent's HTTP endpoint uses the same source in process.
+
+use std::sync::Arc;
 
 use mcp_server::{
-    AccessInfo, ContextServer, ContextSource, NamespaceInfo, SourceError, SourceFuture,
+    AccessInfo, ContextServer, ContextSource, NamespaceInfo, Profile, RememberOutcome,
+    RememberRequest, ScopeInfo, SourceError, SourceErrorKind, SourceFuture,
 };
 use uuid::Uuid;
 use vault_core::{Item, Namespace, SearchHit, Tag};
 
 use crate::client::{Client, TransportError};
-use crate::protocol::{ClientCall, Request, Response, Secret};
+use crate::protocol::{ClientCall, ErrorKind, Request, Response, Secret};
+use crate::server::AgentHandle;
+
+/// How the source reaches the agent.
+enum Via {
+    /// Over the agent's Unix socket (the stdio bridge).
+    Socket(Client),
+    /// In the agent's own process (its HTTP endpoint).
+    InProcess(AgentHandle),
+}
 
 /// The agent, seen as one client (by its token).
 pub struct AgentSource {
-    client: Client,
+    via: Via,
     token: Secret,
 }
 
 impl AgentSource {
     /// A source asking the agent behind `client` with `token`.
     pub fn new(client: Client, token: Secret) -> Self {
-        AgentSource { client, token }
+        AgentSource {
+            via: Via::Socket(client),
+            token,
+        }
+    }
+
+    /// A source inside the agent's process.
+    pub(crate) fn in_process(agent: AgentHandle, token: Secret) -> Self {
+        AgentSource {
+            via: Via::InProcess(agent),
+            token,
+        }
     }
 
     async fn call(&self, call: ClientCall) -> Result<Response, SourceError> {
@@ -29,21 +53,37 @@ impl AgentSource {
             token: self.token.clone(),
             call,
         };
-        match self.client.call(&req).await {
-            Ok(Ok(r)) => Ok(r),
-            Ok(Err(e)) => Err(SourceError(e.message)),
-            Err(TransportError::NotRunning(_)) => Err(SourceError(
-                "the ctxvault agent is not running: run `ctxvault unlock` to start it".into(),
-            )),
-            Err(e) => Err(SourceError(format!(
-                "the ctxvault agent cannot be reached: {e}"
-            ))),
-        }
+        let answer = match &self.via {
+            Via::InProcess(agent) => agent.call(req).await,
+            Via::Socket(client) => match client.call(&req).await {
+                Ok(answer) => answer,
+                Err(TransportError::NotRunning(_)) => {
+                    return Err(SourceError::other(
+                        "the ctxvault agent is not running: run `ctxvault unlock` to start it",
+                    ));
+                }
+                Err(e) => {
+                    return Err(SourceError::other(format!(
+                        "the ctxvault agent cannot be reached: {e}"
+                    )));
+                }
+            },
+        };
+        answer.map_err(|e| SourceError {
+            kind: match e.kind {
+                ErrorKind::NoItem => SourceErrorKind::NotFound,
+                ErrorKind::Invalid | ErrorKind::Forbidden | ErrorKind::RateLimited => {
+                    SourceErrorKind::Invalid
+                }
+                _ => SourceErrorKind::Other,
+            },
+            message: e.message,
+        })
     }
 }
 
 fn unexpected(r: &Response) -> SourceError {
-    SourceError(format!(
+    SourceError::other(format!(
         "the agent gave an unexpected answer ({})",
         r.variant()
     ))
@@ -86,6 +126,18 @@ impl ContextSource for AgentSource {
                 Response::Access(a) => Ok(AccessInfo {
                     client: a.client,
                     actions: a.actions.iter().map(|x| x.as_str().to_owned()).collect(),
+                    grants: a
+                        .scopes
+                        .into_iter()
+                        .map(|g| ScopeInfo {
+                            scope: g.scope,
+                            actions: g.actions.iter().map(|x| x.as_str().to_owned()).collect(),
+                            tags: g.tags,
+                            max_sensitivity: g.max_sensitivity.to_string(),
+                            expires: g.expires.map(|e| e.to_rfc3339()),
+                            redact: g.redact.iter().map(|r| r.to_string()).collect(),
+                        })
+                        .collect(),
                     namespaces: a
                         .namespaces
                         .into_iter()
@@ -99,12 +151,59 @@ impl ContextSource for AgentSource {
             }
         })
     }
+
+    fn actions(&self) -> SourceFuture<'_, Vec<String>> {
+        Box::pin(async move {
+            match self.call(ClientCall::Actions).await? {
+                Response::Actions(a) => Ok(a.iter().map(|x| x.as_str().to_owned()).collect()),
+                other => Err(unexpected(&other)),
+            }
+        })
+    }
+
+    fn page(&self, offset: usize, limit: usize) -> SourceFuture<'_, (Vec<Item>, Option<usize>)> {
+        Box::pin(async move {
+            match self.call(ClientCall::Page { offset, limit }).await? {
+                Response::Page { items, next } => Ok((items, next)),
+                other => Err(unexpected(&other)),
+            }
+        })
+    }
+
+    fn profile(&self, topic: Option<String>, limit: usize) -> SourceFuture<'_, Profile> {
+        Box::pin(async move {
+            match self.call(ClientCall::Profile { topic, limit }).await? {
+                Response::Profile { items, hits } => Ok(Profile { items, hits }),
+                other => Err(unexpected(&other)),
+            }
+        })
+    }
+
+    fn remember(&self, req: RememberRequest) -> SourceFuture<'_, RememberOutcome> {
+        Box::pin(async move {
+            let call = ClientCall::Remember {
+                content: req.content,
+                namespace: req.namespace,
+                tags: req.tags,
+                kind: req.kind,
+                title: req.title,
+            };
+            match self.call(call).await? {
+                Response::Remembered(r) => Ok(RememberOutcome {
+                    id: r.id,
+                    status: r.status,
+                    namespace: r.namespace,
+                }),
+                other => Err(unexpected(&other)),
+            }
+        })
+    }
 }
 
 /// Serve the MCP protocol on stdin/stdout until the client hangs up.
 pub async fn serve_stdio(source: AgentSource) -> std::io::Result<()> {
     use rmcp::ServiceExt;
-    let service = ContextServer::new(std::sync::Arc::new(source))
+    let service = ContextServer::new(Arc::new(source))
         .serve(rmcp::transport::stdio())
         .await
         .map_err(std::io::Error::other)?;

@@ -14,12 +14,13 @@ use vault_core::audit::AuditEntry;
 use vault_core::vault::{GroupKey, Record, RecordChange};
 use vault_core::{Item, SearchHit, UnlockedVault};
 
-use crate::protocol::{ApiError, ErrorKind};
+use crate::protocol::{ApiError, ErrorKind, Proposal};
 
 /// Record kinds.
 const CLIENT: &str = "client";
 const GRANT: &str = "grant";
 const DENY: &str = "deny";
+const PENDING: &str = "pending";
 
 /// A registered client. Its token is never stored, only its SHA-256.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -46,6 +47,8 @@ pub struct PolicyState {
     pub grants: Vec<Grant>,
     /// Deny rules.
     pub denies: Vec<DenyRule>,
+    /// Proposals from clients waiting for the user's review.
+    pub pending: Vec<Proposal>,
 }
 
 fn bad_record(id: Uuid) -> ApiError {
@@ -55,7 +58,8 @@ fn bad_record(id: Uuid) -> ApiError {
     )
 }
 
-fn sha256_hex(s: &str) -> String {
+/// Hex SHA-256 of a string (how tokens are kept).
+pub fn sha256_hex(s: &str) -> String {
     let d = ring::digest::digest(&ring::digest::SHA256, s.as_bytes());
     d.as_ref().iter().map(|b| format!("{b:02x}")).collect()
 }
@@ -135,6 +139,9 @@ impl PolicyState {
                 DENY => st
                     .denies
                     .push(serde_json::from_value(r.data).map_err(|_| bad_record(id))?),
+                PENDING => st
+                    .pending
+                    .push(serde_json::from_value(r.data).map_err(|_| bad_record(id))?),
                 _ => return Err(bad_record(id)),
             }
         }
@@ -158,6 +165,14 @@ impl PolicyState {
                 "unknown or revoked client token; get a new one with `ctxvault client rotate NAME`",
             )
         })
+    }
+
+    /// The SHA-256 of every client's token, with the client's name.
+    pub fn token_table(&self) -> std::collections::HashMap<String, String> {
+        self.clients
+            .iter()
+            .map(|c| (c.token_sha256.clone(), c.name.clone()))
+            .collect()
     }
 
     /// `name`'s active rules at `now`.
@@ -230,10 +245,13 @@ impl PolicyState {
             .retain(|g| !delete.contains(&g.id) && !put.iter().any(|p| p.id == g.id));
         self.denies
             .retain(|d| !delete.contains(&d.id) && !put.iter().any(|p| p.id == d.id));
+        self.pending
+            .retain(|d| !delete.contains(&d.id) && !put.iter().any(|p| p.id == d.id));
         let loaded = PolicyState::load(put.to_vec())?;
         self.clients.extend(loaded.clients);
         self.grants.extend(loaded.grants);
         self.denies.extend(loaded.denies);
+        self.pending.extend(loaded.pending);
         Ok(())
     }
 }
@@ -264,6 +282,11 @@ pub fn grant_record(g: &Grant) -> Result<Record, ApiError> {
 /// A record for a deny rule.
 pub fn deny_record(d: &DenyRule) -> Result<Record, ApiError> {
     record(d.id, DENY, d)
+}
+
+/// A record for a proposal.
+pub fn pending_record(p: &Proposal) -> Result<Record, ApiError> {
+    record(p.id, PENDING, p)
 }
 
 /// A change that also records who did what.
@@ -409,6 +432,34 @@ pub async fn list_as(
     Ok(Seen {
         value: out,
         ids,
+        grants,
+    })
+}
+
+/// One page of what the client may read, oldest first; and where the next
+/// page starts.
+pub async fn page_as(
+    vault: &UnlockedVault,
+    policy: &ClientPolicy,
+    offset: usize,
+    limit: usize,
+) -> Result<Seen<(Vec<Item>, Option<usize>)>, ApiError> {
+    let (_, results) = readable_groups(vault, policy, &vault_core::ItemFilter::default()).await;
+    let (items, more) = vault.page_groups(&results, offset, limit).await?;
+    let mut grants = Vec::new();
+    let mut out = Vec::with_capacity(items.len());
+    for i in items {
+        let d = policy.decide(Action::Read, &item_facts(&i));
+        let Some((used, r)) = allowed(&d) else {
+            continue;
+        };
+        union(&mut grants, used);
+        out.push(redact_item(i, r));
+    }
+    let next = more.then_some(offset + limit);
+    Ok(Seen {
+        ids: out.iter().map(|i| i.id).collect(),
+        value: (out, next),
         grants,
     })
 }

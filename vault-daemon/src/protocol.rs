@@ -16,11 +16,11 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 use vault_core::audit::{AuditRecord, AuditReport};
 use vault_core::bundle::BundleClient;
-use vault_core::{Item, ItemFilter, ItemPatch, Namespace, NewItem, SearchHit, Tag};
+use vault_core::{Item, ItemFilter, ItemPatch, Kind, Namespace, NewItem, SearchHit, Tag};
 use zeroize::Zeroizing;
 
 /// Version of this protocol; checked on every request.
-pub const PROTOCOL_VERSION: u32 = 4;
+pub const PROTOCOL_VERSION: u32 = 5;
 /// Header carrying the protocol version.
 pub const PROTOCOL_HEADER: &str = "x-ctxvault-protocol";
 /// Path of the one endpoint.
@@ -218,6 +218,21 @@ pub enum Request {
     },
     /// Check the audit chain.
     AuditVerify,
+    /// Proposals waiting for the user's review, oldest first.
+    PendingList,
+    /// Store a proposal as an item (source `client:NAME`).
+    Approve {
+        /// The proposal's id.
+        id: Uuid,
+        /// Store it here instead of the namespace it was proposed for.
+        #[serde(default)]
+        namespace: Option<Namespace>,
+    },
+    /// Drop a proposal.
+    Reject {
+        /// The proposal's id.
+        id: Uuid,
+    },
     /// Bring in complete items (and policy), in one transaction.
     Import {
         /// Items with every field.
@@ -318,6 +333,101 @@ pub enum ClientCall {
     },
     /// What the client may read and do (its own access report).
     Access,
+    /// The actions the client holds now (for tools/list; reads no context
+    /// and is not audited).
+    Actions,
+    /// A page of the items the client can read, oldest first.
+    Page {
+        /// Items to skip.
+        offset: usize,
+        /// Most items.
+        limit: usize,
+    },
+    /// The client's visible `profile` namespace and `preference` items and,
+    /// with a topic, the best matches for it.
+    Profile {
+        /// Words to search for.
+        #[serde(default)]
+        topic: Option<String>,
+        /// Most matches for the topic.
+        limit: usize,
+    },
+    /// Store (with `write`) or propose (with `propose`) a new item.
+    Remember {
+        /// The text.
+        content: String,
+        /// Where; `inbox` when absent.
+        #[serde(default)]
+        namespace: Option<Namespace>,
+        /// Labels.
+        #[serde(default)]
+        tags: Vec<Tag>,
+        /// What it is; `note` when absent.
+        #[serde(default)]
+        kind: Option<Kind>,
+        /// A short title.
+        #[serde(default)]
+        title: Option<String>,
+    },
+}
+
+/// What became of a `remember` call.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct Remembered {
+    /// The new item's id, or the proposal's.
+    pub id: Uuid,
+    /// `stored`, or `pending` (waiting for the user's approval).
+    pub status: String,
+    /// Where it is (or will be) stored.
+    pub namespace: String,
+}
+
+/// A proposal waiting for the user's review.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Proposal {
+    /// Its id.
+    pub id: Uuid,
+    /// The client that proposed it.
+    pub client: String,
+    /// When.
+    pub created_at: DateTime<Utc>,
+    /// Where it would be stored.
+    pub namespace: Namespace,
+    /// What it is.
+    pub kind: Kind,
+    /// Optional title.
+    pub title: Option<String>,
+    /// The text.
+    pub body: String,
+    /// Labels.
+    pub tags: Vec<Tag>,
+}
+
+impl Drop for Proposal {
+    fn drop(&mut self) {
+        use zeroize::Zeroize;
+        self.body.zeroize();
+        if let Some(t) = self.title.as_mut() {
+            t.zeroize();
+        }
+    }
+}
+
+/// One of a client's own active grants, as shown to the client.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct GrantView {
+    /// Namespace glob.
+    pub scope: String,
+    /// What it allows.
+    pub actions: Vec<Action>,
+    /// Tags it is limited to (empty: any).
+    pub tags: Vec<String>,
+    /// The most sensitive items reached.
+    pub max_sensitivity: Sensitivity,
+    /// When it stops working.
+    pub expires: Option<DateTime<Utc>>,
+    /// What it masks.
+    pub redact: Vec<Redaction>,
 }
 
 /// A client as `client ls` shows it.
@@ -394,6 +504,10 @@ pub struct AccessReport {
     pub namespaces: Vec<NamespaceCount>,
     /// Readable items in all.
     pub items: u64,
+    /// The active grants themselves (never the deny rules, whose scopes
+    /// could name what is hidden).
+    #[serde(default)]
+    pub scopes: Vec<GrantView>,
 }
 
 impl Request {
@@ -430,6 +544,9 @@ pub struct Status {
     pub lock_after_secs: Option<u64>,
     /// The agent's version.
     pub version: String,
+    /// The MCP HTTP endpoint, when served.
+    #[serde(default)]
+    pub http: Option<String>,
 }
 
 /// A successful answer.
@@ -480,6 +597,26 @@ pub enum Response {
     Imported(ImportSummary),
     /// Identity slot recipients.
     Identities(Vec<String>),
+    /// A client's actions.
+    Actions(Vec<Action>),
+    /// A page of items, and the offset of the next page if any.
+    Page {
+        /// The items.
+        items: Vec<Item>,
+        /// Where the next page starts.
+        next: Option<usize>,
+    },
+    /// Profile, preferences and topic matches.
+    Profile {
+        /// `profile` namespace and `preference` items, oldest first.
+        items: Vec<Item>,
+        /// Matches for the topic.
+        hits: Vec<SearchHit>,
+    },
+    /// What became of a `remember`.
+    Remembered(Remembered),
+    /// Proposals.
+    Pending(Vec<Proposal>),
 }
 
 impl Response {
@@ -502,6 +639,11 @@ impl Response {
             Response::AuditReport(_) => "audit report",
             Response::Imported(_) => "import summary",
             Response::Identities(_) => "identities",
+            Response::Actions(_) => "actions",
+            Response::Page { .. } => "page",
+            Response::Profile { .. } => "profile",
+            Response::Remembered(_) => "remembered",
+            Response::Pending(_) => "pending",
         }
     }
 }
@@ -537,6 +679,12 @@ pub enum ErrorKind {
     NoRule,
     /// No identity slot for that recipient.
     NoSlot,
+    /// No proposal with that id.
+    NoProposal,
+    /// The client may not do this (outside its grants).
+    Forbidden,
+    /// Too many calls of this kind; retry later.
+    RateLimited,
     /// The client token is unknown or revoked.
     Unauthorized,
     /// Client and agent speak different protocol versions.

@@ -47,6 +47,17 @@ pub struct DaemonConfig {
     pub runtime_dir: PathBuf,
     /// Idle time after which the vault locks itself; `None` never.
     pub lock_after: Option<Duration>,
+    /// Also serve MCP over streamable HTTP.
+    pub http: Option<HttpConfig>,
+}
+
+/// The MCP HTTP endpoint's settings.
+#[derive(Clone, Debug)]
+pub struct HttpConfig {
+    /// Address to listen on (port 0 picks a free one).
+    pub addr: std::net::SocketAddr,
+    /// Accept a non-loopback address (and any Host header).
+    pub allow_remote: bool,
 }
 
 /// Why the agent could not start or stopped with an error.
@@ -61,6 +72,19 @@ pub enum DaemonError {
     /// The vault directory is missing.
     #[error("no vault directory at {0}: run `ctxvault init`")]
     NoVaultDir(PathBuf),
+    /// A non-loopback HTTP address without `--allow-remote`.
+    #[error(
+        "{0} is not a loopback address: MCP over HTTP would be reachable from other machines; use 127.0.0.1, or pass --allow-remote if you mean it"
+    )]
+    RemoteRefused(std::net::SocketAddr),
+    /// The HTTP address cannot be bound.
+    #[error("cannot listen on {addr}: {source}; choose another address or port with --http")]
+    HttpBind {
+        /// The address.
+        addr: std::net::SocketAddr,
+        /// The error.
+        source: std::io::Error,
+    },
     /// An I/O error on a path.
     #[error("{path}: {source}")]
     Io {
@@ -71,9 +95,15 @@ pub enum DaemonError {
     },
 }
 
-struct Agent {
+pub(crate) struct Agent {
     dir: PathBuf,
     socket: PathBuf,
+    /// The MCP HTTP endpoint's URL, when served.
+    http_url: Option<String>,
+    /// SHA-256 of each client token, with the client's name. Kept while
+    /// locked (hashes of random tokens reveal nothing), so the HTTP endpoint
+    /// can still tell a wrong token (401) from a locked vault.
+    tokens: Mutex<std::collections::HashMap<String, String>>,
     vault: Mutex<Option<Arc<Session>>>,
     gate: tokio::sync::Mutex<Throttle>,
     last_activity: Mutex<SystemTime>,
@@ -120,9 +150,39 @@ fn locked_error() -> ApiError {
     ApiError::new(ErrorKind::Locked, "vault is locked: run `ctxvault unlock`")
 }
 
+/// A shared handle on the agent, for in-process callers (the HTTP endpoint).
+#[derive(Clone)]
+pub(crate) struct AgentHandle(pub(crate) Arc<Agent>);
+
+impl AgentHandle {
+    /// Run one request as its own task, exactly as a socket request runs.
+    pub(crate) async fn call(&self, req: Request) -> Result<Response, ApiError> {
+        let agent = self.0.clone();
+        tokio::spawn(async move { agent.dispatch(req).await })
+            .await
+            .unwrap_or_else(|e| {
+                Err(ApiError::new(
+                    ErrorKind::Internal,
+                    format!("request failed: {e}"),
+                ))
+            })
+    }
+
+    /// The name of the client holding the token with this SHA-256.
+    pub(crate) fn client_of(&self, token_sha256: &str) -> Option<String> {
+        lock(&self.0.tokens).get(token_sha256).cloned()
+    }
+}
+
 impl Agent {
     fn unlocked(&self) -> Result<Arc<Session>, ApiError> {
         lock(&self.vault).clone().ok_or_else(locked_error)
+    }
+
+    /// Put `session` in place and refresh the token table from it.
+    async fn install(&self, session: Session) {
+        *lock(&self.tokens) = session.token_table().await;
+        *lock(&self.vault) = Some(Arc::new(session));
     }
 
     fn lock_vault(&self) -> bool {
@@ -156,6 +216,7 @@ impl Agent {
             socket: self.socket.display().to_string(),
             pid: std::process::id(),
             lock_after_secs: self.lock_after.map(|d| d.as_secs()),
+            http: self.http_url.clone(),
             version: env!("CARGO_PKG_VERSION").to_owned(),
         })
     }
@@ -193,7 +254,7 @@ impl Agent {
                 };
                 let pass = keys::passphrase(passphrase.expose_secret());
                 let v = Vault::create(&self.dir, &pass, wf, &ids).await?;
-                *lock(&self.vault) = Some(Arc::new(Session::new(v).await?));
+                self.install(Session::new(v).await?).await;
                 tracing::info!("vault created and unlocked");
                 Ok(Response::Done)
             }
@@ -210,7 +271,7 @@ impl Agent {
                 let vault = self.open_checked().await?;
                 match self.throttled(vault.unlock(&how)).await {
                     Ok(v) => {
-                        *lock(&self.vault) = Some(Arc::new(Session::new(v).await?));
+                        self.install(Session::new(v).await?).await;
                         tracing::info!("vault unlocked");
                         Ok(Response::Done)
                     }
@@ -303,7 +364,7 @@ impl Agent {
                 drop(quiet);
                 match result {
                     Ok(new) => {
-                        *lock(&self.vault) = Some(Arc::new(Session::new(new).await?));
+                        self.install(Session::new(new).await?).await;
                         tracing::info!("vault rekeyed");
                         Ok(Response::Done)
                     }
@@ -314,7 +375,21 @@ impl Agent {
                     }
                 }
             }
-            other => self.unlocked()?.handle(other).await,
+            other => {
+                let changes_clients = matches!(
+                    other,
+                    Request::ClientAdd { .. }
+                        | Request::ClientRotate { .. }
+                        | Request::ClientRemove { .. }
+                        | Request::Import { .. }
+                );
+                let session = self.unlocked()?;
+                let result = session.handle(other).await;
+                if changes_clients {
+                    *lock(&self.tokens) = session.token_table().await;
+                }
+                result
+            }
         }
     }
 }
@@ -455,6 +530,7 @@ fn take_vault_lock(dir: &Path) -> Result<File, DaemonError> {
 pub struct Bound {
     agent: Arc<Agent>,
     listener: PeerChecked,
+    http: Option<(std::net::TcpListener, HttpConfig)>,
     _lock: File,
     shutdown_rx: watch::Receiver<bool>,
 }
@@ -465,15 +541,36 @@ impl Bound {
         &self.agent.socket
     }
 
+    /// The MCP HTTP endpoint's URL, when served.
+    pub fn http_url(&self) -> Option<&str> {
+        self.agent.http_url.as_deref()
+    }
+
     /// Serve until SIGTERM, SIGINT or a `stop` request; then lock the vault
     /// and remove the socket.
     pub async fn serve(self) -> std::io::Result<()> {
         let Bound {
             agent,
             listener,
+            http,
             _lock,
             mut shutdown_rx,
         } = self;
+        let cancel = tokio_util::sync::CancellationToken::new();
+        let http_task = match http {
+            Some((tcp, config)) => {
+                tcp.set_nonblocking(true)?;
+                let tcp = tokio::net::TcpListener::from_std(tcp)?;
+                let app = crate::http::router(AgentHandle(agent.clone()), &config, cancel.clone());
+                let stopped = cancel.clone();
+                Some(tokio::spawn(async move {
+                    axum::serve(tcp, app)
+                        .with_graceful_shutdown(async move { stopped.cancelled().await })
+                        .await
+                }))
+            }
+            None => None,
+        };
         let app = Router::new()
             .route(CALL_PATH, post(call))
             .layer(DefaultBodyLimit::max(MAX_BODY))
@@ -509,6 +606,18 @@ impl Bound {
             .with_graceful_shutdown(stop)
             .await;
         idle.abort();
+        // Ends every MCP session (their event streams would otherwise hold
+        // the HTTP server open) and stops accepting connections.
+        cancel.cancel();
+        if let Some(task) = http_task {
+            let abort = task.abort_handle();
+            if tokio::time::timeout(Duration::from_secs(2), task)
+                .await
+                .is_err()
+            {
+                abort.abort();
+            }
+        }
         let unlocked = lock(&agent.vault).take();
         if let Some(v) = unlocked {
             // Close the database (checkpointing the WAL) before the vault
@@ -563,10 +672,36 @@ pub fn bind(config: DaemonConfig) -> Result<Bound, DaemonError> {
     };
     let listener = UnixListener::bind(&socket).map_err(io)?;
     std::fs::set_permissions(&socket, std::fs::Permissions::from_mode(0o600)).map_err(io)?;
+    let http = match config.http {
+        Some(h) => {
+            if !h.addr.ip().is_loopback() && !h.allow_remote {
+                return Err(DaemonError::RemoteRefused(h.addr));
+            }
+            let tcp =
+                std::net::TcpListener::bind(h.addr).map_err(|source| DaemonError::HttpBind {
+                    addr: h.addr,
+                    source,
+                })?;
+            Some((tcp, h))
+        }
+        None => None,
+    };
+    let http_url = match &http {
+        Some((tcp, h)) => {
+            let addr = tcp.local_addr().map_err(|source| DaemonError::HttpBind {
+                addr: h.addr,
+                source,
+            })?;
+            Some(format!("http://{addr}{}", crate::http::MCP_PATH))
+        }
+        None => None,
+    };
     let (shutdown, shutdown_rx) = watch::channel(false);
     let agent = Arc::new(Agent {
         dir: vault_dir,
         socket,
+        http_url,
+        tokens: Mutex::new(std::collections::HashMap::new()),
         vault: Mutex::new(None),
         gate: tokio::sync::Mutex::new(Throttle::default()),
         last_activity: Mutex::new(SystemTime::now()),
@@ -579,6 +714,7 @@ pub fn bind(config: DaemonConfig) -> Result<Bound, DaemonError> {
             inner: listener,
             uid: nix::unistd::getuid().as_raw(),
         },
+        http,
         _lock: lock_file,
         shutdown_rx,
     })

@@ -1,26 +1,71 @@
 //! An unlocked session: the vault with its policy state, and the handling
 //! of every request that needs them.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 use chrono::Utc;
-use policies::{Action, ClientPolicy, DenyRule, Grant, Sensitivity};
+use policies::{Action, ClientPolicy, Decision, DenyRule, Grant, ItemFacts, Sensitivity};
 use tokio::sync::RwLock;
 use uuid::Uuid;
 use vault_core::audit::AuditEntry;
-use vault_core::{ItemFilter, UnlockedVault};
+use vault_core::vault::RecordChange;
+use vault_core::{Item, ItemFilter, Kind, Namespace, NewItem, Tag, UnlockedVault};
 
 use crate::policy::{self, PolicyState};
 use crate::protocol::{
-    AccessReport, ApiError, ClientCall, ClientInfo, ErrorKind, ImportSummary, NamespaceCount,
-    Request, Response, RuleInfo,
+    AccessReport, ApiError, ClientCall, ClientInfo, ErrorKind, GrantView, ImportSummary,
+    NamespaceCount, Proposal, Remembered, Request, Response, RuleInfo,
 };
+
+/// Largest `remember` content, in bytes.
+pub const REMEMBER_MAX_BYTES: usize = 16 * 1024;
+/// Most `remember` calls a client may make in [`REMEMBER_WINDOW`].
+pub const REMEMBER_PER_WINDOW: usize = 30;
+/// The window of the `remember` rate limit.
+pub const REMEMBER_WINDOW: Duration = Duration::from_secs(60);
+/// Most proposals one client may have waiting for review.
+pub const PENDING_PER_CLIENT: usize = 100;
+/// Where `remember` stores when no namespace is given.
+pub const REMEMBER_DEFAULT_NS: &str = "inbox";
+/// Namespace whose items make up a client's profile.
+pub const PROFILE_NS: &str = "profile";
+/// Kind of the items that are the user's preferences.
+pub const PREFERENCE_KIND: &str = "preference";
 
 /// The unlocked vault and its clients, grants and deny rules.
 pub struct Session {
     /// The vault.
     pub vault: UnlockedVault,
     policy: RwLock<PolicyState>,
+    /// Recent `remember` calls per client, for the rate limit.
+    remembers: Mutex<HashMap<String, VecDeque<Instant>>>,
+}
+
+fn grant_view(g: &Grant) -> GrantView {
+    GrantView {
+        scope: g.scope.to_string(),
+        actions: g.actions.list(),
+        tags: g.tags.clone(),
+        max_sensitivity: g.max_sensitivity,
+        expires: g.expires,
+        redact: g.redact.clone(),
+    }
+}
+
+fn used_grants(d: &Decision) -> Option<Vec<Uuid>> {
+    match d {
+        Decision::Allow { grants, .. } => Some(grants.clone()),
+        Decision::Deny(_) => None,
+    }
+}
+
+fn no_proposal(id: Uuid) -> ApiError {
+    ApiError::new(
+        ErrorKind::NoProposal,
+        format!("no proposal {id}; list them with `ctxvault pending`"),
+    )
 }
 
 fn rule_info_grant(g: &Grant, now: chrono::DateTime<Utc>) -> RuleInfo {
@@ -62,7 +107,13 @@ impl Session {
         Ok(Session {
             vault,
             policy: RwLock::new(policy),
+            remembers: Mutex::new(HashMap::new()),
         })
+    }
+
+    /// The SHA-256 of every client token, with the client's name.
+    pub async fn token_table(&self) -> HashMap<String, String> {
+        self.policy.read().await.token_table()
     }
 
     /// Write a policy change with its audit entry in one transaction, then
@@ -340,6 +391,28 @@ impl Session {
                 Ok(Response::Audit(entries))
             }
             Request::AuditVerify => Ok(Response::AuditReport(v.audit_verify().await?)),
+            Request::PendingList => {
+                let st = self.policy.read().await;
+                let mut out = st.pending.clone();
+                out.sort_by_key(|p| (p.created_at, p.id));
+                Ok(Response::Pending(out))
+            }
+            Request::Approve { id, namespace } => self.approve(id, namespace).await,
+            Request::Reject { id } => {
+                let mut st = self.policy.write().await;
+                let p = st
+                    .pending
+                    .iter()
+                    .find(|p| p.id == id)
+                    .ok_or_else(|| no_proposal(id))?;
+                let entry = policy::user_entry(
+                    "reject",
+                    vec![],
+                    format!("proposal {id} from {} for {}", p.client, p.namespace),
+                );
+                self.commit_policy(&mut st, vec![], vec![id], entry).await?;
+                Ok(Response::Done)
+            }
             Request::Import {
                 items,
                 clients,
@@ -433,6 +506,225 @@ impl Session {
         Ok(Response::Imported(summary))
     }
 
+    /// Store a proposal as an item, removing it from the queue, in one
+    /// transaction.
+    async fn approve(&self, id: Uuid, namespace: Option<Namespace>) -> Result<Response, ApiError> {
+        let mut st = self.policy.write().await;
+        let p = st
+            .pending
+            .iter()
+            .find(|p| p.id == id)
+            .ok_or_else(|| no_proposal(id))?;
+        let source = format!("client:{}", p.client).parse()?;
+        let namespace = namespace.unwrap_or_else(|| p.namespace.clone());
+        let new = NewItem {
+            namespace: namespace.clone(),
+            kind: p.kind.clone(),
+            title: p.title.clone(),
+            body: p.body.clone(),
+            tags: p.tags.clone(),
+            sensitivity: Sensitivity::default(),
+            source,
+        };
+        let entry = policy::user_entry(
+            "approve",
+            vec![],
+            format!("proposal {id} from {} into {namespace}", p.client),
+        );
+        let item = self
+            .vault
+            .add_with(
+                new,
+                RecordChange {
+                    put: vec![],
+                    delete: vec![id],
+                    audit: Some(entry),
+                },
+            )
+            .await?;
+        st.apply(&[], &[id])?;
+        Ok(Response::Item(item))
+    }
+
+    /// Count a `remember` against the client's rate limit, or refuse it.
+    fn rate_check(&self, client: &str) -> Result<(), ApiError> {
+        let now = Instant::now();
+        let mut all = self.remembers.lock().unwrap_or_else(|p| p.into_inner());
+        let recent = all.entry(client.to_owned()).or_default();
+        while recent
+            .front()
+            .is_some_and(|t| now.duration_since(*t) >= REMEMBER_WINDOW)
+        {
+            recent.pop_front();
+        }
+        if recent.len() >= REMEMBER_PER_WINDOW {
+            let wait = recent
+                .front()
+                .map(|t| REMEMBER_WINDOW.saturating_sub(now.duration_since(*t)))
+                .unwrap_or_default();
+            return Err(ApiError::new(
+                ErrorKind::RateLimited,
+                format!(
+                    "too many remember calls: at most {REMEMBER_PER_WINDOW} a minute; try again in {} s",
+                    wait.as_secs().max(1)
+                ),
+            ));
+        }
+        recent.push_back(now);
+        Ok(())
+    }
+
+    /// `remember` for a client: stored with `write`, queued for review with
+    /// `propose`, refused otherwise. Never touches an existing item. On
+    /// success the audit entry is written in the same transaction.
+    #[allow(clippy::too_many_arguments)]
+    async fn remember(
+        &self,
+        client: &str,
+        p: &ClientPolicy,
+        content: String,
+        namespace: Option<Namespace>,
+        tags: Vec<Tag>,
+        kind: Option<Kind>,
+        title: Option<String>,
+        mut entry: AuditEntry,
+    ) -> Result<Response, ApiError> {
+        if content.len() > REMEMBER_MAX_BYTES {
+            return Err(ApiError::new(
+                ErrorKind::Invalid,
+                format!(
+                    "content is {} bytes, over the {} KiB limit of remember; keep it to one fact or note",
+                    content.len(),
+                    REMEMBER_MAX_BYTES / 1024
+                ),
+            ));
+        }
+        let namespace = match namespace {
+            Some(n) => n,
+            None => REMEMBER_DEFAULT_NS.parse()?,
+        };
+        let new = NewItem {
+            namespace: namespace.clone(),
+            kind: kind.unwrap_or_default(),
+            title: title.filter(|t| !t.is_empty()),
+            body: content,
+            tags,
+            sensitivity: Sensitivity::default(),
+            source: format!("client:{client}").parse()?,
+        }
+        .validate()?;
+        let facts = ItemFacts {
+            namespace: namespace.as_str(),
+            tags: &new.tags,
+            sensitivity: new.sensitivity,
+        };
+        let write = used_grants(&p.decide(Action::Write, &facts));
+        let propose = used_grants(&p.decide(Action::Propose, &facts));
+        if write.is_none() && propose.is_none() {
+            return Err(ApiError::new(
+                ErrorKind::Forbidden,
+                format!(
+                    "{namespace} is outside what you may write or propose; see describe_access for your scopes"
+                ),
+            ));
+        }
+        self.rate_check(client)?;
+        if let Some(grants) = write {
+            entry.grants = grants;
+            entry.detail = Some(format!("stored in {namespace}"));
+            let item = self
+                .vault
+                .add_with(
+                    new,
+                    RecordChange {
+                        audit: Some(entry),
+                        ..Default::default()
+                    },
+                )
+                .await?;
+            return Ok(Response::Remembered(Remembered {
+                id: item.id,
+                status: "stored".into(),
+                namespace: namespace.to_string(),
+            }));
+        }
+        let mut st = self.policy.write().await;
+        let waiting = st.pending.iter().filter(|x| x.client == client).count();
+        if waiting >= PENDING_PER_CLIENT {
+            return Err(ApiError::new(
+                ErrorKind::RateLimited,
+                format!(
+                    "{waiting} of your proposals already wait for the user's review; wait until they approve or reject some"
+                ),
+            ));
+        }
+        let proposal = Proposal {
+            id: Uuid::now_v7(),
+            client: client.to_owned(),
+            created_at: Utc::now(),
+            namespace: namespace.clone(),
+            kind: new.kind.clone(),
+            title: new.title.clone(),
+            body: new.body.clone(),
+            tags: new.tags.clone(),
+        };
+        entry.grants = propose.unwrap_or_default();
+        entry.ids = vec![proposal.id];
+        entry.detail = Some(format!("proposed for {namespace}, pending review"));
+        let put = vec![policy::pending_record(&proposal)?];
+        self.commit_policy(&mut st, put, vec![], entry).await?;
+        Ok(Response::Remembered(Remembered {
+            id: proposal.id,
+            status: "pending".into(),
+            namespace: namespace.to_string(),
+        }))
+    }
+
+    /// The client's visible profile and preferences, and matches for a topic.
+    async fn profile(
+        &self,
+        p: &ClientPolicy,
+        topic: Option<&str>,
+        limit: usize,
+    ) -> Result<policy::Seen<(Vec<Item>, Vec<vault_core::SearchHit>)>, ApiError> {
+        let profile_ns: Namespace = PROFILE_NS.parse()?;
+        let all = policy::list_as(&self.vault, p, &ItemFilter::default()).await?;
+        let mut grants = Vec::new();
+        let items: Vec<Item> = all
+            .value
+            .into_iter()
+            .filter(|i| i.namespace.is_under(&profile_ns) || i.kind.as_str() == PREFERENCE_KIND)
+            .collect();
+        let mut ids: Vec<Uuid> = items.iter().map(|i| i.id).collect();
+        if !items.is_empty() {
+            grants = all.grants;
+        }
+        let hits = match topic.map(str::trim).filter(|t| !t.is_empty()) {
+            Some(t) => {
+                let seen =
+                    policy::search_as(&self.vault, p, t, &ItemFilter::default(), limit).await?;
+                for g in seen.grants {
+                    if !grants.contains(&g) {
+                        grants.push(g);
+                    }
+                }
+                let hits: Vec<_> = seen
+                    .value
+                    .into_iter()
+                    .filter(|h| !ids.contains(&h.item.id))
+                    .collect();
+                ids.extend(hits.iter().map(|h| h.item.id));
+                hits
+            }
+            None => Vec::new(),
+        };
+        Ok(policy::Seen {
+            value: (items, hits),
+            ids,
+            grants,
+        })
+    }
+
     /// What `client` can read, by namespace and sensitivity, and its actions.
     async fn access(&self, client: &str) -> Result<AccessReport, ApiError> {
         let p = self.compile(client).await?;
@@ -464,6 +756,7 @@ impl Session {
             denies: p.denies().len(),
             items: namespaces.iter().map(|n| n.total).sum(),
             namespaces,
+            scopes: p.grants().iter().map(grant_view).collect(),
         })
     }
 
@@ -481,7 +774,73 @@ impl Session {
             grants: Vec::new(),
             detail: None,
         };
+        let call = match call {
+            // Which tools to list: reads no context, so it is not recorded.
+            ClientCall::Actions => return Ok(Response::Actions(p.actions().list())),
+            ClientCall::Remember {
+                content,
+                namespace,
+                tags,
+                kind,
+                title,
+            } => {
+                entry.action = "remember".into();
+                let result = self
+                    .remember(
+                        client,
+                        &p,
+                        content,
+                        namespace,
+                        tags,
+                        kind,
+                        title,
+                        entry.clone(),
+                    )
+                    .await;
+                // A stored or queued item was recorded in its own
+                // transaction; a refusal is recorded here.
+                if let Err(e) = &result {
+                    entry.detail = Some(format!("refused: {}", e.message));
+                    v.record_audit(&entry).await?;
+                }
+                return result;
+            }
+            other => other,
+        };
         let (response, outcome) = match call {
+            ClientCall::Actions | ClientCall::Remember { .. } => (
+                Err(ApiError::new(
+                    ErrorKind::Internal,
+                    "client call routed to the wrong handler",
+                )),
+                None,
+            ),
+            ClientCall::Page { offset, limit } => {
+                entry.action = "list".into();
+                entry.query = Some(format!("offset {offset}"));
+                match policy::page_as(v, &p, offset, limit).await {
+                    Ok(seen) => {
+                        entry.ids = seen.ids;
+                        entry.grants = seen.grants;
+                        let (items, next) = seen.value;
+                        (Ok(Response::Page { items, next }), None)
+                    }
+                    Err(e) => (Err(e.clone()), Some(e.message)),
+                }
+            }
+            ClientCall::Profile { topic, limit } => {
+                entry.action = "profile".into();
+                entry.query = topic.clone();
+                match self.profile(&p, topic.as_deref(), limit).await {
+                    Ok(seen) => {
+                        entry.ids = seen.ids;
+                        entry.grants = seen.grants;
+                        let (items, hits) = seen.value;
+                        (Ok(Response::Profile { items, hits }), None)
+                    }
+                    Err(e) => (Err(e.clone()), Some(e.message)),
+                }
+            }
             ClientCall::Search {
                 query,
                 namespace,

@@ -4,6 +4,7 @@ use vault_daemon::{Request, Response};
 
 use crate::ctx::{Ctx, unexpected};
 use crate::output;
+use crate::setup::Setup;
 
 /// Manage the AI clients that may read from the vault.
 #[derive(clap::Subcommand)]
@@ -12,7 +13,7 @@ pub enum Client {
     Add {
         /// A name such as claude-desktop, cursor or ollama.
         name: String,
-        /// Print `{"name", "token"}`.
+        /// Print `{"name", "token", "setup"}`.
         #[arg(long)]
         json: bool,
     },
@@ -31,27 +32,42 @@ pub enum Client {
     Rotate {
         /// The client's name.
         name: String,
-        /// Print `{"name", "token"}`.
+        /// Print `{"name", "token", "setup"}`.
         #[arg(long)]
         json: bool,
     },
 }
 
-fn print_token(name: &str, token: &str, json: bool, verb: &str) -> anyhow::Result<()> {
+/// Print a new token and the setup snippets that carry it.
+async fn print_token(
+    ctx: &Ctx,
+    name: &str,
+    token: &str,
+    json: bool,
+    verb: &str,
+) -> anyhow::Result<()> {
+    // The agent's HTTP endpoint, if it serves one.
+    let url = match ctx.call(&Request::Status).await {
+        Ok(Response::Status(s)) => s.http,
+        _ => None,
+    };
+    let http_running = url.is_some();
+    let setup = Setup::new(name, token, &ctx.dir, url);
     if json {
-        return output::json(&serde_json::json!({ "name": name, "token": token }));
+        return output::json(&serde_json::json!({
+            "name": name,
+            "token": token,
+            "setup": setup.snippets(),
+        }));
     }
     println!("client {name} {verb}. Its token, shown only this once:");
     println!();
     println!("    {token}");
     println!();
-    println!(
-        "Give it to {name} as the environment variable CTXVAULT_TOKEN: the agent knows the client"
-    );
-    println!(
-        "by it, applies its grants and records each of its reads. Keep it secret; `ctxvault client"
-    );
-    println!("rotate {name}` replaces it.");
+    println!("The agent knows the client by it, applies its grants and records each of its calls.");
+    println!("Keep it secret; `ctxvault client rotate {name}` replaces it.");
+    println!();
+    setup.print(http_running);
     Ok(())
 }
 
@@ -60,13 +76,15 @@ impl Client {
         match self {
             Client::Add { name, json } => match ctx.call_vault(&Request::ClientAdd { name }).await?
             {
-                Response::ClientToken { name, token } => print_token(&name, &token, json, "added"),
+                Response::ClientToken { name, token } => {
+                    print_token(ctx, &name, &token, json, "added").await
+                }
                 other => Err(unexpected(&other)),
             },
             Client::Rotate { name, json } => {
                 match ctx.call_vault(&Request::ClientRotate { name }).await? {
                     Response::ClientToken { name, token } => {
-                        print_token(&name, &token, json, "has a new token")
+                        print_token(ctx, &name, &token, json, "has a new token").await
                     }
                     other => Err(unexpected(&other)),
                 }

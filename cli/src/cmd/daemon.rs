@@ -14,6 +14,14 @@ pub struct Daemon {
     /// Lock the vault after this much idle time (e.g. 30m, 2h; 0 disables).
     #[arg(long, value_name = "DURATION", default_value = "30m", env = "CTXVAULT_LOCK_AFTER", value_parser = parse_lock_after)]
     lock_after: Duration,
+    /// Also serve MCP over streamable HTTP at http://ADDR/mcp (such as
+    /// 127.0.0.1:7410; port 0 picks a free port). Clients send their token
+    /// as `Authorization: Bearer`.
+    #[arg(long, value_name = "ADDR", env = "CTXVAULT_HTTP")]
+    http: Option<std::net::SocketAddr>,
+    /// Allow --http on a non-loopback address (reachable from other machines).
+    #[arg(long, requires = "http")]
+    allow_remote: bool,
     /// Print one line on stdout when ready ("ready"), for the CLI that spawned us.
     #[arg(long, hide = true)]
     notify_ready: bool,
@@ -49,7 +57,16 @@ impl Daemon {
             vault_dir,
             runtime_dir: paths::runtime_dir(),
             lock_after: (!self.lock_after.is_zero()).then_some(self.lock_after),
+            http: self.http.map(|addr| server::HttpConfig {
+                addr,
+                allow_remote: self.allow_remote,
+            }),
         };
+        if self.allow_remote && self.http.is_some_and(|a| !a.ip().is_loopback()) {
+            eprintln!(
+                "warning: MCP over HTTP on a non-loopback address is reachable from other machines, in plain HTTP; only a client token stands between them and your grants"
+            );
+        }
         rt.block_on(async {
             let bound = match server::bind(config) {
                 Ok(b) => b,
@@ -58,6 +75,10 @@ impl Daemon {
                 }
             };
             tracing::info!(socket = %bound.socket().display(), "agent listening");
+            if let Some(url) = bound.http_url() {
+                tracing::info!(%url, "MCP over HTTP");
+                eprintln!("ctxvault MCP endpoint at {url}");
+            }
             if self.notify_ready {
                 let mut out = std::io::stdout().lock();
                 let _ = writeln!(out, "ready");

@@ -18,6 +18,7 @@ mod lock;
 mod ls;
 mod mcp;
 mod passwd;
+mod pending;
 mod rekey;
 mod revoke;
 mod rm;
@@ -88,6 +89,12 @@ pub enum Command {
     Rekey(rekey::Rekey),
     /// Serve MCP over stdio for one client (token in CTXVAULT_TOKEN).
     Mcp(mcp::Mcp),
+    /// List what clients proposed to remember, waiting for your review.
+    Pending(pending::Pending),
+    /// Store a proposal in the vault.
+    Approve(pending::Approve),
+    /// Drop a proposal.
+    Reject(pending::Reject),
 }
 
 impl Command {
@@ -119,6 +126,9 @@ impl Command {
             Command::Identity(c) => c.run(&ctx).await,
             Command::Rekey(c) => c.run(&ctx).await,
             Command::Mcp(c) => c.run(&ctx).await,
+            Command::Pending(c) => c.run(&ctx).await,
+            Command::Approve(c) => c.run(&ctx).await,
+            Command::Reject(c) => c.run(&ctx).await,
         }
     }
 }

@@ -62,6 +62,9 @@ impl Status {
         let locked = status["locked"].as_bool().unwrap_or(true);
         println!("state:  {}", if locked { "locked" } else { "unlocked" });
         println!("items:  {}", status["items"]);
+        if let Some(url) = status["http"].as_str() {
+            println!("mcp:    {url}");
+        }
         if let Some(d) = status["damaged"].as_array().filter(|d| !d.is_empty()) {
             println!(
                 "damaged: {} item(s) failed integrity checks; `ctxvault get ID` names each",

@@ -1,0 +1,98 @@
+//! `ctxvault pending`, `approve` and `reject`: the review queue of what
+//! clients with `propose` asked to remember.
+
+use uuid::Uuid;
+use vault_daemon::{Request, Response};
+
+use crate::ctx::{Ctx, unexpected};
+use crate::output;
+
+/// List proposals, oldest first.
+#[derive(clap::Args)]
+pub struct Pending {
+    /// Print a JSON array (id, client, created_at, namespace, kind, title, body, tags).
+    #[arg(long)]
+    json: bool,
+}
+
+/// Store a proposal as an item (its source is `client:NAME`).
+#[derive(clap::Args)]
+pub struct Approve {
+    /// The proposal's id (from `ctxvault pending`).
+    #[arg(value_parser = super::parse_id)]
+    id: Uuid,
+    /// Store it in this namespace instead of the one proposed.
+    #[arg(long = "ns", value_name = "NS")]
+    namespace: Option<vault_core::Namespace>,
+}
+
+/// Drop a proposal without storing it.
+#[derive(clap::Args)]
+pub struct Reject {
+    /// The proposal's id (from `ctxvault pending`).
+    #[arg(value_parser = super::parse_id)]
+    id: Uuid,
+}
+
+impl Pending {
+    pub async fn run(self, ctx: &Ctx) -> anyhow::Result<()> {
+        let list = match ctx.call_vault(&Request::PendingList).await? {
+            Response::Pending(p) => p,
+            other => return Err(unexpected(&other)),
+        };
+        if self.json {
+            return output::json(&list);
+        }
+        if list.is_empty() {
+            println!("nothing pending");
+            return Ok(());
+        }
+        for p in &list {
+            let title = p
+                .title
+                .as_deref()
+                .map(|t| format!(" {t:?}"))
+                .unwrap_or_default();
+            println!(
+                "{}  {}  from {}  into {} ({}){title}",
+                p.id,
+                p.created_at.format("%Y-%m-%d %H:%M"),
+                p.client,
+                p.namespace,
+                p.kind.as_str()
+            );
+            for line in p.body.lines() {
+                println!("    {line}");
+            }
+        }
+        println!();
+        println!(
+            "store one with `ctxvault approve ID [--ns NS]`, drop one with `ctxvault reject ID`"
+        );
+        Ok(())
+    }
+}
+
+impl Approve {
+    pub async fn run(self, ctx: &Ctx) -> anyhow::Result<()> {
+        let req = Request::Approve {
+            id: self.id,
+            namespace: self.namespace,
+        };
+        match ctx.call_vault(&req).await? {
+            Response::Item(i) => {
+                println!("stored {} in {} as {}", self.id, i.namespace, i.id);
+                Ok(())
+            }
+            other => Err(unexpected(&other)),
+        }
+    }
+}
+
+impl Reject {
+    pub async fn run(self, ctx: &Ctx) -> anyhow::Result<()> {
+        ctx.call_vault(&Request::Reject { id: self.id }).await?;
+        println!("rejected {}", self.id);
+        Ok(())
+    }
+}

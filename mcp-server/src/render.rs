@@ -1,0 +1,88 @@
+//! Items and profiles as Markdown, for resources and the prompt.
+
+use std::fmt::Write;
+
+use vault_core::{Item, Tag};
+
+use crate::Profile;
+
+/// A short name for an item: its title, or the start of its first line.
+pub fn item_name(i: &Item) -> String {
+    if let Some(t) = i.title.as_deref().filter(|t| !t.trim().is_empty()) {
+        return t.to_owned();
+    }
+    let line = i.body.lines().find(|l| !l.trim().is_empty()).unwrap_or("");
+    let mut name: String = line.trim().chars().take(60).collect();
+    if line.trim().chars().count() > 60 {
+        name.push('…');
+    }
+    name
+}
+
+fn tags(i: &Item) -> String {
+    i.tags
+        .iter()
+        .map(Tag::as_str)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// One item: a heading, its facts, then the body.
+pub fn item(i: &Item) -> String {
+    let mut s = String::new();
+    let _ = writeln!(s, "# {}\n", item_name(i));
+    let _ = writeln!(s, "- id: {}", i.id);
+    let _ = writeln!(s, "- namespace: {}", i.namespace);
+    let _ = writeln!(s, "- kind: {}", i.kind.as_str());
+    if !i.tags.is_empty() {
+        let _ = writeln!(s, "- tags: {}", tags(i));
+    }
+    let _ = writeln!(s, "- updated: {}", i.updated_at.to_rfc3339());
+    let _ = writeln!(s, "\n{}", i.body.trim_end());
+    s
+}
+
+fn entry(s: &mut String, i: &Item) {
+    let _ = writeln!(
+        s,
+        "### {} ({}, {})\n\n{}\n",
+        item_name(i),
+        i.namespace,
+        i.kind.as_str(),
+        i.body.trim_end()
+    );
+}
+
+/// The profile and preferences, and the topic matches if a topic was given.
+pub fn profile(p: &Profile, topic: Option<&str>) -> String {
+    let mut s = String::from("# About the user (from their ctxvault)\n\n");
+    let (prefs, facts): (Vec<&Item>, Vec<&Item>) = p
+        .items
+        .iter()
+        .partition(|i| i.kind.as_str() == "preference");
+    s.push_str("## Profile\n\n");
+    if facts.is_empty() {
+        s.push_str("Nothing shared.\n\n");
+    }
+    for i in facts {
+        entry(&mut s, i);
+    }
+    s.push_str("## Preferences\n\n");
+    if prefs.is_empty() {
+        s.push_str("Nothing shared.\n\n");
+    }
+    for i in prefs {
+        entry(&mut s, i);
+    }
+    if let Some(t) = topic {
+        let _ = writeln!(s, "## Related to \"{t}\"\n");
+        if p.hits.is_empty() {
+            s.push_str("Nothing shared matches.\n\n");
+        }
+        for h in &p.hits {
+            entry(&mut s, &h.item);
+        }
+    }
+    s.push_str("Use this context where it helps; the user shared it with you through ctxvault.\n");
+    s
+}

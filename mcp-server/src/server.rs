@@ -1,0 +1,459 @@
+//! The MCP server handler: tools, resources and the prompt.
+
+use std::sync::Arc;
+
+use rmcp::handler::server::router::tool::ToolRouter;
+use rmcp::handler::server::wrapper::Parameters;
+use rmcp::model::{
+    CallToolResult, ContentBlock, GetPromptRequestParams, GetPromptResponse, GetPromptResult,
+    Implementation, ListPromptsResult, ListResourceTemplatesResult, ListResourcesResult,
+    ListToolsResult, PaginatedRequestParams, Prompt, PromptArgument, PromptMessage,
+    ReadResourceRequestParams, ReadResourceResponse, ReadResourceResult, Resource,
+    ResourceContents, ResourceTemplate, Role, ServerCapabilities, ServerConfig,
+};
+use rmcp::service::RequestContext;
+use rmcp::{ErrorData, RoleServer, ServerHandler, schemars, tool, tool_handler, tool_router};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+use vault_core::{Kind, Namespace, Tag};
+
+use crate::render;
+use crate::{
+    ContextSource, DEFAULT_LIMIT, FixedSource, INSTRUCTIONS, ITEM_URI_PREFIX, MAX_LIMIT,
+    PROFILE_URI, PROMPT_MATCHES, RESOURCE_PAGE, RememberRequest, SourceError, SourceErrorKind,
+    SourceResolver,
+};
+
+/// Name of the write-back tool, listed only for clients that may use it.
+const REMEMBER: &str = "remember";
+/// Name of the prompt.
+const PROMPT: &str = "personal-context";
+
+/// `search_context` arguments.
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+pub struct SearchArgs {
+    /// Words to look for; every word must match (stemmed), `word*` for a prefix.
+    pub query: String,
+    /// Only this namespace and below, such as `work` or `work/acme`.
+    pub namespace: Option<String>,
+    /// Only items with one of these tags.
+    pub tags: Option<Vec<String>>,
+    /// Most results (default 10, at most 50).
+    pub limit: Option<u32>,
+}
+
+/// `get_context` arguments.
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+pub struct GetArgs {
+    /// The item id, from search_context.
+    pub id: String,
+}
+
+/// `remember` arguments.
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+pub struct RememberArgs {
+    /// The fact or note to keep, in plain words (at most 16 KiB).
+    pub content: String,
+    /// Where to keep it, such as `work/acme`; default `inbox`. Must be inside
+    /// a scope describe_access lists with propose or write.
+    pub namespace: Option<String>,
+    /// Labels, lowercase words.
+    pub tags: Option<Vec<String>>,
+    /// What it is: fact, preference, note, person, project, event...
+    pub kind: Option<String>,
+    /// A short one-line title.
+    pub title: Option<String>,
+}
+
+/// The MCP server for one client (stdio) or for every client (HTTP, where
+/// the resolver finds each request's client from its token).
+#[derive(Clone)]
+pub struct ContextServer {
+    resolver: Arc<dyn SourceResolver>,
+    tool_router: ToolRouter<Self>,
+}
+
+fn tool_error(msg: impl Into<String>) -> CallToolResult {
+    CallToolResult::error(vec![ContentBlock::text(msg.into())])
+}
+
+fn encode<T: Serialize>(value: &T) -> Result<String, ErrorData> {
+    serde_json::to_string_pretty(value)
+        .map_err(|e| ErrorData::internal_error(format!("cannot encode the answer: {e}"), None))
+}
+
+fn json_result<T: Serialize>(value: &T) -> Result<CallToolResult, ErrorData> {
+    Ok(CallToolResult::success(vec![ContentBlock::text(encode(
+        value,
+    )?)]))
+}
+
+/// A source error as a JSON-RPC error (for resources and prompts, which
+/// have no tool-error form).
+fn rpc_error(e: SourceError) -> ErrorData {
+    match e.kind {
+        SourceErrorKind::NotFound => ErrorData::resource_not_found(e.message, None),
+        SourceErrorKind::Invalid => ErrorData::invalid_params(e.message, None),
+        SourceErrorKind::Other => ErrorData::internal_error(e.message, None),
+    }
+}
+
+#[derive(Serialize)]
+struct Hit<'a> {
+    id: Uuid,
+    namespace: &'a str,
+    kind: &'a str,
+    title: Option<&'a str>,
+    snippet: &'a str,
+    tags: Vec<&'a str>,
+    updated_at: String,
+}
+
+fn parse_tags(tags: Option<Vec<String>>) -> Result<Vec<Tag>, String> {
+    tags.unwrap_or_default()
+        .into_iter()
+        .map(|t| t.parse::<Tag>().map_err(|e| e.to_string()))
+        .collect()
+}
+
+fn parse_namespace(ns: Option<String>) -> Result<Option<Namespace>, String> {
+    match ns.as_deref().map(str::trim).filter(|n| !n.is_empty()) {
+        None => Ok(None),
+        Some(n) => n.parse::<Namespace>().map(Some).map_err(|e| e.to_string()),
+    }
+}
+
+impl ContextServer {
+    /// A server over one fixed source (the stdio bridge).
+    pub fn new(source: Arc<dyn ContextSource>) -> Self {
+        Self::with_resolver(Arc::new(FixedSource(source)))
+    }
+
+    /// A server that finds each request's source with `resolver`.
+    pub fn with_resolver(resolver: Arc<dyn SourceResolver>) -> Self {
+        ContextServer {
+            resolver,
+            tool_router: Self::tool_router(),
+        }
+    }
+
+    fn source(
+        &self,
+        ctx: &RequestContext<RoleServer>,
+    ) -> Result<Arc<dyn ContextSource>, ErrorData> {
+        self.resolver
+            .resolve(&ctx.extensions)
+            .map_err(|e| ErrorData::invalid_request(e.message, None))
+    }
+}
+
+#[tool_router]
+impl ContextServer {
+    #[tool(
+        description = "Search the user's context (facts, preferences, projects, people, notes) \
+        that you may read. Returns id, namespace, kind, title, a snippet, tags and last update, \
+        best match first. Use get_context for the full text."
+    )]
+    async fn search_context(
+        &self,
+        Parameters(args): Parameters<SearchArgs>,
+        ctx: RequestContext<RoleServer>,
+    ) -> Result<CallToolResult, ErrorData> {
+        let source = self.source(&ctx)?;
+        let namespace = match parse_namespace(args.namespace) {
+            Ok(n) => n,
+            Err(e) => return Ok(tool_error(e)),
+        };
+        let tags = match parse_tags(args.tags) {
+            Ok(t) => t,
+            Err(e) => return Ok(tool_error(e)),
+        };
+        let limit = args.limit.unwrap_or(DEFAULT_LIMIT).clamp(1, MAX_LIMIT);
+        match source.search(args.query, namespace, tags, limit).await {
+            Ok(hits) => {
+                let out: Vec<Hit> = hits
+                    .iter()
+                    .map(|h| Hit {
+                        id: h.item.id,
+                        namespace: h.item.namespace.as_str(),
+                        kind: h.item.kind.as_str(),
+                        title: h.item.title.as_deref(),
+                        snippet: &h.snippet,
+                        tags: h.item.tags.iter().map(Tag::as_str).collect(),
+                        updated_at: h.item.updated_at.to_rfc3339(),
+                    })
+                    .collect();
+                json_result(&out)
+            }
+            Err(e) => Ok(tool_error(e.message)),
+        }
+    }
+
+    #[tool(
+        description = "Read one item of the user's context in full, by the id search_context gave."
+    )]
+    async fn get_context(
+        &self,
+        Parameters(args): Parameters<GetArgs>,
+        ctx: RequestContext<RoleServer>,
+    ) -> Result<CallToolResult, ErrorData> {
+        let source = self.source(&ctx)?;
+        let Ok(id) = args.id.trim().parse::<Uuid>() else {
+            return Ok(tool_error(format!(
+                "malformed id {:?}: use an id from search_context",
+                args.id
+            )));
+        };
+        match source.get(id).await {
+            Ok(item) => json_result(&item),
+            Err(e) => Ok(tool_error(e.message)),
+        }
+    }
+
+    #[tool(
+        description = "List the namespaces (areas such as profile or work/acme) of the user's \
+        context you may read, with how many items each holds."
+    )]
+    async fn list_namespaces(
+        &self,
+        ctx: RequestContext<RoleServer>,
+    ) -> Result<CallToolResult, ErrorData> {
+        match self.source(&ctx)?.access().await {
+            Ok(a) => json_result(&a.namespaces),
+            Err(e) => Ok(tool_error(e.message)),
+        }
+    }
+
+    #[tool(
+        description = "Describe what you may do in the user's context vault: your actions \
+        (read, propose, write), your grants with their scopes and expiries, and the namespaces \
+        you can read."
+    )]
+    async fn describe_access(
+        &self,
+        ctx: RequestContext<RoleServer>,
+    ) -> Result<CallToolResult, ErrorData> {
+        match self.source(&ctx)?.access().await {
+            Ok(a) => json_result(&a),
+            Err(e) => Ok(tool_error(e.message)),
+        }
+    }
+
+    #[tool(
+        description = "Keep a new fact or note in the user's context vault. With write access \
+        it is stored at once (source client:<you>); with propose access it waits for the user's \
+        approval and nobody sees it before. It never changes an existing item. Use it sparingly, \
+        for durable facts the user would want kept; never for secrets."
+    )]
+    async fn remember(
+        &self,
+        Parameters(args): Parameters<RememberArgs>,
+        ctx: RequestContext<RoleServer>,
+    ) -> Result<CallToolResult, ErrorData> {
+        let source = self.source(&ctx)?;
+        let namespace = match parse_namespace(args.namespace) {
+            Ok(n) => n,
+            Err(e) => return Ok(tool_error(e)),
+        };
+        let tags = match parse_tags(args.tags) {
+            Ok(t) => t,
+            Err(e) => return Ok(tool_error(e)),
+        };
+        let kind = match args
+            .kind
+            .as_deref()
+            .map(str::trim)
+            .filter(|k| !k.is_empty())
+        {
+            None => None,
+            Some(k) => match k.parse::<Kind>() {
+                Ok(k) => Some(k),
+                Err(e) => return Ok(tool_error(e.to_string())),
+            },
+        };
+        let req = RememberRequest {
+            content: args.content,
+            namespace,
+            tags,
+            kind,
+            title: args.title,
+        };
+        match source.remember(req).await {
+            Ok(o) => json_result(&o),
+            Err(e) => Ok(tool_error(e.message)),
+        }
+    }
+}
+
+fn cursor_offset(request: Option<PaginatedRequestParams>) -> Result<usize, ErrorData> {
+    match request.and_then(|r| r.cursor) {
+        None => Ok(0),
+        Some(c) => c.parse::<usize>().map_err(|_| {
+            ErrorData::invalid_params(
+                format!("malformed cursor {c:?}: pass the nextCursor of the previous page"),
+                None,
+            )
+        }),
+    }
+}
+
+#[tool_handler]
+impl ServerHandler for ContextServer {
+    fn get_info(&self) -> ServerConfig {
+        ServerConfig::new(
+            ServerCapabilities::builder()
+                .enable_tools()
+                .enable_resources()
+                .enable_prompts()
+                .build(),
+        )
+        .with_server_info(Implementation::new("ctxvault", env!("CARGO_PKG_VERSION")))
+        .with_instructions(INSTRUCTIONS)
+    }
+
+    async fn list_tools(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        ctx: RequestContext<RoleServer>,
+    ) -> Result<ListToolsResult, ErrorData> {
+        let source = self.source(&ctx)?;
+        // A locked vault cannot say; list the read tools, which then answer
+        // the locked error.
+        let actions = source.actions().await.unwrap_or_default();
+        let may_write = actions.iter().any(|a| a == "propose" || a == "write");
+        let tools = self
+            .tool_router
+            .list_all()
+            .into_iter()
+            .filter(|t| may_write || t.name != REMEMBER)
+            .collect();
+        Ok(ListToolsResult::with_all_items(tools))
+    }
+
+    async fn list_resources(
+        &self,
+        request: Option<PaginatedRequestParams>,
+        ctx: RequestContext<RoleServer>,
+    ) -> Result<ListResourcesResult, ErrorData> {
+        let source = self.source(&ctx)?;
+        let offset = cursor_offset(request)?;
+        let (items, next) = source
+            .page(offset, RESOURCE_PAGE)
+            .await
+            .map_err(rpc_error)?;
+        let mut resources = Vec::with_capacity(items.len() + 1);
+        if offset == 0 {
+            resources.push(
+                Resource::new(PROFILE_URI, "profile")
+                    .with_title("The user's profile and preferences")
+                    .with_description(
+                        "Everything in the profile namespace and every preference you may read, as Markdown",
+                    )
+                    .with_mime_type("text/markdown"),
+            );
+        }
+        for i in &items {
+            resources.push(
+                Resource::new(format!("{ITEM_URI_PREFIX}{}", i.id), render::item_name(i))
+                    .with_description(format!("{} in {}", i.kind.as_str(), i.namespace))
+                    .with_mime_type("text/markdown"),
+            );
+        }
+        let mut result = ListResourcesResult::with_all_items(resources);
+        result.next_cursor = next.map(|n| n.to_string());
+        Ok(result)
+    }
+
+    async fn list_resource_templates(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _ctx: RequestContext<RoleServer>,
+    ) -> Result<ListResourceTemplatesResult, ErrorData> {
+        Ok(ListResourceTemplatesResult::with_all_items(vec![
+            ResourceTemplate::new(format!("{ITEM_URI_PREFIX}{{id}}"), "item")
+                .with_title("One item of the user's context")
+                .with_description("An item by its id (from search_context), as Markdown")
+                .with_mime_type("text/markdown"),
+        ]))
+    }
+
+    async fn read_resource(
+        &self,
+        request: ReadResourceRequestParams,
+        ctx: RequestContext<RoleServer>,
+    ) -> Result<ReadResourceResponse, ErrorData> {
+        let source = self.source(&ctx)?;
+        let uri = request.uri;
+        let text = if uri == PROFILE_URI {
+            let p = source.profile(None, 0).await.map_err(rpc_error)?;
+            render::profile(&p, None)
+        } else if let Some(rest) = uri.strip_prefix(ITEM_URI_PREFIX) {
+            let id = rest.parse::<Uuid>().map_err(|_| {
+                ErrorData::resource_not_found(
+                    format!("no resource {uri}; item URIs are {ITEM_URI_PREFIX}<id>"),
+                    None,
+                )
+            })?;
+            render::item(&source.get(id).await.map_err(rpc_error)?)
+        } else {
+            return Err(ErrorData::resource_not_found(
+                format!("no resource {uri}; use {PROFILE_URI} or {ITEM_URI_PREFIX}<id>"),
+                None,
+            ));
+        };
+        Ok(ReadResourceResult::new(vec![
+            ResourceContents::text(text, uri).with_mime_type("text/markdown"),
+        ])
+        .into())
+    }
+
+    async fn list_prompts(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _ctx: RequestContext<RoleServer>,
+    ) -> Result<ListPromptsResult, ErrorData> {
+        Ok(ListPromptsResult::with_all_items(vec![Prompt::new(
+            PROMPT,
+            Some(
+                "The user's profile and preferences from their ctxvault, plus the items that \
+                 best match a topic",
+            ),
+            Some(vec![
+                PromptArgument::new("topic")
+                    .with_description("What the conversation is about (optional)")
+                    .with_required(false),
+            ]),
+        )]))
+    }
+
+    async fn get_prompt(
+        &self,
+        request: GetPromptRequestParams,
+        ctx: RequestContext<RoleServer>,
+    ) -> Result<GetPromptResponse, ErrorData> {
+        if request.name != PROMPT {
+            return Err(ErrorData::invalid_params(
+                format!("no prompt {:?}; the prompt is {PROMPT}", request.name),
+                None,
+            ));
+        }
+        let source = self.source(&ctx)?;
+        let topic = match request.arguments.as_ref().and_then(|a| a.get("topic")) {
+            None | Some(serde_json::Value::Null) => None,
+            Some(serde_json::Value::String(s)) => Some(s.clone()).filter(|s| !s.trim().is_empty()),
+            Some(_) => {
+                return Err(ErrorData::invalid_params("topic must be a string", None));
+            }
+        };
+        let p = source
+            .profile(topic.clone(), PROMPT_MATCHES)
+            .await
+            .map_err(rpc_error)?;
+        let text = render::profile(&p, topic.as_deref());
+        Ok(
+            GetPromptResult::new(vec![PromptMessage::new_text(Role::User, text)])
+                .with_description("Context the user shares with you from their ctxvault")
+                .into(),
+        )
+    }
+}

@@ -1,0 +1,317 @@
+//! MCP over streamable HTTP, served by the agent (`daemon --http`).
+//!
+//! # Checks, in order, on every request
+//! 1. `Host` must be a loopback name (unless `--allow-remote`), and an
+//!    `Origin`, when present, a loopback origin: 403 otherwise. This stops
+//!    DNS-rebinding pages in the user's browser.
+//! 2. No query string at all: a token in a URL ends up in logs and
+//!    history, so a URL carrying one is refused (400).
+//! 3. `Authorization: Bearer <token>` naming a registered client: 401
+//!    otherwise.
+//! 4. An `Mcp-Session-Id` must belong to the token that opened it (403).
+//!
+//! The token then travels with the request to the MCP handler, which asks
+//! the agent as that client for every call, so policy, revocation and the
+//! audit apply per request; a session id alone authorizes nothing.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use axum::Router;
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use mcp_server::{ContextServer, ContextSource, SourceError, SourceResolver};
+use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
+use rmcp::transport::{StreamableHttpServerConfig, StreamableHttpService};
+use tokio_util::sync::CancellationToken;
+
+use crate::mcp::AgentSource;
+use crate::policy::sha256_hex;
+use crate::protocol::Secret;
+use crate::server::{AgentHandle, HttpConfig};
+
+/// The path of the MCP endpoint.
+pub const MCP_PATH: &str = "/mcp";
+/// The session header of streamable HTTP.
+const SESSION_HEADER: &str = "mcp-session-id";
+/// Most sessions remembered for the session-to-token check.
+const MAX_SESSIONS: usize = 10_000;
+
+/// The caller's token, put in the request's extensions by the guard.
+#[derive(Clone)]
+struct CallerToken(Secret);
+
+struct Guard {
+    agent: AgentHandle,
+    allow_remote: bool,
+    /// Session id -> SHA-256 of the token that opened it.
+    sessions: Mutex<HashMap<String, String>>,
+}
+
+fn refuse(status: StatusCode, message: &str) -> Response {
+    let mut r = (status, format!("{message}\n")).into_response();
+    if status == StatusCode::UNAUTHORIZED {
+        r.headers_mut().insert(
+            header::WWW_AUTHENTICATE,
+            HeaderValue::from_static("Bearer realm=\"ctxvault\""),
+        );
+    }
+    r
+}
+
+/// The host part of a `host[:port]` authority, brackets kept for IPv6.
+fn host_of(authority: &str) -> &str {
+    if authority.starts_with('[') {
+        return authority.split_inclusive(']').next().unwrap_or(authority);
+    }
+    authority.split(':').next().unwrap_or(authority)
+}
+
+fn is_loopback_host(host: &str) -> bool {
+    let host = host.to_ascii_lowercase();
+    host == "localhost"
+        || host == "[::1]"
+        || host
+            .parse::<std::net::Ipv4Addr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
+fn host_allowed(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .is_some_and(|h| is_loopback_host(host_of(h.trim())))
+}
+
+fn origin_allowed(headers: &HeaderMap) -> bool {
+    let Some(origin) = headers.get(header::ORIGIN) else {
+        return true;
+    };
+    let Ok(origin) = origin.to_str() else {
+        return false;
+    };
+    let rest = origin
+        .strip_prefix("http://")
+        .or_else(|| origin.strip_prefix("https://"));
+    rest.is_some_and(|r| !r.contains('/') && is_loopback_host(host_of(r)))
+}
+
+fn bearer(headers: &HeaderMap) -> Option<&str> {
+    let v = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = v.split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim())
+        .filter(|t| !t.is_empty())
+}
+
+async fn guard(State(g): State<Arc<Guard>>, mut req: Request, next: Next) -> Response {
+    let headers = req.headers();
+    if !g.allow_remote && !host_allowed(headers) {
+        return refuse(
+            StatusCode::FORBIDDEN,
+            "Forbidden: the Host header is not a loopback name; connect to 127.0.0.1 or localhost",
+        );
+    }
+    if !origin_allowed(headers) {
+        return refuse(
+            StatusCode::FORBIDDEN,
+            "Forbidden: requests from web pages other than localhost are refused",
+        );
+    }
+    if req.uri().query().is_some() {
+        return refuse(
+            StatusCode::BAD_REQUEST,
+            "query parameters are refused (a token in a URL leaks into logs and history); send the token in an Authorization: Bearer header",
+        );
+    }
+    let Some(token) = bearer(headers).map(str::to_owned) else {
+        return refuse(
+            StatusCode::UNAUTHORIZED,
+            "missing token: send Authorization: Bearer <token> (from `ctxvault client add NAME`)",
+        );
+    };
+    let hash = sha256_hex(&token);
+    if g.agent.client_of(&hash).is_none() {
+        return refuse(
+            StatusCode::UNAUTHORIZED,
+            "unknown or revoked client token (or the vault was not unlocked since the agent started): run `ctxvault unlock`, or get a new token with `ctxvault client rotate NAME`",
+        );
+    }
+    let session = headers
+        .get(SESSION_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    if let Some(sid) = &session {
+        let owner = g
+            .sessions
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(sid)
+            .cloned();
+        if owner.is_some_and(|o| o != hash) {
+            return refuse(
+                StatusCode::FORBIDDEN,
+                "Forbidden: this MCP session was opened with another client's token",
+            );
+        }
+    }
+    let closing = req.method() == Method::DELETE;
+    req.extensions_mut().insert(CallerToken(Secret::new(token)));
+    let resp = next.run(req).await;
+    let mut sessions = g.sessions.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some(sid) = resp
+        .headers()
+        .get(SESSION_HEADER)
+        .and_then(|v| v.to_str().ok())
+    {
+        if sessions.len() >= MAX_SESSIONS {
+            sessions.clear();
+        }
+        sessions.entry(sid.to_owned()).or_insert(hash);
+    }
+    if closing && let Some(sid) = session {
+        sessions.remove(&sid);
+    }
+    resp
+}
+
+/// Finds each request's client from the token the guard put in it.
+struct TokenResolver {
+    agent: AgentHandle,
+}
+
+impl SourceResolver for TokenResolver {
+    fn resolve(
+        &self,
+        ext: &rmcp::model::Extensions,
+    ) -> Result<Arc<dyn ContextSource>, SourceError> {
+        let token = ext
+            .get::<axum::http::request::Parts>()
+            .and_then(|p| p.extensions.get::<CallerToken>())
+            .ok_or_else(|| SourceError::other("no client token came with this request"))?;
+        Ok(Arc::new(AgentSource::in_process(
+            self.agent.clone(),
+            token.0.clone(),
+        )))
+    }
+}
+
+/// The HTTP app: the guard in front of rmcp's streamable HTTP service.
+pub(crate) fn router(agent: AgentHandle, config: &HttpConfig, cancel: CancellationToken) -> Router {
+    let resolver: Arc<dyn SourceResolver> = Arc::new(TokenResolver {
+        agent: agent.clone(),
+    });
+    let mut mcp_config = StreamableHttpServerConfig::default()
+        .with_cancellation_token(cancel)
+        .with_allowed_origins([
+            "http://localhost:*",
+            "http://127.0.0.1:*",
+            "http://[::1]:*",
+            "https://localhost:*",
+            "https://127.0.0.1:*",
+            "https://[::1]:*",
+        ]);
+    if config.allow_remote {
+        mcp_config = mcp_config.disable_allowed_hosts();
+    } else {
+        mcp_config = mcp_config.with_allowed_hosts(["localhost", "127.0.0.1", "::1", "[::1]"]);
+    }
+    let service = StreamableHttpService::new(
+        move || Ok(ContextServer::with_resolver(resolver.clone())),
+        Arc::new(LocalSessionManager::default()),
+        mcp_config,
+    );
+    let g = Arc::new(Guard {
+        agent,
+        allow_remote: config.allow_remote,
+        sessions: Mutex::new(HashMap::new()),
+    });
+    Router::new()
+        .route_service(MCP_PATH, service)
+        .layer(middleware::from_fn_with_state(g, guard))
+        .fallback(|| async {
+            (
+                StatusCode::NOT_FOUND,
+                format!("not found: the MCP endpoint is {MCP_PATH}\n"),
+            )
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(pairs: &[(&str, &str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.insert(
+                axum::http::HeaderName::from_bytes(k.as_bytes()).unwrap(),
+                HeaderValue::from_str(v).unwrap(),
+            );
+        }
+        h
+    }
+
+    #[test]
+    fn hosts() {
+        for ok in [
+            "127.0.0.1:7410",
+            "localhost",
+            "LOCALHOST:1",
+            "[::1]:80",
+            "127.1.2.3",
+        ] {
+            assert!(host_allowed(&headers(&[("host", ok)])), "{ok}");
+        }
+        for bad in [
+            "evil.com",
+            "evil.com:7410",
+            "127.0.0.1.evil.com",
+            "localhost.evil.com",
+            "10.0.0.1:7410",
+            "[::2]:80",
+        ] {
+            assert!(!host_allowed(&headers(&[("host", bad)])), "{bad}");
+        }
+        assert!(!host_allowed(&HeaderMap::new()), "no Host");
+    }
+
+    #[test]
+    fn origins() {
+        assert!(origin_allowed(&HeaderMap::new()));
+        for ok in [
+            "http://localhost:3000",
+            "https://127.0.0.1",
+            "http://[::1]:8080",
+        ] {
+            assert!(origin_allowed(&headers(&[("origin", ok)])), "{ok}");
+        }
+        for bad in [
+            "https://evil.com",
+            "http://localhost.evil.com",
+            "null",
+            "file://",
+            "http://127.0.0.1.evil.com:80",
+        ] {
+            assert!(!origin_allowed(&headers(&[("origin", bad)])), "{bad}");
+        }
+    }
+
+    #[test]
+    fn bearer_tokens() {
+        assert_eq!(
+            bearer(&headers(&[("authorization", "Bearer cvt_x")])),
+            Some("cvt_x")
+        );
+        assert_eq!(
+            bearer(&headers(&[("authorization", "bearer cvt_x")])),
+            Some("cvt_x")
+        );
+        assert_eq!(bearer(&headers(&[("authorization", "Basic abc")])), None);
+        assert_eq!(bearer(&headers(&[("authorization", "Bearer ")])), None);
+        assert_eq!(bearer(&HeaderMap::new()), None);
+    }
+}
