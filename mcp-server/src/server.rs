@@ -5,9 +5,9 @@ use std::sync::Arc;
 use rmcp::handler::server::router::tool::ToolRouter;
 use rmcp::handler::server::wrapper::Parameters;
 use rmcp::model::{
-    CallToolResult, ContentBlock, GetPromptRequestParams, GetPromptResponse, GetPromptResult,
+    CacheScope, CallToolResult, ContentBlock, GetPromptRequestParams, GetPromptResponse, GetPromptResult,
     Implementation, ListPromptsResult, ListResourceTemplatesResult, ListResourcesResult,
-    ListToolsResult, PaginatedRequestParams, Prompt, PromptArgument, PromptMessage,
+    ListToolsResult, PaginatedRequestParams, Prompt, ProtocolVersion, PromptArgument, PromptMessage,
     ReadResourceRequestParams, ReadResourceResponse, ReadResourceResult, Resource,
     ResourceContents, ResourceTemplate, Role, ServerCapabilities, ServerConfig,
 };
@@ -285,6 +285,16 @@ impl ContextServer {
     }
 }
 
+/// Cache hints for a list answer: what a client sees depends on its grants,
+/// which change at any time, so lists are private and stale at once (sent
+/// only to peers on a protocol version that knows the fields).
+fn no_cache(ctx: &RequestContext<RoleServer>) -> (Option<u64>, Option<CacheScope>) {
+    let hints = ctx
+        .protocol_version()
+        .is_some_and(|v| v >= ProtocolVersion::V_2026_07_28);
+    (hints.then_some(0), hints.then_some(CacheScope::Private))
+}
+
 fn cursor_offset(request: Option<PaginatedRequestParams>) -> Result<usize, ErrorData> {
     match request.and_then(|r| r.cursor) {
         None => Ok(0),
@@ -327,7 +337,9 @@ impl ServerHandler for ContextServer {
             .into_iter()
             .filter(|t| may_write || t.name != REMEMBER)
             .collect();
-        Ok(ListToolsResult::with_all_items(tools))
+        let mut result = ListToolsResult::with_all_items(tools);
+        (result.ttl_ms, result.cache_scope) = no_cache(&ctx);
+        Ok(result)
     }
 
     async fn list_resources(
@@ -361,6 +373,7 @@ impl ServerHandler for ContextServer {
         }
         let mut result = ListResourcesResult::with_all_items(resources);
         result.next_cursor = next.map(|n| n.to_string());
+        (result.ttl_ms, result.cache_scope) = no_cache(&ctx);
         Ok(result)
     }
 

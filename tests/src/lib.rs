@@ -266,3 +266,84 @@ pub fn assert_one_line_error(stderr: &str, needle: &str) {
     );
     assert!(lines[0].contains(needle), "{needle:?} not in {stderr:?}");
 }
+
+/// An agent this test started in the foreground with `--http`: the MCP
+/// endpoint at [`HttpAgent::url`]. Stopped (SIGTERM, by its pid) on drop.
+pub struct HttpAgent {
+    child: std::process::Child,
+    /// `http://127.0.0.1:PORT/mcp`.
+    pub url: String,
+    /// `127.0.0.1:PORT`.
+    pub addr: String,
+}
+
+impl Env {
+    /// Stop the agent `init` left, start `daemon --http 127.0.0.1:0` (a free
+    /// port picked by the OS), unlock, and return it.
+    pub fn http_agent(&self) -> HttpAgent {
+        use std::io::BufRead;
+        self.ok(&["stop"]);
+        let mut child = self
+            .cmd(&["daemon", "--http", "127.0.0.1:0", "--notify-ready"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn the agent");
+        let mut line = String::new();
+        std::io::BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        assert_eq!(line.trim(), "ready", "agent failed to start: {line}");
+        self.ok(&["unlock"]);
+        let url = self.status()["http"]
+            .as_str()
+            .expect("status names the HTTP endpoint")
+            .to_owned();
+        let addr = url
+            .trim_start_matches("http://")
+            .trim_end_matches("/mcp")
+            .to_owned();
+        HttpAgent { child, url, addr }
+    }
+}
+
+impl HttpAgent {
+    /// The agent's pid.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+}
+
+impl Drop for HttpAgent {
+    fn drop(&mut self) {
+        let _ = nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(self.child.id() as i32),
+            nix::sys::signal::Signal::SIGTERM,
+        );
+        let _ = self.child.wait();
+    }
+}
+
+/// One raw HTTP/1.1 exchange (for the endpoint's security checks, where
+/// every header must be exactly as written): the status code, headers
+/// (lowercase names) and body.
+pub fn raw_http(addr: &str, request: &str) -> (u16, Vec<(String, String)>, String) {
+    use std::io::Read;
+    let mut s = std::net::TcpStream::connect(addr).expect("connect");
+    s.write_all(request.as_bytes()).unwrap();
+    let mut buf = Vec::new();
+    let _ = s.read_to_end(&mut buf);
+    let text = String::from_utf8_lossy(&buf).into_owned();
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    let mut lines = head.lines();
+    let status = lines
+        .next()
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    let headers = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_owned()))
+        .collect();
+    (status, headers, body.to_owned())
+}

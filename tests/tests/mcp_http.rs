@@ -1,0 +1,357 @@
+//! MCP over both transports with rmcp's client: stdio (`ctxvault mcp`) and
+//! the agent's streamable HTTP endpoint (`daemon --http`). Every tool,
+//! resources, the prompt, results exactly as the grants allow, revoke and
+//! expiry applied to open sessions, the locked vault, and the audit.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use common::{Transport, add_client, audit_of, call, connect, json, text, tool_names};
+use ctxvault_tests::{Env, HttpAgent};
+use rmcp::model::{GetPromptRequestParams, PaginatedRequestParams, ReadResourceRequestParams};
+use serde_json::json;
+
+/// A sample person: profile, a preference, work, health, finance.
+struct Person {
+    profile: String,
+    pref: String,
+    work: String,
+    health: String,
+    finance: String,
+}
+
+fn person(env: &Env) -> Person {
+    Person {
+        profile: env.add(&[
+            "--ns",
+            "profile",
+            "--kind",
+            "fact",
+            "--title",
+            "Name",
+            "Ada Lovelace, lives in London, works on the Acme launch",
+        ]),
+        pref: env.add(&[
+            "--ns",
+            "personal",
+            "--kind",
+            "preference",
+            "Prefers concise answers with code first",
+        ]),
+        work: env.add(&[
+            "--ns",
+            "work/acme",
+            "--title",
+            "Roadmap",
+            "Acme roadmap: launch in March; mail ann@acme.com",
+        ]),
+        health: env.add(&[
+            "--ns",
+            "health",
+            "--sensitivity",
+            "private",
+            "Allergic to penicillin; careful at the launch dinner",
+        ]),
+        finance: env.add(&["--ns", "finance", "Salary review before the launch"]),
+    }
+}
+
+fn ids(v: &serde_json::Value) -> Vec<String> {
+    let mut out: Vec<String> = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["id"].as_str().unwrap().to_owned())
+        .collect();
+    out.sort();
+    out
+}
+
+fn sorted(mut v: Vec<String>) -> Vec<String> {
+    v.sort();
+    v
+}
+
+async fn read(s: &common::Session, uri: &str) -> Result<String, String> {
+    match s.read_resource(ReadResourceRequestParams::new(uri)).await {
+        Ok(r) => Ok(r
+            .contents
+            .iter()
+            .map(|c| match c {
+                rmcp::model::ResourceContents::TextResourceContents { text, .. } => text.clone(),
+                _ => String::new(),
+            })
+            .collect()),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+/// The whole surface for one client on one transport; returns how many
+/// audited calls it made.
+async fn flow(env: &Env, agent: &HttpAgent, t: Transport, client: &str, p: &Person) -> usize {
+    let token = add_client(env, client);
+    let work_grant = env
+        .ok(&["grant", client, "work/**", "--redact", "email"])
+        .trim()
+        .to_owned();
+    env.ok(&["grant", client, "profile/**"]);
+    let s = connect(t, env, &agent.url, client, &token).await;
+    let mut audited = 0;
+
+    let info = s.peer_info().unwrap();
+    assert_eq!(
+        info.server_info.as_ref().map(|i| i.name.as_str()),
+        Some("ctxvault")
+    );
+    assert!(info.capabilities.resources.is_some() && info.capabilities.prompts.is_some());
+    assert_eq!(
+        tool_names(&s).await,
+        [
+            "describe_access",
+            "get_context",
+            "list_namespaces",
+            "search_context"
+        ],
+        "a read-only client has no remember tool"
+    );
+
+    // Tools.
+    let hits = json(&call(&s, "search_context", json!({"query": "launch"})).await);
+    audited += 1;
+    assert_eq!(ids(&hits), sorted(vec![p.profile.clone(), p.work.clone()]));
+    let work_hit = hits
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|h| h["id"] == p.work.as_str())
+        .unwrap();
+    assert!(work_hit["snippet"].as_str().unwrap().contains("[email]"));
+    for key in ["namespace", "kind", "title", "tags", "updated_at"] {
+        assert!(work_hit.get(key).is_some(), "{key} in {work_hit}");
+    }
+    let filtered = json(
+        &call(
+            &s,
+            "search_context",
+            json!({"query": "launch", "namespace": "work", "limit": 1}),
+        )
+        .await,
+    );
+    audited += 1;
+    assert_eq!(ids(&filtered), [p.work.clone()]);
+    let item = json(&call(&s, "get_context", json!({"id": p.work})).await);
+    audited += 1;
+    assert_eq!(item["body"], "Acme roadmap: launch in March; mail [email]");
+    for hidden in [&p.health, &p.finance, &p.pref] {
+        let r = call(&s, "get_context", json!({"id": hidden})).await;
+        audited += 1;
+        assert_eq!(r.is_error, Some(true));
+        assert_eq!(text(&r), format!("no item {hidden}"));
+    }
+    let ns = json(&call(&s, "list_namespaces", json!({})).await);
+    audited += 1;
+    assert_eq!(
+        ns,
+        json!([{"namespace": "profile", "items": 1}, {"namespace": "work/acme", "items": 1}])
+    );
+    let access = json(&call(&s, "describe_access", json!({})).await);
+    audited += 1;
+    assert_eq!(access["client"], client);
+    assert_eq!(access["actions"], json!(["read"]));
+    let scopes: Vec<&str> = access["grants"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| g["scope"].as_str().unwrap())
+        .collect();
+    assert_eq!(scopes, ["work/**", "profile/**"]);
+    assert_eq!(access["grants"][0]["redact"], json!(["email"]));
+    assert!(access["grants"][0]["expires"].is_null());
+
+    // Resources.
+    let listed = s.list_resources(None).await.unwrap();
+    audited += 1;
+    let mut uris: Vec<String> = listed.resources.iter().map(|r| r.uri.clone()).collect();
+    uris.sort();
+    let mut want = vec![
+        "ctxvault://profile".to_owned(),
+        format!("ctxvault://item/{}", p.profile),
+        format!("ctxvault://item/{}", p.work),
+    ];
+    want.sort();
+    assert_eq!(uris, want);
+    assert!(listed.next_cursor.is_none());
+    let templates = s.list_resource_templates(None).await.unwrap();
+    assert_eq!(
+        templates.resource_templates[0].uri_template,
+        "ctxvault://item/{id}"
+    );
+    let md = read(&s, &format!("ctxvault://item/{}", p.work)).await.unwrap();
+    audited += 1;
+    assert!(md.contains("# Roadmap") && md.contains("[email]") && !md.contains("ann@"));
+    let err = read(&s, &format!("ctxvault://item/{}", p.health))
+        .await
+        .unwrap_err();
+    audited += 1;
+    assert!(err.contains(&format!("no item {}", p.health)), "{err}");
+    let profile = read(&s, "ctxvault://profile").await.unwrap();
+    audited += 1;
+    assert!(profile.contains("Ada Lovelace"), "{profile}");
+    assert!(!profile.contains("concise"), "preference not granted");
+    assert!(!profile.contains("penicillin") && !profile.contains("Salary"));
+
+    // The prompt.
+    let prompts = s.list_prompts(None).await.unwrap();
+    assert_eq!(prompts.prompts[0].name, "personal-context");
+    let mut args = serde_json::Map::new();
+    args.insert("topic".into(), json!("roadmap"));
+    let got = s
+        .get_prompt(GetPromptRequestParams::new("personal-context").with_arguments(args))
+        .await
+        .unwrap();
+    audited += 1;
+    let prompt_text = serde_json::to_string(&got.messages).unwrap();
+    assert!(prompt_text.contains("Ada Lovelace") && prompt_text.contains("Acme roadmap"));
+    assert!(!prompt_text.contains("penicillin") && !prompt_text.contains("Salary"));
+    assert!(!prompt_text.contains("ann@acme.com"));
+
+    // A revoke applies to this open session's next call.
+    env.ok(&["revoke", &work_grant]);
+    let after = json(&call(&s, "search_context", json!({"query": "roadmap"})).await);
+    audited += 1;
+    assert_eq!(after, json!([]));
+    assert!(
+        read(&s, &format!("ctxvault://item/{}", p.work))
+            .await
+            .is_err()
+    );
+    audited += 1;
+
+    // So does an expiry.
+    env.ok(&["grant", client, "work/**", "--expires", "2s"]);
+    let before = json(&call(&s, "search_context", json!({"query": "roadmap"})).await);
+    audited += 1;
+    assert_eq!(ids(&before), [p.work.clone()]);
+    let expires = env.json(&["grants", client, "--json"])
+        .as_array()
+        .unwrap()
+        .iter()
+        .find_map(|g| g["expires"].as_str().map(str::to_owned))
+        .unwrap();
+    let expires = chrono::DateTime::parse_from_rfc3339(&expires).unwrap();
+    // Wait for the wall clock to pass the expiry: the feature is time itself.
+    while chrono::Utc::now() <= expires {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let expired = json(&call(&s, "search_context", json!({"query": "roadmap"})).await);
+    audited += 1;
+    assert_eq!(expired, json!([]));
+
+    s.cancel().await.unwrap();
+    audited
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_capability_over_stdio_and_http_within_the_grants() {
+    let env = Env::new();
+    env.init();
+    let p = person(&env);
+    let agent = env.http_agent();
+    for (t, client) in [(Transport::Stdio, "claude"), (Transport::Http, "cursor")] {
+        let calls = flow(&env, &agent, t, client, &p).await;
+        let audit = audit_of(&env, client);
+        assert_eq!(audit.len(), calls, "{t:?}: one entry per call: {audit:?}");
+        for e in &audit {
+            let seen: Vec<&str> = e["ids"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|i| i.as_str().unwrap())
+                .collect();
+            for hidden in [&p.health, &p.finance, &p.pref] {
+                assert!(!seen.contains(&hidden.as_str()), "{t:?} leaked: {e}");
+            }
+        }
+        let actions: Vec<&str> = audit.iter().map(|e| e["action"].as_str().unwrap()).collect();
+        for a in ["search", "get", "list", "profile", "describe-access"] {
+            assert!(actions.contains(&a), "{t:?}: {a} in {actions:?}");
+        }
+    }
+    env.ok(&["audit", "verify"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn resources_are_paginated() {
+    let env = Env::new();
+    env.init();
+    let lines: String = (0..230).map(|i| format!("bulk note number {i}\n")).collect();
+    let file = env.tmp.path().join("notes.txt");
+    std::fs::write(&file, lines).unwrap();
+    env.ok(&[
+        "import",
+        file.to_str().unwrap(),
+        "--format",
+        "lines",
+        "--ns",
+        "work/bulk",
+    ]);
+    env.add(&["--ns", "health", "hidden from the pages"]);
+    let agent = env.http_agent();
+    let token = add_client(&env, "cursor");
+    env.ok(&["grant", "cursor", "work/**"]);
+    let s = common::http(&agent.url, &token).await;
+    let mut cursor = None;
+    let mut pages = Vec::new();
+    loop {
+        let page = s
+            .list_resources(Some(PaginatedRequestParams::default().with_cursor(cursor)))
+            .await
+            .unwrap();
+        pages.push(page.resources.len());
+        cursor = page.next_cursor;
+        if cursor.is_none() {
+            break;
+        }
+    }
+    // The profile resource, then 100 items a page.
+    assert_eq!(pages, [101, 100, 30]);
+    let bad = s
+        .list_resources(Some(
+            PaginatedRequestParams::default().with_cursor(Some("x".into())),
+        ))
+        .await
+        .unwrap_err();
+    assert!(bad.to_string().contains("malformed cursor"), "{bad}");
+    s.cancel().await.unwrap();
+    assert_eq!(audit_of(&env, "cursor").len(), 3, "one entry per page");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn locked_vault_answers_every_tool_over_http_then_recovers() {
+    let env = Env::new();
+    env.init();
+    let work = env.add(&["--ns", "work", "quarterly plan"]);
+    let agent = env.http_agent();
+    let token = add_client(&env, "cursor");
+    env.ok(&["grant", "cursor", "work/**", "--allow", "read,write"]);
+    let s = common::http(&agent.url, &token).await;
+    env.ok(&["lock"]);
+    for (tool, args) in [
+        ("search_context", json!({"query": "plan"})),
+        ("get_context", json!({"id": work})),
+        ("list_namespaces", json!({})),
+        ("describe_access", json!({})),
+        ("remember", json!({"content": "x", "namespace": "work"})),
+    ] {
+        let r = call(&s, tool, args).await;
+        assert_eq!(r.is_error, Some(true), "{tool}");
+        assert_eq!(text(&r), "vault is locked: run `ctxvault unlock`", "{tool}");
+    }
+    let r = read(&s, "ctxvault://profile").await.unwrap_err();
+    assert!(r.contains("vault is locked"), "{r}");
+    env.ok(&["unlock"]);
+    let hits = json(&call(&s, "search_context", json!({"query": "plan"})).await);
+    assert_eq!(ids(&hits), [work]);
+    s.cancel().await.unwrap();
+}
