@@ -187,7 +187,9 @@ async fn flow(env: &Env, agent: &HttpAgent, t: Transport, client: &str, p: &Pers
         templates.resource_templates[0].uri_template,
         "ctxvault://item/{id}"
     );
-    let md = read(&s, &format!("ctxvault://item/{}", p.work)).await.unwrap();
+    let md = read(&s, &format!("ctxvault://item/{}", p.work))
+        .await
+        .unwrap();
     audited += 1;
     assert!(md.contains("# Roadmap") && md.contains("[email]") && !md.contains("ann@"));
     let err = read(&s, &format!("ctxvault://item/{}", p.health))
@@ -233,7 +235,8 @@ async fn flow(env: &Env, agent: &HttpAgent, t: Transport, client: &str, p: &Pers
     let before = json(&call(&s, "search_context", json!({"query": "roadmap"})).await);
     audited += 1;
     assert_eq!(ids(&before), [p.work.clone()]);
-    let expires = env.json(&["grants", client, "--json"])
+    let expires = env
+        .json(&["grants", client, "--json"])
         .as_array()
         .unwrap()
         .iter()
@@ -273,7 +276,10 @@ async fn every_capability_over_stdio_and_http_within_the_grants() {
                 assert!(!seen.contains(&hidden.as_str()), "{t:?} leaked: {e}");
             }
         }
-        let actions: Vec<&str> = audit.iter().map(|e| e["action"].as_str().unwrap()).collect();
+        let actions: Vec<&str> = audit
+            .iter()
+            .map(|e| e["action"].as_str().unwrap())
+            .collect();
         for a in ["search", "get", "list", "profile", "describe-access"] {
             assert!(actions.contains(&a), "{t:?}: {a} in {actions:?}");
         }
@@ -285,7 +291,9 @@ async fn every_capability_over_stdio_and_http_within_the_grants() {
 async fn resources_are_paginated() {
     let env = Env::new();
     env.init();
-    let lines: String = (0..230).map(|i| format!("bulk note number {i}\n")).collect();
+    let lines: String = (0..230)
+        .map(|i| format!("bulk note number {i}\n"))
+        .collect();
     let file = env.tmp.path().join("notes.txt");
     std::fs::write(&file, lines).unwrap();
     env.ok(&[

@@ -36,7 +36,9 @@ pub async fn stdio(env: &Env, client: &str, token: &str) -> Session {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    ().serve(transport).await.expect("MCP initialize over stdio")
+    ().serve(transport)
+        .await
+        .expect("MCP initialize over stdio")
 }
 
 /// A session over HTTP with `token` as the bearer.
