@@ -363,3 +363,93 @@ async fn locked_vault_answers_every_tool_over_http_then_recovers() {
     assert_eq!(ids(&hits), [work]);
     s.cancel().await.unwrap();
 }
+
+/// `client add` prints configuration that works as pasted: the stdio entry
+/// (command, args, env) and the HTTP entry (url, Authorization header) both
+/// open real sessions.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn setup_snippets_work_as_printed() {
+    use rmcp::ServiceExt;
+    use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
+    let env = Env::new();
+    env.init();
+    let work = env.add(&["--ns", "work", "snippet check"]);
+    let agent = env.http_agent();
+    let added = env.json(&["client", "add", "vscode", "--json"]);
+    env.ok(&["grant", "vscode", "work/**"]);
+    let setup = &added["setup"];
+    let token = added["token"].as_str().unwrap();
+
+    // Claude Desktop / Cursor / VS Code stdio entries are the same server.
+    let desktop = &setup["claude_desktop"]["stdio"]["mcpServers"]["ctxvault"];
+    assert_eq!(desktop, &setup["cursor"]["stdio"]["mcpServers"]["ctxvault"]);
+    assert_eq!(
+        setup["vscode"]["stdio"]["servers"]["ctxvault"]["type"],
+        "stdio"
+    );
+    let mut cmd = tokio::process::Command::new(desktop["command"].as_str().unwrap());
+    for a in desktop["args"].as_array().unwrap() {
+        cmd.arg(a.as_str().unwrap());
+    }
+    for (k, v) in desktop["env"].as_object().unwrap() {
+        cmd.env(k, v.as_str().unwrap());
+    }
+    // Only what a desktop app would pass: no vault or runtime variables
+    // beyond the runtime directory this test's agent uses.
+    cmd.env_remove("CTXVAULT_HOME")
+        .env("CTXVAULT_RUNTIME_DIR", &env.runtime);
+    let (transport, _) = rmcp::transport::TokioChildProcess::builder(cmd)
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let s = ().serve(transport).await.unwrap();
+    let hits = json(&call(&s, "search_context", json!({"query": "snippet"})).await);
+    assert_eq!(ids(&hits), [work.clone()]);
+    s.cancel().await.unwrap();
+
+    // The HTTP entries point at the running endpoint with the bearer token.
+    let vs = &setup["vscode"]["http"]["servers"]["ctxvault"];
+    assert_eq!(vs["type"], "http");
+    assert_eq!(vs["url"], agent.url.as_str());
+    assert_eq!(
+        setup["cursor"]["http"]["mcpServers"]["ctxvault"]["url"],
+        agent.url.as_str()
+    );
+    let auth = vs["headers"]["Authorization"].as_str().unwrap();
+    assert_eq!(auth, format!("Bearer {token}"));
+    let transport = rmcp::transport::StreamableHttpClientTransport::from_config(
+        StreamableHttpClientTransportConfig::with_uri(vs["url"].as_str().unwrap().to_owned())
+            .auth_header(auth.trim_start_matches("Bearer ").to_owned()),
+    );
+    let s = ().serve(transport).await.unwrap();
+    let hits = json(&call(&s, "search_context", json!({"query": "snippet"})).await);
+    assert_eq!(ids(&hits), [work]);
+    s.cancel().await.unwrap();
+
+    // Claude Code lines.
+    let stdio_line = setup["claude_code"]["stdio"].as_str().unwrap();
+    assert!(
+        stdio_line
+            .starts_with("claude mcp add --transport stdio ctxvault --env CTXVAULT_TOKEN=cvt_")
+    );
+    assert!(stdio_line.contains(" -- ") && stdio_line.ends_with("mcp --client vscode"));
+    let http_line = setup["claude_code"]["http"].as_str().unwrap();
+    assert_eq!(
+        http_line,
+        format!(
+            "claude mcp add --transport http ctxvault {} --header 'Authorization: Bearer {token}'",
+            agent.url
+        )
+    );
+    // The human form prints every client's entries.
+    let human = env.ok(&["client", "rotate", "vscode"]);
+    for want in [
+        "claude_desktop_config.json",
+        "claude mcp add --transport stdio",
+        "claude mcp add --transport http",
+        "~/.cursor/mcp.json",
+        ".vscode/mcp.json",
+    ] {
+        assert!(human.contains(want), "{want} in {human}");
+    }
+}

@@ -199,9 +199,10 @@ fn mcp_without_a_token_names_the_fix() {
     ctxvault_tests::assert_one_line_error(&o.stderr, "CTXVAULT_TOKEN is not set");
 }
 
-/// The same flow, driven by the official MCP Python SDK (installed by `.ci/run`).
+/// The same flow, driven by the official MCP Python SDK (installed by
+/// `scripts/test.sh`), over stdio and over the agent's HTTP endpoint.
 #[test]
-fn official_python_sdk_over_stdio() {
+fn official_python_sdk_over_stdio_and_http() {
     let env = Env::new();
     env.init();
     let work = env.add(&[
@@ -210,6 +211,7 @@ fn official_python_sdk_over_stdio() {
         "Acme launch plan, call +1 555 123 4567",
     ]);
     let health = env.add(&["--ns", "health", "launch day allergy note"]);
+    let agent = env.http_agent();
     let token = env.json(&["client", "add", "cursor", "--json"])["token"]
         .as_str()
         .unwrap()
@@ -219,48 +221,69 @@ fn official_python_sdk_over_stdio() {
         env!("CARGO_MANIFEST_DIR"),
         "/tests/support/mcp_sdk_client.py"
     );
-    let out = std::process::Command::new("python3")
-        .args([script, bin().to_str().unwrap(), "cursor", &work, &health])
-        .env("CTXVAULT_HOME", &env.vault)
-        .env("CTXVAULT_RUNTIME_DIR", &env.runtime)
-        .env("CTXVAULT_TOKEN", &token)
-        .env_remove("CTXVAULT_PASSPHRASE")
-        .output()
-        .expect("python3 with the `mcp` package (pip install mcp)");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let seen: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(seen["server"], "ctxvault");
-    assert_eq!(
-        seen["tools"],
-        serde_json::json!([
-            "describe_access",
-            "get_context",
-            "list_namespaces",
-            "search_context"
-        ])
-    );
-    assert_eq!(
-        seen["schemas"]["search_context"]["required"],
-        serde_json::json!(["query"])
-    );
-    assert_eq!(seen["search"].as_array().unwrap().len(), 1);
-    assert_eq!(seen["search"][0]["id"], work.as_str());
-    assert_eq!(seen["get"]["body"], "Acme launch plan, call [phone]");
-    assert_eq!(seen["hidden"]["is_error"], true);
-    assert_eq!(seen["hidden"]["text"], format!("no item {health}"));
-    assert_eq!(
-        seen["namespaces"],
-        serde_json::json!([{"namespace": "work/acme", "items": 1}])
-    );
-    assert_eq!(seen["access"]["client"], "cursor");
-    let audit = env.json(&["audit", "--client", "cursor", "--json"]);
-    assert_eq!(
-        audit.as_array().unwrap().len(),
-        5,
-        "one entry per tool call: {audit}"
-    );
+    let binary = bin();
+    for url in [None, Some(agent.url.as_str())] {
+        let before = env
+            .json(&["audit", "--client", "cursor", "--json"])
+            .as_array()
+            .unwrap()
+            .len();
+        let mut args = vec![script, binary.to_str().unwrap(), "cursor", &work, &health];
+        args.extend(url);
+        let out = std::process::Command::new("python3")
+            .args(&args)
+            .env("CTXVAULT_HOME", &env.vault)
+            .env("CTXVAULT_RUNTIME_DIR", &env.runtime)
+            .env("CTXVAULT_TOKEN", &token)
+            .env_remove("CTXVAULT_PASSPHRASE")
+            .output()
+            .expect("python3 with the `mcp` package (pip install mcp)");
+        assert!(
+            out.status.success(),
+            "{url:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let seen: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(seen["server"], "ctxvault");
+        assert_eq!(
+            seen["tools"],
+            serde_json::json!([
+                "describe_access",
+                "get_context",
+                "list_namespaces",
+                "search_context"
+            ])
+        );
+        assert_eq!(
+            seen["schemas"]["search_context"]["required"],
+            serde_json::json!(["query"])
+        );
+        assert_eq!(seen["search"].as_array().unwrap().len(), 1);
+        assert_eq!(seen["search"][0]["id"], work.as_str());
+        assert_eq!(seen["get"]["body"], "Acme launch plan, call [phone]");
+        assert_eq!(seen["hidden"]["is_error"], true);
+        assert_eq!(seen["hidden"]["text"], format!("no item {health}"));
+        assert_eq!(
+            seen["namespaces"],
+            serde_json::json!([{"namespace": "work/acme", "items": 1}])
+        );
+        assert_eq!(seen["access"]["client"], "cursor");
+        assert_eq!(
+            seen["resources"],
+            serde_json::json!(["ctxvault://item/".to_owned() + &work, "ctxvault://profile"])
+        );
+        assert!(seen["resource_text"].as_str().unwrap().contains("[phone]"));
+        let prompt = seen["prompt"].as_str().unwrap();
+        assert!(prompt.contains("Acme launch plan") && !prompt.contains("allergy"));
+        let after = env
+            .json(&["audit", "--client", "cursor", "--json"])
+            .as_array()
+            .unwrap()
+            .len();
+        assert_eq!(
+            after - before,
+            8,
+            "{url:?}: one entry per tool call, resource list or read, and prompt"
+        );
+    }
 }

@@ -1,0 +1,128 @@
+//! 32 concurrent MCP sessions, mixed clients over both transports, 200
+//! calls each: no error, no cross-client leak, exactly one audit entry per
+//! call.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use common::{Transport, add_client, audit_of, call, connect, json};
+use ctxvault_tests::Env;
+use serde_json::json;
+
+const SESSIONS: usize = 32;
+const CALLS: usize = 200;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn thirty_two_sessions_two_hundred_calls_each() {
+    let env = Env::new();
+    env.init();
+    // Four areas, each with items every client's query matches.
+    let areas = ["work", "health", "finance", "profile"];
+    let mut by_area: BTreeMap<&str, BTreeSet<String>> = BTreeMap::new();
+    for area in areas {
+        for i in 0..5 {
+            let id = env.add(&["--ns", area, &format!("common word orbit {area} note {i}")]);
+            by_area.entry(area).or_default().insert(id);
+        }
+    }
+    let agent = env.http_agent();
+    // Four clients: each reads a different pair of areas.
+    let clients = [
+        ("c-work", vec!["work", "profile"]),
+        ("c-health", vec!["health"]),
+        ("c-money", vec!["finance", "work"]),
+        ("c-none", vec![]),
+    ];
+    let mut tokens = BTreeMap::new();
+    let mut allowed: BTreeMap<&str, BTreeSet<String>> = BTreeMap::new();
+    for (name, grants) in &clients {
+        tokens.insert(*name, add_client(&env, name));
+        let set = allowed.entry(*name).or_default();
+        for g in grants {
+            env.ok(&["grant", name, &format!("{g}/**")]);
+            set.extend(by_area[g].iter().cloned());
+        }
+    }
+    let every_id: Vec<String> = by_area.values().flatten().cloned().collect();
+
+    let mut tasks = Vec::new();
+    for n in 0..SESSIONS {
+        let (name, _) = &clients[n % clients.len()];
+        let name = name.to_string();
+        let token = tokens[name.as_str()].clone();
+        let mine = allowed[name.as_str()].clone();
+        let transport = if n % 2 == 0 {
+            Transport::Stdio
+        } else {
+            Transport::Http
+        };
+        let s = connect(transport, &env, &agent.url, &name, &token).await;
+        let every_id = every_id.clone();
+        tasks.push(tokio::spawn(async move {
+            for i in 0..CALLS {
+                match i % 4 {
+                    0 => {
+                        let hits = json(
+                            &call(&s, "search_context", json!({"query": "orbit", "limit": 50}))
+                                .await,
+                        );
+                        let got: BTreeSet<String> = hits
+                            .as_array()
+                            .unwrap()
+                            .iter()
+                            .map(|h| h["id"].as_str().unwrap().to_owned())
+                            .collect();
+                        assert_eq!(got, mine, "{name} over {transport:?}");
+                    }
+                    1 => {
+                        let id = &every_id[(n + i) % every_id.len()];
+                        let r = call(&s, "get_context", json!({"id": id})).await;
+                        if mine.contains(id) {
+                            assert_eq!(json(&r)["id"], id.as_str());
+                        } else {
+                            assert_eq!(r.is_error, Some(true), "{name} read {id}");
+                        }
+                    }
+                    2 => {
+                        let ns = json(&call(&s, "list_namespaces", json!({})).await);
+                        let total: u64 = ns
+                            .as_array()
+                            .unwrap()
+                            .iter()
+                            .map(|n| n["items"].as_u64().unwrap())
+                            .sum();
+                        assert_eq!(total as usize, mine.len());
+                    }
+                    _ => {
+                        let a = json(&call(&s, "describe_access", json!({})).await);
+                        assert_eq!(a["client"], name.as_str());
+                    }
+                }
+            }
+            s.cancel().await.unwrap();
+            (name, transport)
+        }));
+    }
+    let mut per_client: BTreeMap<String, usize> = BTreeMap::new();
+    let mut transports = BTreeSet::new();
+    for t in tasks {
+        let (name, transport) = t.await.expect("session task");
+        *per_client.entry(name).or_default() += CALLS;
+        transports.insert(format!("{transport:?}"));
+    }
+    assert_eq!(transports.len(), 2);
+    for (name, calls) in &per_client {
+        let audit = audit_of(&env, name);
+        assert_eq!(audit.len(), *calls, "{name}: one audit entry per call");
+        let mine = &allowed[name.as_str()];
+        for e in &audit {
+            for id in e["ids"].as_array().unwrap() {
+                assert!(mine.contains(id.as_str().unwrap()), "{name} leak in {e}");
+            }
+        }
+    }
+    env.ok(&["audit", "verify"]);
+}
