@@ -139,7 +139,7 @@ async fn flow(env: &Env, agent: &HttpAgent, t: Transport, client: &str, p: &Pers
         .await,
     );
     audited += 1;
-    assert_eq!(ids(&filtered), [p.work.clone()]);
+    assert_eq!(ids(&filtered), std::slice::from_ref(&p.work));
     let item = json(&call(&s, "get_context", json!({"id": p.work})).await);
     audited += 1;
     assert_eq!(item["body"], "Acme roadmap: launch in March; mail [email]");
@@ -234,7 +234,7 @@ async fn flow(env: &Env, agent: &HttpAgent, t: Transport, client: &str, p: &Pers
     env.ok(&["grant", client, "work/**", "--expires", "2s"]);
     let before = json(&call(&s, "search_context", json!({"query": "roadmap"})).await);
     audited += 1;
-    assert_eq!(ids(&before), [p.work.clone()]);
+    assert_eq!(ids(&before), std::slice::from_ref(&p.work));
     let expires = env
         .json(&["grants", client, "--json"])
         .as_array()
@@ -404,7 +404,7 @@ async fn setup_snippets_work_as_printed() {
         .unwrap();
     let s = ().serve(transport).await.unwrap();
     let hits = json(&call(&s, "search_context", json!({"query": "snippet"})).await);
-    assert_eq!(ids(&hits), [work.clone()]);
+    assert_eq!(ids(&hits), std::slice::from_ref(&work));
     s.cancel().await.unwrap();
 
     // The HTTP entries point at the running endpoint with the bearer token.
