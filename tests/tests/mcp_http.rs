@@ -453,3 +453,57 @@ async fn setup_snippets_work_as_printed() {
         assert!(human.contains(want), "{want} in {human}");
     }
 }
+
+/// `ctxvault demo` runs without input, shows each client its slice, and
+/// leaves nothing behind (no directory, no agent).
+#[test]
+fn demo_runs_and_leaves_nothing() {
+    let env = Env::new();
+    let tmp = env.tmp.path().join("tmp");
+    std::fs::create_dir(&tmp).unwrap();
+    let out = env
+        .cmd(&["demo"])
+        .env("TMPDIR", &tmp)
+        .output()
+        .expect("run the demo");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let lines: Vec<&str> = stdout.lines().collect();
+    let after = |q: &str| {
+        let i = lines
+            .iter()
+            .position(|l| l.contains(&format!("-- \"{q}\"")))
+            .unwrap();
+        lines[i + 1]
+    };
+    // claude (left) sees no health or finance; local-llm (right) does.
+    let (l, r) = after("salary").split_once(" | ").unwrap();
+    assert!(
+        l.contains("(nothing)") && r.contains("finance:"),
+        "{stdout}"
+    );
+    let (l, r) = after("allergic").split_once(" | ").unwrap();
+    assert!(l.contains("(nothing)") && r.contains("health:"), "{stdout}");
+    assert!(stdout.contains(
+        "claude:    describe_access, get_context, list_namespaces, remember, search_context"
+    ));
+    assert!(
+        stdout.contains("local-llm: describe_access, get_context, list_namespaces, search_context")
+    );
+    assert!(stdout.contains("remember -> pending in profile"));
+    assert!(stdout.contains("claude searching \"launch\" again: (nothing)"));
+    assert!(stdout.contains("chain verified"));
+    assert_eq!(
+        std::fs::read_dir(&tmp).unwrap().count(),
+        0,
+        "the demo left files behind"
+    );
+    assert!(
+        !env.vault.exists(),
+        "the demo never touches the user's vault"
+    );
+}

@@ -5,6 +5,7 @@ mod add;
 mod audit;
 mod client;
 mod daemon;
+mod demo;
 mod deny;
 mod edit;
 mod export;
@@ -89,6 +90,9 @@ pub enum Command {
     Rekey(rekey::Rekey),
     /// Serve MCP over stdio for one client (token in CTXVAULT_TOKEN).
     Mcp(mcp::Mcp),
+    /// A two-minute tour with a throwaway vault: two AI clients, real MCP
+    /// sessions side by side, a live revoke, the audit trail.
+    Demo(demo::Demo),
     /// List what clients proposed to remember, waiting for your review.
     Pending(pending::Pending),
     /// Store a proposal in the vault.
@@ -126,6 +130,7 @@ impl Command {
             Command::Identity(c) => c.run(&ctx).await,
             Command::Rekey(c) => c.run(&ctx).await,
             Command::Mcp(c) => c.run(&ctx).await,
+            Command::Demo(c) => c.run().await,
             Command::Pending(c) => c.run(&ctx).await,
             Command::Approve(c) => c.run(&ctx).await,
             Command::Reject(c) => c.run(&ctx).await,
