@@ -472,6 +472,7 @@ impl Vault {
             records,
             audit,
             state: RwLock::new(state),
+            audit_queue: std::sync::Mutex::new(Vec::new()),
         })
     }
 }
@@ -676,7 +677,12 @@ pub struct UnlockedVault {
     records: Sealer,
     audit: AuditKeys,
     state: RwLock<IndexState>,
+    /// Audit entries waiting to be written (see [`UnlockedVault::record_audit`]).
+    audit_queue: std::sync::Mutex<Vec<PendingAudit>>,
 }
+
+/// An audit entry waiting for a group commit, and who waits for its `seq`.
+type PendingAudit = (AuditEntry, tokio::sync::oneshot::Sender<Result<u64>>);
 
 impl UnlockedVault {
     /// The vault directory.
@@ -1215,13 +1221,61 @@ impl UnlockedVault {
         Ok(())
     }
 
-    /// Append one audit entry in its own transaction (for reads); returns its position.
+    /// Append one audit entry (for reads); returns its position once it is
+    /// committed.
+    ///
+    /// Group commit: entries from concurrent callers queue up; whichever
+    /// caller next holds the writer lock writes every queued entry in one
+    /// transaction (one fsync) and answers the others. A caller whose entry
+    /// a leader already wrote returns without taking the lock. If the batch
+    /// fails, every caller in it gets an error, so no read is answered
+    /// without its entry on record.
     pub async fn record_audit(&self, entry: &AuditEntry) -> Result<u64> {
-        let _st = self.state.write().await;
-        let mut tx = self.store.begin().await?;
-        let seq = self.audit.append(&mut tx, entry).await?;
-        tx.commit().await?;
-        Ok(seq)
+        let (tx, mut rx) = tokio::sync::oneshot::channel();
+        self.audit_queue
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push((entry.clone(), tx));
+        let lost = || Error::Crypto("the audit writer stopped before recording the entry");
+        let st = tokio::select! {
+            biased;
+            done = &mut rx => return done.map_err(|_| lost())?,
+            st = self.state.write() => st,
+        };
+        if let Ok(done) = rx.try_recv() {
+            return done;
+        }
+        let batch =
+            std::mem::take(&mut *self.audit_queue.lock().unwrap_or_else(|p| p.into_inner()));
+        let written = async {
+            let mut t = self.store.begin().await?;
+            let mut seqs = Vec::with_capacity(batch.len());
+            for (e, _) in &batch {
+                seqs.push(self.audit.append(&mut t, e).await?);
+            }
+            t.commit().await?;
+            Ok::<_, Error>(seqs)
+        }
+        .await;
+        drop(st);
+        match written {
+            Ok(seqs) => {
+                for ((_, waiter), seq) in batch.into_iter().zip(seqs) {
+                    let _ = waiter.send(Ok(seq));
+                }
+            }
+            Err(e) => {
+                tracing::error!("audit batch failed: {e}");
+                let msg = e.to_string();
+                for (_, waiter) in batch {
+                    let _ = waiter.send(Err(match &e {
+                        Error::AuditBroken(m) => Error::AuditBroken(m.clone()),
+                        _ => Error::Format(format!("the audit entry was not recorded: {msg}")),
+                    }));
+                }
+            }
+        }
+        rx.await.map_err(|_| lost())?
     }
 
     /// Every audit entry, in order.
