@@ -110,18 +110,21 @@ struct Hit<'a> {
     updated_at: String,
 }
 
-fn parse_tags(tags: Option<Vec<String>>) -> Result<Vec<Tag>, String> {
-    tags.unwrap_or_default()
+/// Parse the optional namespace and tags a tool was given.
+fn parse_where(
+    ns: Option<String>,
+    tags: Option<Vec<String>>,
+) -> Result<(Option<Namespace>, Vec<Tag>), String> {
+    let ns = match ns.as_deref().map(str::trim).filter(|n| !n.is_empty()) {
+        None => None,
+        Some(n) => Some(n.parse::<Namespace>().map_err(|e| e.to_string())?),
+    };
+    let tags = tags
+        .unwrap_or_default()
         .into_iter()
         .map(|t| t.parse::<Tag>().map_err(|e| e.to_string()))
-        .collect()
-}
-
-fn parse_namespace(ns: Option<String>) -> Result<Option<Namespace>, String> {
-    match ns.as_deref().map(str::trim).filter(|n| !n.is_empty()) {
-        None => Ok(None),
-        Some(n) => n.parse::<Namespace>().map(Some).map_err(|e| e.to_string()),
-    }
+        .collect::<Result<_, _>>()?;
+    Ok((ns, tags))
 }
 
 impl ContextServer {
@@ -161,12 +164,8 @@ impl ContextServer {
         ctx: RequestContext<RoleServer>,
     ) -> Result<CallToolResult, ErrorData> {
         let source = self.source(&ctx)?;
-        let namespace = match parse_namespace(args.namespace) {
-            Ok(n) => n,
-            Err(e) => return Ok(tool_error(e)),
-        };
-        let tags = match parse_tags(args.tags) {
-            Ok(t) => t,
+        let (namespace, tags) = match parse_where(args.namespace, args.tags) {
+            Ok(w) => w,
             Err(e) => return Ok(tool_error(e)),
         };
         let limit = args.limit.unwrap_or(DEFAULT_LIMIT).clamp(1, MAX_LIMIT);
@@ -252,12 +251,8 @@ impl ContextServer {
         ctx: RequestContext<RoleServer>,
     ) -> Result<CallToolResult, ErrorData> {
         let source = self.source(&ctx)?;
-        let namespace = match parse_namespace(args.namespace) {
-            Ok(n) => n,
-            Err(e) => return Ok(tool_error(e)),
-        };
-        let tags = match parse_tags(args.tags) {
-            Ok(t) => t,
+        let (namespace, tags) = match parse_where(args.namespace, args.tags) {
+            Ok(w) => w,
             Err(e) => return Ok(tool_error(e)),
         };
         let kind = match args

@@ -4,51 +4,13 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::process::Stdio;
+mod common;
 
+use common::{call, json, text};
 use ctxvault_tests::{Env, PASS, bin};
-use rmcp::model::{CallToolRequestParams, CallToolResult};
-use rmcp::service::RunningService;
-use rmcp::transport::TokioChildProcess;
-use rmcp::{RoleClient, ServiceExt};
 
-async fn connect(env: &Env, client: &str, token: &str) -> RunningService<RoleClient, ()> {
-    let mut cmd = tokio::process::Command::new(bin());
-    cmd.args(["mcp", "--client", client])
-        .env("CTXVAULT_HOME", &env.vault)
-        .env("CTXVAULT_RUNTIME_DIR", &env.runtime)
-        .env("CTXVAULT_TOKEN", token)
-        .env_remove("CTXVAULT_PASSPHRASE");
-    let (transport, _) = TokioChildProcess::builder(cmd)
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    ().serve(transport).await.expect("MCP initialize")
-}
-
-async fn call(
-    s: &RunningService<RoleClient, ()>,
-    tool: &str,
-    args: serde_json::Value,
-) -> CallToolResult {
-    let mut p = CallToolRequestParams::new(tool.to_owned());
-    if let serde_json::Value::Object(m) = args {
-        p = p.with_arguments(m);
-    }
-    s.call_tool(p).await.expect("tools/call")
-}
-
-fn text(r: &CallToolResult) -> String {
-    r.content
-        .iter()
-        .filter_map(|c| c.as_text())
-        .map(|t| t.text.clone())
-        .collect()
-}
-
-fn json(r: &CallToolResult) -> serde_json::Value {
-    assert_ne!(r.is_error, Some(true), "tool error: {}", text(r));
-    serde_json::from_str(&text(r)).unwrap()
+async fn connect(env: &Env, client: &str, token: &str) -> common::Session {
+    common::stdio(env, client, token).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -90,13 +52,7 @@ async fn every_tool_over_stdio_within_the_grants() {
             .unwrap_or("")
             .contains("context vault")
     );
-    let tools: Vec<String> = s
-        .list_all_tools()
-        .await
-        .unwrap()
-        .iter()
-        .map(|t| t.name.to_string())
-        .collect();
+    let tools = common::tool_names(&s).await;
     for t in [
         "search_context",
         "get_context",

@@ -418,6 +418,16 @@ pub async fn list_as(
 ) -> Result<Seen<Vec<Item>>, ApiError> {
     let (_, results) = readable_groups(vault, policy, filter).await;
     let items = vault.list_groups(&results).await?;
+    Ok(read_as(policy, items, |v| v))
+}
+
+/// Items of readable groups as the client gets them: each re-checked,
+/// redacted, with the grants used; `wrap` shapes the answer.
+fn read_as<T>(
+    policy: &ClientPolicy,
+    items: Vec<Item>,
+    wrap: impl FnOnce(Vec<Item>) -> T,
+) -> Seen<T> {
     let mut grants = Vec::new();
     let mut out = Vec::with_capacity(items.len());
     for i in items {
@@ -428,12 +438,11 @@ pub async fn list_as(
         union(&mut grants, used);
         out.push(redact_item(i, r));
     }
-    let ids = out.iter().map(|i| i.id).collect();
-    Ok(Seen {
-        value: out,
-        ids,
+    Seen {
+        ids: out.iter().map(|i| i.id).collect(),
+        value: wrap(out),
         grants,
-    })
+    }
 }
 
 /// One page of what the client may read, oldest first; and where the next
@@ -446,22 +455,8 @@ pub async fn page_as(
 ) -> Result<Seen<(Vec<Item>, Option<usize>)>, ApiError> {
     let (_, results) = readable_groups(vault, policy, &vault_core::ItemFilter::default()).await;
     let (items, more) = vault.page_groups(&results, offset, limit).await?;
-    let mut grants = Vec::new();
-    let mut out = Vec::with_capacity(items.len());
-    for i in items {
-        let d = policy.decide(Action::Read, &item_facts(&i));
-        let Some((used, r)) = allowed(&d) else {
-            continue;
-        };
-        union(&mut grants, used);
-        out.push(redact_item(i, r));
-    }
     let next = more.then_some(offset + limit);
-    Ok(Seen {
-        ids: out.iter().map(|i| i.id).collect(),
-        value: (out, next),
-        grants,
-    })
+    Ok(read_as(policy, items, |out| (out, next)))
 }
 
 /// Get as the client would: an item it may not read is reported exactly

@@ -61,11 +61,31 @@ fn used_grants(d: &Decision) -> Option<Vec<Uuid>> {
     }
 }
 
-fn no_proposal(id: Uuid) -> ApiError {
-    ApiError::new(
-        ErrorKind::NoProposal,
-        format!("no proposal {id}; list them with `ctxvault pending`"),
-    )
+/// Note what a client read in its audit entry, and shape the answer; a
+/// failure's message becomes the entry's detail.
+fn settle<T>(
+    entry: &mut AuditEntry,
+    result: Result<policy::Seen<T>, ApiError>,
+    answer: impl FnOnce(T) -> Response,
+) -> (Result<Response, ApiError>, Option<String>) {
+    match result {
+        Ok(seen) => {
+            entry.ids = seen.ids;
+            entry.grants = seen.grants;
+            (Ok(answer(seen.value)), None)
+        }
+        Err(e) => (Err(e.clone()), Some(e.message)),
+    }
+}
+
+/// The proposal `id`, or an error naming the fix.
+fn proposal(st: &PolicyState, id: Uuid) -> Result<&Proposal, ApiError> {
+    st.pending.iter().find(|p| p.id == id).ok_or_else(|| {
+        ApiError::new(
+            ErrorKind::NoProposal,
+            format!("no proposal {id}; list them with `ctxvault pending`"),
+        )
+    })
 }
 
 fn rule_info_grant(g: &Grant, now: chrono::DateTime<Utc>) -> RuleInfo {
@@ -400,11 +420,7 @@ impl Session {
             Request::Approve { id, namespace } => self.approve(id, namespace).await,
             Request::Reject { id } => {
                 let mut st = self.policy.write().await;
-                let p = st
-                    .pending
-                    .iter()
-                    .find(|p| p.id == id)
-                    .ok_or_else(|| no_proposal(id))?;
+                let p = proposal(&st, id)?;
                 let entry = policy::user_entry(
                     "reject",
                     vec![],
@@ -510,11 +526,7 @@ impl Session {
     /// transaction.
     async fn approve(&self, id: Uuid, namespace: Option<Namespace>) -> Result<Response, ApiError> {
         let mut st = self.policy.write().await;
-        let p = st
-            .pending
-            .iter()
-            .find(|p| p.id == id)
-            .ok_or_else(|| no_proposal(id))?;
+        let p = proposal(&st, id)?;
         let source = format!("client:{}", p.client).parse()?;
         let namespace = namespace.unwrap_or_else(|| p.namespace.clone());
         let new = NewItem {
@@ -818,28 +830,20 @@ impl Session {
             ClientCall::Page { offset, limit } => {
                 entry.action = "list".into();
                 entry.query = Some(format!("offset {offset}"));
-                match policy::page_as(v, &p, offset, limit).await {
-                    Ok(seen) => {
-                        entry.ids = seen.ids;
-                        entry.grants = seen.grants;
-                        let (items, next) = seen.value;
-                        (Ok(Response::Page { items, next }), None)
-                    }
-                    Err(e) => (Err(e.clone()), Some(e.message)),
-                }
+                settle(
+                    &mut entry,
+                    policy::page_as(v, &p, offset, limit).await,
+                    |(items, next)| Response::Page { items, next },
+                )
             }
             ClientCall::Profile { topic, limit } => {
                 entry.action = "profile".into();
                 entry.query = topic.clone();
-                match self.profile(&p, topic.as_deref(), limit).await {
-                    Ok(seen) => {
-                        entry.ids = seen.ids;
-                        entry.grants = seen.grants;
-                        let (items, hits) = seen.value;
-                        (Ok(Response::Profile { items, hits }), None)
-                    }
-                    Err(e) => (Err(e.clone()), Some(e.message)),
-                }
+                settle(
+                    &mut entry,
+                    self.profile(&p, topic.as_deref(), limit).await,
+                    |(items, hits)| Response::Profile { items, hits },
+                )
             }
             ClientCall::Search {
                 query,
@@ -850,38 +854,25 @@ impl Session {
                 entry.action = "search".into();
                 entry.query = Some(query.clone());
                 let filter = ItemFilter { namespace, tags };
-                match policy::search_as(v, &p, &query, &filter, limit).await {
-                    Ok(seen) => {
-                        entry.ids = seen.ids;
-                        entry.grants = seen.grants;
-                        (Ok(Response::Hits(seen.value)), None)
-                    }
-                    Err(e) => (Err(e.clone()), Some(e.message)),
-                }
+                settle(
+                    &mut entry,
+                    policy::search_as(v, &p, &query, &filter, limit).await,
+                    Response::Hits,
+                )
             }
             ClientCall::Get { id } => {
                 entry.action = "get".into();
                 entry.query = Some(id.to_string());
-                match policy::get_as(v, &p, &id).await {
-                    Ok(seen) => {
-                        entry.ids = seen.ids;
-                        entry.grants = seen.grants;
-                        (Ok(Response::Item(seen.value)), None)
-                    }
-                    Err(e) => (Err(e.clone()), Some(e.message)),
-                }
+                settle(&mut entry, policy::get_as(v, &p, &id).await, Response::Item)
             }
             ClientCall::List { namespace, tags } => {
                 entry.action = "list".into();
                 let filter = ItemFilter { namespace, tags };
-                match policy::list_as(v, &p, &filter).await {
-                    Ok(seen) => {
-                        entry.ids = seen.ids;
-                        entry.grants = seen.grants;
-                        (Ok(Response::Items(seen.value)), None)
-                    }
-                    Err(e) => (Err(e.clone()), Some(e.message)),
-                }
+                settle(
+                    &mut entry,
+                    policy::list_as(v, &p, &filter).await,
+                    Response::Items,
+                )
             }
             ClientCall::Access => {
                 entry.action = "describe-access".into();
