@@ -154,28 +154,45 @@ pub struct Profile {
     pub hits: Vec<SearchHit>,
 }
 
-/// The policy-scoped view of the vault for one client.
+/// The policy-scoped view of the vault for one client. `tool` names the MCP
+/// tool or method asking (`search_context`, `resources/read`...), for the
+/// audit log.
 pub trait ContextSource: Send + Sync + 'static {
     /// Full-text search within the client's view.
     fn search(
         &self,
+        tool: &'static str,
         query: String,
         namespace: Option<Namespace>,
         tags: Vec<Tag>,
         limit: u32,
     ) -> SourceFuture<'_, Vec<SearchHit>>;
     /// One item (an item the client may not read is "no item <id>").
-    fn get(&self, id: Uuid) -> SourceFuture<'_, Item>;
+    fn get(&self, tool: &'static str, id: Uuid) -> SourceFuture<'_, Item>;
     /// What the client may read and do.
-    fn access(&self) -> SourceFuture<'_, AccessInfo>;
+    fn access(&self, tool: &'static str) -> SourceFuture<'_, AccessInfo>;
     /// The actions the client holds now (to decide which tools to list).
     fn actions(&self) -> SourceFuture<'_, Vec<String>>;
     /// A page of the items the client can read, and where the next starts.
-    fn page(&self, offset: usize, limit: usize) -> SourceFuture<'_, (Vec<Item>, Option<usize>)>;
+    fn page(
+        &self,
+        tool: &'static str,
+        offset: usize,
+        limit: usize,
+    ) -> SourceFuture<'_, (Vec<Item>, Option<usize>)>;
     /// Profile, preferences and matches for `topic`.
-    fn profile(&self, topic: Option<String>, limit: usize) -> SourceFuture<'_, Profile>;
+    fn profile(
+        &self,
+        tool: &'static str,
+        topic: Option<String>,
+        limit: usize,
+    ) -> SourceFuture<'_, Profile>;
     /// Store or propose a new item.
-    fn remember(&self, req: RememberRequest) -> SourceFuture<'_, RememberOutcome>;
+    fn remember(
+        &self,
+        tool: &'static str,
+        req: RememberRequest,
+    ) -> SourceFuture<'_, RememberOutcome>;
 }
 
 /// Finds the source for one request: the stdio bridge has one fixed

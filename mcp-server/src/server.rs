@@ -169,7 +169,10 @@ impl ContextServer {
             Err(e) => return Ok(tool_error(e)),
         };
         let limit = args.limit.unwrap_or(DEFAULT_LIMIT).clamp(1, MAX_LIMIT);
-        match source.search(args.query, namespace, tags, limit).await {
+        match source
+            .search("search_context", args.query, namespace, tags, limit)
+            .await
+        {
             Ok(hits) => {
                 let out: Vec<Hit> = hits
                     .iter()
@@ -204,7 +207,7 @@ impl ContextServer {
                 args.id
             )));
         };
-        match source.get(id).await {
+        match source.get("get_context", id).await {
             Ok(item) => json_result(&item),
             Err(e) => Ok(tool_error(e.message)),
         }
@@ -218,7 +221,7 @@ impl ContextServer {
         &self,
         ctx: RequestContext<RoleServer>,
     ) -> Result<CallToolResult, ErrorData> {
-        match self.source(&ctx)?.access().await {
+        match self.source(&ctx)?.access("list_namespaces").await {
             Ok(a) => json_result(&a.namespaces),
             Err(e) => Ok(tool_error(e.message)),
         }
@@ -233,7 +236,7 @@ impl ContextServer {
         &self,
         ctx: RequestContext<RoleServer>,
     ) -> Result<CallToolResult, ErrorData> {
-        match self.source(&ctx)?.access().await {
+        match self.source(&ctx)?.access("describe_access").await {
             Ok(a) => json_result(&a),
             Err(e) => Ok(tool_error(e.message)),
         }
@@ -274,7 +277,7 @@ impl ContextServer {
             kind,
             title: args.title,
         };
-        match source.remember(req).await {
+        match source.remember("remember", req).await {
             Ok(o) => json_result(&o),
             Err(e) => Ok(tool_error(e.message)),
         }
@@ -346,7 +349,7 @@ impl ServerHandler for ContextServer {
         let source = self.source(&ctx)?;
         let offset = cursor_offset(request)?;
         let (items, next) = source
-            .page(offset, RESOURCE_PAGE)
+            .page("resources/list", offset, RESOURCE_PAGE)
             .await
             .map_err(rpc_error)?;
         let mut resources = Vec::with_capacity(items.len() + 1);
@@ -394,7 +397,10 @@ impl ServerHandler for ContextServer {
         let source = self.source(&ctx)?;
         let uri = request.uri;
         let text = if uri == PROFILE_URI {
-            let p = source.profile(None, 0).await.map_err(rpc_error)?;
+            let p = source
+                .profile("resources/read", None, 0)
+                .await
+                .map_err(rpc_error)?;
             render::profile(&p, None)
         } else if let Some(rest) = uri.strip_prefix(ITEM_URI_PREFIX) {
             let id = rest.parse::<Uuid>().map_err(|_| {
@@ -403,7 +409,7 @@ impl ServerHandler for ContextServer {
                     None,
                 )
             })?;
-            render::item(&source.get(id).await.map_err(rpc_error)?)
+            render::item(&source.get("resources/read", id).await.map_err(rpc_error)?)
         } else {
             return Err(ErrorData::resource_not_found(
                 format!("no resource {uri}; use {PROFILE_URI} or {ITEM_URI_PREFIX}<id>"),
@@ -455,7 +461,7 @@ impl ServerHandler for ContextServer {
             }
         };
         let p = source
-            .profile(topic.clone(), PROMPT_MATCHES)
+            .profile("prompts/get", topic.clone(), PROMPT_MATCHES)
             .await
             .map_err(rpc_error)?;
         let text = render::profile(&p, topic.as_deref());

@@ -33,6 +33,7 @@ impl Agent<'_> {
             .block_on(self.client.call(&Request::AsClient {
                 token: Secret::new(token.to_owned()),
                 call,
+                tool: None,
             }))
             .expect("the agent answers")
     }

@@ -283,6 +283,23 @@ async fn every_capability_over_stdio_and_http_within_the_grants() {
         for a in ["search", "get", "list", "profile", "describe-access"] {
             assert!(actions.contains(&a), "{t:?}: {a} in {actions:?}");
         }
+        // Each entry names the MCP tool or method that made the call.
+        let tools: std::collections::BTreeSet<&str> = audit
+            .iter()
+            .map(|e| e["tool"].as_str().expect("every MCP call names its tool"))
+            .collect();
+        assert_eq!(
+            tools.into_iter().collect::<Vec<_>>(),
+            [
+                "describe_access",
+                "get_context",
+                "list_namespaces",
+                "prompts/get",
+                "resources/list",
+                "resources/read",
+                "search_context"
+            ]
+        );
     }
     env.ok(&["audit", "verify"]);
 }

@@ -50,6 +50,10 @@ pub struct AuditEntry {
     /// Anything else worth knowing, in a few words.
     #[serde(default)]
     pub detail: Option<String>,
+    /// The MCP tool or method that made the call (`search_context`,
+    /// `resources/read`, `prompts/get`...), for calls made over MCP.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tool: Option<String>,
 }
 
 /// An entry with its position in the log.

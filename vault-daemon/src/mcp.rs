@@ -48,10 +48,11 @@ impl AgentSource {
         }
     }
 
-    async fn call(&self, call: ClientCall) -> Result<Response, SourceError> {
+    async fn call(&self, tool: &str, call: ClientCall) -> Result<Response, SourceError> {
         let req = Request::AsClient {
             token: self.token.clone(),
             call,
+            tool: Some(tool.to_owned()),
         };
         let answer = match &self.via {
             Via::InProcess(agent) => agent.call(req).await,
@@ -92,6 +93,7 @@ fn unexpected(r: &Response) -> SourceError {
 impl ContextSource for AgentSource {
     fn search(
         &self,
+        tool: &'static str,
         query: String,
         namespace: Option<Namespace>,
         tags: Vec<Tag>,
@@ -104,25 +106,25 @@ impl ContextSource for AgentSource {
                 tags,
                 limit: limit as usize,
             };
-            match self.call(call).await? {
+            match self.call(tool, call).await? {
                 Response::Hits(h) => Ok(h),
                 other => Err(unexpected(&other)),
             }
         })
     }
 
-    fn get(&self, id: Uuid) -> SourceFuture<'_, Item> {
+    fn get(&self, tool: &'static str, id: Uuid) -> SourceFuture<'_, Item> {
         Box::pin(async move {
-            match self.call(ClientCall::Get { id }).await? {
+            match self.call(tool, ClientCall::Get { id }).await? {
                 Response::Item(i) => Ok(i),
                 other => Err(unexpected(&other)),
             }
         })
     }
 
-    fn access(&self) -> SourceFuture<'_, AccessInfo> {
+    fn access(&self, tool: &'static str) -> SourceFuture<'_, AccessInfo> {
         Box::pin(async move {
-            match self.call(ClientCall::Access).await? {
+            match self.call(tool, ClientCall::Access).await? {
                 Response::Access(a) => Ok(AccessInfo {
                     client: a.client,
                     actions: a.actions.iter().map(|x| x.as_str().to_owned()).collect(),
@@ -154,32 +156,49 @@ impl ContextSource for AgentSource {
 
     fn actions(&self) -> SourceFuture<'_, Vec<String>> {
         Box::pin(async move {
-            match self.call(ClientCall::Actions).await? {
+            match self.call("tools/list", ClientCall::Actions).await? {
                 Response::Actions(a) => Ok(a.iter().map(|x| x.as_str().to_owned()).collect()),
                 other => Err(unexpected(&other)),
             }
         })
     }
 
-    fn page(&self, offset: usize, limit: usize) -> SourceFuture<'_, (Vec<Item>, Option<usize>)> {
+    fn page(
+        &self,
+        tool: &'static str,
+        offset: usize,
+        limit: usize,
+    ) -> SourceFuture<'_, (Vec<Item>, Option<usize>)> {
         Box::pin(async move {
-            match self.call(ClientCall::Page { offset, limit }).await? {
+            match self.call(tool, ClientCall::Page { offset, limit }).await? {
                 Response::Page { items, next } => Ok((items, next)),
                 other => Err(unexpected(&other)),
             }
         })
     }
 
-    fn profile(&self, topic: Option<String>, limit: usize) -> SourceFuture<'_, Profile> {
+    fn profile(
+        &self,
+        tool: &'static str,
+        topic: Option<String>,
+        limit: usize,
+    ) -> SourceFuture<'_, Profile> {
         Box::pin(async move {
-            match self.call(ClientCall::Profile { topic, limit }).await? {
+            match self
+                .call(tool, ClientCall::Profile { topic, limit })
+                .await?
+            {
                 Response::Profile { items, hits } => Ok(Profile { items, hits }),
                 other => Err(unexpected(&other)),
             }
         })
     }
 
-    fn remember(&self, req: RememberRequest) -> SourceFuture<'_, RememberOutcome> {
+    fn remember(
+        &self,
+        tool: &'static str,
+        req: RememberRequest,
+    ) -> SourceFuture<'_, RememberOutcome> {
         Box::pin(async move {
             let call = ClientCall::Remember {
                 content: req.content,
@@ -188,7 +207,7 @@ impl ContextSource for AgentSource {
                 kind: req.kind,
                 title: req.title,
             };
-            match self.call(call).await? {
+            match self.call(tool, call).await? {
                 Response::Remembered(r) => Ok(RememberOutcome {
                     id: r.id,
                     status: r.status,

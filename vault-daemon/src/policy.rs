@@ -308,6 +308,7 @@ pub fn user_entry(action: &str, rules: Vec<Uuid>, detail: String) -> AuditEntry 
         ids: Vec::new(),
         grants: rules,
         detail: Some(detail),
+        tool: None,
     }
 }
 

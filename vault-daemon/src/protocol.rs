@@ -206,6 +206,9 @@ pub enum Request {
         token: Secret,
         /// What it asks.
         call: ClientCall,
+        /// The MCP tool or method asking, recorded in the audit entry.
+        #[serde(default)]
+        tool: Option<String>,
     },
     /// Audit entries.
     Audit {

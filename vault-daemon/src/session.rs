@@ -382,7 +382,7 @@ impl Session {
                 Ok(Response::Rules(rules))
             }
             Request::Access { client } => Ok(Response::Access(self.access(&client).await?)),
-            Request::AsClient { token, call } => {
+            Request::AsClient { token, call, tool } => {
                 let name = self
                     .policy
                     .read()
@@ -390,7 +390,7 @@ impl Session {
                     .client_by_token(token.expose_secret())?
                     .name
                     .clone();
-                self.client_call(&name, call).await
+                self.client_call(&name, call, tool).await
             }
             Request::Audit {
                 client,
@@ -774,7 +774,12 @@ impl Session {
 
     /// A read made for a client: answered through its policy and recorded
     /// in the audit log (also when nothing is returned).
-    async fn client_call(&self, client: &str, call: ClientCall) -> Result<Response, ApiError> {
+    async fn client_call(
+        &self,
+        client: &str,
+        call: ClientCall,
+        tool: Option<String>,
+    ) -> Result<Response, ApiError> {
         let p = self.compile(client).await?;
         let v = &self.vault;
         let mut entry = AuditEntry {
@@ -785,6 +790,7 @@ impl Session {
             ids: Vec::new(),
             grants: Vec::new(),
             detail: None,
+            tool,
         };
         let call = match call {
             // Which tools to list: reads no context, so it is not recorded.

@@ -80,6 +80,9 @@ impl Audit {
                         who,
                         e.entry.action
                     );
+                    if let Some(t) = &e.entry.tool {
+                        line.push_str(&format!(" [{t}]"));
+                    }
                     if let Some(q) = &e.entry.query {
                         line.push_str(&format!(" {q:?}"));
                     }
