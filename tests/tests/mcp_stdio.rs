@@ -107,9 +107,16 @@ async fn every_tool_over_stdio_within_the_grants() {
     // Locked: a clear tool error; after unlock the same session works again.
     env.ok(&["grant", "claude", "work/**"]);
     env.ok(&["lock"]);
-    let locked = call(&s, "search_context", serde_json::json!({"query": "launch"})).await;
-    assert_eq!(locked.is_error, Some(true));
-    assert_eq!(text(&locked), "vault is locked: run `ctxvault unlock`");
+    for (tool, args) in [
+        ("search_context", serde_json::json!({"query": "launch"})),
+        ("get_context", serde_json::json!({"id": work})),
+        ("list_namespaces", serde_json::json!({})),
+        ("describe_access", serde_json::json!({})),
+    ] {
+        let locked = call(&s, tool, args).await;
+        assert_eq!(locked.is_error, Some(true), "{tool}");
+        assert_eq!(text(&locked), "vault is locked: run `ctxvault unlock`");
+    }
     let o = env.run_with(
         &["unlock", "--passphrase-stdin"],
         Some(format!("{PASS}\n").as_bytes()),
