@@ -524,3 +524,46 @@ fn demo_runs_and_leaves_nothing() {
         "the demo never touches the user's vault"
     );
 }
+
+/// The profile resource gathers the `profile` namespace and `preference`
+/// items from anywhere the client may read, and nothing else.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn profile_gathers_preferences_from_readable_namespaces() {
+    let env = Env::new();
+    env.init();
+    let p = person(&env);
+    env.add(&[
+        "--ns",
+        "health",
+        "--kind",
+        "preference",
+        "--sensitivity",
+        "private",
+        "Prefers morning appointments",
+    ]);
+    let agent = env.http_agent();
+    let token = add_client(&env, "cursor");
+    env.ok(&["grant", "cursor", "**"]);
+    let s = common::http(&agent.url, &token).await;
+    let profile = read(&s, "ctxvault://profile").await.unwrap();
+    assert!(profile.contains("Ada Lovelace"), "{profile}");
+    assert!(
+        profile.contains("concise answers"),
+        "a preference in personal/"
+    );
+    assert!(
+        !profile.contains("morning"),
+        "a private preference, above the grant: {profile}"
+    );
+    assert!(!profile.contains("Acme roadmap") && !profile.contains("Salary"));
+    s.cancel().await.unwrap();
+    let entry = audit_of(&env, "cursor").pop().unwrap();
+    let mut seen: Vec<String> = entry["ids"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i.as_str().unwrap().to_owned())
+        .collect();
+    seen.sort();
+    assert_eq!(seen, sorted(vec![p.profile.clone(), p.pref.clone()]));
+}

@@ -497,6 +497,9 @@ pub struct GroupKey {
     pub tags: Vec<Tag>,
     /// The sensitivity.
     pub sensitivity: Sensitivity,
+    /// The kind (not a policy fact; it lets the profile find preferences
+    /// without opening every item).
+    pub kind: crate::Kind,
 }
 
 #[derive(Default)]
@@ -551,6 +554,7 @@ impl IndexState {
                         namespace: p.namespace.parse().ok()?,
                         tags,
                         sensitivity: p.sensitivity,
+                        kind: p.kind.parse().ok()?,
                     };
                     Some((key, p))
                 });
@@ -596,6 +600,7 @@ impl IndexState {
                     namespace: i.namespace.clone(),
                     tags: i.tags.clone(),
                     sensitivity: i.sensitivity,
+                    kind: i.kind.clone(),
                 })
             })
             .collect();

@@ -352,6 +352,15 @@ async fn readable_groups(
     policy: &ClientPolicy,
     filter: &vault_core::ItemFilter,
 ) -> (Vec<bool>, Vec<bool>) {
+    readable_groups_where(vault, policy, |g| filter.matches(&g.namespace, &g.tags)).await
+}
+
+/// Like [`readable_groups`], with any predicate on the group.
+async fn readable_groups_where(
+    vault: &UnlockedVault,
+    policy: &ClientPolicy,
+    wanted: impl Fn(&GroupKey) -> bool,
+) -> (Vec<bool>, Vec<bool>) {
     let keys = vault.group_keys().await;
     let readable: Vec<bool> = policy
         .decide_all(Action::Read, keys.iter().map(facts))
@@ -361,7 +370,7 @@ async fn readable_groups(
     let results = keys
         .iter()
         .zip(&readable)
-        .map(|(g, r)| *r && filter.matches(&g.namespace, &g.tags))
+        .map(|(g, r)| *r && wanted(g))
         .collect();
     (readable, results)
 }
@@ -444,6 +453,18 @@ fn read_as<T>(
         value: wrap(out),
         grants,
     }
+}
+
+/// Every item the client may read in the groups passing `wanted`, oldest
+/// first; only those are opened.
+pub async fn list_groups_as(
+    vault: &UnlockedVault,
+    policy: &ClientPolicy,
+    wanted: impl Fn(&GroupKey) -> bool,
+) -> Result<Seen<Vec<Item>>, ApiError> {
+    let (_, results) = readable_groups_where(vault, policy, wanted).await;
+    let items = vault.list_groups(&results).await?;
+    Ok(read_as(policy, items, |v| v))
 }
 
 /// One page of what the client may read, oldest first; and where the next

@@ -700,17 +700,13 @@ impl Session {
         limit: usize,
     ) -> Result<policy::Seen<(Vec<Item>, Vec<vault_core::SearchHit>)>, ApiError> {
         let profile_ns: Namespace = PROFILE_NS.parse()?;
-        let all = policy::list_as(&self.vault, p, &ItemFilter::default()).await?;
-        let mut grants = Vec::new();
-        let items: Vec<Item> = all
-            .value
-            .into_iter()
-            .filter(|i| i.namespace.is_under(&profile_ns) || i.kind.as_str() == PREFERENCE_KIND)
-            .collect();
-        let mut ids: Vec<Uuid> = items.iter().map(|i| i.id).collect();
-        if !items.is_empty() {
-            grants = all.grants;
-        }
+        let found = policy::list_groups_as(&self.vault, p, |g| {
+            g.namespace.is_under(&profile_ns) || g.kind.as_str() == PREFERENCE_KIND
+        })
+        .await?;
+        let mut grants = found.grants;
+        let mut ids = found.ids;
+        let items = found.value;
         let hits = match topic.map(str::trim).filter(|t| !t.is_empty()) {
             Some(t) => {
                 let seen =
