@@ -126,3 +126,77 @@ async fn thirty_two_sessions_two_hundred_calls_each() {
     }
     env.ok(&["audit", "verify"]);
 }
+
+/// SIGKILL the agent while sessions make calls: every call that got an
+/// answer has its audit entry after the restart (entries are committed
+/// before answers leave), and the chain verifies.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn answered_calls_survive_kill_9() {
+    let env = Env::new();
+    env.init();
+    env.add(&["--ns", "work", "orbit plan"]);
+    let agent = env.http_agent();
+    let mut tokens = Vec::new();
+    for name in ["k-one", "k-two", "k-three", "k-four"] {
+        tokens.push((name, add_client(&env, name)));
+        env.ok(&["grant", name, "work/**"]);
+    }
+    let answered = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    // Told once the agent is dead: a call to a dead HTTP server may wait for
+    // it indefinitely, so sessions stop on this rather than on an error.
+    let (killed_tx, killed_rx) = tokio::sync::watch::channel(false);
+    let mut tasks = Vec::new();
+    for (i, (name, token)) in tokens.iter().enumerate() {
+        let transport = if i % 2 == 0 {
+            Transport::Stdio
+        } else {
+            Transport::Http
+        };
+        let s = connect(transport, &env, &agent.url, name, token).await;
+        let answered = answered.clone();
+        let name = name.to_string();
+        let mut killed = killed_rx.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut ok = 0usize;
+            loop {
+                let mut p = rmcp::model::CallToolRequestParams::new("search_context");
+                p = p.with_arguments(json!({"query": "orbit"}).as_object().unwrap().clone());
+                let result = tokio::select! {
+                    biased;
+                    r = s.call_tool(p) => r,
+                    _ = killed.wait_for(|k| *k) => break,
+                };
+                match result {
+                    Ok(r) if r.is_error != Some(true) => {
+                        ok += 1;
+                        answered.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    }
+                    // The agent is gone: a tool error (stdio) or a transport
+                    // error (HTTP). Stop counting.
+                    _ => break,
+                }
+            }
+            drop(s);
+            (name, ok)
+        }));
+    }
+    // Kill once the sessions are well under way.
+    while answered.load(std::sync::atomic::Ordering::SeqCst) < 200 {
+        tokio::task::yield_now().await;
+    }
+    agent.kill9();
+    killed_tx.send(true).unwrap();
+    let mut per_client = Vec::new();
+    for t in tasks {
+        per_client.push(t.await.unwrap());
+    }
+    let _agent = env.http_agent();
+    for (name, ok) in per_client {
+        let entries = audit_of(&env, &name).len();
+        assert!(
+            entries >= ok,
+            "{name}: {ok} answered calls but {entries} audit entries"
+        );
+    }
+    env.ok(&["audit", "verify"]);
+}
