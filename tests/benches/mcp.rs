@@ -85,6 +85,20 @@ async fn run(n: usize, throughput: bool) {
             ms(pct(&lat, 0.5)),
             ms(pct(&lat, 0.99))
         );
+        // The transport alone: tools/list reads no context and writes no
+        // audit entry (one policy lookup in the agent).
+        let mut bare = Vec::with_capacity(1000);
+        for _ in 0..1000 {
+            let t0 = Instant::now();
+            s.list_all_tools().await.unwrap();
+            bare.push(t0.elapsed());
+        }
+        bare.sort();
+        println!(
+            "{n:>7} items  tools/list over {t:?} (1000 calls, no audit): p50 {:.2} ms  p99 {:.2} ms",
+            ms(pct(&bare, 0.5)),
+            ms(pct(&bare, 0.99))
+        );
         s.cancel().await.unwrap();
     }
 

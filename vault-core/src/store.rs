@@ -189,6 +189,10 @@ impl Store {
         let pool = SqlitePoolOptions::new()
             .max_connections(4)
             .min_connections(1)
+            // An in-process SQLite connection has no peer to lose; the ping
+            // sqlx sends before each acquire would be a wasted round trip to
+            // the connection's worker thread on every query.
+            .test_before_acquire(false)
             .connect_with(connect_options(path))
             .await?;
         Ok(Store {

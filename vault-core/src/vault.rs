@@ -472,6 +472,7 @@ impl Vault {
             records,
             audit,
             state: RwLock::new(state),
+            writer: tokio::sync::Mutex::new(()),
             audit_queue: std::sync::Mutex::new(Vec::new()),
         })
     }
@@ -671,7 +672,10 @@ pub struct RecordChange {
 }
 
 /// Holds off writes to an unlocked vault while alive.
-pub struct WriteGuard<'a>(#[allow(dead_code)] tokio::sync::RwLockWriteGuard<'a, IndexState>);
+pub struct WriteGuard<'a>(
+    #[allow(dead_code)] tokio::sync::MutexGuard<'a, ()>,
+    #[allow(dead_code)] tokio::sync::RwLockWriteGuard<'a, IndexState>,
+);
 
 /// An unlocked vault. Dropping it wipes the keys and frees the index.
 pub struct UnlockedVault {
@@ -682,6 +686,11 @@ pub struct UnlockedVault {
     records: Sealer,
     audit: AuditKeys,
     state: RwLock<IndexState>,
+    /// Held by every writer of the database, in order: writers are
+    /// serialized (the audit chain and SQLite's single writer need it) while
+    /// readers of the index go on during a commit's fsync. Taken before
+    /// `state`, never after.
+    writer: tokio::sync::Mutex<()>,
     /// Audit entries waiting to be written (see [`UnlockedVault::record_audit`]).
     audit_queue: std::sync::Mutex<Vec<PendingAudit>>,
 }
@@ -703,7 +712,8 @@ impl UnlockedVault {
     /// Wait for writes in flight and hold off new ones until the guard drops
     /// (used around `rekey`, which must not race a write under the old key).
     pub async fn quiesce(&self) -> WriteGuard<'_> {
-        WriteGuard(self.state.write().await)
+        let writer = self.writer.lock().await;
+        WriteGuard(writer, self.state.write().await)
     }
 
     /// Item counts.
@@ -802,12 +812,12 @@ impl UnlockedVault {
         if let Some(entry) = change.audit.as_mut() {
             entry.ids = vec![item.id];
         }
-        let mut st = self.state.write().await;
+        let _w = self.writer.lock().await;
         let mut tx = self.store.begin().await?;
         let rowid = Store::insert_in(&mut tx, &row).await?;
         self.write_records(&mut tx, &change).await?;
         tx.commit().await?;
-        st.add_items(&[(rowid, &item)]);
+        self.state.write().await.add_items(&[(rowid, &item)]);
         Ok(item)
     }
 
@@ -889,6 +899,8 @@ impl UnlockedVault {
     /// Store complete, valid items, and the records and audit entry of
     /// `extra`, in one transaction (the bulk path).
     async fn insert_items(&self, items: Vec<Item>, extra: RecordChange) -> Result<Vec<Uuid>> {
+        // The index is taken whole while it grows: readers wait for this one.
+        let _w = self.writer.lock().await;
         let mut st = self.state.write().await;
         // We hold the write lock: no other writer can take these rowids.
         let base = self.store.max_rowid().await?;
@@ -964,7 +976,7 @@ impl UnlockedVault {
                 reason: "nothing to change; give new text or at least one of --ns, --kind, --title, --tag, --sensitivity".into(),
             });
         }
-        let mut st = self.state.write().await;
+        let _w = self.writer.lock().await;
         let row = self.store.get(id).await?.ok_or(Error::NoItem(*id))?;
         let mut item = self.open_item(&row)?;
         if let Some(ns) = &patch.namespace {
@@ -998,6 +1010,7 @@ impl UnlockedVault {
         if !self.store.update(&new_row, row.version).await? {
             return Err(Error::NoItem(*id));
         }
+        let mut st = self.state.write().await;
         st.remove_item(id);
         st.add_items(&[(row.rowid, &item)]);
         Ok(item)
@@ -1005,11 +1018,11 @@ impl UnlockedVault {
 
     /// Delete an item.
     pub async fn remove(&self, id: &Uuid) -> Result<()> {
-        let mut st = self.state.write().await;
+        let _w = self.writer.lock().await;
         if !self.store.delete(id).await? {
             return Err(Error::NoItem(*id));
         }
-        st.remove_item(id);
+        self.state.write().await.remove_item(id);
         Ok(())
     }
 
@@ -1192,7 +1205,7 @@ impl UnlockedVault {
     /// Write and delete policy records and append an audit entry, all in
     /// one transaction.
     pub async fn commit(&self, change: RecordChange) -> Result<()> {
-        let _st = self.state.write().await;
+        let _w = self.writer.lock().await;
         let mut tx = self.store.begin().await?;
         self.write_records(&mut tx, &change).await?;
         tx.commit().await?;
@@ -1242,10 +1255,10 @@ impl UnlockedVault {
             .unwrap_or_else(|p| p.into_inner())
             .push((entry.clone(), tx));
         let lost = || Error::Crypto("the audit writer stopped before recording the entry");
-        let st = tokio::select! {
+        let w = tokio::select! {
             biased;
             done = &mut rx => return done.map_err(|_| lost())?,
-            st = self.state.write() => st,
+            w = self.writer.lock() => w,
         };
         if let Ok(done) = rx.try_recv() {
             return done;
@@ -1262,7 +1275,7 @@ impl UnlockedVault {
             Ok::<_, Error>(seqs)
         }
         .await;
-        drop(st);
+        drop(w);
         match written {
             Ok(seqs) => {
                 for ((_, waiter), seq) in batch.into_iter().zip(seqs) {
