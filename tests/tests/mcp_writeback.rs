@@ -63,6 +63,11 @@ async fn remember_proposes_or_writes_within_scope() {
     assert!(!env.ok(&["search", "dog"]).contains("Biscuit"));
     let pending = env.json(&["pending", "--json"]);
     assert_eq!(found(&pending), 1);
+    assert_eq!(env.status()["pending"], 1);
+    assert!(
+        env.ok(&["status"])
+            .contains("1 proposal(s) from clients wait")
+    );
     assert_eq!(pending[0]["id"], pid.as_str());
     assert_eq!(pending[0]["client"], "proposer");
     assert_eq!(pending[0]["namespace"], "notes");

@@ -550,6 +550,9 @@ pub struct Status {
     /// The MCP HTTP endpoint, when served.
     #[serde(default)]
     pub http: Option<String>,
+    /// Proposals waiting for review (0 while locked: they are sealed).
+    #[serde(default)]
+    pub pending: u64,
 }
 
 /// A successful answer.

@@ -193,6 +193,10 @@ impl Agent {
     async fn status(&self) -> Result<Status, ApiError> {
         let unlocked = lock(&self.vault).clone();
         let initialized = Store::exists(&self.dir);
+        let pending = match &unlocked {
+            Some(v) => v.pending_count().await,
+            None => 0,
+        };
         let (items, damaged) = match &unlocked {
             Some(v) => {
                 let s = v.vault.stats().await;
@@ -217,6 +221,7 @@ impl Agent {
             pid: std::process::id(),
             lock_after_secs: self.lock_after.map(|d| d.as_secs()),
             http: self.http_url.clone(),
+            pending,
             version: env!("CARGO_PKG_VERSION").to_owned(),
         })
     }

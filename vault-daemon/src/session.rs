@@ -131,6 +131,11 @@ impl Session {
         })
     }
 
+    /// How many proposals wait for review.
+    pub async fn pending_count(&self) -> u64 {
+        self.policy.read().await.pending.len() as u64
+    }
+
     /// The SHA-256 of every client token, with the client's name.
     pub async fn token_table(&self) -> HashMap<String, String> {
         self.policy.read().await.token_table()

@@ -65,6 +65,9 @@ impl Status {
         if let Some(url) = status["http"].as_str() {
             println!("mcp:    {url}");
         }
+        if let Some(n) = status["pending"].as_u64().filter(|n| *n > 0) {
+            println!("review: {n} proposal(s) from clients wait: `ctxvault pending`");
+        }
         if let Some(d) = status["damaged"].as_array().filter(|d| !d.is_empty()) {
             println!(
                 "damaged: {} item(s) failed integrity checks; `ctxvault get ID` names each",
