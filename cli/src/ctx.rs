@@ -16,6 +16,36 @@ use crate::secret;
 /// File in the vault directory that receives the background agent's log.
 pub const AGENT_LOG: &str = "agent.log";
 
+/// `ctxvault --vault DIR daemon --notify-ready`, stdin closed and stdout
+/// piped for the readiness line; the caller adds arguments and stderr.
+pub fn agent_command(vault: &Path) -> anyhow::Result<tokio::process::Command> {
+    let exe = std::env::current_exe().context("cannot find the ctxvault executable")?;
+    let mut cmd = tokio::process::Command::new(exe);
+    cmd.arg("--vault")
+        .arg(vault)
+        .args(["daemon", "--notify-ready"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped());
+    Ok(cmd)
+}
+
+/// Read the agent's readiness line: `ready` (or `busy`: another agent
+/// already serves the vault) is success; otherwise the error it printed, or
+/// `hint` if it exited silently.
+pub async fn await_ready(child: &mut tokio::process::Child, hint: &str) -> anyhow::Result<()> {
+    let stdout = child.stdout.take().context("the agent has no stdout")?;
+    let mut line = String::new();
+    BufReader::new(stdout)
+        .read_line(&mut line)
+        .await
+        .context("reading the agent's readiness")?;
+    match line.trim() {
+        "ready" | "busy" => Ok(()),
+        "" => bail!("the agent exited while starting; {hint}"),
+        other => bail!("{}", other.strip_prefix("error: ").unwrap_or(other)),
+    }
+}
+
 /// Resolve the vault directory: `--vault`, else `$CTXVAULT_HOME`, else the
 /// XDG data directory's `ctxvault/`.
 pub fn vault_dir(flag: Option<PathBuf>) -> anyhow::Result<PathBuf> {
@@ -107,7 +137,6 @@ impl Ctx {
     }
 
     async fn start_agent(&self) -> anyhow::Result<()> {
-        let exe = std::env::current_exe().context("cannot find the ctxvault executable")?;
         let log_path = self.dir.join(AGENT_LOG);
         let log = OpenOptions::new()
             .create(true)
@@ -115,31 +144,13 @@ impl Ctx {
             .mode(0o600)
             .open(&log_path)
             .with_context(|| format!("cannot open the agent log {}", log_path.display()))?;
-        let mut child = tokio::process::Command::new(exe)
-            .arg("--vault")
-            .arg(&self.dir)
-            .arg("daemon")
-            .arg("--notify-ready")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
+        let mut child = agent_command(&self.dir)?
             .stderr(log)
             .process_group(0)
             .spawn()
             .context("cannot start the agent")?;
-        let stdout = child.stdout.take().context("the agent has no stdout")?;
-        let mut line = String::new();
-        BufReader::new(stdout)
-            .read_line(&mut line)
-            .await
-            .context("reading the agent's readiness")?;
-        match line.trim() {
-            "ready" | "busy" => Ok(()),
-            "" => bail!(
-                "the agent exited while starting; see {}",
-                log_path.display()
-            ),
-            other => bail!("{}", other.strip_prefix("error: ").unwrap_or(other)),
-        }
+        await_ready(&mut child, &format!("see {}", log_path.display())).await?;
+        Ok(())
     }
 
     /// Send a request to the agent (starting it if needed).

@@ -3,6 +3,7 @@
 
 use std::io::Write;
 use std::process::ExitCode;
+use vault_core::item::first_line;
 
 use vault_core::{Item, SearchHit};
 
@@ -58,20 +59,6 @@ pub fn json<T: serde::Serialize>(v: &T) -> anyhow::Result<()> {
     serde_json::to_writer_pretty(&mut out, v)?;
     writeln!(out)?;
     Ok(())
-}
-
-fn first_line(s: &str, max: usize) -> String {
-    let line = s
-        .lines()
-        .find(|l| !l.trim().is_empty())
-        .unwrap_or("")
-        .trim();
-    if line.chars().count() > max {
-        let cut: String = line.chars().take(max - 1).collect();
-        format!("{cut}…")
-    } else {
-        line.to_owned()
-    }
 }
 
 /// One item, in full, for people.

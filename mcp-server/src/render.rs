@@ -11,12 +11,7 @@ pub fn item_name(i: &Item) -> String {
     if let Some(t) = i.title.as_deref().filter(|t| !t.trim().is_empty()) {
         return t.to_owned();
     }
-    let line = i.body.lines().find(|l| !l.trim().is_empty()).unwrap_or("");
-    let mut name: String = line.trim().chars().take(60).collect();
-    if line.trim().chars().count() > 60 {
-        name.push('…');
-    }
-    name
+    vault_core::item::first_line(&i.body, 60)
 }
 
 fn tags(i: &Item) -> String {

@@ -19,7 +19,7 @@ mod common;
 mod corpus;
 
 use common::{Transport, call, connect};
-use corpus::{Rng, item, pct, queries, vocabulary};
+use corpus::{Rng, item, large_size, pct, queries, runtime, vocabulary};
 
 /// A vault of `n` generated items, opened by the test passphrase.
 async fn populate(env: &Env, n: usize) -> Vec<String> {
@@ -139,15 +139,8 @@ async fn run(n: usize, throughput: bool) {
 }
 
 fn main() {
-    let big: usize = std::env::var("CTXVAULT_BENCH_ITEMS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(100_000);
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    rt.block_on(async {
+    let big = large_size();
+    runtime().block_on(async {
         run(10_000, true).await;
         run(big, true).await;
     });

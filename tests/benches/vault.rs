@@ -17,7 +17,7 @@ use vault_core::index::{Doc, Index};
 use vault_core::{ItemFilter, NewItem, Sensitivity, Unlock, Vault, WorkFactor, keys};
 
 mod corpus;
-use corpus::{Rng, item, pct, queries, vocabulary};
+use corpus::{Rng, item, large_size, pct, queries, runtime, vocabulary};
 
 fn proc_kib(pid: &str, field: &str) -> u64 {
     std::fs::read_to_string(format!("/proc/{pid}/status"))
@@ -346,15 +346,8 @@ async fn policy(
 }
 
 fn main() {
-    let big: usize = std::env::var("CTXVAULT_BENCH_ITEMS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(100_000);
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    rt.block_on(async {
+    let big = large_size();
+    runtime().block_on(async {
         in_process(10_000, false).await;
         in_process(big, true).await;
         agent(10_000).await;

@@ -281,10 +281,17 @@ impl Env {
     /// Stop the agent `init` left, start `daemon --http 127.0.0.1:0` (a free
     /// port picked by the OS), unlock, and return it.
     pub fn http_agent(&self) -> HttpAgent {
+        self.http_agent_with(&[])
+    }
+
+    /// [`Env::http_agent`] with more `daemon` arguments.
+    pub fn http_agent_with(&self, extra: &[&str]) -> HttpAgent {
         use std::io::BufRead;
         self.ok(&["stop"]);
+        let mut args = vec!["daemon", "--http", "127.0.0.1:0", "--notify-ready"];
+        args.extend_from_slice(extra);
         let mut child = self
-            .cmd(&["daemon", "--http", "127.0.0.1:0", "--notify-ready"])
+            .cmd(&args)
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()

@@ -191,6 +191,43 @@ async fn http_refuses_what_it_must() {
     assert_ne!(status, 200);
 }
 
+/// `--allow-remote` lifts the Host check (the endpoint is reached by other
+/// names) but not the Origin check, nor the token.
+#[test]
+fn allow_remote_accepts_other_hosts_only() {
+    let env = Env::new();
+    env.init();
+    let agent = env.http_agent_with(&["--allow-remote"]);
+    let token = add_client(&env, "remote-app");
+    let addr = agent.addr.as_str();
+    let bearer = format!("Bearer {token}");
+    let (status, _, body) = raw_http(
+        addr,
+        &post(
+            "/mcp",
+            "vault.home.example:7410",
+            &[("Authorization", &bearer)],
+            INIT,
+        ),
+    );
+    assert_eq!(status, 200, "{body}");
+    let (status, _, _) = raw_http(addr, &post("/mcp", "vault.home.example:7410", &[], INIT));
+    assert_eq!(status, 401);
+    let (status, _, _) = raw_http(
+        addr,
+        &post(
+            "/mcp",
+            "vault.home.example:7410",
+            &[
+                ("Authorization", &bearer),
+                ("Origin", "https://evil.example"),
+            ],
+            INIT,
+        ),
+    );
+    assert_eq!(status, 403);
+}
+
 #[test]
 fn remote_bind_needs_allow_remote() {
     let env = Env::new();

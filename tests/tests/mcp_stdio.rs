@@ -9,10 +9,6 @@ mod common;
 use common::{call, json, text};
 use ctxvault_tests::{Env, PASS, bin};
 
-async fn connect(env: &Env, client: &str, token: &str) -> common::Session {
-    common::stdio(env, client, token).await
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_tool_over_stdio_within_the_grants() {
     let env = Env::new();
@@ -40,7 +36,7 @@ async fn every_tool_over_stdio_within_the_grants() {
         .trim()
         .to_owned();
 
-    let s = connect(&env, "claude", &token).await;
+    let s = common::stdio(&env, "claude", &token).await;
     let info = s.peer_info().unwrap();
     assert_eq!(
         info.server_info.as_ref().map(|i| i.name.as_str()),

@@ -277,6 +277,23 @@ impl From<Source> for String {
     }
 }
 
+/// The first non-blank line of `text`, trimmed, cut to at most `max`
+/// characters (the last one an ellipsis when cut): a label for lists.
+pub fn first_line(text: &str, max: usize) -> String {
+    let line = text
+        .lines()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("")
+        .trim();
+    if line.chars().count() > max {
+        let mut cut: String = line.chars().take(max.saturating_sub(1)).collect();
+        cut.push('…');
+        cut
+    } else {
+        line.to_owned()
+    }
+}
+
 /// Check a body: 1 byte to 1 MiB, not only whitespace.
 pub fn check_body(body: &str) -> Result<()> {
     if body.trim().is_empty() {
@@ -529,6 +546,14 @@ mod tests {
             Sensitivity::Secret
         );
         assert!("top-secret".parse::<Sensitivity>().is_err());
+    }
+
+    #[test]
+    fn first_lines() {
+        assert_eq!(first_line("\n  \n  hello world \nmore", 20), "hello world");
+        assert_eq!(first_line("abcdef", 4), "abc…");
+        assert_eq!(first_line("abcd", 4), "abcd");
+        assert_eq!(first_line("", 4), "");
     }
 
     #[test]

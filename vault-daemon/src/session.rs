@@ -793,7 +793,7 @@ impl Session {
             detail: None,
             tool,
         };
-        let call = match call {
+        let (response, outcome) = match call {
             // Which tools to list: reads no context, so it is not recorded.
             ClientCall::Actions => return Ok(Response::Actions(p.actions().list())),
             ClientCall::Remember {
@@ -817,23 +817,12 @@ impl Session {
                     )
                     .await;
                 // A stored or queued item was recorded in its own
-                // transaction; a refusal is recorded here.
-                if let Err(e) = &result {
-                    entry.detail = Some(format!("refused: {}", e.message));
-                    v.record_audit(&entry).await?;
+                // transaction; only a refusal is recorded below.
+                match result {
+                    Ok(r) => return Ok(r),
+                    Err(e) => (Err(e.clone()), Some(format!("refused: {}", e.message))),
                 }
-                return result;
             }
-            other => other,
-        };
-        let (response, outcome) = match call {
-            ClientCall::Actions | ClientCall::Remember { .. } => (
-                Err(ApiError::new(
-                    ErrorKind::Internal,
-                    "client call routed to the wrong handler",
-                )),
-                None,
-            ),
             ClientCall::Page { offset, limit } => {
                 entry.action = "list".into();
                 entry.query = Some(format!("offset {offset}"));

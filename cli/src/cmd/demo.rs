@@ -14,7 +14,7 @@ use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig
 use rmcp::transport::{StreamableHttpClientTransport, TokioChildProcess};
 use rmcp::{RoleClient, ServiceExt};
 use serde_json::{Value, json};
-use tokio::io::{AsyncBufReadExt, BufReader};
+use vault_core::item::first_line;
 use vault_core::{NewItem, Sensitivity};
 use vault_daemon::protocol::Secret;
 use vault_daemon::{Client, Request, Response, paths};
@@ -133,26 +133,15 @@ async fn call_agent(agent: &Client, req: &Request) -> anyhow::Result<Response> {
 }
 
 async fn start_agent(vault: &Path, runtime: &Path) -> anyhow::Result<Agent> {
-    let exe = std::env::current_exe().context("cannot find the ctxvault executable")?;
-    let mut child = tokio::process::Command::new(exe)
-        .arg("--vault")
-        .arg(vault)
-        .args(["daemon", "--notify-ready", "--lock-after", "0"])
-        .args(["--http", "127.0.0.1:0"])
+    let mut child = crate::ctx::agent_command(vault)?
+        .args(["--lock-after", "0", "--http", "127.0.0.1:0"])
         .env("CTXVAULT_RUNTIME_DIR", runtime)
         .env_remove("CTXVAULT_HTTP")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .kill_on_drop(true)
         .spawn()
         .context("cannot start the demo agent")?;
-    let stdout = child.stdout.take().context("the agent has no stdout")?;
-    let mut line = String::new();
-    BufReader::new(stdout).read_line(&mut line).await?;
-    if line.trim() != "ready" {
-        bail!("the demo agent failed to start: {}", line.trim());
-    }
+    crate::ctx::await_ready(&mut child, "the demo cannot go on").await?;
     let client = Client::new(paths::socket_path(runtime, vault)?);
     let url = match call_agent(&client, &Request::Status).await? {
         Response::Status(s) => s.http.context("the demo agent serves no HTTP")?,
@@ -246,21 +235,12 @@ async fn tool_list(s: &Session) -> anyhow::Result<String> {
     Ok(names.join(", "))
 }
 
-fn cut(s: &str, n: usize) -> String {
-    let mut out: String = s.chars().take(n).collect();
-    if s.chars().count() > n {
-        out.pop();
-        out.push('…');
-    }
-    out
-}
-
 const COL: usize = 46;
 
 fn side_by_side(left: &[String], right: &[String]) {
     for i in 0..left.len().max(right.len()) {
-        let l = left.get(i).map(|s| cut(s, COL)).unwrap_or_default();
-        let r = right.get(i).map(|s| cut(s, COL)).unwrap_or_default();
+        let l = left.get(i).map(|s| first_line(s, COL)).unwrap_or_default();
+        let r = right.get(i).map(|s| first_line(s, COL)).unwrap_or_default();
         println!("  {l:<COL$} | {r}");
     }
 }
@@ -417,11 +397,11 @@ impl Demo {
                 e.time.format("%H:%M:%S"),
                 e.client.as_deref().unwrap_or("you"),
                 e.action,
-                cut(e.query.as_deref().unwrap_or(""), 10),
+                first_line(e.query.as_deref().unwrap_or(""), 10),
                 e.ids.len(),
                 e.detail
                     .as_deref()
-                    .map(|d| format!("  {}", cut(d, 40)))
+                    .map(|d| format!("  {}", first_line(d, 40)))
                     .unwrap_or_default()
             );
         }

@@ -87,3 +87,19 @@ pub fn queries(vocab: &[String], n: usize, seed: u64) -> Vec<String> {
 pub fn pct(sorted: &[Duration], p: f64) -> Duration {
     sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
 }
+
+/// The large corpus size: `CTXVAULT_BENCH_ITEMS`, default 100,000.
+pub fn large_size() -> usize {
+    std::env::var("CTXVAULT_BENCH_ITEMS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(100_000)
+}
+
+/// The multi-threaded runtime the benchmarks run on.
+pub fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("a tokio runtime")
+}
