@@ -98,42 +98,42 @@ impl Ctx {
         Ok(Client::new(socket))
     }
 
-    /// Send a request; `Ok(None)` when no agent runs.
+    /// Send a request; `Ok(None)` when no agent runs (or the one reached
+    /// was exiting). Only for requests that are safe to send twice.
     pub async fn try_call(
         &self,
         req: &Request,
     ) -> anyhow::Result<Option<Result<Response, ApiError>>> {
-        match self.client()?.call(req).await {
+        let client = self.client()?;
+        match client.call(req).await {
             Ok(r) => Ok(Some(r)),
             Err(TransportError::NotRunning(_)) => Ok(None),
+            Err(e @ (TransportError::Http(_) | TransportError::Io(_))) => {
+                // The agent we reached may be exiting (killed, or stopping).
+                // If nobody holds the vault's agent lock any more it is
+                // gone; otherwise (it, or a new one, holds it) ask once more.
+                if !agent_lock_held(&self.dir) {
+                    return Ok(None);
+                }
+                match client.call(req).await {
+                    Ok(r) => Ok(Some(r)),
+                    Err(TransportError::NotRunning(_)) => Ok(None),
+                    Err(_) => Err(e.into()),
+                }
+            }
             Err(e) => Err(e.into()),
         }
     }
 
     /// Start the agent in the background unless one runs; returns a client.
     pub async fn ensure_agent(&self) -> anyhow::Result<Client> {
-        let client = self.client()?;
-        match client.call(&Request::Hello).await {
-            Ok(Ok(_)) => return Ok(client),
-            Ok(Err(e)) => return Err(api(e)),
-            Err(TransportError::NotRunning(_)) => {}
-            Err(e @ (TransportError::Http(_) | TransportError::Io(_))) => {
-                // The agent we reached may be exiting (killed, or stopping).
-                // If nobody holds the vault's agent lock any more it is gone:
-                // start a new one. Otherwise ask once more.
-                if agent_lock_held(&self.dir) {
-                    match client.call(&Request::Hello).await {
-                        Ok(Ok(_)) => return Ok(client),
-                        Ok(Err(e)) => return Err(api(e)),
-                        Err(TransportError::NotRunning(_)) => {}
-                        Err(_) => return Err(e.into()),
-                    }
-                }
-            }
-            Err(e) => return Err(e.into()),
+        match self.try_call(&Request::Hello).await? {
+            Some(Ok(_)) => return self.client(),
+            Some(Err(e)) => return Err(api(e)),
+            None => {}
         }
         self.start_agent().await?;
-        Ok(client)
+        self.client()
     }
 
     async fn start_agent(&self) -> anyhow::Result<()> {
