@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Run every test on a fresh machine: install what the tests use beyond Rust
-# (Debian's `age` tool, python3 with the official MCP Python SDK), then
+# (Debian's `age` tool, the official MCP Python SDK in a virtual
+# environment under target/), then
 # `cargo test --workspace`, which builds the `ctxvault` binary and runs the
 # unit, property and end-to-end tests against it.
 set -euo pipefail
@@ -14,11 +15,25 @@ if ! command -v age >/dev/null 2>&1; then
     $SUDO apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq age
 fi
-# The passphrase-prompt test drives a pseudo-terminal with python3; an MCP
-# test drives `ctxvault mcp` with the official MCP Python SDK.
+# The passphrase-prompt test drives a pseudo-terminal with python3; the MCP
+# tests drive `ctxvault mcp` with the official MCP Python SDK, installed into
+# a virtual environment this script creates (never into the system Python).
 command -v python3 >/dev/null 2>&1 || { echo "python3 is needed by the tests"; exit 1; }
-if ! python3 -c "import mcp" >/dev/null 2>&1; then
-    python3 -m pip install --quiet --disable-pip-version-check "mcp==2.3.0"
+VENV="${CTXVAULT_TEST_VENV:-target/test-venv}"
+if [ ! -x "$VENV/bin/python" ]; then
+    if ! python3 -m venv "$VENV" >/dev/null 2>&1; then
+        # Debian ships venv support as its own package.
+        SUDO=""
+        if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+        $SUDO apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq python3-venv
+        rm -rf "$VENV"
+        python3 -m venv "$VENV"
+    fi
 fi
+if ! "$VENV/bin/python" -c "import mcp" >/dev/null 2>&1; then
+    "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check "mcp==2.3.0"
+fi
+export CTXVAULT_TEST_PYTHON="$PWD/$VENV/bin/python"
 
 cargo test --workspace "$@"

@@ -8,8 +8,9 @@ use std::process::Stdio;
 
 use anyhow::{Context, anyhow, bail};
 use tokio::io::{AsyncBufReadExt, BufReader};
-use vault_daemon::protocol::UnlockWith;
-use vault_daemon::{ApiError, Client, ErrorKind, Request, Response, TransportError, paths};
+use vault_daemon::client::Prepared;
+use vault_daemon::protocol::{PROTOCOL_VERSION, Unlock, UnlockWith};
+use vault_daemon::{ApiError, Call, Client, ErrorKind, TransportError, paths};
 
 use crate::secret;
 
@@ -100,12 +101,13 @@ impl Ctx {
 
     /// Send a request; `Ok(None)` when no agent runs (or the one reached
     /// was exiting). Only for requests that are safe to send twice.
-    pub async fn try_call(
+    pub async fn try_call<R: Call>(
         &self,
-        req: &Request,
-    ) -> anyhow::Result<Option<Result<Response, ApiError>>> {
+        req: R,
+    ) -> anyhow::Result<Option<Result<R::Answer, ApiError>>> {
         let client = self.client()?;
-        match client.call(req).await {
+        let req = Client::prepare(req)?;
+        match client.send_prepared(&req).await {
             Ok(r) => Ok(Some(r)),
             Err(TransportError::NotRunning(_)) => Ok(None),
             Err(e @ (TransportError::Http(_) | TransportError::Io(_))) => {
@@ -115,7 +117,7 @@ impl Ctx {
                 if !agent_lock_held(&self.dir) {
                     return Ok(None);
                 }
-                match client.call(req).await {
+                match client.send_prepared(&req).await {
                     Ok(r) => Ok(Some(r)),
                     Err(TransportError::NotRunning(_)) => Ok(None),
                     Err(_) => Err(e.into()),
@@ -125,17 +127,57 @@ impl Ctx {
         }
     }
 
-    /// Start the agent in the background unless one runs; returns a client.
+    /// Start the agent in the background unless one of this version runs;
+    /// an agent speaking another protocol version (from an older or newer
+    /// ctxvault) is stopped and replaced, as rbw does.
     pub async fn ensure_agent(&self) -> anyhow::Result<Client> {
-        match self.try_call(&Request::Hello).await? {
-            Some(Ok(_)) => return self.client(),
-            Some(Err(e)) => return Err(api(e)),
-            None => {}
+        let client = self.client()?;
+        let mut hello = client.hello().await;
+        if matches!(hello, Err(TransportError::Http(_) | TransportError::Io(_))) {
+            // The agent we reached may be exiting (killed, or stopping). If
+            // nobody holds the vault's agent lock any more it is gone;
+            // otherwise (it, or a new one, holds it) ask once more.
+            if !agent_lock_held(&self.dir) {
+                self.start_agent().await?;
+                return Ok(client);
+            }
+            hello = client.hello().await;
+        }
+        match hello {
+            Ok(h) if h.protocol == PROTOCOL_VERSION => return Ok(client),
+            Ok(h) => {
+                eprintln!(
+                    "note: the running agent (pid {}, ctxvault {}) speaks protocol {} and this ctxvault {}; restarting it",
+                    h.pid, h.version, h.protocol, PROTOCOL_VERSION
+                );
+                self.stop_agent(&client).await?;
+            }
+            Err(TransportError::NotRunning(_)) => {}
+            Err(TransportError::BadResponse(_)) => {
+                eprintln!(
+                    "note: the running agent is from another ctxvault version; restarting it"
+                );
+                self.stop_agent(&client).await?;
+            }
+            Err(e) => return Err(e.into()),
         }
         self.start_agent().await?;
-        self.client()
+        Ok(client)
     }
 
+    /// Stop the agent, whatever protocol version it speaks, and wait until
+    /// it has exited: ask it to stop, and if it cannot hear that, send
+    /// SIGTERM to the pid its vault lock names. False when none ran.
+    pub async fn stop_agent(&self, client: &Client) -> anyhow::Result<bool> {
+        match client.stop().await {
+            Ok(()) => {}
+            Err(TransportError::NotRunning(_)) => return Ok(false),
+            Err(_) if agent_lock_held(&self.dir) => terminate_lock_holder(&self.dir)?,
+            Err(_) => return Ok(false),
+        }
+        wait_agent_exit(&self.dir)?;
+        Ok(true)
+    }
     async fn start_agent(&self) -> anyhow::Result<()> {
         let log_path = self.dir.join(AGENT_LOG);
         let log = OpenOptions::new()
@@ -154,29 +196,30 @@ impl Ctx {
     }
 
     /// Send a request to the agent (starting it if needed).
-    pub async fn call(&self, req: &Request) -> anyhow::Result<Response> {
+    pub async fn call<R: Call>(&self, req: R) -> anyhow::Result<R::Answer> {
         let client = self.ensure_agent().await?;
         client.call(req).await?.map_err(api)
     }
 
     /// Send a request that needs the vault unlocked. When the vault is
     /// locked and `CTXVAULT_PASSPHRASE` is set, unlock first.
-    pub async fn call_vault(&self, req: &Request) -> anyhow::Result<Response> {
+    pub async fn call_vault<R: Call>(&self, req: R) -> anyhow::Result<R::Answer> {
         self.require_vault()?;
         let client = self.ensure_agent().await?;
-        match client.call(req).await? {
+        let req: Prepared<R> = Client::prepare(req)?;
+        match client.send_prepared(&req).await? {
             Ok(r) => Ok(r),
             Err(e) if e.kind == ErrorKind::Locked => {
                 let Some(pass) = secret::from_env() else {
                     return Err(api(e));
                 };
                 client
-                    .call(&Request::Unlock {
+                    .call(Unlock {
                         with: UnlockWith::Passphrase(pass),
                     })
                     .await?
                     .map_err(api)?;
-                client.call(req).await?.map_err(api)
+                client.send_prepared(&req).await?.map_err(api)
             }
             Err(e) => Err(api(e)),
         }
@@ -213,11 +256,18 @@ pub fn wait_agent_exit(dir: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The error for an answer of the wrong kind (names only its kind: an
-/// answer may hold the user's context, which never goes into an error).
-pub fn unexpected(r: &Response) -> anyhow::Error {
-    anyhow!(
-        "the agent gave an unexpected answer ({}); run `ctxvault stop` and retry",
-        r.variant()
+/// Send SIGTERM to the agent whose pid the vault's lock file names (the
+/// lock is held, so that process is the agent).
+fn terminate_lock_holder(dir: &Path) -> anyhow::Result<()> {
+    let path = dir.join(vault_daemon::server::LOCK_FILE);
+    let pid: i32 = std::fs::read_to_string(&path)
+        .ok()
+        .and_then(|s| s.trim().parse().ok())
+        .with_context(|| format!("the agent lock {} names no process", path.display()))?;
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(pid),
+        nix::sys::signal::Signal::SIGTERM,
     )
+    .with_context(|| format!("cannot stop the agent (pid {pid})"))?;
+    Ok(())
 }

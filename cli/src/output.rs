@@ -1,11 +1,11 @@
 //! Everything the CLI prints: items for people, JSON for scripts, and one
 //! line per error.
 
+use client_view::first_line;
 use std::io::Write;
 use std::process::ExitCode;
-use vault_core::item::first_line;
 
-use vault_core::{Item, SearchHit};
+use vault_core::Item;
 
 /// Print an error as one line on stderr and return the failure exit code.
 pub fn fail(e: &anyhow::Error) -> ExitCode {
@@ -90,33 +90,51 @@ pub fn item(i: &Item) {
     println!("{}", i.body);
 }
 
-/// One line per item, for people.
-pub fn item_lines(items: &[Item]) {
-    for i in items {
-        let label = i
-            .title
-            .as_deref()
-            .map_or_else(|| first_line(&i.body, 60), |t| first_line(t, 60));
-        println!("{}  {:<20} {}", i.id, i.namespace.as_str(), label);
+/// What a list line shows of an item (the user's own, or as a client gets it).
+pub struct Row {
+    id: uuid::Uuid,
+    namespace: String,
+    label: String,
+}
+
+impl Row {
+    /// The line of one of the user's items.
+    pub fn of_item(i: &Item) -> Row {
+        Row {
+            id: i.id,
+            namespace: i.namespace.to_string(),
+            label: i
+                .title
+                .as_deref()
+                .map_or_else(|| first_line(&i.body, 60), |t| first_line(t, 60)),
+        }
+    }
+
+    /// The line of an item as a client gets it.
+    pub fn of_client_item(i: &client_view::ContextItem) -> Row {
+        Row {
+            id: i.id,
+            namespace: i.namespace.clone(),
+            label: i
+                .title
+                .as_deref()
+                .map_or_else(|| first_line(&i.body, 60), |t| first_line(t, 60)),
+        }
     }
 }
 
-/// Search hits, for people.
-pub fn hits(hits: &[SearchHit]) {
-    for h in hits {
-        let label = h
-            .item
-            .title
-            .as_deref()
-            .map_or_else(|| first_line(&h.item.body, 60), |t| first_line(t, 60));
-        println!(
-            "{:>6.2}  {}  {:<20} {}",
-            h.score,
-            h.item.id,
-            h.item.namespace.as_str(),
-            label
-        );
-        println!("        {}", h.snippet);
+/// One line per item, for people.
+pub fn item_lines(rows: &[Row]) {
+    for r in rows {
+        println!("{}  {:<20} {}", r.id, r.namespace, r.label);
+    }
+}
+
+/// Search hits (score, item, snippet), for people.
+pub fn hits(hits: &[(f64, Row, String)]) {
+    for (score, r, snippet) in hits {
+        println!("{score:>6.2}  {}  {:<20} {}", r.id, r.namespace, r.label);
+        println!("        {snippet}");
     }
 }
 

@@ -2,24 +2,15 @@
 
 use std::fmt::Write;
 
-use vault_core::{Item, Tag};
-
-use crate::Profile;
+use client_view::{ContextItem as Item, Profile};
 
 /// A short name for an item: its title, or the start of its first line.
 pub fn item_name(i: &Item) -> String {
-    if let Some(t) = i.title.as_deref().filter(|t| !t.trim().is_empty()) {
-        return t.to_owned();
-    }
-    vault_core::item::first_line(&i.body, 60)
+    i.label(60)
 }
 
 fn tags(i: &Item) -> String {
-    i.tags
-        .iter()
-        .map(Tag::as_str)
-        .collect::<Vec<_>>()
-        .join(", ")
+    i.tags.join(", ")
 }
 
 /// One item: a heading, its facts, then the body.
@@ -28,7 +19,7 @@ pub fn item(i: &Item) -> String {
     let _ = writeln!(s, "# {}\n", item_name(i));
     let _ = writeln!(s, "- id: {}", i.id);
     let _ = writeln!(s, "- namespace: {}", i.namespace);
-    let _ = writeln!(s, "- kind: {}", i.kind.as_str());
+    let _ = writeln!(s, "- kind: {}", i.kind);
     if !i.tags.is_empty() {
         let _ = writeln!(s, "- tags: {}", tags(i));
     }
@@ -43,7 +34,7 @@ fn entry(s: &mut String, i: &Item) {
         "### {} ({}, {})\n\n{}\n",
         item_name(i),
         i.namespace,
-        i.kind.as_str(),
+        i.kind,
         i.body.trim_end()
     );
 }
@@ -51,10 +42,8 @@ fn entry(s: &mut String, i: &Item) {
 /// The profile and preferences, and the topic matches if a topic was given.
 pub fn profile(p: &Profile, topic: Option<&str>) -> String {
     let mut s = String::from("# About the user (from their ctxvault)\n\n");
-    let (prefs, facts): (Vec<&Item>, Vec<&Item>) = p
-        .items
-        .iter()
-        .partition(|i| i.kind.as_str() == "preference");
+    let (prefs, facts): (Vec<&Item>, Vec<&Item>) =
+        p.items.iter().partition(|i| i.kind == "preference");
     s.push_str("## Profile\n\n");
     if facts.is_empty() {
         s.push_str("Nothing shared.\n\n");

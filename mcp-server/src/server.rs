@@ -2,7 +2,12 @@
 
 use std::sync::Arc;
 
+use client_view::{
+    AccessReport, ClientView, ContextItem, PageQuery, ProfileQuery, RememberRequest, SearchQuery,
+    ViewError, ViewErrorKind,
+};
 use rmcp::handler::server::router::tool::ToolRouter;
+use rmcp::handler::server::tool::schema_for_output;
 use rmcp::handler::server::wrapper::Parameters;
 use rmcp::model::{
     CacheScope, CallToolResult, ContentBlock, GetPromptRequestParams, GetPromptResponse,
@@ -16,13 +21,11 @@ use rmcp::service::RequestContext;
 use rmcp::{ErrorData, RoleServer, ServerHandler, schemars, tool, tool_handler, tool_router};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
-use vault_core::{Kind, Namespace, Tag};
 
 use crate::render;
 use crate::{
-    ContextSource, DEFAULT_LIMIT, FixedSource, INSTRUCTIONS, ITEM_URI_PREFIX, MAX_LIMIT,
-    PROFILE_URI, PROMPT_MATCHES, RESOURCE_PAGE, RememberRequest, SourceError, SourceErrorKind,
-    SourceResolver,
+    DEFAULT_LIMIT, FixedView, INSTRUCTIONS, ITEM_URI_PREFIX, MAX_LIMIT, PROFILE_URI,
+    PROMPT_MATCHES, RESOURCE_PAGE, ViewResolver,
 };
 
 /// Name of the write-back tool, listed only for clients that may use it.
@@ -70,7 +73,7 @@ pub struct RememberArgs {
 /// the resolver finds each request's client from its token).
 #[derive(Clone)]
 pub struct ContextServer {
-    resolver: Arc<dyn SourceResolver>,
+    resolver: Arc<dyn ViewResolver>,
     tool_router: ToolRouter<Self>,
 }
 
@@ -89,62 +92,179 @@ fn json_result<T: Serialize>(value: &T) -> Result<CallToolResult, ErrorData> {
     )?)]))
 }
 
-/// A source error as a JSON-RPC error (for resources and prompts, which
+/// A view error as a JSON-RPC error (for resources and prompts, which
 /// have no tool-error form).
-fn rpc_error(e: SourceError) -> ErrorData {
+fn rpc_error(e: ViewError) -> ErrorData {
     match e.kind {
-        SourceErrorKind::NotFound => ErrorData::resource_not_found(e.message, None),
-        SourceErrorKind::Invalid => ErrorData::invalid_params(e.message, None),
-        SourceErrorKind::Other => ErrorData::internal_error(e.message, None),
+        ViewErrorKind::NotFound => ErrorData::resource_not_found(e.message, None),
+        ViewErrorKind::Invalid | ViewErrorKind::Forbidden | ViewErrorKind::RateLimited => {
+            ErrorData::invalid_params(e.message, None)
+        }
+        ViewErrorKind::Locked
+        | ViewErrorKind::Unauthorized
+        | ViewErrorKind::Unavailable
+        | ViewErrorKind::Internal => ErrorData::internal_error(e.message, None),
     }
 }
 
-#[derive(Serialize)]
-struct Hit<'a> {
-    id: Uuid,
-    namespace: &'a str,
-    kind: &'a str,
-    title: Option<&'a str>,
-    snippet: &'a str,
-    tags: Vec<&'a str>,
-    updated_at: String,
+/// A tool's answer: `structured` as `structuredContent`, and `text` (the
+/// same facts as JSON) for clients that read only text.
+fn structured<T: Serialize, S: Serialize>(
+    text: &T,
+    structured: &S,
+) -> Result<CallToolResult, ErrorData> {
+    let mut r = CallToolResult::success(vec![ContentBlock::text(encode(text)?)]);
+    r.structured_content =
+        Some(serde_json::to_value(structured).map_err(|e| {
+            ErrorData::internal_error(format!("cannot encode the answer: {e}"), None)
+        })?);
+    Ok(r)
 }
 
-/// Parse the optional namespace and tags a tool was given.
-fn parse_where(
-    ns: Option<String>,
-    tags: Option<Vec<String>>,
-) -> Result<(Option<Namespace>, Vec<Tag>), String> {
-    let ns = match ns.as_deref().map(str::trim).filter(|n| !n.is_empty()) {
-        None => None,
-        Some(n) => Some(n.parse::<Namespace>().map_err(|e| e.to_string())?),
-    };
-    let tags = tags
-        .unwrap_or_default()
-        .into_iter()
-        .map(|t| t.parse::<Tag>().map_err(|e| e.to_string()))
-        .collect::<Result<_, _>>()?;
-    Ok((ns, tags))
+/// One `search_context` result, as the model sees it.
+#[derive(Serialize, schemars::JsonSchema)]
+pub struct HitOut {
+    /// The item's id, for get_context.
+    #[schemars(with = "String")]
+    pub id: Uuid,
+    /// Its namespace.
+    pub namespace: String,
+    /// What it is.
+    pub kind: String,
+    /// Its title, if any.
+    pub title: Option<String>,
+    /// A passage around the first match.
+    pub snippet: String,
+    /// Its tags.
+    pub tags: Vec<String>,
+    /// When it last changed (RFC 3339).
+    pub updated_at: String,
+}
+
+/// `search_context`'s structured answer.
+#[derive(Serialize, schemars::JsonSchema)]
+pub struct SearchOut {
+    /// Best match first.
+    pub results: Vec<HitOut>,
+}
+
+/// `get_context`'s answer: one item in full.
+#[derive(Serialize, schemars::JsonSchema)]
+pub struct ItemOut {
+    /// Its id.
+    #[schemars(with = "String")]
+    pub id: Uuid,
+    /// Its namespace.
+    pub namespace: String,
+    /// What it is.
+    pub kind: String,
+    /// Its title, if any.
+    pub title: Option<String>,
+    /// The full text.
+    pub body: String,
+    /// Its tags.
+    pub tags: Vec<String>,
+    /// `public`, `normal`, `private` or `secret`.
+    pub sensitivity: String,
+    /// Who wrote it: `user`, `import:<format>`, `client:<name>`.
+    pub source: String,
+    /// When it was made (RFC 3339).
+    pub created_at: String,
+    /// When it last changed (RFC 3339).
+    pub updated_at: String,
+    /// Its version.
+    pub version: u64,
+}
+
+/// A namespace the client can read, with its item count.
+#[derive(Serialize)]
+struct NamespaceOut {
+    namespace: String,
+    items: u64,
+}
+
+/// One of the client's active grants, as the model sees it.
+#[derive(Serialize)]
+struct ScopeOut {
+    scope: String,
+    actions: Vec<&'static str>,
+    tags: Vec<String>,
+    max_sensitivity: String,
+    expires: Option<String>,
+    redact: Vec<String>,
+}
+
+/// `describe_access`'s answer.
+#[derive(Serialize)]
+struct AccessOut {
+    client: String,
+    actions: Vec<&'static str>,
+    grants: Vec<ScopeOut>,
+    namespaces: Vec<NamespaceOut>,
+}
+
+impl From<&AccessReport> for AccessOut {
+    fn from(a: &AccessReport) -> Self {
+        AccessOut {
+            client: a.client.clone(),
+            actions: a.actions.iter().map(|x| x.as_str()).collect(),
+            grants: a
+                .scopes
+                .iter()
+                .map(|g| ScopeOut {
+                    scope: g.scope.clone(),
+                    actions: g.actions.iter().map(|x| x.as_str()).collect(),
+                    tags: g.tags.clone(),
+                    max_sensitivity: g.max_sensitivity.to_string(),
+                    expires: g.expires.map(|e| e.to_rfc3339()),
+                    redact: g.redact.iter().map(|r| r.to_string()).collect(),
+                })
+                .collect(),
+            namespaces: a
+                .namespaces
+                .iter()
+                .map(|n| NamespaceOut {
+                    namespace: n.namespace.clone(),
+                    items: n.total,
+                })
+                .collect(),
+        }
+    }
+}
+
+impl From<&ContextItem> for ItemOut {
+    fn from(i: &ContextItem) -> Self {
+        ItemOut {
+            id: i.id,
+            namespace: i.namespace.clone(),
+            kind: i.kind.clone(),
+            title: i.title.clone(),
+            body: i.body.clone(),
+            tags: i.tags.clone(),
+            sensitivity: i.sensitivity.to_string(),
+            source: i.source.clone(),
+            created_at: i.created_at.to_rfc3339(),
+            updated_at: i.updated_at.to_rfc3339(),
+            version: i.version,
+        }
+    }
 }
 
 impl ContextServer {
     /// A server over one fixed source (the stdio bridge).
-    pub fn new(source: Arc<dyn ContextSource>) -> Self {
-        Self::with_resolver(Arc::new(FixedSource(source)))
+    pub fn new(view: Arc<dyn ClientView>) -> Self {
+        Self::with_resolver(Arc::new(FixedView(view)))
     }
 
-    /// A server that finds each request's source with `resolver`.
-    pub fn with_resolver(resolver: Arc<dyn SourceResolver>) -> Self {
+    /// A server that finds each request's view with `resolver`.
+    pub fn with_resolver(resolver: Arc<dyn ViewResolver>) -> Self {
         ContextServer {
             resolver,
             tool_router: Self::tool_router(),
         }
     }
 
-    fn source(
-        &self,
-        ctx: &RequestContext<RoleServer>,
-    ) -> Result<Arc<dyn ContextSource>, ErrorData> {
+    fn source(&self, ctx: &RequestContext<RoleServer>) -> Result<Arc<dyn ClientView>, ErrorData> {
         self.resolver
             .resolve(&ctx.extensions)
             .map_err(|e| ErrorData::invalid_request(e.message, None))
@@ -154,9 +274,12 @@ impl ContextServer {
 #[tool_router]
 impl ContextServer {
     #[tool(
+        title = "Search the user's context",
         description = "Search the user's context (facts, preferences, projects, people, notes) \
         that you may read. Returns id, namespace, kind, title, a snippet, tags and last update, \
-        best match first. Use get_context for the full text."
+        best match first. Use get_context for the full text.",
+        annotations(read_only_hint = true, open_world_hint = false),
+        output_schema = schema_for_output::<SearchOut>()
     )]
     async fn search_context(
         &self,
@@ -164,36 +287,39 @@ impl ContextServer {
         ctx: RequestContext<RoleServer>,
     ) -> Result<CallToolResult, ErrorData> {
         let source = self.source(&ctx)?;
-        let (namespace, tags) = match parse_where(args.namespace, args.tags) {
-            Ok(w) => w,
-            Err(e) => return Ok(tool_error(e)),
-        };
         let limit = args.limit.unwrap_or(DEFAULT_LIMIT).clamp(1, MAX_LIMIT);
-        match source
-            .search("search_context", args.query, namespace, tags, limit)
-            .await
-        {
+        let q = SearchQuery {
+            query: args.query,
+            namespace: args.namespace,
+            tags: args.tags.unwrap_or_default(),
+            limit: limit as usize,
+        };
+        match source.search("search_context", q).await {
             Ok(hits) => {
-                let out: Vec<Hit> = hits
+                let results: Vec<HitOut> = hits
                     .iter()
-                    .map(|h| Hit {
+                    .map(|h| HitOut {
                         id: h.item.id,
-                        namespace: h.item.namespace.as_str(),
-                        kind: h.item.kind.as_str(),
-                        title: h.item.title.as_deref(),
-                        snippet: &h.snippet,
-                        tags: h.item.tags.iter().map(Tag::as_str).collect(),
+                        namespace: h.item.namespace.clone(),
+                        kind: h.item.kind.clone(),
+                        title: h.item.title.clone(),
+                        snippet: h.snippet.clone(),
+                        tags: h.item.tags.clone(),
                         updated_at: h.item.updated_at.to_rfc3339(),
                     })
                     .collect();
-                json_result(&out)
+                let out = SearchOut { results };
+                structured(&out.results, &out)
             }
             Err(e) => Ok(tool_error(e.message)),
         }
     }
 
     #[tool(
-        description = "Read one item of the user's context in full, by the id search_context gave."
+        title = "Read one item of the user's context",
+        description = "Read one item of the user's context in full, by the id search_context gave.",
+        annotations(read_only_hint = true, open_world_hint = false),
+        output_schema = schema_for_output::<ItemOut>()
     )]
     async fn get_context(
         &self,
@@ -208,12 +334,17 @@ impl ContextServer {
             )));
         };
         match source.get("get_context", id).await {
-            Ok(item) => json_result(&item),
+            Ok(item) => {
+                let out = ItemOut::from(&item);
+                structured(&out, &out)
+            }
             Err(e) => Ok(tool_error(e.message)),
         }
     }
 
     #[tool(
+        title = "List the user's namespaces",
+        annotations(read_only_hint = true, open_world_hint = false),
         description = "List the namespaces (areas such as profile or work/acme) of the user's \
         context you may read, with how many items each holds."
     )]
@@ -222,12 +353,14 @@ impl ContextServer {
         ctx: RequestContext<RoleServer>,
     ) -> Result<CallToolResult, ErrorData> {
         match self.source(&ctx)?.access("list_namespaces").await {
-            Ok(a) => json_result(&a.namespaces),
+            Ok(a) => json_result(&AccessOut::from(&a).namespaces),
             Err(e) => Ok(tool_error(e.message)),
         }
     }
 
     #[tool(
+        title = "Describe your access",
+        annotations(read_only_hint = true, open_world_hint = false),
         description = "Describe what you may do in the user's context vault: your actions \
         (read, propose, write), your grants with their scopes and expiries, and the namespaces \
         you can read."
@@ -237,12 +370,19 @@ impl ContextServer {
         ctx: RequestContext<RoleServer>,
     ) -> Result<CallToolResult, ErrorData> {
         match self.source(&ctx)?.access("describe_access").await {
-            Ok(a) => json_result(&a),
+            Ok(a) => json_result(&AccessOut::from(&a)),
             Err(e) => Ok(tool_error(e.message)),
         }
     }
 
     #[tool(
+        title = "Remember a fact or note",
+        annotations(
+            read_only_hint = false,
+            destructive_hint = false,
+            idempotent_hint = false,
+            open_world_hint = false
+        ),
         description = "Keep a new fact or note in the user's context vault. With write access \
         it is stored at once (source client:<you>); with propose access it waits for the user's \
         approval and nobody sees it before. It never changes an existing item. Use it sparingly, \
@@ -254,27 +394,11 @@ impl ContextServer {
         ctx: RequestContext<RoleServer>,
     ) -> Result<CallToolResult, ErrorData> {
         let source = self.source(&ctx)?;
-        let (namespace, tags) = match parse_where(args.namespace, args.tags) {
-            Ok(w) => w,
-            Err(e) => return Ok(tool_error(e)),
-        };
-        let kind = match args
-            .kind
-            .as_deref()
-            .map(str::trim)
-            .filter(|k| !k.is_empty())
-        {
-            None => None,
-            Some(k) => match k.parse::<Kind>() {
-                Ok(k) => Some(k),
-                Err(e) => return Ok(tool_error(e.to_string())),
-            },
-        };
         let req = RememberRequest {
             content: args.content,
-            namespace,
-            tags,
-            kind,
+            namespace: args.namespace,
+            tags: args.tags.unwrap_or_default(),
+            kind: args.kind,
             title: args.title,
         };
         match source.remember("remember", req).await {
@@ -329,7 +453,9 @@ impl ServerHandler for ContextServer {
         // A locked vault cannot say; list the read tools, which then answer
         // the locked error.
         let actions = source.actions().await.unwrap_or_default();
-        let may_write = actions.iter().any(|a| a == "propose" || a == "write");
+        let may_write = actions
+            .iter()
+            .any(|a| matches!(a, client_view::Action::Propose | client_view::Action::Write));
         let tools = self
             .tool_router
             .list_all()
@@ -348,10 +474,17 @@ impl ServerHandler for ContextServer {
     ) -> Result<ListResourcesResult, ErrorData> {
         let source = self.source(&ctx)?;
         let offset = cursor_offset(request)?;
-        let (items, next) = source
-            .page("resources/list", offset, RESOURCE_PAGE)
+        let page = source
+            .page(
+                "resources/list",
+                PageQuery {
+                    offset,
+                    limit: RESOURCE_PAGE,
+                },
+            )
             .await
             .map_err(rpc_error)?;
+        let (items, next) = (page.items.as_slice(), page.next);
         let mut resources = Vec::with_capacity(items.len() + 1);
         if offset == 0 {
             resources.push(
@@ -363,10 +496,10 @@ impl ServerHandler for ContextServer {
                     .with_mime_type("text/markdown"),
             );
         }
-        for i in &items {
+        for i in items {
             resources.push(
                 Resource::new(format!("{ITEM_URI_PREFIX}{}", i.id), render::item_name(i))
-                    .with_description(format!("{} in {}", i.kind.as_str(), i.namespace))
+                    .with_description(format!("{} in {}", i.kind, i.namespace))
                     .with_mime_type("text/markdown"),
             );
         }
@@ -397,8 +530,12 @@ impl ServerHandler for ContextServer {
         let source = self.source(&ctx)?;
         let uri = request.uri;
         let text = if uri == PROFILE_URI {
+            let q = ProfileQuery {
+                topic: None,
+                limit: 0,
+            };
             let p = source
-                .profile("resources/read", None, 0)
+                .profile("resources/read", q)
                 .await
                 .map_err(rpc_error)?;
             render::profile(&p, None)
@@ -460,10 +597,11 @@ impl ServerHandler for ContextServer {
                 return Err(ErrorData::invalid_params("topic must be a string", None));
             }
         };
-        let p = source
-            .profile("prompts/get", topic.clone(), PROMPT_MATCHES)
-            .await
-            .map_err(rpc_error)?;
+        let q = ProfileQuery {
+            topic: topic.clone(),
+            limit: PROMPT_MATCHES,
+        };
+        let p = source.profile("prompts/get", q).await.map_err(rpc_error)?;
         let text = render::profile(&p, topic.as_deref());
         Ok(
             GetPromptResult::new(vec![PromptMessage::new_text(Role::User, text)])

@@ -312,7 +312,7 @@ async fn policy(
         plain.push(t.elapsed());
         let t = Instant::now();
         std::hint::black_box(
-            vault_daemon::policy::search_as(u, &policy, &q, &filter, 10)
+            vault_daemon::view::reads::search_as(u, &policy, &q, &filter, 10)
                 .await
                 .unwrap(),
         );

@@ -13,6 +13,14 @@ use tempfile::TempDir;
 /// The passphrase every test vault gets.
 pub const PASS: &str = "correct horse battery staple";
 
+/// The Python interpreter whose packages the tests use: `CTXVAULT_TEST_PYTHON`
+/// (the virtual environment `scripts/test.sh` creates), else `python3`.
+pub fn python() -> PathBuf {
+    std::env::var_os("CTXVAULT_TEST_PYTHON")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("python3"))
+}
+
 /// The `ctxvault` binary built alongside the tests (`target/<profile>/ctxvault`).
 pub fn bin() -> PathBuf {
     if let Some(p) = std::env::var_os("CTXVAULT_BIN") {

@@ -74,7 +74,7 @@ fn protocol_version_is_checked() {
     env.init();
     let call = |version: &str| {
         let mut s = UnixStream::connect(socket(&env)).unwrap();
-        let body = r#"{"op":"hello"}"#;
+        let body = r#"{"kind":"agent","request":{"op":"hello"}}"#;
         write!(
             s,
             "POST /v1/call HTTP/1.1\r\nHost: agent\r\nx-ctxvault-protocol: {version}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",

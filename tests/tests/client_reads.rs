@@ -4,9 +4,10 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use client_view::{GetQuery, Hit, SearchQuery, ViewCall};
 use ctxvault_tests::Env;
-use vault_daemon::protocol::{ClientCall, Secret};
-use vault_daemon::{ApiError, Client, ErrorKind, Request, Response};
+use vault_daemon::protocol::Secret;
+use vault_daemon::{ApiError, Client, ErrorKind};
 
 struct Agent<'a> {
     env: &'a Env,
@@ -27,20 +28,19 @@ impl Agent<'_> {
         }
     }
 
-    fn call(&self, token: &str, call: ClientCall) -> Result<Response, ApiError> {
+    fn call<C: ViewCall>(&self, token: &str, call: C) -> Result<C::Answer, ApiError> {
         let _ = self.env;
         self.rt
-            .block_on(self.client.call(&Request::AsClient {
-                token: Secret::new(token.to_owned()),
-                call,
-                tool: None,
-            }))
+            .block_on(
+                self.client
+                    .call_view(&Secret::new(token.to_owned()), None, call),
+            )
             .expect("the agent answers")
     }
 }
 
-fn search(q: &str) -> ClientCall {
-    ClientCall::Search {
+fn search(q: &str) -> SearchQuery {
+    SearchQuery {
         query: q.into(),
         namespace: None,
         tags: vec![],
@@ -48,11 +48,8 @@ fn search(q: &str) -> ClientCall {
     }
 }
 
-fn hits_json(r: Result<Response, ApiError>) -> serde_json::Value {
-    match r.unwrap() {
-        Response::Hits(h) => serde_json::to_value(h).unwrap(),
-        other => panic!("{other:?}"),
-    }
+fn hits_json(r: Result<Vec<Hit>, ApiError>) -> serde_json::Value {
+    serde_json::to_value(r.unwrap()).unwrap()
 }
 
 #[test]
@@ -81,29 +78,22 @@ fn client_reads_are_scoped_audited_and_do_not_disclose() {
 
     // Get of the hidden item: exactly the error of an absent one.
     let hidden_id: uuid::Uuid = hidden.parse().unwrap();
-    let err_hidden = agent
-        .call(&token, ClientCall::Get { id: hidden_id })
-        .unwrap_err();
+    let err_hidden = agent.call(&token, GetQuery { id: hidden_id }).unwrap_err();
     assert_eq!(err_hidden.kind, ErrorKind::NoItem);
     assert_eq!(err_hidden.message, format!("no item {hidden}"));
-    match agent
+    let i = agent
         .call(
             &token,
-            ClientCall::Get {
+            GetQuery {
                 id: visible.parse().unwrap(),
             },
         )
-        .unwrap()
-    {
-        Response::Item(i) => assert_eq!(i.body, "quarterly plan for the garden"),
-        other => panic!("{other:?}"),
-    }
+        .unwrap();
+    assert_eq!(i.body, "quarterly plan for the garden");
 
     // Now the hidden item does not exist at all: nothing the client sees changes.
     env.ok(&["rm", &hidden]);
-    let err_absent = agent
-        .call(&token, ClientCall::Get { id: hidden_id })
-        .unwrap_err();
+    let err_absent = agent.call(&token, GetQuery { id: hidden_id }).unwrap_err();
     assert_eq!(
         (err_absent.kind, &err_absent.message),
         (err_hidden.kind, &err_hidden.message)

@@ -121,3 +121,40 @@ fn blob_copied_over_another_row_fails() {
         db.close().await.unwrap();
     });
 }
+
+/// A policy record with a flipped byte is an integrity error naming it.
+#[test]
+fn flipped_policy_record_is_an_integrity_error_naming_it() {
+    let env = Env::new();
+    env.init();
+    env.ok(&["client", "add", "claude"]);
+    env.ok(&["stop"]);
+    let rt = rt();
+    let id = rt.block_on(async {
+        let mut db = conn(&env).await;
+        let (id, mut sealed): (Vec<u8>, Vec<u8>) =
+            sqlx::query_as("SELECT id, sealed FROM records LIMIT 1")
+                .fetch_one(&mut db)
+                .await
+                .unwrap();
+        let last = sealed.len() - 1;
+        sealed[last] ^= 0x01;
+        sqlx::query("UPDATE records SET sealed = ? WHERE id = ?")
+            .bind(&sealed)
+            .bind(&id)
+            .execute(&mut db)
+            .await
+            .unwrap();
+        uuid::Uuid::from_slice(&id).unwrap()
+    });
+    let err = env.fails(&["ls"]);
+    let err = if err.contains("locked") {
+        env.run(&["unlock"]).stderr
+    } else {
+        err
+    };
+    ctxvault_tests::assert_one_line_error(
+        &err,
+        &format!("integrity error: policy record {id} failed authentication"),
+    );
+}

@@ -189,7 +189,7 @@ fn official_python_sdk_over_stdio_and_http() {
             .len();
         let mut args = vec![script, binary.to_str().unwrap(), "cursor", &work, &health];
         args.extend(url);
-        let out = std::process::Command::new("python3")
+        let out = std::process::Command::new(ctxvault_tests::python())
             .args(&args)
             .env("CTXVAULT_HOME", &env.vault)
             .env("CTXVAULT_RUNTIME_DIR", &env.runtime)
@@ -244,5 +244,71 @@ fn official_python_sdk_over_stdio_and_http() {
             8,
             "{url:?}: one entry per tool call, resource list or read, and prompt"
         );
+    }
+}
+
+/// The official Python SDK negotiates its newest protocol version and an
+/// older one, over stdio and HTTP, and on each sees tool titles,
+/// annotations and structured results that match the text.
+#[test]
+fn python_sdk_negotiates_versions_and_sees_annotations_and_structure() {
+    let env = Env::new();
+    env.init();
+    let work = env.add(&["--ns", "work/acme", "Acme launch plan"]);
+    let agent = env.http_agent();
+    let token = env.json(&["client", "add", "cursor", "--json"])["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    env.ok(&["grant", "cursor", "work/**", "--allow", "read,propose"]);
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/support/mcp_sdk_versions.py"
+    );
+    let binary = bin();
+    for (version, expect) in [("newest", "2026-07-28"), ("2025-03-26", "2025-03-26")] {
+        for url in [None, Some(agent.url.as_str())] {
+            let mut args = vec![script, binary.to_str().unwrap(), "cursor", &work, version];
+            args.extend(url);
+            let out = std::process::Command::new(ctxvault_tests::python())
+                .args(&args)
+                .env("CTXVAULT_HOME", &env.vault)
+                .env("CTXVAULT_RUNTIME_DIR", &env.runtime)
+                .env("CTXVAULT_TOKEN", &token)
+                .env_remove("CTXVAULT_PASSPHRASE")
+                .output()
+                .expect("python with the `mcp` package (scripts/test.sh installs it)");
+            let at = format!("{version} over {}", url.unwrap_or("stdio"));
+            assert!(
+                out.status.success(),
+                "{at}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            let seen: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+            assert_eq!(seen["negotiated"], expect, "{at}");
+            let tools = &seen["tools"];
+            for read in [
+                "search_context",
+                "get_context",
+                "list_namespaces",
+                "describe_access",
+            ] {
+                assert_eq!(tools[read]["read_only"], true, "{at}: {read}");
+                assert!(tools[read]["title"].is_string(), "{at}: {read}");
+            }
+            assert_eq!(tools["remember"]["read_only"], false, "{at}");
+            assert_eq!(tools["remember"]["destructive"], false, "{at}");
+            assert_eq!(tools["remember"]["idempotent"], false, "{at}");
+            assert_eq!(tools["search_context"]["output_schema"], true, "{at}");
+            assert_eq!(tools["get_context"]["output_schema"], true, "{at}");
+            let results = seen["search"]["results"].as_array().unwrap();
+            assert_eq!(results.len(), 1, "{at}");
+            assert_eq!(results[0]["id"], work.as_str(), "{at}");
+            let text: serde_json::Value =
+                serde_json::from_str(seen["search_text"].as_str().unwrap()).unwrap();
+            assert_eq!(&text, &seen["search"]["results"], "{at}: text matches");
+            assert_eq!(seen["get"]["body"], "Acme launch plan", "{at}");
+            assert_eq!(seen["get"]["source"], "user", "{at}");
+        }
     }
 }

@@ -18,6 +18,7 @@ use zeroize::Zeroizing;
 
 use crate::item::Item;
 use crate::keys::WorkFactor;
+use crate::records::PolicyRecord;
 
 /// The `format` field of every header.
 pub const FORMAT: &str = "ctxvault-bundle";
@@ -80,7 +81,7 @@ enum LineRef<'a> {
 }
 
 /// Everything a bundle holds.
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Contents {
     /// Items.
     pub items: Vec<Item>,
@@ -111,6 +112,35 @@ fn err(line: usize, reason: impl Into<String>) -> ReadError {
 }
 
 impl Contents {
+    /// The contents of a vault: every item and, with `with_policy`, every
+    /// client (by name), grant and deny rule of `records`.
+    pub fn assemble(items: Vec<Item>, records: &[PolicyRecord], with_policy: bool) -> Contents {
+        let mut c = Contents {
+            items,
+            ..Default::default()
+        };
+        if !with_policy {
+            return c;
+        }
+        for r in records {
+            match r {
+                PolicyRecord::Client(x) => c.clients.push(BundleClient {
+                    name: x.name.clone(),
+                    created_at: x.created_at,
+                }),
+                PolicyRecord::Grant(g) => c.grants.push(g.clone().into()),
+                PolicyRecord::Deny(d) => c.denies.push(d.clone().into()),
+                PolicyRecord::Pending(_) => {}
+            }
+        }
+        c.clients.sort_by(|a, b| a.name.cmp(&b.name));
+        c.grants
+            .sort_by(|a, b| (&a.client, a.created_at).cmp(&(&b.client, b.created_at)));
+        c.denies
+            .sort_by(|a, b| (&a.client, a.created_at).cmp(&(&b.client, b.created_at)));
+        c
+    }
+
     /// The NDJSON text: header, items, clients, grants, deny rules.
     pub fn to_ndjson(&self, created_at: DateTime<Utc>) -> Zeroizing<Vec<u8>> {
         let header = Header {

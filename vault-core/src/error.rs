@@ -27,6 +27,11 @@ pub enum Error {
         "integrity error: item {0} failed authentication (its sealed record was altered or moved)"
     )]
     Integrity(Uuid),
+    /// A policy record's sealed blob failed authentication or does not parse.
+    #[error(
+        "integrity error: policy record {0} failed authentication (its sealed record was altered or moved); restore the vault from a backup or export"
+    )]
+    RecordIntegrity(Uuid),
     /// The passphrase did not open the vault.
     #[error("wrong passphrase: the vault stays locked; check it and run `ctxvault unlock` again")]
     WrongPassphrase,

@@ -277,23 +277,6 @@ impl From<Source> for String {
     }
 }
 
-/// The first non-blank line of `text`, trimmed, cut to at most `max`
-/// characters (the last one an ellipsis when cut): a label for lists.
-pub fn first_line(text: &str, max: usize) -> String {
-    let line = text
-        .lines()
-        .find(|l| !l.trim().is_empty())
-        .unwrap_or("")
-        .trim();
-    if line.chars().count() > max {
-        let mut cut: String = line.chars().take(max.saturating_sub(1)).collect();
-        cut.push('…');
-        cut
-    } else {
-        line.to_owned()
-    }
-}
-
 /// Check a body: 1 byte to 1 MiB, not only whitespace.
 pub fn check_body(body: &str) -> Result<()> {
     if body.trim().is_empty() {
@@ -423,6 +406,32 @@ pub struct ItemPatch {
 }
 
 impl ItemPatch {
+    /// Apply the patch to `item`, checking each new field (times and
+    /// version are the caller's).
+    pub fn apply_to(&self, item: &mut Item) -> Result<()> {
+        if let Some(ns) = &self.namespace {
+            item.namespace = ns.clone();
+        }
+        if let Some(k) = &self.kind {
+            item.kind = k.clone();
+        }
+        if let Some(t) = &self.title {
+            check_title(t)?;
+            item.title = (!t.is_empty()).then(|| t.clone());
+        }
+        if let Some(b) = &self.body {
+            check_body(b)?;
+            item.body = b.clone();
+        }
+        if let Some(tags) = &self.tags {
+            item.tags = normalize_tags(tags.clone())?;
+        }
+        if let Some(s) = self.sensitivity {
+            item.sensitivity = s;
+        }
+        Ok(())
+    }
+
     /// True when the patch changes nothing.
     pub fn is_empty(&self) -> bool {
         self.namespace.is_none()
@@ -546,14 +555,6 @@ mod tests {
             Sensitivity::Secret
         );
         assert!("top-secret".parse::<Sensitivity>().is_err());
-    }
-
-    #[test]
-    fn first_lines() {
-        assert_eq!(first_line("\n  \n  hello world \nmore", 20), "hello world");
-        assert_eq!(first_line("abcdef", 4), "abc…");
-        assert_eq!(first_line("abcd", 4), "abcd");
-        assert_eq!(first_line("", 4), "");
     }
 
     #[test]

@@ -1,9 +1,10 @@
 //! The agent's client, used by the CLI: one HTTP/1.1 request per call over
 //! the Unix socket.
 //!
-//! Transport failure (no agent, broken socket) and request failure (the
-//! agent answered with an error) are kept apart: [`Client::call`] returns
-//! `Result<Result<Response, ApiError>, TransportError>`.
+//! Calls are typed: [`Client::call`] takes a request and returns its
+//! [`Call::Answer`]. Transport failure (no agent, broken socket) and
+//! request failure (the agent answered with an error) are kept apart: a
+//! call returns `Result<Result<Answer, ApiError>, TransportError>`.
 
 use std::path::{Path, PathBuf};
 
@@ -13,7 +14,13 @@ use hyper_util::rt::TokioIo;
 use tokio::net::UnixStream;
 
 use crate::paths::{self, PathError};
-use crate::protocol::{ApiError, CALL_PATH, PROTOCOL_HEADER, PROTOCOL_VERSION, Request, Response};
+use client_view::ViewCall;
+use serde::de::DeserializeOwned;
+
+use crate::protocol::{
+    ApiError, CALL_PATH, Call, ClientRequest, HELLO_PATH, HelloInfo, PROTOCOL_HEADER,
+    PROTOCOL_VERSION, Request, STOP_PATH, Secret,
+};
 
 /// The agent could not be reached or answered nonsense.
 #[derive(Debug, thiserror::Error)]
@@ -37,6 +44,9 @@ pub enum TransportError {
     BadResponse(String),
 }
 
+/// A request encoded for sending, with its answer type.
+pub struct Prepared<R>(zeroize::Zeroizing<Vec<u8>>, std::marker::PhantomData<R>);
+
 /// A client of one agent socket.
 #[derive(Clone, Debug)]
 pub struct Client {
@@ -54,8 +64,75 @@ impl Client {
         &self.socket
     }
 
-    /// Send one request.
-    pub async fn call(&self, req: &Request) -> Result<Result<Response, ApiError>, TransportError> {
+    /// Send one request; the answer is its typed answer.
+    pub async fn call<R: Call>(
+        &self,
+        req: R,
+    ) -> Result<Result<R::Answer, ApiError>, TransportError> {
+        self.send(&req.into()).await
+    }
+
+    /// Encode a request once, to send it more than once (a retry after an
+    /// unlock). The bytes are wiped on drop.
+    pub fn prepare<R: Call>(req: R) -> Result<Prepared<R>, TransportError> {
+        let body =
+            serde_json::to_vec(&req.into()).map_err(|e| TransportError::Http(e.to_string()))?;
+        Ok(Prepared(
+            zeroize::Zeroizing::new(body),
+            std::marker::PhantomData,
+        ))
+    }
+
+    /// Send a prepared request.
+    pub async fn send_prepared<R: Call>(
+        &self,
+        req: &Prepared<R>,
+    ) -> Result<Result<R::Answer, ApiError>, TransportError> {
+        let bytes = self.http("POST", CALL_PATH, req.0.to_vec()).await?;
+        serde_json::from_slice::<Result<R::Answer, ApiError>>(&bytes)
+            .map_err(|e| TransportError::BadResponse(e.to_string()))
+    }
+
+    /// Make a view call as the client holding `token`, on behalf of the
+    /// door's `tool`.
+    pub async fn call_view<C: ViewCall>(
+        &self,
+        token: &Secret,
+        tool: Option<&str>,
+        call: C,
+    ) -> Result<Result<C::Answer, ApiError>, TransportError> {
+        let req = Request::Client(ClientRequest {
+            token: token.clone(),
+            tool: tool.map(str::to_owned),
+            call: call.into(),
+        });
+        self.send(&req).await
+    }
+
+    /// Who runs (answered whatever protocol version the agent speaks).
+    pub async fn hello(&self) -> Result<HelloInfo, TransportError> {
+        let bytes = self.http("GET", HELLO_PATH, Vec::new()).await?;
+        serde_json::from_slice(&bytes).map_err(|e| TransportError::BadResponse(e.to_string()))
+    }
+
+    /// Ask the agent to shut down (answered whatever protocol version it
+    /// speaks).
+    pub async fn stop(&self) -> Result<(), TransportError> {
+        self.http("POST", STOP_PATH, b"{}".to_vec()).await.map(drop)
+    }
+
+    async fn send<T: DeserializeOwned>(
+        &self,
+        req: &Request,
+    ) -> Result<Result<T, ApiError>, TransportError> {
+        let body = serde_json::to_vec(req).map_err(|e| TransportError::Http(e.to_string()))?;
+        let bytes = self.http("POST", CALL_PATH, body).await?;
+        serde_json::from_slice::<Result<T, ApiError>>(&bytes)
+            .map_err(|e| TransportError::BadResponse(e.to_string()))
+    }
+
+    /// One HTTP/1.1 exchange over the socket; the answer's body.
+    async fn http(&self, method: &str, path: &str, body: Vec<u8>) -> Result<Bytes, TransportError> {
         if let Some(dir) = self.socket.parent().filter(|d| d.exists()) {
             paths::check_private_dir(dir)?;
         }
@@ -75,8 +152,9 @@ impl Client {
             .await
             .map_err(|e| TransportError::Http(e.to_string()))?;
         let driver = tokio::spawn(conn);
-        let body = serde_json::to_vec(req).map_err(|e| TransportError::Http(e.to_string()))?;
-        let http_req = hyper::Request::post(CALL_PATH)
+        let http_req = hyper::Request::builder()
+            .method(method)
+            .uri(path)
             .header("host", "ctxvault-agent")
             .header("content-type", "application/json")
             .header(PROTOCOL_HEADER, PROTOCOL_VERSION.to_string())
@@ -86,6 +164,10 @@ impl Client {
             .send_request(http_req)
             .await
             .map_err(|e| TransportError::Http(e.to_string()))?;
+        if resp.status() == hyper::StatusCode::NOT_FOUND {
+            driver.abort();
+            return Err(TransportError::BadResponse(format!("{path} is not served")));
+        }
         let bytes = resp
             .into_body()
             .collect()
@@ -93,7 +175,6 @@ impl Client {
             .map_err(|e| TransportError::Http(e.to_string()))?
             .to_bytes();
         driver.abort();
-        serde_json::from_slice::<Result<Response, ApiError>>(&bytes)
-            .map_err(|e| TransportError::BadResponse(e.to_string()))
+        Ok(bytes)
     }
 }

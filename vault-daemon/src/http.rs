@@ -8,13 +8,17 @@
 //!    history, so a URL carrying one is refused (400).
 //! 3. `Authorization: Bearer <token>` naming a registered client: 401
 //!    otherwise.
-//! 4. An `Mcp-Session-Id` must belong to the token that opened it (403).
+//! 4. An `Mcp-Session-Id` must be one this endpoint handed out and still
+//!    remembers (404 otherwise: the client starts a new session), and must
+//!    belong to the token that opened it (403). The table of owners is
+//!    bounded: past [`MAX_SESSIONS`] the least recently used session is
+//!    forgotten and closed, never the ownership check.
 //!
 //! The token then travels with the request to the MCP handler, which asks
 //! the agent as that client for every call, so policy, revocation and the
 //! audit apply per request; a session id alone authorizes nothing.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 
 use axum::Router;
@@ -22,22 +26,119 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use mcp_server::{ContextServer, ContextSource, SourceError, SourceResolver};
+use client_view::{ClientView, ViewError, ViewErrorKind};
+use mcp_server::{ContextServer, ViewResolver};
+use rmcp::transport::streamable_http_server::session::SessionManager;
 use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
 use rmcp::transport::{StreamableHttpServerConfig, StreamableHttpService};
 use tokio_util::sync::CancellationToken;
 
-use crate::mcp::AgentSource;
+use crate::agent::AgentHandle;
 use crate::policy::sha256_hex;
 use crate::protocol::Secret;
-use crate::server::{AgentHandle, HttpConfig};
+use crate::view::AgentView;
+
+/// The MCP HTTP endpoint's settings.
+#[derive(Clone, Debug)]
+pub struct HttpConfig {
+    /// Address to listen on (port 0 picks a free one).
+    pub addr: std::net::SocketAddr,
+    /// Accept a non-loopback address (and any Host header).
+    pub allow_remote: bool,
+}
 
 /// The path of the MCP endpoint.
 pub const MCP_PATH: &str = "/mcp";
 /// The session header of streamable HTTP.
 const SESSION_HEADER: &str = "mcp-session-id";
 /// Most sessions remembered for the session-to-token check.
-const MAX_SESSIONS: usize = 10_000;
+pub const MAX_SESSIONS: usize = 10_000;
+
+/// What the owner table says of a session id used with a token.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Ownership {
+    /// The id belongs to this token.
+    Owner,
+    /// The id belongs to another client's token.
+    Other,
+    /// The id is not (or no longer) known.
+    Unknown,
+}
+
+/// Session id -> SHA-256 of the token that opened it, bounded with
+/// least-recently-used eviction.
+pub struct SessionOwners {
+    cap: usize,
+    tick: u64,
+    owners: HashMap<String, (String, u64)>,
+    by_use: BTreeMap<u64, String>,
+}
+
+impl SessionOwners {
+    /// An empty table holding at most `cap` sessions.
+    pub fn new(cap: usize) -> Self {
+        SessionOwners {
+            cap: cap.max(1),
+            tick: 0,
+            owners: HashMap::new(),
+            by_use: BTreeMap::new(),
+        }
+    }
+
+    /// Sessions remembered.
+    pub fn len(&self) -> usize {
+        self.owners.len()
+    }
+
+    /// True when no session is remembered.
+    pub fn is_empty(&self) -> bool {
+        self.owners.is_empty()
+    }
+
+    /// Whose session `sid` is, seen from `token_hash`; a use by its owner
+    /// makes it the most recently used.
+    pub fn check(&mut self, sid: &str, token_hash: &str) -> Ownership {
+        let Some((owner, used)) = self.owners.get_mut(sid) else {
+            return Ownership::Unknown;
+        };
+        if owner != token_hash {
+            return Ownership::Other;
+        }
+        self.tick += 1;
+        self.by_use.remove(used);
+        *used = self.tick;
+        self.by_use.insert(self.tick, sid.to_owned());
+        Ownership::Owner
+    }
+
+    /// Remember a new session's owner; answers the session forgotten to
+    /// make room, if any (the caller closes it).
+    pub fn insert(&mut self, sid: &str, token_hash: &str) -> Option<String> {
+        if self.owners.contains_key(sid) {
+            return None;
+        }
+        let evicted = if self.owners.len() >= self.cap {
+            self.by_use.pop_first().map(|(_, old)| {
+                self.owners.remove(&old);
+                old
+            })
+        } else {
+            None
+        };
+        self.tick += 1;
+        self.owners
+            .insert(sid.to_owned(), (token_hash.to_owned(), self.tick));
+        self.by_use.insert(self.tick, sid.to_owned());
+        evicted
+    }
+
+    /// Forget a session (closed by its client).
+    pub fn remove(&mut self, sid: &str) {
+        if let Some((_, used)) = self.owners.remove(sid) {
+            self.by_use.remove(&used);
+        }
+    }
+}
 
 /// The caller's token, put in the request's extensions by the guard.
 #[derive(Clone)]
@@ -46,8 +147,8 @@ struct CallerToken(Secret);
 struct Guard {
     agent: AgentHandle,
     allow_remote: bool,
-    /// Session id -> SHA-256 of the token that opened it.
-    sessions: Mutex<HashMap<String, String>>,
+    sessions: Mutex<SessionOwners>,
+    manager: Arc<LocalSessionManager>,
 }
 
 fn refuse(status: StatusCode, message: &str) -> Response {
@@ -149,50 +250,64 @@ async fn guard(State(g): State<Arc<Guard>>, mut req: Request, next: Next) -> Res
             .sessions
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .get(sid)
-            .cloned();
-        if owner.is_some_and(|o| o != hash) {
-            return refuse(
-                StatusCode::FORBIDDEN,
-                "Forbidden: this MCP session was opened with another client's token",
-            );
+            .check(sid, &hash);
+        match owner {
+            Ownership::Owner => {}
+            Ownership::Other => {
+                return refuse(
+                    StatusCode::FORBIDDEN,
+                    "Forbidden: this MCP session was opened with another client's token",
+                );
+            }
+            Ownership::Unknown => {
+                return refuse(
+                    StatusCode::NOT_FOUND,
+                    "unknown or expired MCP session: start a new session (initialize again)",
+                );
+            }
         }
     }
     let closing = req.method() == Method::DELETE;
     req.extensions_mut().insert(CallerToken(Secret::new(token)));
     let resp = next.run(req).await;
-    let mut sessions = g.sessions.lock().unwrap_or_else(|p| p.into_inner());
-    if let Some(sid) = resp
-        .headers()
-        .get(SESSION_HEADER)
-        .and_then(|v| v.to_str().ok())
-    {
-        if sessions.len() >= MAX_SESSIONS {
-            sessions.clear();
+    let evicted = {
+        let mut sessions = g.sessions.lock().unwrap_or_else(|p| p.into_inner());
+        if closing && let Some(sid) = &session {
+            sessions.remove(sid);
         }
-        sessions.entry(sid.to_owned()).or_insert(hash);
-    }
-    if closing && let Some(sid) = session {
-        sessions.remove(&sid);
+        resp.headers()
+            .get(SESSION_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .filter(|sid| session.as_deref() != Some(*sid))
+            .and_then(|sid| sessions.insert(sid, &hash))
+    };
+    if let Some(old) = evicted {
+        // Forgotten sessions are closed too, so their memory goes with them.
+        let manager = g.manager.clone();
+        tokio::spawn(async move {
+            let _ = manager.close_session(&old.into()).await;
+        });
     }
     resp
 }
 
-/// Finds each request's client from the token the guard put in it.
+/// Finds each request's client view from the token the guard put in it.
 struct TokenResolver {
     agent: AgentHandle,
 }
 
-impl SourceResolver for TokenResolver {
-    fn resolve(
-        &self,
-        ext: &rmcp::model::Extensions,
-    ) -> Result<Arc<dyn ContextSource>, SourceError> {
+impl ViewResolver for TokenResolver {
+    fn resolve(&self, ext: &rmcp::model::Extensions) -> Result<Arc<dyn ClientView>, ViewError> {
         let token = ext
             .get::<axum::http::request::Parts>()
             .and_then(|p| p.extensions.get::<CallerToken>())
-            .ok_or_else(|| SourceError::other("no client token came with this request"))?;
-        Ok(Arc::new(AgentSource::in_process(
+            .ok_or_else(|| {
+                ViewError::new(
+                    ViewErrorKind::Unauthorized,
+                    "no client token came with this request",
+                )
+            })?;
+        Ok(Arc::new(AgentView::new(
             self.agent.clone(),
             token.0.clone(),
         )))
@@ -201,7 +316,7 @@ impl SourceResolver for TokenResolver {
 
 /// The HTTP app: the guard in front of rmcp's streamable HTTP service.
 pub(crate) fn router(agent: AgentHandle, config: &HttpConfig, cancel: CancellationToken) -> Router {
-    let resolver: Arc<dyn SourceResolver> = Arc::new(TokenResolver {
+    let resolver: Arc<dyn ViewResolver> = Arc::new(TokenResolver {
         agent: agent.clone(),
     });
     let mut mcp_config = StreamableHttpServerConfig::default()
@@ -219,15 +334,17 @@ pub(crate) fn router(agent: AgentHandle, config: &HttpConfig, cancel: Cancellati
     } else {
         mcp_config = mcp_config.with_allowed_hosts(["localhost", "127.0.0.1", "::1", "[::1]"]);
     }
+    let manager = Arc::new(LocalSessionManager::default());
     let service = StreamableHttpService::new(
         move || Ok(ContextServer::with_resolver(resolver.clone())),
-        Arc::new(LocalSessionManager::default()),
+        manager.clone(),
         mcp_config,
     );
     let g = Arc::new(Guard {
         agent,
         allow_remote: config.allow_remote,
-        sessions: Mutex::new(HashMap::new()),
+        sessions: Mutex::new(SessionOwners::new(MAX_SESSIONS)),
+        manager,
     });
     Router::new()
         .route_service(MCP_PATH, service)
@@ -298,6 +415,36 @@ mod tests {
         ] {
             assert!(!origin_allowed(&headers(&[("origin", bad)])), "{bad}");
         }
+    }
+
+    /// Under 20,000 sessions (twice the table's size), a session id is never
+    /// accepted with another client's token: known ones are refused as
+    /// another's, forgotten ones as unknown.
+    #[test]
+    fn session_owners_stay_checked_past_capacity() {
+        let mut t = SessionOwners::new(MAX_SESSIONS);
+        let ids: Vec<String> = (0..20_000).map(|i| format!("s{i}")).collect();
+        for (i, sid) in ids.iter().enumerate() {
+            let owner = if i % 2 == 0 { "a" } else { "b" };
+            t.insert(sid, owner);
+        }
+        assert_eq!(t.len(), MAX_SESSIONS);
+        for (i, sid) in ids.iter().enumerate() {
+            let (mine, other) = if i % 2 == 0 { ("a", "b") } else { ("b", "a") };
+            let seen = t.check(sid, other);
+            assert_ne!(seen, Ownership::Owner, "{sid} accepted with another token");
+            if i >= 20_000 - MAX_SESSIONS {
+                assert_eq!(seen, Ownership::Other, "{sid}");
+                assert_eq!(t.check(sid, mine), Ownership::Owner, "{sid}");
+            } else {
+                assert_eq!(seen, Ownership::Unknown, "{sid}");
+            }
+        }
+        // The least recently used goes first: using s10000 keeps it.
+        t.check("s10000", "a");
+        t.insert("new", "a");
+        assert_eq!(t.check("s10000", "a"), Ownership::Owner);
+        assert_eq!(t.check("s10001", "b"), Ownership::Unknown);
     }
 
     #[test]

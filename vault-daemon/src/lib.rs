@@ -2,23 +2,29 @@
 //!
 //! The agent serves a JSON-over-HTTP control API on a Unix socket in the
 //! user's runtime directory (directory 0700, socket 0600, peer uid checked on
-//! every connection). Requests and responses are the typed enums of
-//! [`protocol`]; the CLI is the client ([`client`]).
+//! every connection). Requests are the typed requests of [`protocol`], by
+//! kind; the CLI is the client ([`client`]). The client view is implemented
+//! once ([`view`]); the MCP doors ([`bridge`], [`http`]) adapt it.
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+mod agent;
+pub mod bridge;
 pub mod client;
 pub mod harden;
 pub mod http;
-pub mod mcp;
+mod owner;
 pub mod paths;
 pub mod policy;
 pub mod protocol;
+mod rules;
 pub mod server;
 pub mod session;
 pub mod throttle;
+pub mod view;
 
+pub use agent::AgentHandle;
 pub use client::{Client, TransportError};
-pub use protocol::{ApiError, ErrorKind, Request, Response, Status};
+pub use protocol::{ApiError, Call, ErrorKind, Request, Status};
 pub use server::{DaemonConfig, run};

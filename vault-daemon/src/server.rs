@@ -1,38 +1,38 @@
-//! The agent's server: state, request dispatch, idle lock and shutdown.
+//! The agent's listeners: the control API on the Unix socket, the doors on
+//! TCP, the idle lock and graceful shutdown. Requests go to `agent`.
 //!
 //! # Invariants
 //! - The listener is bound before readiness is announced, so a client can
 //!   connect at once.
 //! - A connection from another uid is dropped before any byte is read.
-//! - Locking drops the unlocked vault: its subkeys are zeroized and its
-//!   index freed once in-flight requests finish.
-//! - Unlock attempts are serialized and throttled after failures.
+//! - `GET /hello` and `POST /stop` answer whatever protocol the caller
+//!   speaks; `/v1/call` refuses another version.
 
 use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::{Duration, Instant, SystemTime};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
 
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::IntoResponse;
-use axum::routing::post;
+use axum::routing::{get, post};
+use serde_json::value::RawValue;
 use tokio::net::{UnixListener, UnixStream};
 use tokio::sync::watch;
-use vault_core::{Unlock, Vault, WorkFactor, keys, store::Store};
 
-use crate::session::Session;
-
+use crate::agent::{Agent, AgentHandle, lock};
 use crate::paths::{self, PathError};
 use crate::protocol::{
-    ApiError, CALL_PATH, ErrorKind, PROTOCOL_HEADER, PROTOCOL_VERSION, Request, Response, Status,
-    UnlockWith,
+    ApiError, CALL_PATH, ErrorKind, HELLO_PATH, PROTOCOL_HEADER, Request, STOP_PATH, spoken_version,
 };
 use crate::throttle::Throttle;
+
+pub use crate::http::HttpConfig;
 
 /// Name of the lock file that keeps one agent per vault.
 pub const LOCK_FILE: &str = "agent.lock";
@@ -49,15 +49,6 @@ pub struct DaemonConfig {
     pub lock_after: Option<Duration>,
     /// Also serve MCP over streamable HTTP.
     pub http: Option<HttpConfig>,
-}
-
-/// The MCP HTTP endpoint's settings.
-#[derive(Clone, Debug)]
-pub struct HttpConfig {
-    /// Address to listen on (port 0 picks a free one).
-    pub addr: std::net::SocketAddr,
-    /// Accept a non-loopback address (and any Host header).
-    pub allow_remote: bool,
 }
 
 /// Why the agent could not start or stopped with an error.
@@ -95,333 +86,10 @@ pub enum DaemonError {
     },
 }
 
-pub(crate) struct Agent {
-    dir: PathBuf,
-    socket: PathBuf,
-    /// The MCP HTTP endpoint's URL, when served.
-    http_url: Option<String>,
-    /// SHA-256 of each client token, with the client's name. Kept while
-    /// locked (hashes of random tokens reveal nothing), so the HTTP endpoint
-    /// can still tell a wrong token (401) from a locked vault.
-    tokens: Mutex<std::collections::HashMap<String, String>>,
-    vault: Mutex<Option<Arc<Session>>>,
-    gate: tokio::sync::Mutex<Throttle>,
-    last_activity: Mutex<SystemTime>,
-    lock_after: Option<Duration>,
-    shutdown: watch::Sender<bool>,
-}
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
-}
-
-fn work_factor_or_default(n: Option<u8>) -> Result<WorkFactor, ApiError> {
-    Ok(n.map(WorkFactor::new)
-        .transpose()?
-        .unwrap_or(WorkFactor::DEFAULT))
-}
-
-/// Wait out the delay the throttle asks for before a key attempt.
-async fn throttle_wait(throttle: &Throttle) {
-    let wait = throttle.wait(Instant::now());
-    if !wait.is_zero() {
-        tracing::info!(
-            failures = throttle.failures(),
-            ?wait,
-            "throttling a key attempt"
-        );
-        tokio::time::sleep(wait).await;
-    }
-}
-
-/// Count a key attempt's outcome: wrong keys grow the delay, a success resets it.
-fn throttle_record<T>(throttle: &mut Throttle, result: &vault_core::Result<T>) {
-    match result {
-        Ok(_) => throttle.succeeded(),
-        Err(vault_core::Error::WrongPassphrase | vault_core::Error::IdentityNoMatch) => {
-            throttle.failed(Instant::now());
-            tracing::warn!(failures = throttle.failures(), "failed key attempt");
-        }
-        Err(_) => {}
-    }
-}
-
-fn locked_error() -> ApiError {
-    ApiError::new(ErrorKind::Locked, "vault is locked: run `ctxvault unlock`")
-}
-
-/// A shared handle on the agent, for in-process callers (the HTTP endpoint).
-#[derive(Clone)]
-pub(crate) struct AgentHandle(pub(crate) Arc<Agent>);
-
-impl AgentHandle {
-    /// Run one request as its own task, exactly as a socket request runs.
-    pub(crate) async fn call(&self, req: Request) -> Result<Response, ApiError> {
-        let agent = self.0.clone();
-        tokio::spawn(async move { agent.dispatch(req).await })
-            .await
-            .unwrap_or_else(|e| {
-                Err(ApiError::new(
-                    ErrorKind::Internal,
-                    format!("request failed: {e}"),
-                ))
-            })
-    }
-
-    /// The name of the client holding the token with this SHA-256.
-    pub(crate) fn client_of(&self, token_sha256: &str) -> Option<String> {
-        lock(&self.0.tokens).get(token_sha256).cloned()
-    }
-}
-
-impl Agent {
-    fn unlocked(&self) -> Result<Arc<Session>, ApiError> {
-        lock(&self.vault).clone().ok_or_else(locked_error)
-    }
-
-    /// Put `session` in place and refresh the token table from it.
-    async fn install(&self, session: Session) {
-        *lock(&self.tokens) = session.token_table().await;
-        *lock(&self.vault) = Some(Arc::new(session));
-    }
-
-    fn lock_vault(&self) -> bool {
-        let was = lock(&self.vault).take();
-        was.is_some()
-    }
-
-    async fn status(&self) -> Result<Status, ApiError> {
-        let unlocked = lock(&self.vault).clone();
-        let initialized = Store::exists(&self.dir);
-        let pending = match &unlocked {
-            Some(v) => v.pending_count().await,
-            None => 0,
-        };
-        let (items, damaged) = match &unlocked {
-            Some(v) => {
-                let s = v.vault.stats().await;
-                (s.items + s.damaged.len() as u64, s.damaged)
-            }
-            None if initialized => {
-                let v = Vault::open(&self.dir).await?;
-                let n = v.count().await?;
-                v.store().close().await;
-                (n, Vec::new())
-            }
-            None => (0, Vec::new()),
-        };
-        Ok(Status {
-            running: true,
-            initialized,
-            locked: unlocked.is_none(),
-            items,
-            damaged,
-            vault: self.dir.display().to_string(),
-            socket: self.socket.display().to_string(),
-            pid: std::process::id(),
-            lock_after_secs: self.lock_after.map(|d| d.as_secs()),
-            http: self.http_url.clone(),
-            pending,
-            version: env!("CARGO_PKG_VERSION").to_owned(),
-        })
-    }
-
-    async fn dispatch(&self, req: Request) -> Result<Response, ApiError> {
-        if req.is_activity() {
-            *lock(&self.last_activity) = SystemTime::now();
-        }
-        match req {
-            Request::Hello => Ok(Response::Hello {
-                version: env!("CARGO_PKG_VERSION").to_owned(),
-                protocol: PROTOCOL_VERSION,
-                pid: std::process::id(),
-            }),
-            Request::Status => Ok(Response::Status(self.status().await?)),
-            Request::Init {
-                passphrase,
-                identity_file,
-                work_factor,
-            } => {
-                let _gate = self.gate.lock().await;
-                if Store::exists(&self.dir) {
-                    return Err(ApiError::new(
-                        ErrorKind::AlreadyExists,
-                        format!(
-                            "a vault already exists at {}; use it, or choose another directory with --vault",
-                            self.dir.display()
-                        ),
-                    ));
-                }
-                let wf = work_factor_or_default(work_factor)?;
-                let ids = match &identity_file {
-                    Some(f) => keys::parse_identity_file(f.expose_secret())?,
-                    None => Vec::new(),
-                };
-                let pass = keys::passphrase(passphrase.expose_secret());
-                let v = Vault::create(&self.dir, &pass, wf, &ids).await?;
-                self.install(Session::new(v).await?).await;
-                tracing::info!("vault created and unlocked");
-                Ok(Response::Done)
-            }
-            Request::Unlock { with } => {
-                if lock(&self.vault).is_some() {
-                    return Ok(Response::Done);
-                }
-                let how = match &with {
-                    UnlockWith::Passphrase(p) => {
-                        Unlock::Passphrase(keys::passphrase(p.expose_secret()))
-                    }
-                    UnlockWith::IdentityFile(f) => Unlock::identity_file(f.expose_secret())?,
-                };
-                let vault = self.open_checked().await?;
-                match self.throttled(vault.unlock(&how)).await {
-                    Ok(v) => {
-                        self.install(Session::new(v).await?).await;
-                        tracing::info!("vault unlocked");
-                        Ok(Response::Done)
-                    }
-                    Err(e) => {
-                        vault.store().close().await;
-                        Err(e)
-                    }
-                }
-            }
-            Request::Lock => {
-                if self.lock_vault() {
-                    tracing::info!("vault locked on request");
-                }
-                Ok(Response::Done)
-            }
-            Request::Stop => {
-                let _ = self.shutdown.send(true);
-                Ok(Response::Done)
-            }
-            Request::Passwd {
-                old,
-                new,
-                work_factor,
-            } => {
-                let wf = work_factor_or_default(work_factor)?;
-                let vault = self.open_checked().await?;
-                let old = keys::passphrase(old.expose_secret());
-                self.throttled(vault.change_passphrase(
-                    &old,
-                    &keys::passphrase(new.expose_secret()),
-                    wf,
-                ))
-                .await?;
-                vault.store().close().await;
-                tracing::info!("passphrase changed");
-                Ok(Response::Done)
-            }
-            Request::IdentityAdd {
-                passphrase,
-                identity_file,
-            } => {
-                let ids = keys::parse_identity_file(identity_file.expose_secret())?;
-                let vault = self.open_checked().await?;
-                let added = self
-                    .throttled(
-                        vault.add_identities(&keys::passphrase(passphrase.expose_secret()), &ids),
-                    )
-                    .await?;
-                vault.store().close().await;
-                Ok(Response::Identities(added))
-            }
-            Request::IdentityRm { recipient } => {
-                let vault = self.open_checked().await?;
-                let removed = vault.remove_identity(&recipient).await?;
-                vault.store().close().await;
-                if removed {
-                    Ok(Response::Done)
-                } else {
-                    Err(ApiError::new(
-                        ErrorKind::NoSlot,
-                        format!(
-                            "no identity slot for {recipient}; list them with `ctxvault identity ls`"
-                        ),
-                    ))
-                }
-            }
-            Request::IdentityList => {
-                let vault = self.open_checked().await?;
-                let ids = vault.identities().await?;
-                vault.store().close().await;
-                Ok(Response::Identities(ids))
-            }
-            Request::Rekey {
-                passphrase,
-                work_factor,
-            } => {
-                let wf = work_factor_or_default(work_factor)?;
-                let pass = keys::passphrase(passphrase.expose_secret());
-                let mut throttle = self.gate.lock().await;
-                throttle_wait(&throttle).await;
-                // No request may write under the old key from here on.
-                let old = lock(&self.vault).take();
-                let quiet = match &old {
-                    Some(s) => Some(s.vault.quiesce().await),
-                    None => None,
-                };
-                let vault = Vault::open(&self.dir).await?;
-                let result = vault.rekey(&pass, wf).await;
-                throttle_record(&mut throttle, &result);
-                drop(quiet);
-                match result {
-                    Ok(new) => {
-                        self.install(Session::new(new).await?).await;
-                        tracing::info!("vault rekeyed");
-                        Ok(Response::Done)
-                    }
-                    Err(e) => {
-                        // Nothing changed: the old session goes back.
-                        *lock(&self.vault) = old;
-                        Err(e.into())
-                    }
-                }
-            }
-            other => {
-                let changes_clients = matches!(
-                    other,
-                    Request::ClientAdd { .. }
-                        | Request::ClientRotate { .. }
-                        | Request::ClientRemove { .. }
-                        | Request::Import { .. }
-                );
-                let session = self.unlocked()?;
-                let result = session.handle(other).await;
-                if changes_clients {
-                    *lock(&self.tokens) = session.token_table().await;
-                }
-                result
-            }
-        }
-    }
-}
-
-impl Agent {
-    /// Open the vault (locked handle), or say there is none.
-    async fn open_checked(&self) -> Result<Vault, ApiError> {
-        Vault::open(&self.dir).await.map_err(|e| match e {
-            vault_core::Error::NoVault(d) => ApiError::new(
-                ErrorKind::NoVault,
-                format!("no vault at {}: run `ctxvault init`", d.display()),
-            ),
-            e => e.into(),
-        })
-    }
-
-    /// Run a passphrase or identity check under the unlock throttle: one
-    /// at a time, and after failures only after a growing delay.
-    async fn throttled<T>(
-        &self,
-        attempt: impl std::future::Future<Output = vault_core::Result<T>>,
-    ) -> Result<T, ApiError> {
-        let mut throttle = self.gate.lock().await;
-        throttle_wait(&throttle).await;
-        let result = attempt.await;
-        throttle_record(&mut throttle, &result);
-        Ok(result?)
+fn json_response<T: serde::Serialize>(status: StatusCode, value: &T) -> axum::response::Response {
+    match serde_json::to_vec(value) {
+        Ok(json) => (status, [("content-type", "application/json")], json).into_response(),
+        Err(_) => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
     }
 }
 
@@ -429,16 +97,17 @@ async fn call(
     State(agent): State<Arc<Agent>>,
     headers: HeaderMap,
     body: Bytes,
-) -> impl IntoResponse {
+) -> axum::response::Response {
     let version = headers
         .get(PROTOCOL_HEADER)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u32>().ok());
-    let result: Result<Response, ApiError> = if version != Some(PROTOCOL_VERSION) {
+    let spoken = spoken_version();
+    let result: Result<Box<RawValue>, ApiError> = if version != Some(spoken) {
         Err(ApiError::new(
             ErrorKind::ProtocolMismatch,
             format!(
-                "the running agent speaks protocol {PROTOCOL_VERSION} and this ctxvault speaks {}; run `ctxvault stop` and retry",
+                "the running agent speaks protocol {spoken} and this ctxvault speaks {}; run `ctxvault stop` and retry",
                 version.map_or("none".to_owned(), |v| v.to_string())
             ),
         ))
@@ -465,10 +134,18 @@ async fn call(
         Err(e) if e.kind == ErrorKind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         Err(_) => StatusCode::BAD_REQUEST,
     };
-    match serde_json::to_vec(&result) {
-        Ok(json) => (status, [("content-type", "application/json")], json).into_response(),
-        Err(_) => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
-    }
+    json_response(status, &result)
+}
+
+/// `GET /hello`: who runs, whatever protocol the caller speaks.
+async fn hello(State(agent): State<Arc<Agent>>) -> axum::response::Response {
+    json_response(StatusCode::OK, &agent.hello())
+}
+
+/// `POST /stop`: shut down, whatever protocol the caller speaks.
+async fn stop(State(agent): State<Arc<Agent>>) -> axum::response::Response {
+    let _ = agent.shutdown.send(true);
+    json_response(StatusCode::OK, &serde_json::json!({}))
 }
 
 /// A Unix listener that drops connections from other users.
@@ -578,6 +255,8 @@ impl Bound {
         };
         let app = Router::new()
             .route(CALL_PATH, post(call))
+            .route(HELLO_PATH, get(hello))
+            .route(STOP_PATH, post(stop))
             .layer(DefaultBodyLimit::max(MAX_BODY))
             .with_state(agent.clone());
         let idle = tokio::spawn(idle_lock(agent.clone()));

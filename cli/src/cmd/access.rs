@@ -1,8 +1,8 @@
 //! `ctxvault access`.
 
-use vault_daemon::{Request, Response};
+use vault_daemon::protocol as p;
 
-use crate::ctx::{Ctx, unexpected};
+use crate::ctx::Ctx;
 use crate::output;
 
 /// What a client can see and do: its actions, and the items it can read
@@ -18,44 +18,43 @@ pub struct Access {
 
 impl Access {
     pub async fn run(self, ctx: &Ctx) -> anyhow::Result<()> {
-        match ctx
-            .call_vault(&Request::Access {
+        let a = ctx
+            .call_vault(p::Access {
                 client: self.client,
             })
-            .await?
+            .await?;
         {
-            Response::Access(a) if self.json => output::json(&a),
-            Response::Access(a) => {
-                let actions: Vec<&str> = a.actions.iter().map(|x| x.as_str()).collect();
-                println!(
-                    "{} may {} ({} active grant(s), {} deny rule(s))",
-                    a.client,
-                    if actions.is_empty() {
-                        "do nothing".to_owned()
-                    } else {
-                        actions.join(", ")
-                    },
-                    a.grants,
-                    a.denies
-                );
-                if a.namespaces.is_empty() {
-                    println!("it can read no item");
-                    return Ok(());
-                }
+            if self.json {
+                return output::json(&a);
+            }
+            let actions: Vec<&str> = a.actions.iter().map(|x| x.as_str()).collect();
+            println!(
+                "{} may {} ({} active grant(s), {} deny rule(s))",
+                a.client,
+                if actions.is_empty() {
+                    "do nothing".to_owned()
+                } else {
+                    actions.join(", ")
+                },
+                a.grants,
+                a.denies
+            );
+            if a.namespaces.is_empty() {
+                println!("it can read no item");
+                return Ok(());
+            }
+            println!(
+                "{:<24} {:>7} {:>7} {:>7} {:>7} {:>7}",
+                "namespace", "public", "normal", "private", "secret", "total"
+            );
+            for n in &a.namespaces {
                 println!(
                     "{:<24} {:>7} {:>7} {:>7} {:>7} {:>7}",
-                    "namespace", "public", "normal", "private", "secret", "total"
+                    n.namespace, n.public, n.normal, n.private, n.secret, n.total
                 );
-                for n in &a.namespaces {
-                    println!(
-                        "{:<24} {:>7} {:>7} {:>7} {:>7} {:>7}",
-                        n.namespace, n.public, n.normal, n.private, n.secret, n.total
-                    );
-                }
-                println!("{:<24} {:>39}", "all", a.items);
-                Ok(())
             }
-            other => Err(unexpected(&other)),
+            println!("{:<24} {:>39}", "all", a.items);
+            Ok(())
         }
     }
 }

@@ -1,7 +1,7 @@
 //! `ctxvault add`.
 
 use vault_core::{NewItem, item::Source};
-use vault_daemon::{Request, Response};
+use vault_daemon::protocol as p;
 
 use super::{ItemFields, read_text};
 use crate::ctx::Ctx;
@@ -35,13 +35,13 @@ impl Add {
             sensitivity: f.sensitivity.unwrap_or_default(),
             source: Source::user(),
         };
-        match ctx.call_vault(&Request::Add { item }).await? {
-            Response::Item(i) if self.json => output::json(&i),
-            Response::Item(i) => {
-                println!("{}", i.id);
-                Ok(())
+        let i = ctx.call_vault(p::Add { item }).await?;
+        {
+            if self.json {
+                return output::json(&i);
             }
-            other => Err(crate::ctx::unexpected(&other)),
+            println!("{}", i.id);
+            Ok(())
         }
     }
 }

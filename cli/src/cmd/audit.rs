@@ -2,9 +2,9 @@
 
 use anyhow::bail;
 use chrono::{DateTime, Utc};
-use vault_daemon::{Request, Response};
+use vault_daemon::protocol as p;
 
-use crate::ctx::{Ctx, unexpected};
+use crate::ctx::Ctx;
 use crate::output;
 
 /// The record of every read and write made for a client and of every
@@ -41,8 +41,9 @@ enum Verify {
 impl Audit {
     pub async fn run(self, ctx: &Ctx) -> anyhow::Result<()> {
         if let Some(Verify::Verify { json }) = self.verify {
-            return match ctx.call_vault(&Request::AuditVerify).await? {
-                Response::AuditReport(r) => {
+            let r = ctx.call_vault(p::AuditVerify {}).await?;
+            return {
+                {
                     if json {
                         output::json(&r)?;
                     }
@@ -60,43 +61,42 @@ impl Audit {
                         ),
                     }
                 }
-                other => Err(unexpected(&other)),
             };
         }
-        let req = Request::Audit {
+        let req = p::Audit {
             client: self.client,
             since: self.since,
             limit: self.limit,
         };
-        match ctx.call_vault(&req).await? {
-            Response::Audit(e) if self.json => output::json(&e),
-            Response::Audit(entries) => {
-                for e in entries {
-                    let who = e.entry.client.as_deref().unwrap_or("(you)");
-                    let mut line = format!(
-                        "{:>5}  {}  {:<16} {:<14}",
-                        e.seq,
-                        e.entry.time.format("%Y-%m-%d %H:%M:%S"),
-                        who,
-                        e.entry.action
-                    );
-                    if let Some(t) = &e.entry.tool {
-                        line.push_str(&format!(" [{t}]"));
-                    }
-                    if let Some(q) = &e.entry.query {
-                        line.push_str(&format!(" {q:?}"));
-                    }
-                    if !e.entry.ids.is_empty() {
-                        line.push_str(&format!(" -> {} item(s)", e.entry.ids.len()));
-                    }
-                    if let Some(d) = &e.entry.detail {
-                        line.push_str(&format!(" ({d})"));
-                    }
-                    println!("{line}");
-                }
-                Ok(())
+        let entries = ctx.call_vault(req).await?;
+        {
+            if self.json {
+                return output::json(&entries);
             }
-            other => Err(unexpected(&other)),
+            for e in entries {
+                let who = e.entry.client.as_deref().unwrap_or("(you)");
+                let mut line = format!(
+                    "{:>5}  {}  {:<16} {:<14}",
+                    e.seq,
+                    e.entry.time.format("%Y-%m-%d %H:%M:%S"),
+                    who,
+                    e.entry.action
+                );
+                if let Some(t) = &e.entry.tool {
+                    line.push_str(&format!(" [{t}]"));
+                }
+                if let Some(q) = &e.entry.query {
+                    line.push_str(&format!(" {q:?}"));
+                }
+                if !e.entry.ids.is_empty() {
+                    line.push_str(&format!(" -> {} item(s)", e.entry.ids.len()));
+                }
+                if let Some(d) = &e.entry.detail {
+                    line.push_str(&format!(" ({d})"));
+                }
+                println!("{line}");
+            }
+            Ok(())
         }
     }
 }

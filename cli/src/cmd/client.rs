@@ -1,8 +1,8 @@
 //! `ctxvault client add|ls|rm|rotate`.
 
-use vault_daemon::{Request, Response};
+use vault_daemon::protocol as p;
 
-use crate::ctx::{Ctx, unexpected};
+use crate::ctx::Ctx;
 use crate::output;
 use crate::setup::Setup;
 
@@ -47,10 +47,7 @@ async fn print_token(
     verb: &str,
 ) -> anyhow::Result<()> {
     // The agent's HTTP endpoint, if it serves one.
-    let url = match ctx.call(&Request::Status).await {
-        Ok(Response::Status(s)) => s.http,
-        _ => None,
-    };
+    let url = ctx.call(p::StatusQuery {}).await.ok().and_then(|s| s.http);
     let http_running = url.is_some();
     let setup = Setup::new(name, token, &ctx.dir, url);
     if json {
@@ -74,30 +71,26 @@ async fn print_token(
 impl Client {
     pub async fn run(self, ctx: &Ctx) -> anyhow::Result<()> {
         match self {
-            Client::Add { name, json } => match ctx.call_vault(&Request::ClientAdd { name }).await?
-            {
-                Response::ClientToken { name, token } => {
-                    print_token(ctx, &name, &token, json, "added").await
-                }
-                other => Err(unexpected(&other)),
-            },
+            Client::Add { name, json } => {
+                let t = ctx.call_vault(p::ClientAdd { name }).await?;
+                print_token(ctx, &t.name, &t.token, json, "added").await
+            }
             Client::Rotate { name, json } => {
-                match ctx.call_vault(&Request::ClientRotate { name }).await? {
-                    Response::ClientToken { name, token } => {
-                        print_token(ctx, &name, &token, json, "has a new token").await
-                    }
-                    other => Err(unexpected(&other)),
-                }
+                let t = ctx.call_vault(p::ClientRotate { name }).await?;
+                print_token(ctx, &t.name, &t.token, json, "has a new token").await
             }
             Client::Rm { name } => {
-                ctx.call_vault(&Request::ClientRemove { name: name.clone() })
+                ctx.call_vault(p::ClientRemove { name: name.clone() })
                     .await?;
                 println!("removed client {name} with its token, grants and deny rules");
                 Ok(())
             }
-            Client::Ls { json } => match ctx.call_vault(&Request::ClientList).await? {
-                Response::Clients(c) if json => output::json(&c),
-                Response::Clients(c) => {
+            Client::Ls { json } => {
+                let c = ctx.call_vault(p::ClientList {}).await?;
+                {
+                    if json {
+                        return output::json(&c);
+                    }
                     if c.is_empty() {
                         println!("no clients yet: add one with `ctxvault client add NAME`");
                     }
@@ -112,8 +105,7 @@ impl Client {
                     }
                     Ok(())
                 }
-                other => Err(unexpected(&other)),
-            },
+            }
         }
     }
 }

@@ -8,16 +8,17 @@ use std::process::Stdio;
 use std::time::Instant;
 
 use anyhow::{Context, bail};
+use client_view::first_line;
 use rmcp::model::{CallToolRequestParams, CallToolResult};
 use rmcp::service::RunningService;
 use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
 use rmcp::transport::{StreamableHttpClientTransport, TokioChildProcess};
 use rmcp::{RoleClient, ServiceExt};
 use serde_json::{Value, json};
-use vault_core::item::first_line;
 use vault_core::{NewItem, Sensitivity};
+use vault_daemon::protocol as p;
 use vault_daemon::protocol::Secret;
-use vault_daemon::{Client, Request, Response, paths};
+use vault_daemon::{Call, Client, paths};
 
 /// Walk through ctxvault with a throwaway vault: no input, no network
 /// beyond the loopback, nothing left behind.
@@ -125,7 +126,7 @@ fn heading(s: &str) {
     println!("== {s}");
 }
 
-async fn call_agent(agent: &Client, req: &Request) -> anyhow::Result<Response> {
+async fn call_agent<R: Call>(agent: &Client, req: R) -> anyhow::Result<R::Answer> {
     agent
         .call(req)
         .await?
@@ -143,18 +144,16 @@ async fn start_agent(vault: &Path, runtime: &Path) -> anyhow::Result<Agent> {
         .context("cannot start the demo agent")?;
     crate::ctx::await_ready(&mut child, "the demo cannot go on").await?;
     let client = Client::new(paths::socket_path(runtime, vault)?);
-    let url = match call_agent(&client, &Request::Status).await? {
-        Response::Status(s) => s.http.context("the demo agent serves no HTTP")?,
-        _ => bail!("the demo agent gave no status"),
-    };
+    let url = call_agent(&client, p::StatusQuery {})
+        .await?
+        .http
+        .context("the demo agent serves no HTTP")?;
     Ok(Agent { child, client, url })
 }
 
 async fn add_client(agent: &Client, name: &str) -> anyhow::Result<String> {
-    match call_agent(agent, &Request::ClientAdd { name: name.into() }).await? {
-        Response::ClientToken { token, .. } => Ok(token),
-        _ => bail!("no token for {name}"),
-    }
+    let t = call_agent(agent, p::ClientAdd { name: name.into() }).await?;
+    Ok(t.token)
 }
 
 async fn grant(
@@ -165,7 +164,7 @@ async fn grant(
     max: Sensitivity,
     redact: &[&str],
 ) -> anyhow::Result<uuid::Uuid> {
-    let req = Request::GrantAdd {
+    let req = p::GrantAdd {
         client: client.into(),
         scope: scope.parse()?,
         actions: actions.parse()?,
@@ -174,10 +173,7 @@ async fn grant(
         expires: None,
         redact: redact.iter().map(|r| r.parse()).collect::<Result<_, _>>()?,
     };
-    match call_agent(agent, &req).await? {
-        Response::RuleId(id) => Ok(id),
-        _ => bail!("no grant id"),
-    }
+    call_agent(agent, req).await
 }
 
 async fn tool(s: &Session, name: &str, args: Value) -> anyhow::Result<CallToolResult> {
@@ -276,7 +272,7 @@ impl Demo {
         // A throwaway vault: a random passphrase at the lowest work factor.
         call_agent(
             a,
-            &Request::Init {
+            p::Init {
                 passphrase: Secret::new(vault_daemon::policy::new_token()?),
                 identity_file: None,
                 work_factor: Some(vault_core::WorkFactor::MIN.get()),
@@ -288,7 +284,7 @@ impl Demo {
             item.kind = kind.parse()?;
             item.title = Some((*title).to_owned());
             item.sensitivity = *sensitivity;
-            call_agent(a, &Request::Add { item }).await?;
+            call_agent(a, p::Add { item }).await?;
         }
         heading("The vault");
         say(&format!(
@@ -370,26 +366,22 @@ impl Demo {
         say("  (`ctxvault pending` lists it; `ctxvault approve ID` stores it)");
 
         heading("Revoke, live: claude loses work/** mid-session");
-        call_agent(a, &Request::Revoke { id: work }).await?;
+        call_agent(a, p::Revoke { id: work }).await?;
         say(&format!(
             "  claude searching \"launch\" again: {}",
             answer(&sc, "launch").await?.join("; ")
         ));
 
         heading("The audit trail (every call, on Maya's record)");
-        let entries = match call_agent(
+        let entries = call_agent(
             a,
-            &Request::Audit {
+            p::Audit {
                 client: None,
                 since: None,
                 limit: Some(14),
             },
         )
-        .await?
-        {
-            Response::Audit(e) => e,
-            _ => bail!("no audit entries"),
-        };
+        .await?;
         for e in &entries {
             let e = &e.entry;
             println!(
@@ -405,16 +397,15 @@ impl Demo {
                     .unwrap_or_default()
             );
         }
-        if let Response::AuditReport(r) = call_agent(a, &Request::AuditVerify).await? {
-            match r.problem {
-                None => say(&format!("  chain verified: {} entries, intact", r.entries)),
-                Some(p) => bail!("the demo's audit chain failed to verify: {p:?}"),
-            }
+        let r = call_agent(a, p::AuditVerify {}).await?;
+        match r.problem {
+            None => say(&format!("  chain verified: {} entries, intact", r.entries)),
+            Some(p) => bail!("the demo's audit chain failed to verify: {p:?}"),
         }
 
         sc.cancel().await.ok();
         sl.cancel().await.ok();
-        call_agent(a, &Request::Stop).await?;
+        call_agent(a, p::Stop {}).await?;
         agent.child.wait().await?;
         Ok(())
     }

@@ -1,9 +1,9 @@
 //! `ctxvault deny`.
 
 use policies::Scope;
-use vault_daemon::{Request, Response};
+use vault_daemon::protocol as p;
 
-use crate::ctx::{Ctx, unexpected};
+use crate::ctx::Ctx;
 
 /// Remove a scope from a client whatever grants say; prints the rule id.
 #[derive(clap::Args)]
@@ -16,18 +16,15 @@ pub struct Deny {
 
 impl Deny {
     pub async fn run(self, ctx: &Ctx) -> anyhow::Result<()> {
-        match ctx
-            .call_vault(&Request::DenyAdd {
+        let id = ctx
+            .call_vault(p::DenyAdd {
                 client: self.client,
                 scope: self.scope,
             })
-            .await?
+            .await?;
         {
-            Response::RuleId(id) => {
-                println!("{id}");
-                Ok(())
-            }
-            other => Err(unexpected(&other)),
+            println!("{id}");
+            Ok(())
         }
     }
 }

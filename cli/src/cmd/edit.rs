@@ -2,7 +2,7 @@
 
 use uuid::Uuid;
 use vault_core::ItemPatch;
-use vault_daemon::{Request, Response};
+use vault_daemon::protocol as p;
 
 use super::{ItemFields, read_text};
 use crate::ctx::Ctx;
@@ -49,16 +49,13 @@ impl Edit {
             tags,
             sensitivity: f.sensitivity,
         };
-        match ctx
-            .call_vault(&Request::Edit { id: self.id, patch })
-            .await?
+        let i = ctx.call_vault(p::Edit { id: self.id, patch }).await?;
         {
-            Response::Item(i) if self.json => output::json(&i),
-            Response::Item(i) => {
-                println!("updated {} (version {})", i.id, i.version);
-                Ok(())
+            if self.json {
+                return output::json(&i);
             }
-            other => Err(crate::ctx::unexpected(&other)),
+            println!("updated {} (version {})", i.id, i.version);
+            Ok(())
         }
     }
 }

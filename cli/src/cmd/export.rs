@@ -6,12 +6,11 @@ use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, anyhow, bail};
-use policies::{DenyRule, Grant};
-use vault_core::bundle::{BundleClient, Contents, Seal};
-use vault_core::{ItemFilter, WorkFactor, keys};
-use vault_daemon::{Request, Response};
+use vault_core::bundle::Seal;
+use vault_core::{WorkFactor, keys};
+use vault_daemon::protocol as p;
 
-use crate::ctx::{Ctx, unexpected};
+use crate::ctx::Ctx;
 use crate::{output, secret};
 
 /// A plain (unencrypted) format.
@@ -99,23 +98,11 @@ impl Export {
                 self.out.display()
             );
         }
-        let items = match ctx
-            .call_vault(&Request::List {
-                filter: ItemFilter::default(),
-                as_client: None,
+        let contents = ctx
+            .call_vault(p::Export {
+                with_policy: self.with_policy,
             })
-            .await?
-        {
-            Response::Items(i) => i,
-            other => return Err(unexpected(&other)),
-        };
-        let mut contents = Contents {
-            items,
-            ..Default::default()
-        };
-        if self.with_policy {
-            self.add_policy(ctx, &mut contents).await?;
-        }
+            .await?;
         let now = chrono::Utc::now();
         let n = contents.items.len();
         match (seal, self.format) {
@@ -182,49 +169,5 @@ impl Export {
             }
         }
         Ok(())
-    }
-
-    async fn add_policy(&self, ctx: &Ctx, c: &mut Contents) -> anyhow::Result<()> {
-        match ctx.call_vault(&Request::ClientList).await? {
-            Response::Clients(cs) => {
-                c.clients = cs
-                    .into_iter()
-                    .map(|x| BundleClient {
-                        name: x.name,
-                        created_at: x.created_at,
-                    })
-                    .collect()
-            }
-            other => return Err(unexpected(&other)),
-        }
-        match ctx.call_vault(&Request::Rules { client: None }).await? {
-            Response::Rules(rules) => {
-                for r in rules {
-                    let scope = r.scope.parse().map_err(|e| anyhow!("rule {}: {e}", r.id))?;
-                    if r.kind == "deny" {
-                        c.denies.push(DenyRule {
-                            id: r.id,
-                            client: r.client,
-                            scope,
-                            created_at: r.created_at,
-                        });
-                    } else {
-                        c.grants.push(Grant {
-                            id: r.id,
-                            client: r.client,
-                            actions: policies::Actions::of(&r.actions),
-                            scope,
-                            tags: r.tags,
-                            max_sensitivity: r.max_sensitivity.unwrap_or_default(),
-                            expires: r.expires,
-                            redact: r.redact,
-                            created_at: r.created_at,
-                        });
-                    }
-                }
-                Ok(())
-            }
-            other => Err(unexpected(&other)),
-        }
     }
 }

@@ -1,7 +1,7 @@
 //! `ctxvault get`.
 
 use uuid::Uuid;
-use vault_daemon::{Request, Response};
+use vault_daemon::protocol as p;
 
 use crate::ctx::Ctx;
 use crate::output;
@@ -19,13 +19,13 @@ pub struct Get {
 
 impl Get {
     pub async fn run(self, ctx: &Ctx) -> anyhow::Result<()> {
-        match ctx.call_vault(&Request::Get { id: self.id }).await? {
-            Response::Item(i) if self.json => output::json(&i),
-            Response::Item(i) => {
-                output::item(&i);
-                Ok(())
+        let i = ctx.call_vault(p::Get { id: self.id }).await?;
+        {
+            if self.json {
+                return output::json(&i);
             }
-            other => Err(crate::ctx::unexpected(&other)),
+            output::item(&i);
+            Ok(())
         }
     }
 }

@@ -3,9 +3,9 @@
 use chrono::{DateTime, Utc};
 use policies::{Actions, Redaction, Scope, Sensitivity};
 use vault_core::Tag;
-use vault_daemon::{Request, Response};
+use vault_daemon::protocol as p;
 
-use crate::ctx::{Ctx, unexpected};
+use crate::ctx::Ctx;
 
 /// Give a client actions on a scope; prints the grant id.
 #[derive(clap::Args)]
@@ -33,7 +33,7 @@ pub struct GrantCmd {
 
 impl GrantCmd {
     pub async fn run(self, ctx: &Ctx) -> anyhow::Result<()> {
-        let req = Request::GrantAdd {
+        let req = p::GrantAdd {
             client: self.client,
             scope: self.scope,
             actions: self.allow,
@@ -42,12 +42,10 @@ impl GrantCmd {
             expires: self.expires,
             redact: self.redact,
         };
-        match ctx.call_vault(&req).await? {
-            Response::RuleId(id) => {
-                println!("{id}");
-                Ok(())
-            }
-            other => Err(unexpected(&other)),
+        let id = ctx.call_vault(req).await?;
+        {
+            println!("{id}");
+            Ok(())
         }
     }
 }

@@ -1,8 +1,8 @@
 //! `ctxvault grants`.
 
-use vault_daemon::{Request, Response};
+use vault_daemon::protocol as p;
 
-use crate::ctx::{Ctx, unexpected};
+use crate::ctx::Ctx;
 use crate::output;
 
 /// List grants and deny rules: id, scope, actions, tags, sensitivity,
@@ -18,63 +18,62 @@ pub struct Grants {
 
 impl Grants {
     pub async fn run(self, ctx: &Ctx) -> anyhow::Result<()> {
-        match ctx
-            .call_vault(&Request::Rules {
+        let rules = ctx
+            .call_vault(p::Rules {
                 client: self.client,
             })
-            .await?
+            .await?;
         {
-            Response::Rules(r) if self.json => output::json(&r),
-            Response::Rules(rules) => {
-                if rules.is_empty() {
-                    println!("no grants or deny rules: every client sees nothing");
+            if self.json {
+                return output::json(&rules);
+            }
+            if rules.is_empty() {
+                println!("no grants or deny rules: every client sees nothing");
+            }
+            for r in rules {
+                let what = if r.kind == p::RuleKind::Deny {
+                    "DENY".to_owned()
+                } else {
+                    r.actions
+                        .iter()
+                        .map(|a| a.as_str())
+                        .collect::<Vec<_>>()
+                        .join(",")
+                };
+                let mut extra = Vec::new();
+                if let Some(s) = r.max_sensitivity {
+                    extra.push(format!("up to {s}"));
                 }
-                for r in rules {
-                    let what = if r.kind == "deny" {
-                        "DENY".to_owned()
-                    } else {
-                        r.actions
+                if !r.tags.is_empty() {
+                    extra.push(format!("tags {}", r.tags.join(",")));
+                }
+                if !r.redact.is_empty() {
+                    extra.push(format!(
+                        "redact {}",
+                        r.redact
                             .iter()
-                            .map(|a| a.as_str())
+                            .map(|k| k.as_str())
                             .collect::<Vec<_>>()
                             .join(",")
-                    };
-                    let mut extra = Vec::new();
-                    if let Some(s) = r.max_sensitivity {
-                        extra.push(format!("up to {s}"));
-                    }
-                    if !r.tags.is_empty() {
-                        extra.push(format!("tags {}", r.tags.join(",")));
-                    }
-                    if !r.redact.is_empty() {
-                        extra.push(format!(
-                            "redact {}",
-                            r.redact
-                                .iter()
-                                .map(|k| k.as_str())
-                                .collect::<Vec<_>>()
-                                .join(",")
-                        ));
-                    }
-                    if let Some(e) = r.expires {
-                        let state = if r.expired { "expired" } else { "expires" };
-                        extra.push(format!(
-                            "{state} {}",
-                            e.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
-                        ));
-                    }
-                    println!(
-                        "{}  {:<16} {:<18} {:<18} {}",
-                        r.id,
-                        r.client,
-                        what,
-                        r.scope,
-                        extra.join("; ")
-                    );
+                    ));
                 }
-                Ok(())
+                if let Some(e) = r.expires {
+                    let state = if r.expired { "expired" } else { "expires" };
+                    extra.push(format!(
+                        "{state} {}",
+                        e.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+                    ));
+                }
+                println!(
+                    "{}  {:<16} {:<18} {:<18} {}",
+                    r.id,
+                    r.client,
+                    what,
+                    r.scope,
+                    extra.join("; ")
+                );
             }
-            other => Err(unexpected(&other)),
+            Ok(())
         }
     }
 }

@@ -2,9 +2,9 @@
 
 use std::path::PathBuf;
 
-use vault_daemon::{Request, Response};
+use vault_daemon::protocol as p;
 
-use crate::ctx::{Ctx, unexpected};
+use crate::ctx::Ctx;
 use crate::secret;
 
 /// Manage the age identities that can unlock the vault.
@@ -32,49 +32,41 @@ impl Identity {
             Identity::Add { file } => {
                 let identity_file = secret::identity_file(&file)?;
                 let passphrase = secret::read(secret::PASSPHRASE_ENV, "Passphrase", false)?;
-                match ctx
-                    .call(&Request::IdentityAdd {
+                let added = ctx
+                    .call(p::IdentityAdd {
                         passphrase,
                         identity_file,
                     })
-                    .await?
-                {
-                    Response::Identities(added) if added.is_empty() => {
-                        println!(
-                            "every identity in {} can already unlock the vault",
-                            file.display()
-                        );
-                        Ok(())
-                    }
-                    Response::Identities(added) => {
-                        for r in added {
-                            println!("added {r}");
-                        }
-                        Ok(())
-                    }
-                    other => Err(unexpected(&other)),
+                    .await?;
+                if added.is_empty() {
+                    println!(
+                        "every identity in {} can already unlock the vault",
+                        file.display()
+                    );
                 }
+                for r in added {
+                    println!("added {r}");
+                }
+                Ok(())
             }
             Identity::Rm { recipient } => {
-                ctx.call(&Request::IdentityRm {
+                ctx.call(p::IdentityRm {
                     recipient: recipient.clone(),
                 })
                 .await?;
                 println!("removed {recipient}");
                 Ok(())
             }
-            Identity::Ls => match ctx.call(&Request::IdentityList).await? {
-                Response::Identities(ids) => {
-                    if ids.is_empty() {
-                        println!("no identity can unlock the vault; only the passphrase");
-                    }
-                    for r in ids {
-                        println!("{r}");
-                    }
-                    Ok(())
+            Identity::Ls => {
+                let ids = ctx.call(p::IdentityList {}).await?;
+                if ids.is_empty() {
+                    println!("no identity can unlock the vault; only the passphrase");
                 }
-                other => Err(unexpected(&other)),
-            },
+                for r in ids {
+                    println!("{r}");
+                }
+                Ok(())
+            }
         }
     }
 }

@@ -6,9 +6,9 @@ use anyhow::{Context, anyhow, bail};
 use vault_core::bundle::Contents;
 use vault_core::keys::{self, Unlock};
 use vault_core::{Item, Namespace, Tag, formats};
-use vault_daemon::{Request, Response};
+use vault_daemon::protocol as p;
 
-use crate::ctx::{Ctx, unexpected};
+use crate::ctx::Ctx;
 use crate::{output, secret};
 
 /// An import format.
@@ -220,18 +220,16 @@ impl Import {
                 .map_err(|e| anyhow!("{}: {e}", position(k)))?;
         }
         let offered = contents.items.len();
-        let req = Request::Import {
-            items: contents.items,
-            clients: contents.clients,
-            grants: contents.grants,
-            denies: contents.denies,
+        let req = p::Import {
+            contents,
             dry_run: self.dry_run,
         };
         let bar = output::progress(offered, "importing");
-        let answer = ctx.call_vault(&req).await;
+        let answer = ctx.call_vault(req).await;
         bar.finish_and_clear();
-        match answer? {
-            Response::Imported(s) => {
+        {
+            let s = answer?;
+            {
                 let verb = if s.dry_run {
                     "would import"
                 } else {
@@ -260,7 +258,6 @@ impl Import {
                 }
                 Ok(())
             }
-            other => Err(unexpected(&other)),
         }
     }
 }

@@ -4,7 +4,7 @@ use std::os::unix::fs::DirBuilderExt;
 use std::path::PathBuf;
 
 use anyhow::{Context, bail};
-use vault_daemon::Request;
+use vault_daemon::protocol as p;
 
 use crate::ctx::Ctx;
 use crate::secret;
@@ -40,7 +40,7 @@ impl Init {
             .mode(0o700)
             .create(&ctx.dir)
             .with_context(|| format!("cannot create the vault directory {}", ctx.dir.display()))?;
-        ctx.call(&Request::Init {
+        ctx.call(p::Init {
             passphrase,
             identity_file,
             work_factor,

@@ -1,6 +1,6 @@
 //! `ctxvault lock`.
 
-use vault_daemon::Request;
+use vault_daemon::protocol as p;
 
 use crate::ctx::Ctx;
 
@@ -12,7 +12,7 @@ impl Lock {
     pub async fn run(self, ctx: &Ctx) -> anyhow::Result<()> {
         ctx.require_vault()?;
         // No agent running means no key in memory: already locked.
-        if let Some(r) = ctx.try_call(&Request::Lock).await? {
+        if let Some(r) = ctx.try_call(p::Lock {}).await? {
             r.map_err(|e| anyhow::anyhow!(e.message))?;
         }
         println!("vault locked");

@@ -1,7 +1,7 @@
 //! `ctxvault ls`.
 
 use vault_core::{ItemFilter, Namespace, Tag};
-use vault_daemon::{Request, Response};
+use vault_daemon::protocol as p;
 
 use crate::ctx::Ctx;
 use crate::output;
@@ -30,17 +30,27 @@ impl Ls {
             namespace: self.namespace,
             tags: self.tags,
         };
-        let req = Request::List {
-            filter,
-            as_client: self.as_client,
-        };
-        match ctx.call_vault(&req).await? {
-            Response::Items(items) if self.json => output::json(&items),
-            Response::Items(items) => {
-                output::item_lines(&items);
-                Ok(())
+        let rows: Vec<output::Row> = match self.as_client {
+            None => {
+                let items = ctx.call_vault(p::List { filter }).await?;
+                if self.json {
+                    return output::json(&items);
+                }
+                items.iter().map(output::Row::of_item).collect()
             }
-            other => Err(crate::ctx::unexpected(&other)),
-        }
+            Some(client) => {
+                let query = client_view::ListQuery {
+                    namespace: filter.namespace.map(|n| n.to_string()),
+                    tags: filter.tags.iter().map(|t| t.as_str().to_owned()).collect(),
+                };
+                let items = ctx.call_vault(p::ListAs { client, query }).await?;
+                if self.json {
+                    return output::json(&items);
+                }
+                items.iter().map(output::Row::of_client_item).collect()
+            }
+        };
+        output::item_lines(&rows);
+        Ok(())
     }
 }

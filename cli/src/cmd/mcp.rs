@@ -1,7 +1,7 @@
 //! `ctxvault mcp`: the stdio MCP server for one client.
 
 use anyhow::bail;
-use vault_daemon::mcp::{AgentSource, serve_stdio};
+use vault_daemon::bridge::{SocketView, serve_stdio};
 use vault_daemon::protocol::Secret;
 
 use crate::ctx::Ctx;
@@ -32,7 +32,7 @@ impl Mcp {
         };
         ctx.require_vault()?;
         let client = ctx.ensure_agent().await?;
-        serve_stdio(AgentSource::new(client, Secret::new(token))).await?;
+        serve_stdio(SocketView::new(client, Secret::new(token))).await?;
         Ok(())
     }
 }

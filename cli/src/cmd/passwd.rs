@@ -1,6 +1,6 @@
 //! `ctxvault passwd`.
 
-use vault_daemon::Request;
+use vault_daemon::protocol as p;
 
 use crate::ctx::Ctx;
 use crate::secret;
@@ -17,7 +17,7 @@ impl Passwd {
         let old = secret::read(secret::PASSPHRASE_ENV, "Current passphrase", false)?;
         let new = secret::read("CTXVAULT_NEW_PASSPHRASE", "New passphrase", true)?;
         let work_factor = super::work_factor_from_env()?;
-        ctx.call(&Request::Passwd {
+        ctx.call(p::Passwd {
             old,
             new,
             work_factor,

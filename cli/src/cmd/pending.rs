@@ -2,9 +2,9 @@
 //! clients with `propose` asked to remember.
 
 use uuid::Uuid;
-use vault_daemon::{Request, Response};
+use vault_daemon::protocol as p;
 
-use crate::ctx::{Ctx, unexpected};
+use crate::ctx::Ctx;
 use crate::output;
 
 /// List proposals, oldest first.
@@ -36,10 +36,7 @@ pub struct Reject {
 
 impl Pending {
     pub async fn run(self, ctx: &Ctx) -> anyhow::Result<()> {
-        let list = match ctx.call_vault(&Request::PendingList).await? {
-            Response::Pending(p) => p,
-            other => return Err(unexpected(&other)),
-        };
+        let list = ctx.call_vault(p::PendingList {}).await?;
         if self.json {
             return output::json(&list);
         }
@@ -75,23 +72,19 @@ impl Pending {
 
 impl Approve {
     pub async fn run(self, ctx: &Ctx) -> anyhow::Result<()> {
-        let req = Request::Approve {
+        let req = p::Approve {
             id: self.id,
             namespace: self.namespace,
         };
-        match ctx.call_vault(&req).await? {
-            Response::Item(i) => {
-                println!("stored {} in {} as {}", self.id, i.namespace, i.id);
-                Ok(())
-            }
-            other => Err(unexpected(&other)),
-        }
+        let i = ctx.call_vault(req).await?;
+        println!("stored {} in {} as {}", self.id, i.namespace, i.id);
+        Ok(())
     }
 }
 
 impl Reject {
     pub async fn run(self, ctx: &Ctx) -> anyhow::Result<()> {
-        ctx.call_vault(&Request::Reject { id: self.id }).await?;
+        ctx.call_vault(p::Reject { id: self.id }).await?;
         println!("rejected {}", self.id);
         Ok(())
     }

@@ -1,6 +1,6 @@
 //! `ctxvault rekey`.
 
-use vault_daemon::Request;
+use vault_daemon::protocol as p;
 
 use crate::ctx::Ctx;
 use crate::secret;
@@ -17,7 +17,7 @@ impl Rekey {
         ctx.require_vault()?;
         let passphrase = secret::read(secret::PASSPHRASE_ENV, "Passphrase", false)?;
         let work_factor = super::work_factor_from_env()?;
-        ctx.call(&Request::Rekey {
+        ctx.call(p::Rekey {
             passphrase,
             work_factor,
         })

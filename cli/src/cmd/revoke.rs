@@ -1,9 +1,9 @@
 //! `ctxvault revoke`.
 
 use anyhow::anyhow;
-use vault_daemon::{Request, Response};
+use vault_daemon::protocol as p;
 
-use crate::ctx::{Ctx, unexpected};
+use crate::ctx::Ctx;
 
 /// Remove a grant or deny rule by id (`revoke ID`), or every grant and deny
 /// rule of a client (`revoke CLIENT --all`). Takes effect on the next request.
@@ -19,18 +19,13 @@ pub struct Revoke {
 impl Revoke {
     pub async fn run(self, ctx: &Ctx) -> anyhow::Result<()> {
         if self.all {
-            return match ctx
-                .call_vault(&Request::RevokeAll {
+            let n = ctx
+                .call_vault(p::RevokeAll {
                     client: self.target.clone(),
                 })
-                .await?
-            {
-                Response::Count(n) => {
-                    println!("revoked {n} rule(s) of {}", self.target);
-                    Ok(())
-                }
-                other => Err(unexpected(&other)),
-            };
+                .await?;
+            println!("revoked {n} rule(s) of {}", self.target);
+            return Ok(());
         }
         let id = uuid::Uuid::parse_str(self.target.trim()).map_err(|_| {
             anyhow!(
@@ -38,7 +33,7 @@ impl Revoke {
                 self.target
             )
         })?;
-        ctx.call_vault(&Request::Revoke { id }).await?;
+        ctx.call_vault(p::Revoke { id }).await?;
         println!("revoked {id}");
         Ok(())
     }

@@ -1,7 +1,7 @@
 //! `ctxvault rm`.
 
 use uuid::Uuid;
-use vault_daemon::Request;
+use vault_daemon::protocol as p;
 
 use crate::ctx::Ctx;
 
@@ -15,7 +15,7 @@ pub struct Rm {
 
 impl Rm {
     pub async fn run(self, ctx: &Ctx) -> anyhow::Result<()> {
-        ctx.call_vault(&Request::Remove { id: self.id }).await?;
+        ctx.call_vault(p::Remove { id: self.id }).await?;
         println!("removed {}", self.id);
         Ok(())
     }

@@ -1,7 +1,7 @@
 //! `ctxvault search`.
 
 use vault_core::{ItemFilter, Namespace, Tag};
-use vault_daemon::{Request, Response};
+use vault_daemon::protocol as p;
 
 use crate::ctx::Ctx;
 use crate::output;
@@ -36,19 +36,47 @@ impl Search {
             namespace: self.namespace,
             tags: self.tags,
         };
-        let req = Request::Search {
-            query: self.query,
-            filter,
-            limit: usize::from(self.limit),
-            as_client: self.as_client,
-        };
-        match ctx.call_vault(&req).await? {
-            Response::Hits(h) if self.json => output::json(&h),
-            Response::Hits(h) => {
-                output::hits(&h);
-                Ok(())
+        let limit = usize::from(self.limit);
+        let hits: Vec<(f64, output::Row, String)> = match self.as_client {
+            None => {
+                let query = self.query;
+                let hits = ctx
+                    .call_vault(p::Search {
+                        query,
+                        filter,
+                        limit,
+                    })
+                    .await?;
+                if self.json {
+                    return output::json(&hits);
+                }
+                hits.iter()
+                    .map(|h| (h.score, output::Row::of_item(&h.item), h.snippet.clone()))
+                    .collect()
             }
-            other => Err(crate::ctx::unexpected(&other)),
-        }
+            Some(client) => {
+                let query = client_view::SearchQuery {
+                    query: self.query,
+                    namespace: filter.namespace.map(|n| n.to_string()),
+                    tags: filter.tags.iter().map(|t| t.as_str().to_owned()).collect(),
+                    limit,
+                };
+                let hits = ctx.call_vault(p::SearchAs { client, query }).await?;
+                if self.json {
+                    return output::json(&hits);
+                }
+                hits.iter()
+                    .map(|h| {
+                        (
+                            h.score,
+                            output::Row::of_client_item(&h.item),
+                            h.snippet.clone(),
+                        )
+                    })
+                    .collect()
+            }
+        };
+        output::hits(&hits);
+        Ok(())
     }
 }

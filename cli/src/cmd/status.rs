@@ -1,6 +1,6 @@
 //! `ctxvault status`.
 
-use vault_daemon::{Request, Response};
+use vault_daemon::protocol as p;
 
 use crate::ctx::Ctx;
 use crate::output;
@@ -17,15 +17,12 @@ impl Status {
     pub async fn run(self, ctx: &Ctx) -> anyhow::Result<()> {
         let initialized = vault_core::store::Store::exists(&ctx.dir);
         let answer = if ctx.dir.is_dir() {
-            ctx.try_call(&Request::Status).await?
+            ctx.try_call(p::StatusQuery {}).await?
         } else {
             None
         };
         let status = match answer {
-            Some(r) => match r.map_err(|e| anyhow::anyhow!(e.message))? {
-                Response::Status(s) => serde_json::to_value(&s)?,
-                other => return Err(crate::ctx::unexpected(&other)),
-            },
+            Some(r) => serde_json::to_value(r.map_err(|e| anyhow::anyhow!(e.message))?)?,
             None => {
                 // No agent: ids are plaintext, so the count needs no key.
                 let items = if initialized {

@@ -1,8 +1,6 @@
 //! `ctxvault stop`.
 
-use vault_daemon::Request;
-
-use crate::ctx::{self, Ctx};
+use crate::ctx::Ctx;
 
 /// Stop the agent; the vault locks with it.
 #[derive(clap::Args)]
@@ -14,13 +12,11 @@ impl Stop {
             println!("no agent is running");
             return Ok(());
         }
-        match ctx.try_call(&Request::Stop).await? {
-            Some(r) => {
-                r.map_err(|e| anyhow::anyhow!(e.message))?;
-                ctx::wait_agent_exit(&ctx.dir)?;
-                println!("agent stopped");
-            }
-            None => println!("no agent is running"),
+        // Works whatever protocol version the agent speaks.
+        if ctx.stop_agent(&ctx.client()?).await? {
+            println!("agent stopped");
+        } else {
+            println!("no agent is running");
         }
         Ok(())
     }

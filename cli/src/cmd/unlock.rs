@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use vault_daemon::Request;
+use vault_daemon::protocol as p;
 use vault_daemon::protocol::UnlockWith;
 
 use crate::ctx::Ctx;
@@ -26,7 +26,7 @@ impl Unlock {
             Some(path) => UnlockWith::IdentityFile(secret::identity_file(path)?),
             None => UnlockWith::Passphrase(secret::passphrase(self.passphrase_stdin, false)?),
         };
-        ctx.call(&Request::Unlock { with }).await?;
+        ctx.call(p::Unlock { with }).await?;
         println!("vault unlocked");
         Ok(())
     }

@@ -1,4 +1,4 @@
-//! The search index: an inverted index that exists only in memory.
+//! The BM25 index: an in-memory inverted index, one [`SearchIndex`] engine.
 //!
 //! Built when the vault is unlocked, kept current on every write, dropped on
 //! lock; nothing of it is ever written anywhere. It replaces the SQLite FTS5
@@ -30,37 +30,15 @@ use std::sync::{Arc, Mutex};
 use rust_stemmers::{Algorithm, Stemmer};
 use rustc_hash::FxHashMap;
 
+use super::text::for_each_token;
+use super::{Doc, Query, SearchIndex, View};
+
 const K1: f32 = 1.2;
 const B: f32 = 0.75;
-const MAX_TOKEN_BYTES: usize = 64;
 /// Field weights: title, tags, body.
 const W_TITLE: u16 = 4;
 const W_TAGS: u16 = 2;
 const W_BODY: u16 = 1;
-
-/// Text of one item to index.
-pub struct Doc<'a> {
-    /// The item's rowid in the store.
-    pub rowid: i64,
-    /// Title, or empty.
-    pub title: &'a str,
-    /// Body.
-    pub body: &'a str,
-    /// Tags joined by spaces.
-    pub tags: &'a str,
-    /// The document's group.
-    pub group: u32,
-}
-
-/// Which groups a search considers.
-#[derive(Clone, Copy, Debug)]
-pub struct View<'a> {
-    /// Groups whose documents make up the collection statistics; `None`
-    /// for every document.
-    pub universe: Option<&'a [bool]>,
-    /// Groups whose documents may be returned (a group past the end is out).
-    pub results: &'a [bool],
-}
 
 /// The group of a removed document.
 const DEAD: u32 = u32::MAX;
@@ -191,63 +169,6 @@ pub struct Index {
 impl Default for Index {
     fn default() -> Self {
         Self::new()
-    }
-}
-
-/// Call `f` with every token of `text`, lowercased. Runs of lowercase
-/// ASCII letters and digits are passed straight from `text`; other tokens
-/// are lowercased into `buf`.
-fn for_each_token(text: &str, buf: &mut String, mut f: impl FnMut(&str)) {
-    let bytes = text.as_bytes();
-    let mut i = 0;
-    while i < bytes.len() {
-        // Skip separators quickly.
-        let b = bytes[i];
-        if b < 0x80 && !b.is_ascii_alphanumeric() {
-            i += 1;
-            continue;
-        }
-        let start = i;
-        let mut simple = true;
-        while i < bytes.len() {
-            let b = bytes[i];
-            if b < 0x80 {
-                if b.is_ascii_lowercase() || b.is_ascii_digit() {
-                    i += 1;
-                } else if b.is_ascii_uppercase() {
-                    simple = false;
-                    i += 1;
-                } else {
-                    break;
-                }
-            } else {
-                let c = text[i..].chars().next().unwrap_or(' ');
-                if !c.is_alphanumeric() {
-                    break;
-                }
-                simple = false;
-                i += c.len_utf8();
-            }
-        }
-        if i == start {
-            // A non-ASCII separator.
-            i += text[i..].chars().next().map_or(1, char::len_utf8);
-            continue;
-        }
-        let token = &text[start..i];
-        if simple {
-            if token.len() <= MAX_TOKEN_BYTES {
-                f(token);
-            }
-        } else {
-            buf.clear();
-            for c in token.chars() {
-                buf.extend(c.to_lowercase());
-            }
-            if buf.len() <= MAX_TOKEN_BYTES {
-                f(buf);
-            }
-        }
     }
 }
 
@@ -644,30 +565,37 @@ impl Index {
     }
 }
 
-/// The words of a user query: runs of letters and digits, lowercased; a
-/// trailing `*` on a word asks for a prefix match.
-pub fn query_terms(query: &str) -> Vec<(String, bool)> {
-    let mut terms = Vec::new();
-    let mut cur = String::new();
-    for c in query.chars() {
-        if c.is_alphanumeric() {
-            cur.extend(c.to_lowercase());
-            continue;
-        }
-        if !cur.is_empty() {
-            terms.push((std::mem::take(&mut cur), c == '*'));
-        }
+impl SearchIndex for Index {
+    fn name(&self) -> &'static str {
+        "bm25"
     }
-    if !cur.is_empty() {
-        terms.push((cur, false));
+
+    fn len(&self) -> usize {
+        Index::len(self)
     }
-    terms.retain(|(t, _)| t.len() <= MAX_TOKEN_BYTES);
-    terms
+
+    fn insert_many(&mut self, docs: &[Doc<'_>]) {
+        Index::insert_many(self, docs);
+    }
+
+    fn remove(&mut self, rowid: i64) {
+        Index::remove(self, rowid);
+    }
+
+    /// Every word must match; if no document matches all, any word may.
+    fn search(&self, query: &Query<'_>, limit: usize, view: View<'_>) -> Vec<(i64, f64)> {
+        let hits = Index::search(self, query.terms, Mode::All, limit, view);
+        if hits.is_empty() && query.terms.len() > 1 {
+            return Index::search(self, query.terms, Mode::Any, limit, view);
+        }
+        hits
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::index::query_terms;
 
     fn q(s: &str) -> Vec<(String, bool)> {
         query_terms(s)

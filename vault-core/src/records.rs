@@ -1,0 +1,401 @@
+//! Persistent record types: exactly what is sealed on disk, each with its
+//! format version. Protocol, view and display types are separate and
+//! converted at the edge, so changing them never changes the disk format.
+//!
+//! # Format
+//! ## Item payload, version 1
+//! Sealed with the `items` subkey (see [`crate::seal`]); associated data
+//! `"ctxvault/item/v1" || vault_id || item_id || version (u64 BE)`, so a
+//! blob moved to another row, version or vault fails to open. Plaintext: a
+//! JSON object `{namespace, kind, title?, body, tags[], sensitivity, source,
+//! created_at, updated_at}`; the two times are unix microseconds, repeated
+//! from the plaintext columns and compared with them on open.
+//!
+//! ## Policy record, version 1
+//! Sealed with the `records` subkey; associated data
+//! `"ctxvault/record/v1" || vault_id || record_id`. Plaintext: a JSON
+//! object `{"v": 1, "kind": K, "data": D}` (`v` absent in records written
+//! before versions were named: read as 1). By kind, `D` is:
+//! - `client`: `{id, name, token_sha256, created_at, rotated_at?}` (only the
+//!   SHA-256 of the token, never the token);
+//! - `grant`: `{id, client, actions, scope, tags[], max_sensitivity,
+//!   expires?, redact[], created_at}`;
+//! - `deny`: `{id, client, scope, created_at}`;
+//! - `pending`: `{id, client, created_at, namespace, kind, title?, body,
+//!   tags[]}` (a client's proposal waiting for review).
+//!
+//! Times are RFC 3339 in policy records.
+
+use std::borrow::Cow;
+
+use chrono::{DateTime, Utc};
+use policies::{Actions, DenyRule, Grant, Redaction, Scope, Sensitivity};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+use zeroize::{Zeroize, Zeroizing};
+
+use crate::error::{Error, Result};
+use crate::item::{Item, Kind, Namespace, Tag};
+use crate::seal::{self, Sealer};
+use crate::store::ItemRow;
+
+/// Version of the item payload format.
+pub const ITEM_PAYLOAD_VERSION: u32 = 1;
+/// Version of the policy record format.
+pub const POLICY_RECORD_VERSION: u32 = 1;
+
+/// The sealed payload of an item: every field but id and version.
+#[derive(Serialize, Deserialize)]
+pub(crate) struct ItemPayload<'a> {
+    #[serde(borrow)]
+    pub namespace: Cow<'a, str>,
+    #[serde(borrow)]
+    pub kind: Cow<'a, str>,
+    #[serde(borrow, default)]
+    pub title: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    pub body: Cow<'a, str>,
+    #[serde(borrow, default)]
+    pub tags: Vec<Cow<'a, str>>,
+    pub sensitivity: Sensitivity,
+    #[serde(borrow)]
+    pub source: Cow<'a, str>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+/// Unix microseconds of a time (what the store keeps).
+pub(crate) fn micros(t: DateTime<Utc>) -> i64 {
+    t.timestamp_micros()
+}
+
+fn from_micros(us: i64, id: Uuid) -> Result<DateTime<Utc>> {
+    DateTime::from_timestamp_micros(us).ok_or(Error::Integrity(id))
+}
+
+/// Seal an item whole into a row (rowid left 0 for the store to assign).
+pub(crate) fn seal_item(sealer: &Sealer, vault_id: &[u8; 16], item: &Item) -> Result<ItemRow> {
+    let payload = ItemPayload {
+        namespace: Cow::Borrowed(item.namespace.as_str()),
+        kind: Cow::Borrowed(item.kind.as_str()),
+        title: item.title.as_deref().map(Cow::Borrowed),
+        body: Cow::Borrowed(&item.body),
+        tags: item
+            .tags
+            .iter()
+            .map(|t| Cow::Borrowed(t.as_str()))
+            .collect(),
+        sensitivity: item.sensitivity,
+        source: Cow::Borrowed(item.source.as_str()),
+        created_at: micros(item.created_at),
+        updated_at: micros(item.updated_at),
+    };
+    let plain = Zeroizing::new(
+        serde_json::to_vec(&payload).map_err(|_| Error::Crypto("item serialisation failed"))?,
+    );
+    let sealed = sealer.seal(&seal::item_aad(vault_id, &item.id, item.version), &plain)?;
+    Ok(ItemRow {
+        rowid: 0,
+        id: item.id,
+        version: item.version,
+        created_at: micros(item.created_at),
+        updated_at: micros(item.updated_at),
+        sealed,
+    })
+}
+
+/// Open a row's blob into an item; any failure is an integrity error
+/// naming the item.
+pub(crate) fn open_item(sealer: &Sealer, vault_id: &[u8; 16], row: &ItemRow) -> Result<Item> {
+    let bad = || Error::Integrity(row.id);
+    let plain = sealer
+        .open(&seal::item_aad(vault_id, &row.id, row.version), &row.sealed)
+        .map_err(|_| bad())?;
+    let p: ItemPayload = serde_json::from_slice(&plain).map_err(|_| bad())?;
+    if p.created_at != row.created_at || p.updated_at != row.updated_at {
+        return Err(bad());
+    }
+    Ok(Item {
+        id: row.id,
+        namespace: p.namespace.parse().map_err(|_| bad())?,
+        kind: p.kind.parse().map_err(|_| bad())?,
+        title: p.title.map(Cow::into_owned),
+        body: p.body.into_owned(),
+        tags: p
+            .tags
+            .iter()
+            .map(|t| t.parse())
+            .collect::<Result<_>>()
+            .map_err(|_| bad())?,
+        sensitivity: p.sensitivity,
+        source: p.source.parse().map_err(|_| bad())?,
+        created_at: from_micros(row.created_at, row.id)?,
+        updated_at: from_micros(row.updated_at, row.id)?,
+        version: row.version,
+    })
+}
+
+/// A registered client. Its token is never stored, only its SHA-256.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ClientRecord {
+    /// Record id.
+    pub id: Uuid,
+    /// The client's name.
+    pub name: String,
+    /// Hex SHA-256 of the current token.
+    pub token_sha256: String,
+    /// When it was added.
+    pub created_at: DateTime<Utc>,
+    /// When its token was last replaced.
+    #[serde(default)]
+    pub rotated_at: Option<DateTime<Utc>>,
+}
+
+/// A stored grant (converted to and from the policy's [`Grant`]).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct GrantRecord {
+    /// The grant's id.
+    pub id: Uuid,
+    /// The client it is for.
+    pub client: String,
+    /// What it allows.
+    pub actions: Actions,
+    /// Which namespaces.
+    pub scope: Scope,
+    /// If not empty, only items carrying one of these tags.
+    #[serde(default)]
+    pub tags: Vec<String>,
+    /// The most sensitive items it reaches.
+    pub max_sensitivity: Sensitivity,
+    /// When it stops working.
+    #[serde(default)]
+    pub expires: Option<DateTime<Utc>>,
+    /// What is masked in the text it returns.
+    #[serde(default)]
+    pub redact: Vec<Redaction>,
+    /// When it was made.
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<&Grant> for GrantRecord {
+    fn from(g: &Grant) -> Self {
+        GrantRecord {
+            id: g.id,
+            client: g.client.clone(),
+            actions: g.actions,
+            scope: g.scope.clone(),
+            tags: g.tags.clone(),
+            max_sensitivity: g.max_sensitivity,
+            expires: g.expires,
+            redact: g.redact.clone(),
+            created_at: g.created_at,
+        }
+    }
+}
+
+impl From<GrantRecord> for Grant {
+    fn from(g: GrantRecord) -> Self {
+        Grant {
+            id: g.id,
+            client: g.client,
+            actions: g.actions,
+            scope: g.scope,
+            tags: g.tags,
+            max_sensitivity: g.max_sensitivity,
+            expires: g.expires,
+            redact: g.redact,
+            created_at: g.created_at,
+        }
+    }
+}
+
+/// A stored deny rule (converted to and from the policy's [`DenyRule`]).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct DenyRecord {
+    /// The rule's id.
+    pub id: Uuid,
+    /// The client it is for.
+    pub client: String,
+    /// Which namespaces.
+    pub scope: Scope,
+    /// When it was made.
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<&DenyRule> for DenyRecord {
+    fn from(d: &DenyRule) -> Self {
+        DenyRecord {
+            id: d.id,
+            client: d.client.clone(),
+            scope: d.scope.clone(),
+            created_at: d.created_at,
+        }
+    }
+}
+
+impl From<DenyRecord> for DenyRule {
+    fn from(d: DenyRecord) -> Self {
+        DenyRule {
+            id: d.id,
+            client: d.client,
+            scope: d.scope,
+            created_at: d.created_at,
+        }
+    }
+}
+
+/// A client's proposal waiting for the user's review. Never an item: no
+/// search, count or statistic sees it.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct PendingRecord {
+    /// Its id.
+    pub id: Uuid,
+    /// The client that proposed it.
+    pub client: String,
+    /// When.
+    pub created_at: DateTime<Utc>,
+    /// Where it would be stored.
+    pub namespace: Namespace,
+    /// What it is.
+    pub kind: Kind,
+    /// Optional title.
+    pub title: Option<String>,
+    /// The text.
+    pub body: String,
+    /// Labels.
+    pub tags: Vec<Tag>,
+}
+
+impl Drop for PendingRecord {
+    fn drop(&mut self) {
+        self.body.zeroize();
+        if let Some(t) = self.title.as_mut() {
+            t.zeroize();
+        }
+    }
+}
+
+/// One sealed policy record.
+#[derive(Clone, Debug)]
+pub enum PolicyRecord {
+    /// A registered client.
+    Client(ClientRecord),
+    /// A grant.
+    Grant(GrantRecord),
+    /// A deny rule.
+    Deny(DenyRecord),
+    /// A proposal waiting for review.
+    Pending(PendingRecord),
+}
+
+/// The plaintext envelope of a policy record (see the module's Format).
+#[derive(Serialize, Deserialize)]
+struct Envelope {
+    #[serde(default)]
+    v: Option<u32>,
+    kind: String,
+    data: serde_json::Value,
+}
+
+impl PolicyRecord {
+    /// The record's id.
+    pub fn id(&self) -> Uuid {
+        match self {
+            PolicyRecord::Client(c) => c.id,
+            PolicyRecord::Grant(g) => g.id,
+            PolicyRecord::Deny(d) => d.id,
+            PolicyRecord::Pending(p) => p.id,
+        }
+    }
+
+    fn encode(&self) -> Result<Zeroizing<Vec<u8>>> {
+        let enc = |e: serde_json::Error| {
+            tracing::error!("policy record encoding failed: {e}");
+            Error::Crypto("policy record serialisation failed")
+        };
+        let (kind, data) = match self {
+            PolicyRecord::Client(c) => ("client", serde_json::to_value(c).map_err(enc)?),
+            PolicyRecord::Grant(g) => ("grant", serde_json::to_value(g).map_err(enc)?),
+            PolicyRecord::Deny(d) => ("deny", serde_json::to_value(d).map_err(enc)?),
+            PolicyRecord::Pending(p) => ("pending", serde_json::to_value(p).map_err(enc)?),
+        };
+        let env = Envelope {
+            v: Some(POLICY_RECORD_VERSION),
+            kind: kind.into(),
+            data,
+        };
+        Ok(Zeroizing::new(serde_json::to_vec(&env).map_err(enc)?))
+    }
+
+    fn decode(id: Uuid, plain: &[u8]) -> Result<PolicyRecord> {
+        let bad = || Error::RecordIntegrity(id);
+        let env: Envelope = serde_json::from_slice(plain).map_err(|_| bad())?;
+        let v = env.v.unwrap_or(1);
+        if v != POLICY_RECORD_VERSION {
+            return Err(Error::Format(format!(
+                "policy record {id} has format version {v}, which this ctxvault does not know; upgrade ctxvault"
+            )));
+        }
+        let rec = match env.kind.as_str() {
+            "client" => PolicyRecord::Client(serde_json::from_value(env.data).map_err(|_| bad())?),
+            "grant" => PolicyRecord::Grant(serde_json::from_value(env.data).map_err(|_| bad())?),
+            "deny" => PolicyRecord::Deny(serde_json::from_value(env.data).map_err(|_| bad())?),
+            "pending" => {
+                PolicyRecord::Pending(serde_json::from_value(env.data).map_err(|_| bad())?)
+            }
+            _ => return Err(bad()),
+        };
+        if rec.id() != id {
+            return Err(bad());
+        }
+        Ok(rec)
+    }
+}
+
+/// The associated data binding a policy record to its vault and id.
+pub(crate) fn record_aad(vault_id: &[u8; 16], id: &Uuid) -> Vec<u8> {
+    let mut a = b"ctxvault/record/v1".to_vec();
+    a.extend_from_slice(vault_id);
+    a.extend_from_slice(id.as_bytes());
+    a
+}
+
+/// Seal a policy record.
+pub(crate) fn seal_record(
+    sealer: &Sealer,
+    vault_id: &[u8; 16],
+    r: &PolicyRecord,
+) -> Result<Vec<u8>> {
+    sealer.seal(&record_aad(vault_id, &r.id()), &r.encode()?)
+}
+
+/// Open a sealed policy record; a blob that fails authentication or does
+/// not parse is an integrity error naming the record.
+pub(crate) fn open_record(
+    sealer: &Sealer,
+    vault_id: &[u8; 16],
+    id: Uuid,
+    sealed: &[u8],
+) -> Result<PolicyRecord> {
+    let plain = sealer
+        .open(&record_aad(vault_id, &id), sealed)
+        .map_err(|_| Error::RecordIntegrity(id))?;
+    PolicyRecord::decode(id, &plain)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn records_written_before_versions_still_read() {
+        let id = Uuid::now_v7();
+        let old = serde_json::json!({"kind": "deny", "data": {
+            "id": id, "client": "bob", "scope": "health/**", "created_at": "2026-01-01T00:00:00Z"
+        }});
+        let r = PolicyRecord::decode(id, old.to_string().as_bytes()).expect("reads");
+        assert!(matches!(r, PolicyRecord::Deny(d) if d.client == "bob"));
+        let moved = PolicyRecord::decode(Uuid::now_v7(), old.to_string().as_bytes());
+        assert!(matches!(moved, Err(Error::RecordIntegrity(_))));
+    }
+}

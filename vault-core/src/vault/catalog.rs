@@ -1,0 +1,223 @@
+//! The index catalog: which rows the unlocked vault holds, their groups, and
+//! the search engine fed from them. Lives only in memory.
+//!
+//! # Invariants
+//! - Every live row is in `rows` and `by_id` with its group, and in the
+//!   engine; a row that failed to open is in `damaged` and nowhere else.
+//! - Group ids are stable while the vault is unlocked; new groups get
+//!   higher ids. `counts[g]` is the number of live rows of group `g`.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use uuid::Uuid;
+use zeroize::Zeroizing;
+
+use crate::index::{Doc, Index, SearchIndex};
+use crate::item::{Item, Kind, Namespace, Sensitivity, Tag};
+use crate::records::ItemPayload;
+
+/// What the policy can know about an item without its text: namespace,
+/// tags and sensitivity (and kind). Items sharing all of them form a group,
+/// and every policy decision is the same for a whole group.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct GroupKey {
+    /// The namespace.
+    pub namespace: Namespace,
+    /// The tags, sorted.
+    pub tags: Vec<Tag>,
+    /// The sensitivity.
+    pub sensitivity: Sensitivity,
+    /// The kind (not a policy fact; it lets the profile find preferences
+    /// without opening every item).
+    pub kind: Kind,
+}
+
+/// A row whose blob was opened (or failed to: `plain` is `None`).
+pub(crate) struct Opened {
+    pub rowid: i64,
+    pub id: Uuid,
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub plain: Option<Zeroizing<Vec<u8>>>,
+}
+
+/// Rows, groups and the search engine of an unlocked vault.
+pub(crate) struct Catalog {
+    /// The search engine (behind the index seam).
+    pub index: Box<dyn SearchIndex>,
+    /// rowid -> group, in rowid (creation) order.
+    pub rows: BTreeMap<i64, u32>,
+    pub by_id: HashMap<Uuid, i64>,
+    pub groups: Vec<GroupKey>,
+    group_ids: HashMap<GroupKey, u32>,
+    /// Live rows per group.
+    counts: Vec<u32>,
+    pub damaged: BTreeSet<Uuid>,
+}
+
+impl Default for Catalog {
+    fn default() -> Self {
+        Catalog {
+            index: Box::new(Index::new()),
+            rows: BTreeMap::new(),
+            by_id: HashMap::new(),
+            groups: Vec::new(),
+            group_ids: HashMap::new(),
+            counts: Vec::new(),
+            damaged: BTreeSet::new(),
+        }
+    }
+}
+
+fn tag_line(tags: &[Tag]) -> Zeroizing<String> {
+    Zeroizing::new(tags.iter().map(Tag::as_str).collect::<Vec<_>>().join(" "))
+}
+
+impl Catalog {
+    fn group_of(&mut self, key: GroupKey) -> u32 {
+        if let Some(&g) = self.group_ids.get(&key) {
+            return g;
+        }
+        let g = self.groups.len() as u32;
+        self.groups.push(key.clone());
+        self.group_ids.insert(key, g);
+        self.counts.push(0);
+        g
+    }
+
+    /// The groups passing `f`, as a set indexed by group id.
+    pub fn group_set(&self, f: &(dyn Fn(&GroupKey) -> bool + Sync)) -> Vec<bool> {
+        self.groups.iter().map(f).collect()
+    }
+
+    /// Live rows per group, indexed by group id.
+    pub fn group_counts(&self) -> &[u32] {
+        &self.counts
+    }
+
+    /// The group of a live item.
+    pub fn group_of_item(&self, id: &Uuid) -> Option<&GroupKey> {
+        let rowid = self.by_id.get(id)?;
+        let g = self.rows.get(rowid)?;
+        self.groups.get(*g as usize)
+    }
+
+    /// Live rowids whose group is in `set`, oldest first.
+    pub fn rowids_in<'a>(&'a self, set: &'a [bool]) -> impl Iterator<Item = i64> + 'a {
+        self.rows
+            .iter()
+            .filter(|(_, g)| set.get(**g as usize).copied().unwrap_or(false))
+            .map(|(r, _)| *r)
+    }
+
+    fn place(&mut self, rowid: i64, id: Uuid, group: u32) {
+        self.by_id.insert(id, rowid);
+        self.rows.insert(rowid, group);
+        self.counts[group as usize] += 1;
+    }
+
+    /// Parse opened rows and add them; rows that failed to open or parse
+    /// are recorded as damaged.
+    pub fn index_opened(&mut self, batch: Vec<Opened>) {
+        let mut good = Vec::with_capacity(batch.len());
+        for o in &batch {
+            let parsed = o
+                .plain
+                .as_ref()
+                .and_then(|p| serde_json::from_slice::<ItemPayload>(p).ok())
+                .filter(|p| p.created_at == o.created_at && p.updated_at == o.updated_at)
+                .and_then(|p| {
+                    let tags: Vec<Tag> = p
+                        .tags
+                        .iter()
+                        .map(|t| t.parse())
+                        .collect::<crate::Result<_>>()
+                        .ok()?;
+                    let key = GroupKey {
+                        namespace: p.namespace.parse().ok()?,
+                        tags,
+                        sensitivity: p.sensitivity,
+                        kind: p.kind.parse().ok()?,
+                    };
+                    Some((key, p))
+                });
+            match parsed {
+                Some((key, p)) => {
+                    let group = self.group_of(key);
+                    good.push((o, group, p));
+                }
+                None => {
+                    self.damaged.insert(o.id);
+                }
+            }
+        }
+        let tag_lines: Vec<Zeroizing<String>> = good
+            .iter()
+            .map(|g| tag_line(&self.groups[g.1 as usize].tags))
+            .collect();
+        let docs: Vec<Doc> = good
+            .iter()
+            .zip(&tag_lines)
+            .map(|((o, group, p), tags)| Doc {
+                rowid: o.rowid,
+                title: p.title.as_deref().unwrap_or(""),
+                body: &p.body,
+                tags,
+                group: *group,
+            })
+            .collect();
+        self.index.insert_many(&docs);
+        drop(docs);
+        for (o, group, _) in good {
+            self.place(o.rowid, o.id, group);
+        }
+    }
+
+    /// Add items stored at the given rowids (replacing any with the same id).
+    pub fn add_items(&mut self, items: &[(i64, &Item)]) {
+        for (_, i) in items {
+            self.remove_item(&i.id);
+        }
+        let groups: Vec<u32> = items
+            .iter()
+            .map(|(_, i)| {
+                self.group_of(GroupKey {
+                    namespace: i.namespace.clone(),
+                    tags: i.tags.clone(),
+                    sensitivity: i.sensitivity,
+                    kind: i.kind.clone(),
+                })
+            })
+            .collect();
+        let tag_lines: Vec<Zeroizing<String>> =
+            items.iter().map(|(_, i)| tag_line(&i.tags)).collect();
+        let docs: Vec<Doc> = items
+            .iter()
+            .zip(&tag_lines)
+            .zip(&groups)
+            .map(|(((rowid, i), tags), group)| Doc {
+                rowid: *rowid,
+                title: i.title.as_deref().unwrap_or(""),
+                body: &i.body,
+                tags,
+                group: *group,
+            })
+            .collect();
+        self.index.insert_many(&docs);
+        drop(docs);
+        for ((rowid, i), group) in items.iter().zip(groups) {
+            self.place(*rowid, i.id, group);
+        }
+    }
+
+    /// Remove an item (absent ids are ignored).
+    pub fn remove_item(&mut self, id: &Uuid) {
+        if let Some(rowid) = self.by_id.remove(id) {
+            self.index.remove(rowid);
+            if let Some(g) = self.rows.remove(&rowid) {
+                self.counts[g as usize] -= 1;
+            }
+        }
+        self.damaged.remove(id);
+    }
+}

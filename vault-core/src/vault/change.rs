@@ -1,0 +1,373 @@
+//! The change-set path: every write (add, edit, remove, import, approve,
+//! policy change) is a [`ChangeSet`] that is validated, sealed, committed in
+//! one transaction with its audit entry, and only then applied to the
+//! in-memory catalog and search engine. This is the one place a coming
+//! sync log or vector index hooks into.
+//!
+//! # Invariants
+//! - The writer lock is held from the first read of a row being changed to
+//!   the catalog update, so writes apply in commit order.
+//! - Nothing reaches the catalog before its transaction commits (the bulk
+//!   path indexes while SQLite writes, but holds the catalog's write lock
+//!   throughout and undoes the indexing if the commit fails).
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+use super::{ImportReport, UnlockedVault};
+use crate::audit::AuditEntry;
+use crate::error::{Error, Result};
+use crate::item::{self, Item, ItemFilter, ItemPatch, NewItem};
+use crate::records::{self, PolicyRecord};
+use crate::store::{self, Store};
+
+/// Inserts of at least this many items take the pipelined bulk path.
+const BULK_MIN: usize = 256;
+
+/// Policy records to write and delete, and an audit entry, committed with
+/// whatever else the change holds.
+#[derive(Debug, Default)]
+pub struct RecordChange {
+    /// Records to insert or replace.
+    pub put: Vec<PolicyRecord>,
+    /// Ids of records to delete.
+    pub delete: Vec<Uuid>,
+    /// The entry recording the change.
+    pub audit: Option<AuditEntry>,
+}
+
+/// Everything one write changes.
+#[derive(Default)]
+pub struct ChangeSet {
+    /// Complete, valid new items.
+    pub(crate) insert: Vec<Item>,
+    /// Changed items: rowid, new state, and the version it replaces.
+    pub(crate) update: Vec<(i64, Item, u64)>,
+    /// Items to delete.
+    pub(crate) delete: Vec<Uuid>,
+    /// Policy records and the audit entry.
+    pub(crate) records: RecordChange,
+}
+
+fn at_item(e: Error, id: &Uuid) -> Error {
+    match e {
+        Error::Invalid { field, reason } => Error::Invalid {
+            field,
+            reason: format!("item {id}: {reason}"),
+        },
+        e => e,
+    }
+}
+
+/// Now, at the microsecond precision the store keeps.
+fn now() -> DateTime<Utc> {
+    let now = Utc::now();
+    DateTime::from_timestamp_micros(now.timestamp_micros()).unwrap_or(now)
+}
+
+fn build(new: &NewItem, id: Uuid, now: DateTime<Utc>) -> Item {
+    Item {
+        id,
+        namespace: new.namespace.clone(),
+        kind: new.kind.clone(),
+        title: new.title.clone(),
+        body: new.body.clone(),
+        tags: new.tags.clone(),
+        sensitivity: new.sensitivity,
+        source: new.source.clone(),
+        created_at: now,
+        updated_at: now,
+        version: 1,
+    }
+}
+
+impl UnlockedVault {
+    /// Commit `change` in one transaction, then apply it to the catalog.
+    /// The caller holds the writer lock (`_writer` proves it).
+    async fn apply(
+        &self,
+        _writer: &tokio::sync::MutexGuard<'_, ()>,
+        change: ChangeSet,
+    ) -> Result<()> {
+        if change.insert.len() >= BULK_MIN {
+            return self.apply_bulk(change).await;
+        }
+        let mut inserted = Vec::with_capacity(change.insert.len());
+        let mut tx = self.store.begin().await?;
+        for item in &change.insert {
+            let row = records::seal_item(&self.sealer, &self.vault_id, item)?;
+            inserted.push(Store::insert_in(&mut tx, &row).await?);
+        }
+        for (_, item, expected) in &change.update {
+            let row = records::seal_item(&self.sealer, &self.vault_id, item)?;
+            if !store::update_item(&mut tx, &row, *expected).await? {
+                return Err(Error::NoItem(item.id));
+            }
+        }
+        for id in &change.delete {
+            if !store::delete_item(&mut tx, id).await? {
+                return Err(Error::NoItem(*id));
+            }
+        }
+        self.write_records(&mut tx, &change.records).await?;
+        tx.commit().await?;
+        let mut st = self.state.write().await;
+        for id in &change.delete {
+            st.remove_item(id);
+        }
+        let placed: Vec<(i64, &Item)> = inserted
+            .into_iter()
+            .zip(&change.insert)
+            .chain(change.update.iter().map(|(r, i, _)| (*r, i)))
+            .collect();
+        st.add_items(&placed);
+        Ok(())
+    }
+
+    /// The bulk path: one task seals chunks while SQLite inserts earlier
+    /// ones (many rows per statement), and a blocking thread indexes at the
+    /// same time; the catalog is held whole until the commit is known.
+    async fn apply_bulk(&self, change: ChangeSet) -> Result<()> {
+        let ChangeSet {
+            insert,
+            update,
+            delete,
+            records,
+        } = change;
+        if !update.is_empty() || !delete.is_empty() {
+            return Err(Error::Format(
+                "a bulk insert cannot also change or delete items".into(),
+            ));
+        }
+        let mut st = self.state.write().await;
+        // The writer lock is held: no other writer can take these rowids.
+        let base = self.store.max_rowid().await?;
+        let mut state = std::mem::take(&mut *st);
+        let items = Arc::new(insert);
+        let (tx, rx) = tokio::sync::mpsc::channel(4);
+        let (to_seal, sealer, vault_id) = (items.clone(), self.sealer.clone(), self.vault_id);
+        tokio::spawn(async move {
+            for (c, chunk) in to_seal.chunks(store::BULK_CHUNK).enumerate() {
+                let first = base + 1 + (c * store::BULK_CHUNK) as i64;
+                let rows = chunk
+                    .iter()
+                    .enumerate()
+                    .map(|(k, i)| {
+                        records::seal_item(&sealer, &vault_id, i).map(|mut r| {
+                            r.rowid = first + k as i64;
+                            r
+                        })
+                    })
+                    .collect::<Result<Vec<_>>>();
+                let failed = rows.is_err();
+                if tx.send(rows).await.is_err() || failed {
+                    return;
+                }
+            }
+        });
+        let to_index = items.clone();
+        let indexer = tokio::task::spawn_blocking(move || {
+            let rows: Vec<(i64, &Item)> = to_index
+                .iter()
+                .enumerate()
+                .map(|(k, i)| (base + 1 + k as i64, i))
+                .collect();
+            state.add_items(&rows);
+            state
+        });
+        let written = async {
+            let mut tx = self.store.begin().await?;
+            Store::insert_bulk(&mut tx, rx).await?;
+            self.write_records(&mut tx, &records).await?;
+            tx.commit().await?;
+            Ok::<_, Error>(())
+        }
+        .await;
+        let mut state = indexer
+            .await
+            .map_err(|_| Error::Crypto("the indexing thread failed"))?;
+        if written.is_err() {
+            for i in items.iter() {
+                state.remove_item(&i.id);
+            }
+        }
+        *st = state;
+        written
+    }
+
+    /// Seal and write the policy records and the audit entry of a change.
+    async fn write_records(
+        &self,
+        tx: &mut sqlx::SqliteConnection,
+        change: &RecordChange,
+    ) -> Result<()> {
+        for r in &change.put {
+            let sealed = records::seal_record(&self.records, &self.vault_id, r)?;
+            store::put_record(tx, &r.id(), &sealed).await?;
+        }
+        for id in &change.delete {
+            store::delete_record(tx, id).await?;
+        }
+        if let Some(entry) = &change.audit {
+            self.audit.append(tx, entry).await?;
+        }
+        Ok(())
+    }
+
+    /// Validate and store a new item; returns it as stored.
+    pub async fn add(&self, new: NewItem) -> Result<Item> {
+        self.add_with(new, RecordChange::default()).await
+    }
+
+    /// Store a new item and, in the same transaction, a record change (its
+    /// audit entry's `ids` gets the new id).
+    pub async fn add_with(&self, new: NewItem, mut records: RecordChange) -> Result<Item> {
+        let new = new.validate()?;
+        let item = build(&new, Uuid::now_v7(), now());
+        if let Some(entry) = records.audit.as_mut() {
+            entry.ids = vec![item.id];
+        }
+        let w = self.writer.lock().await;
+        let change = ChangeSet {
+            insert: vec![item.clone()],
+            records,
+            ..Default::default()
+        };
+        self.apply(&w, change).await?;
+        Ok(item)
+    }
+
+    /// Validate and store many items in one transaction. Nothing is written
+    /// unless every item is valid. Returns the new ids in order.
+    ///
+    /// Callers must not cancel this future midway (the agent runs every
+    /// request as its own task).
+    pub async fn add_bulk(&self, news: Vec<NewItem>) -> Result<Vec<Uuid>> {
+        let news = news
+            .into_iter()
+            .map(NewItem::validate)
+            .collect::<Result<Vec<_>>>()?;
+        let now = now();
+        let items: Vec<Item> = news.iter().map(|n| build(n, Uuid::now_v7(), now)).collect();
+        drop(news);
+        let ids = items.iter().map(|i| i.id).collect();
+        let w = self.writer.lock().await;
+        let change = ChangeSet {
+            insert: items,
+            ..Default::default()
+        };
+        self.apply(&w, change).await?;
+        Ok(ids)
+    }
+
+    /// Bring in complete items (ids, timestamps, versions and provenance
+    /// kept), in one transaction. Items whose id exists, or whose namespace
+    /// and body equal an existing item's (or an earlier one's in `items`),
+    /// are skipped and counted. With `dry_run` nothing is written.
+    ///
+    /// `records` (policy records and an audit entry) is written in the same
+    /// transaction.
+    pub async fn import(
+        &self,
+        items: Vec<Item>,
+        records: RecordChange,
+        dry_run: bool,
+    ) -> Result<ImportReport> {
+        for i in &items {
+            item::check_body(&i.body).map_err(|e| at_item(e, &i.id))?;
+            if let Some(t) = &i.title {
+                item::check_title(t).map_err(|e| at_item(e, &i.id))?;
+            }
+            if i.version == 0 {
+                return Err(Error::Invalid {
+                    field: "version",
+                    reason: format!("item {}: version must be at least 1", i.id),
+                });
+            }
+        }
+        let w = self.writer.lock().await;
+        let existing = self.list(&ItemFilter::default()).await?;
+        let mut ids: HashSet<Uuid> = existing.iter().map(|i| i.id).collect();
+        let content_key = |i: &Item| {
+            let mut d = ring::digest::Context::new(&ring::digest::SHA256);
+            d.update(i.namespace.as_str().as_bytes());
+            d.update(&[0]);
+            d.update(i.body.as_bytes());
+            d.finish().as_ref().to_vec()
+        };
+        let mut contents: HashSet<Vec<u8>> = existing.iter().map(content_key).collect();
+        drop(existing);
+        let mut fresh = Vec::with_capacity(items.len());
+        let mut duplicates = 0u64;
+        for mut i in items {
+            if ids.contains(&i.id) || !contents.insert(content_key(&i)) {
+                duplicates += 1;
+                continue;
+            }
+            ids.insert(i.id);
+            i.tags = item::normalize_tags(std::mem::take(&mut i.tags))?;
+            fresh.push(i);
+        }
+        let added = fresh.len() as u64;
+        if !dry_run && (!fresh.is_empty() || !records.put.is_empty()) {
+            let change = ChangeSet {
+                insert: fresh,
+                records,
+                ..Default::default()
+            };
+            self.apply(&w, change).await?;
+        }
+        Ok(ImportReport { added, duplicates })
+    }
+
+    /// Change an item: bumps its version and `updated_at`.
+    pub async fn edit(&self, id: &Uuid, patch: ItemPatch) -> Result<Item> {
+        if patch.is_empty() {
+            return Err(Error::Invalid {
+                field: "edit",
+                reason: "nothing to change; give new text or at least one of --ns, --kind, --title, --tag, --sensitivity".into(),
+            });
+        }
+        let w = self.writer.lock().await;
+        let row = self.store.get(id).await?.ok_or(Error::NoItem(*id))?;
+        let mut item = self.open_item(&row)?;
+        patch.apply_to(&mut item)?;
+        let now = now();
+        item.updated_at = if now > item.updated_at {
+            now
+        } else {
+            item.updated_at + chrono::Duration::microseconds(1)
+        };
+        item.version += 1;
+        let change = ChangeSet {
+            update: vec![(row.rowid, item.clone(), row.version)],
+            ..Default::default()
+        };
+        self.apply(&w, change).await?;
+        Ok(item)
+    }
+
+    /// Delete an item.
+    pub async fn remove(&self, id: &Uuid) -> Result<()> {
+        let w = self.writer.lock().await;
+        let change = ChangeSet {
+            delete: vec![*id],
+            ..Default::default()
+        };
+        self.apply(&w, change).await
+    }
+
+    /// Write and delete policy records and append an audit entry, all in
+    /// one transaction.
+    pub async fn commit(&self, records: RecordChange) -> Result<()> {
+        let w = self.writer.lock().await;
+        let change = ChangeSet {
+            records,
+            ..Default::default()
+        };
+        self.apply(&w, change).await
+    }
+}

@@ -1,0 +1,233 @@
+//! The vault: a locked handle on the store, and the unlocked view that reads,
+//! writes and searches items. Split by concern:
+//!
+//! - this module: the locked [`Vault`] (create, open, unlock);
+//! - `slots`: key slots, passphrase change, identities, rekey;
+//! - `unlocked`: the [`UnlockedVault`] and its reads;
+//! - `change`: the one change-set path every write goes through;
+//! - `catalog`: rows, groups and the search engine, in memory;
+//! - `search`: searches over the index seam, and snippets;
+//! - `audit_log`: the audit group commit and the log's reads.
+//!
+//! The sealed layouts are in [`crate::records`].
+
+mod audit_log;
+mod catalog;
+mod change;
+mod search;
+mod slots;
+mod unlocked;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use age::secrecy::SecretString;
+use age::x25519;
+use serde::{Deserialize, Serialize};
+use tokio::sync::RwLock;
+use uuid::Uuid;
+
+use crate::error::{Error, Result};
+use crate::item::Item;
+use crate::keys::{self, MasterKey, Unlock, WorkFactor};
+use crate::seal;
+use crate::store::Store;
+
+pub use catalog::GroupKey;
+use catalog::{Catalog, Opened};
+pub use change::{ChangeSet, RecordChange};
+pub use search::snippet;
+pub use unlocked::{UnlockedVault, WriteGuard};
+
+/// Rows decrypted and indexed per batch while unlocking.
+const UNLOCK_BATCH: usize = 2048;
+
+/// A locked vault: its store and id. Holds no key.
+pub struct Vault {
+    dir: PathBuf,
+    store: Store,
+    vault_id: [u8; 16],
+}
+
+/// Counts reported by `status`.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct VaultStats {
+    /// Items that opened and are searchable.
+    pub items: u64,
+    /// Items whose sealed record failed authentication at unlock.
+    pub damaged: Vec<Uuid>,
+}
+
+/// What an import did (or would do, for a dry run).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImportReport {
+    /// Items added.
+    pub added: u64,
+    /// Items skipped: same id, or same namespace and body, as one present.
+    pub duplicates: u64,
+}
+
+/// One search result.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct SearchHit {
+    /// The item.
+    #[serde(flatten)]
+    pub item: Item,
+    /// Relevance, higher is better.
+    pub score: f64,
+    /// A short passage of the body around the first match.
+    pub snippet: String,
+}
+
+fn new_vault_id() -> Result<[u8; 16]> {
+    use ring::rand::SecureRandom;
+    let mut id = [0u8; 16];
+    ring::rand::SystemRandom::new()
+        .fill(&mut id)
+        .map_err(|_| Error::Crypto("the OS random number generator failed"))?;
+    Ok(id)
+}
+
+impl Vault {
+    /// Create a vault in `dir` with a passphrase slot and one identity slot
+    /// per given identity, and return it unlocked. Fails if one exists.
+    pub async fn create(
+        dir: &Path,
+        passphrase: &SecretString,
+        work_factor: WorkFactor,
+        identities: &[x25519::Identity],
+    ) -> Result<UnlockedVault> {
+        if Store::exists(dir) {
+            return Err(Error::AlreadyExists(dir.to_owned()));
+        }
+        keys::check_new_passphrase(passphrase)?;
+        let master = MasterKey::generate()?;
+        let vault_id = new_vault_id()?;
+        let mut slots = vec![(
+            "passphrase",
+            String::new(),
+            master.wrap_passphrase(passphrase, work_factor)?,
+        )];
+        for id in identities {
+            let r = keys::recipient_of(id);
+            slots.push(("identity", r.to_string(), master.wrap_identity(&r)?));
+        }
+        let store = Store::create(dir, &vault_id, &slots).await?;
+        let vault = Vault {
+            dir: dir.to_owned(),
+            store,
+            vault_id,
+        };
+        vault.unlock_with(master).await
+    }
+
+    /// Open the vault in `dir` without unlocking it.
+    pub async fn open(dir: &Path) -> Result<Vault> {
+        let store = Store::open(dir).await?;
+        let (vault_id, _) = store.meta().await?;
+        Ok(Vault {
+            dir: dir.to_owned(),
+            store,
+            vault_id,
+        })
+    }
+
+    /// The vault directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The store (for maintenance and checks).
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// Number of stored items (readable while locked: ids are plaintext).
+    pub async fn count(&self) -> Result<u64> {
+        self.store.count().await
+    }
+
+    /// Open the master key with a passphrase or identities, and build the index.
+    pub async fn unlock(&self, how: &Unlock) -> Result<UnlockedVault> {
+        let master = self.open_master(how).await?;
+        self.unlock_with(master).await
+    }
+
+    /// Derive the subkeys, then build the catalog as a pipeline: the store
+    /// scans on its own thread, this task opens the blobs, and a blocking
+    /// thread parses and indexes them.
+    async fn unlock_with(&self, master: MasterKey) -> Result<UnlockedVault> {
+        use futures_util::TryStreamExt;
+        let keys = self.keys_of(&master)?;
+        drop(master);
+        {
+            let mut tx = self.store.begin().await?;
+            keys.audit.ensure_head(&mut tx).await?;
+            tx.commit().await?;
+        }
+        let (tx, mut rx) = tokio::sync::mpsc::channel::<Vec<Opened>>(8);
+        let builder = tokio::task::spawn_blocking(move || {
+            let mut st = Catalog::default();
+            while let Some(batch) = rx.blocking_recv() {
+                st.index_opened(batch);
+            }
+            st
+        });
+        let mut rows = self.store.stream();
+        let mut batch = Vec::with_capacity(UNLOCK_BATCH);
+        let mut send_failed = false;
+        while let Some(row) = rows.try_next().await? {
+            let plain = keys
+                .items
+                .open(
+                    &seal::item_aad(&self.vault_id, &row.id, row.version),
+                    &row.sealed,
+                )
+                .ok();
+            batch.push(Opened {
+                rowid: row.rowid,
+                id: row.id,
+                created_at: row.created_at,
+                updated_at: row.updated_at,
+                plain,
+            });
+            if batch.len() == UNLOCK_BATCH
+                && tx
+                    .send(std::mem::replace(
+                        &mut batch,
+                        Vec::with_capacity(UNLOCK_BATCH),
+                    ))
+                    .await
+                    .is_err()
+            {
+                send_failed = true;
+                break;
+            }
+        }
+        drop(rows);
+        if !send_failed {
+            let _ = tx.send(batch).await;
+        }
+        drop(tx);
+        let catalog = builder
+            .await
+            .map_err(|_| Error::Crypto("the index builder thread failed"))?;
+        if !catalog.damaged.is_empty() {
+            tracing::warn!(
+                count = catalog.damaged.len(),
+                "items failed authentication at unlock"
+            );
+        }
+        Ok(UnlockedVault {
+            dir: self.dir.clone(),
+            store: self.store.clone(),
+            vault_id: self.vault_id,
+            sealer: Arc::new(keys.items),
+            records: keys.records,
+            audit: keys.audit,
+            state: RwLock::new(catalog),
+            writer: tokio::sync::Mutex::new(()),
+            audit_queue: std::sync::Mutex::new(Vec::new()),
+        })
+    }
+}

@@ -1,0 +1,179 @@
+//! Searches over the index seam, and the snippets cut for each hit.
+
+use std::collections::HashMap;
+
+use super::catalog::GroupKey;
+use super::{SearchHit, UnlockedVault};
+use crate::error::{Error, Result};
+use crate::index::{self, Query, View};
+use crate::item::ItemFilter;
+
+/// Characters of context in a search snippet.
+const SNIPPET_CHARS: usize = 160;
+
+impl UnlockedVault {
+    /// Full-text search: every word must match (stemmed; `word*` for a
+    /// prefix); if nothing matches all words, items matching any word.
+    pub async fn search(
+        &self,
+        query: &str,
+        filter: &ItemFilter,
+        limit: usize,
+    ) -> Result<Vec<SearchHit>> {
+        self.search_in(query, limit, None, &|g| {
+            filter.matches(&g.namespace, &g.tags)
+        })
+        .await
+    }
+
+    /// Search within a view: scores use only the items of groups passing
+    /// `universe` (every item when `None`), and only groups passing
+    /// `results` are returned. A caller that passes the same predicate for
+    /// both sees results that do not depend on any other item.
+    pub async fn search_in(
+        &self,
+        query: &str,
+        limit: usize,
+        universe: Option<&(dyn Fn(&GroupKey) -> bool + Sync)>,
+        results: &(dyn Fn(&GroupKey) -> bool + Sync),
+    ) -> Result<Vec<SearchHit>> {
+        let (universe, results) = {
+            let st = self.state.read().await;
+            (universe.map(|u| st.group_set(u)), st.group_set(results))
+        };
+        self.search_groups(query, limit, universe.as_deref(), &results)
+            .await
+    }
+
+    /// [`UnlockedVault::search_in`] with the groups given as sets of group
+    /// ids (see [`UnlockedVault::group_keys`]); a group not in a set is out.
+    pub async fn search_groups(
+        &self,
+        query: &str,
+        limit: usize,
+        universe: Option<&[bool]>,
+        results: &[bool],
+    ) -> Result<Vec<SearchHit>> {
+        let terms = index::query_terms(query);
+        if terms.is_empty() {
+            return Err(Error::Invalid {
+                field: "query",
+                reason: "the query has no words; give at least one word to search for".into(),
+            });
+        }
+        let hits = {
+            let st = self.state.read().await;
+            let q = Query {
+                text: query,
+                terms: &terms,
+            };
+            st.index.search(&q, limit, View { universe, results })
+        };
+        let rowids: Vec<i64> = hits.iter().map(|h| h.0).collect();
+        let rows = self.store.get_many(&rowids).await?;
+        let scores: HashMap<i64, f64> = hits.into_iter().collect();
+        rows.iter()
+            .map(|row| {
+                let item = self.open_item(row)?;
+                let snippet = snippet(&item.body, &terms);
+                Ok(SearchHit {
+                    score: scores.get(&row.rowid).copied().unwrap_or_default(),
+                    snippet,
+                    item,
+                })
+            })
+            .collect()
+    }
+}
+
+/// True when `word` and `term` share a leading run of at least
+/// `min(4, len(word), len(term))` characters, ignoring case: the stem-like
+/// match used to place snippets ("running" matches "run").
+fn shares_prefix(word: &str, term: &str) -> bool {
+    let need = word.chars().count().min(term.chars().count()).min(4);
+    if need == 0 {
+        return false;
+    }
+    let common = word
+        .chars()
+        .flat_map(char::to_lowercase)
+        .zip(term.chars())
+        .take_while(|(a, b)| a == b)
+        .count();
+    common >= need
+}
+
+/// A passage of `body` around the first word sharing a stem-like prefix with
+/// a query term, on one line, about [`SNIPPET_CHARS`] characters.
+pub fn snippet(body: &str, terms: &[(String, bool)]) -> String {
+    // Find the first matching word without allocating.
+    let mut start = 0;
+    let mut rest = body.char_indices().peekable();
+    'words: while let Some((i, c)) = rest.next() {
+        if !c.is_alphanumeric() {
+            continue;
+        }
+        let mut end = i + c.len_utf8();
+        while let Some(&(j, d)) = rest.peek() {
+            if !d.is_alphanumeric() {
+                break;
+            }
+            end = j + d.len_utf8();
+            rest.next();
+        }
+        let word = &body[i..end];
+        if terms.iter().any(|(t, _)| shares_prefix(word, t)) {
+            start = i;
+            break 'words;
+        }
+    }
+    // Back up a quarter of the window, then take the window.
+    let from = body[..start]
+        .char_indices()
+        .rev()
+        .nth(SNIPPET_CHARS / 4 - 1)
+        .map_or(0, |(i, _)| i);
+    let mut s = String::with_capacity(SNIPPET_CHARS + 8);
+    if from > 0 {
+        s.push('…');
+    }
+    let mut taken = 0;
+    let mut chars = body[from..].chars();
+    for c in chars.by_ref() {
+        if taken == SNIPPET_CHARS {
+            break;
+        }
+        s.push(if c.is_whitespace() { ' ' } else { c });
+        taken += 1;
+    }
+    if taken == SNIPPET_CHARS && body[from..].chars().count() > SNIPPET_CHARS {
+        s.push('…');
+    }
+    s
+}
+
+#[cfg(test)]
+mod snippet_tests {
+    use super::*;
+
+    fn t(q: &str) -> Vec<(String, bool)> {
+        index::query_terms(q)
+    }
+
+    #[test]
+    fn snippets() {
+        assert_eq!(snippet("short text", &t("text")), "short text");
+        let long = format!("{} Running far {}", "a ".repeat(100), "b ".repeat(100));
+        let s = snippet(&long, &t("run"));
+        assert!(s.starts_with('…') && s.ends_with('…'), "{s}");
+        assert!(s.contains("Running far"), "{s}");
+        assert_eq!(s.chars().count(), SNIPPET_CHARS + 2);
+        assert!(snippet("line one\nline two", &t("two")).contains("line one line two"));
+        assert_eq!(
+            snippet("Café crème", &t("creme")),
+            "Café crème",
+            "no match: from the start"
+        );
+        assert!(snippet(&"é".repeat(300), &t("x")).ends_with('…'));
+    }
+}

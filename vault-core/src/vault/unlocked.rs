@@ -1,0 +1,152 @@
+//! The unlocked vault and its reads: items, groups, counts, policy records.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use tokio::sync::RwLock;
+use uuid::Uuid;
+
+use super::catalog::{Catalog, GroupKey};
+use super::{VaultStats, audit_log::PendingAudit};
+use crate::audit::AuditKeys;
+use crate::error::{Error, Result};
+use crate::item::{Item, ItemFilter};
+use crate::records::{self, PolicyRecord};
+use crate::seal::Sealer;
+use crate::store::{ItemRow, Store};
+
+/// Holds off writes to an unlocked vault while alive.
+pub struct WriteGuard<'a>(
+    #[allow(dead_code)] tokio::sync::MutexGuard<'a, ()>,
+    #[allow(dead_code)] tokio::sync::RwLockWriteGuard<'a, Catalog>,
+);
+
+/// An unlocked vault. Dropping it wipes the keys and frees the index.
+pub struct UnlockedVault {
+    pub(super) dir: PathBuf,
+    pub(super) store: Store,
+    pub(super) vault_id: [u8; 16],
+    pub(super) sealer: Arc<Sealer>,
+    pub(super) records: Sealer,
+    pub(super) audit: AuditKeys,
+    pub(super) state: RwLock<Catalog>,
+    /// Held by every writer of the database, in order: writers are
+    /// serialized (the audit chain and SQLite's single writer need it) while
+    /// readers of the index go on during a commit's fsync. Taken before
+    /// `state`, never after.
+    pub(super) writer: tokio::sync::Mutex<()>,
+    /// Audit entries waiting to be written (see [`UnlockedVault::record_audit`]).
+    pub(super) audit_queue: std::sync::Mutex<Vec<PendingAudit>>,
+}
+
+impl UnlockedVault {
+    /// The vault directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The store (for maintenance and checks).
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// Wait for writes in flight and hold off new ones until the guard drops
+    /// (used around `rekey`, which must not race a write under the old key).
+    pub async fn quiesce(&self) -> WriteGuard<'_> {
+        let writer = self.writer.lock().await;
+        WriteGuard(writer, self.state.write().await)
+    }
+
+    /// Item counts.
+    pub async fn stats(&self) -> VaultStats {
+        let st = self.state.read().await;
+        VaultStats {
+            items: st.rows.len() as u64,
+            damaged: st.damaged.iter().copied().collect(),
+        }
+    }
+
+    pub(super) fn open_item(&self, row: &ItemRow) -> Result<Item> {
+        records::open_item(&self.sealer, &self.vault_id, row)
+    }
+
+    fn open_rows(&self, rows: &[ItemRow]) -> Result<Vec<Item>> {
+        rows.iter().map(|r| self.open_item(r)).collect()
+    }
+
+    /// Read one item.
+    pub async fn get(&self, id: &Uuid) -> Result<Item> {
+        let row = self.store.get(id).await?.ok_or(Error::NoItem(*id))?;
+        self.open_item(&row)
+    }
+
+    /// Every item passing `filter`, oldest first.
+    pub async fn list(&self, filter: &ItemFilter) -> Result<Vec<Item>> {
+        self.list_in(&|g| filter.matches(&g.namespace, &g.tags))
+            .await
+    }
+
+    /// Every item whose group passes `results`, oldest first.
+    pub async fn list_in(&self, results: &(dyn Fn(&GroupKey) -> bool + Sync)) -> Result<Vec<Item>> {
+        let set = self.state.read().await.group_set(results);
+        self.list_groups(&set).await
+    }
+
+    /// Every group, indexed by group id. Ids are stable while the vault is
+    /// unlocked; groups made later get higher ids.
+    pub async fn group_keys(&self) -> Vec<GroupKey> {
+        self.state.read().await.groups.clone()
+    }
+
+    /// Every item whose group id is in `results` (see [`UnlockedVault::group_keys`]).
+    pub async fn list_groups(&self, results: &[bool]) -> Result<Vec<Item>> {
+        let rowids: Vec<i64> = self.state.read().await.rowids_in(results).collect();
+        self.open_rows(&self.store.get_many(&rowids).await?)
+    }
+
+    /// One page of the items whose group id is in `results`, oldest first:
+    /// `limit` items after skipping `offset`, and whether more follow. Only
+    /// the page is read and decrypted.
+    pub async fn page_groups(
+        &self,
+        results: &[bool],
+        offset: usize,
+        limit: usize,
+    ) -> Result<(Vec<Item>, bool)> {
+        let (rowids, more) = {
+            let st = self.state.read().await;
+            let mut matching = st.rowids_in(results).skip(offset);
+            let page: Vec<i64> = matching.by_ref().take(limit).collect();
+            (page, matching.next().is_some())
+        };
+        let items = self.open_rows(&self.store.get_many(&rowids).await?)?;
+        Ok((items, more))
+    }
+
+    /// Live items per group (groups with none left out).
+    pub async fn group_counts(&self) -> Vec<(GroupKey, u32)> {
+        let st = self.state.read().await;
+        st.groups
+            .iter()
+            .zip(st.group_counts())
+            .filter(|(_, n)| **n > 0)
+            .map(|(k, n)| (k.clone(), *n))
+            .collect()
+    }
+
+    /// The group of a stored, readable item (`None` when absent or damaged).
+    pub async fn group_of_item(&self, id: &Uuid) -> Option<GroupKey> {
+        self.state.read().await.group_of_item(id).cloned()
+    }
+
+    /// Every policy record. A record that fails authentication is an
+    /// integrity error naming it.
+    pub async fn records(&self) -> Result<Vec<PolicyRecord>> {
+        self.store
+            .records()
+            .await?
+            .into_iter()
+            .map(|(id, sealed)| records::open_record(&self.records, &self.vault_id, id, &sealed))
+            .collect()
+    }
+}

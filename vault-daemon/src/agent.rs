@@ -1,0 +1,370 @@
+//! The agent's state (the one unlocked session, the token table, the
+//! unlock gate, the idle clock) and the dispatch of requests by kind:
+//! lifecycle and keys here, the user's operations in `owner` and `rules`,
+//! client calls in `view`.
+//!
+//! # Invariants
+//! - At most one session is installed per unlock: the check that the vault
+//!   is locked happens under the gate that serializes every key attempt.
+//! - Locking drops the session: its subkeys are zeroized and its index
+//!   freed once in-flight requests finish.
+//! - Unlock attempts are serialized and throttled after failures.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant, SystemTime};
+
+use serde_json::value::RawValue;
+use tokio::sync::watch;
+use vault_core::{Unlock as UnlockHow, Vault, WorkFactor, keys, store::Store};
+
+use crate::owner::answer;
+use crate::protocol::*;
+use crate::session::Session;
+use crate::throttle::Throttle;
+use crate::view::{Who, locked_error};
+
+/// The agent: at most one unlocked vault, and what the doors need while
+/// it is locked.
+pub(crate) struct Agent {
+    pub dir: PathBuf,
+    pub socket: PathBuf,
+    /// The MCP HTTP endpoint's URL, when served.
+    pub http_url: Option<String>,
+    /// SHA-256 of each client token, with the client's name. Kept while
+    /// locked (hashes of random tokens reveal nothing), so the HTTP endpoint
+    /// can still tell a wrong token (401) from a locked vault.
+    pub tokens: Mutex<HashMap<String, String>>,
+    pub vault: Mutex<Option<Arc<Session>>>,
+    pub gate: tokio::sync::Mutex<Throttle>,
+    pub last_activity: Mutex<SystemTime>,
+    pub lock_after: Option<Duration>,
+    pub shutdown: watch::Sender<bool>,
+}
+
+pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+fn work_factor_or_default(n: Option<u8>) -> Result<WorkFactor, ApiError> {
+    Ok(n.map(WorkFactor::new)
+        .transpose()?
+        .unwrap_or(WorkFactor::DEFAULT))
+}
+
+/// Wait out the delay the throttle asks for before a key attempt.
+async fn throttle_wait(throttle: &Throttle) {
+    let wait = throttle.wait(Instant::now());
+    if !wait.is_zero() {
+        tracing::info!(
+            failures = throttle.failures(),
+            ?wait,
+            "throttling a key attempt"
+        );
+        tokio::time::sleep(wait).await;
+    }
+}
+
+/// Count a key attempt's outcome: wrong keys grow the delay, a success resets it.
+fn throttle_record<T>(throttle: &mut Throttle, result: &vault_core::Result<T>) {
+    match result {
+        Ok(_) => throttle.succeeded(),
+        Err(vault_core::Error::WrongPassphrase | vault_core::Error::IdentityNoMatch) => {
+            throttle.failed(Instant::now());
+            tracing::warn!(failures = throttle.failures(), "failed key attempt");
+        }
+        Err(_) => {}
+    }
+}
+
+/// A shared handle on the agent, for in-process doors.
+#[derive(Clone)]
+pub struct AgentHandle(pub(crate) Arc<Agent>);
+
+impl AgentHandle {
+    /// The name of the client holding the token with this SHA-256.
+    pub(crate) fn client_of(&self, token_sha256: &str) -> Option<String> {
+        lock(&self.0.tokens).get(token_sha256).cloned()
+    }
+
+    /// The unlocked session and the name of the client holding `token`.
+    pub(crate) async fn client_session(
+        &self,
+        token: &Secret,
+    ) -> Result<(Arc<Session>, String), ApiError> {
+        self.0.touch();
+        let session = self.0.unlocked()?;
+        let client = session.client_of_token(token.expose_secret()).await?;
+        Ok((session, client))
+    }
+}
+
+impl Agent {
+    pub(crate) fn unlocked(&self) -> Result<Arc<Session>, ApiError> {
+        lock(&self.vault).clone().ok_or_else(locked_error)
+    }
+
+    fn touch(&self) {
+        *lock(&self.last_activity) = SystemTime::now();
+    }
+
+    /// Put `session` in place and refresh the token table from it. Called
+    /// with the gate held.
+    async fn install(&self, session: Session) {
+        *lock(&self.tokens) = session.token_table().await;
+        *lock(&self.vault) = Some(Arc::new(session));
+    }
+
+    pub(crate) fn lock_vault(&self) -> bool {
+        lock(&self.vault).take().is_some()
+    }
+
+    /// Who this agent is.
+    pub(crate) fn hello(&self) -> HelloInfo {
+        HelloInfo {
+            version: env!("CARGO_PKG_VERSION").to_owned(),
+            protocol: spoken_version(),
+            pid: std::process::id(),
+        }
+    }
+
+    /// Handle one request, by kind.
+    pub(crate) async fn dispatch(&self, req: Request) -> Result<Box<RawValue>, ApiError> {
+        match req {
+            Request::Agent(r) => {
+                if r.is_activity() {
+                    self.touch();
+                }
+                self.handle_agent(r).await
+            }
+            Request::Vault(r) => {
+                self.touch();
+                let changes_clients = r.changes_clients();
+                let session = self.unlocked()?;
+                let result = session.handle_vault(r).await;
+                if changes_clients {
+                    *lock(&self.tokens) = session.token_table().await;
+                }
+                result
+            }
+            Request::Client(r) => {
+                self.touch();
+                let session = self.unlocked()?;
+                let client = session.client_of_token(r.token.expose_secret()).await?;
+                session
+                    .client_call(&Who::client(client, r.tool), r.call)
+                    .await
+            }
+        }
+    }
+
+    async fn handle_agent(&self, req: AgentRequest) -> Result<Box<RawValue>, ApiError> {
+        match req {
+            AgentRequest::Hello(_) => answer(Ok(self.hello())),
+            AgentRequest::StatusQuery(_) => answer(self.status().await),
+            AgentRequest::Init(r) => answer(self.init(r).await),
+            AgentRequest::Unlock(r) => answer(self.unlock(r).await),
+            AgentRequest::Lock(_) => {
+                if self.lock_vault() {
+                    tracing::info!("vault locked on request");
+                }
+                answer(Ok(()))
+            }
+            AgentRequest::Stop(_) => {
+                let _ = self.shutdown.send(true);
+                answer(Ok(()))
+            }
+            AgentRequest::Passwd(r) => answer(self.passwd(r).await),
+            AgentRequest::IdentityAdd(r) => answer(self.identity_add(r).await),
+            AgentRequest::IdentityRm(r) => answer(self.identity_rm(r).await),
+            AgentRequest::IdentityList(_) => {
+                let vault = self.open_checked().await?;
+                let ids = vault.identities().await;
+                vault.store().close().await;
+                answer(ids.map_err(ApiError::from))
+            }
+            AgentRequest::Rekey(r) => answer(self.rekey(r).await),
+        }
+    }
+
+    async fn status(&self) -> Result<Status, ApiError> {
+        let unlocked = lock(&self.vault).clone();
+        let initialized = Store::exists(&self.dir);
+        let pending = match &unlocked {
+            Some(v) => v.pending_count().await,
+            None => 0,
+        };
+        let (items, damaged) = match &unlocked {
+            Some(v) => {
+                let s = v.vault.stats().await;
+                (s.items + s.damaged.len() as u64, s.damaged)
+            }
+            None if initialized => {
+                let v = Vault::open(&self.dir).await?;
+                let n = v.count().await?;
+                v.store().close().await;
+                (n, Vec::new())
+            }
+            None => (0, Vec::new()),
+        };
+        Ok(Status {
+            running: true,
+            initialized,
+            locked: unlocked.is_none(),
+            items,
+            damaged,
+            vault: self.dir.display().to_string(),
+            socket: self.socket.display().to_string(),
+            pid: std::process::id(),
+            lock_after_secs: self.lock_after.map(|d| d.as_secs()),
+            http: self.http_url.clone(),
+            pending,
+            version: env!("CARGO_PKG_VERSION").to_owned(),
+        })
+    }
+
+    async fn init(&self, r: Init) -> Result<(), ApiError> {
+        let _gate = self.gate.lock().await;
+        if Store::exists(&self.dir) {
+            return Err(ApiError::new(
+                ErrorKind::AlreadyExists,
+                format!(
+                    "a vault already exists at {}; use it, or choose another directory with --vault",
+                    self.dir.display()
+                ),
+            ));
+        }
+        let wf = work_factor_or_default(r.work_factor)?;
+        let ids = match &r.identity_file {
+            Some(f) => keys::parse_identity_file(f.expose_secret())?,
+            None => Vec::new(),
+        };
+        let pass = keys::passphrase(r.passphrase.expose_secret());
+        let v = Vault::create(&self.dir, &pass, wf, &ids).await?;
+        self.install(Session::new(v).await?).await;
+        tracing::info!("vault created and unlocked");
+        Ok(())
+    }
+
+    /// Unlock, unless a session is already installed. The check is made
+    /// under the gate, so concurrent unlocks (or one queued behind a rekey)
+    /// install one session, and a write on it never lands in a discarded
+    /// index.
+    async fn unlock(&self, r: Unlock) -> Result<(), ApiError> {
+        let how = match &r.with {
+            UnlockWith::Passphrase(p) => UnlockHow::Passphrase(keys::passphrase(p.expose_secret())),
+            UnlockWith::IdentityFile(f) => UnlockHow::identity_file(f.expose_secret())?,
+        };
+        let mut throttle = self.gate.lock().await;
+        if lock(&self.vault).is_some() {
+            return Ok(());
+        }
+        let vault = self.open_checked().await?;
+        throttle_wait(&throttle).await;
+        let result = vault.unlock(&how).await;
+        throttle_record(&mut throttle, &result);
+        match result {
+            Ok(v) => {
+                self.install(Session::new(v).await?).await;
+                tracing::info!("vault unlocked");
+                Ok(())
+            }
+            Err(e) => {
+                vault.store().close().await;
+                Err(e.into())
+            }
+        }
+    }
+
+    async fn passwd(&self, r: Passwd) -> Result<(), ApiError> {
+        let wf = work_factor_or_default(r.work_factor)?;
+        let vault = self.open_checked().await?;
+        let old = keys::passphrase(r.old.expose_secret());
+        let new = keys::passphrase(r.new.expose_secret());
+        self.throttled(vault.change_passphrase(&old, &new, wf))
+            .await?;
+        vault.store().close().await;
+        tracing::info!("passphrase changed");
+        Ok(())
+    }
+
+    async fn identity_add(&self, r: IdentityAdd) -> Result<Vec<String>, ApiError> {
+        let ids = keys::parse_identity_file(r.identity_file.expose_secret())?;
+        let vault = self.open_checked().await?;
+        let pass = keys::passphrase(r.passphrase.expose_secret());
+        let added = self.throttled(vault.add_identities(&pass, &ids)).await?;
+        vault.store().close().await;
+        Ok(added)
+    }
+
+    async fn identity_rm(&self, r: IdentityRm) -> Result<(), ApiError> {
+        let vault = self.open_checked().await?;
+        let removed = vault.remove_identity(&r.recipient).await?;
+        vault.store().close().await;
+        if removed {
+            Ok(())
+        } else {
+            Err(ApiError::new(
+                ErrorKind::NoSlot,
+                format!(
+                    "no identity slot for {}; list them with `ctxvault identity ls`",
+                    r.recipient
+                ),
+            ))
+        }
+    }
+
+    async fn rekey(&self, r: Rekey) -> Result<(), ApiError> {
+        let wf = work_factor_or_default(r.work_factor)?;
+        let pass = keys::passphrase(r.passphrase.expose_secret());
+        let mut throttle = self.gate.lock().await;
+        throttle_wait(&throttle).await;
+        // No request may write under the old key from here on.
+        let old = lock(&self.vault).take();
+        let quiet = match &old {
+            Some(s) => Some(s.vault.quiesce().await),
+            None => None,
+        };
+        let vault = Vault::open(&self.dir).await?;
+        let result = vault.rekey(&pass, wf).await;
+        throttle_record(&mut throttle, &result);
+        drop(quiet);
+        match result {
+            Ok(new) => {
+                self.install(Session::new(new).await?).await;
+                tracing::info!("vault rekeyed");
+                Ok(())
+            }
+            Err(e) => {
+                // Nothing changed: the old session goes back.
+                *lock(&self.vault) = old;
+                Err(e.into())
+            }
+        }
+    }
+
+    /// Open the vault (locked handle), or say there is none.
+    async fn open_checked(&self) -> Result<Vault, ApiError> {
+        Vault::open(&self.dir).await.map_err(|e| match e {
+            vault_core::Error::NoVault(d) => ApiError::new(
+                ErrorKind::NoVault,
+                format!("no vault at {}: run `ctxvault init`", d.display()),
+            ),
+            e => e.into(),
+        })
+    }
+
+    /// Run a passphrase or identity check under the unlock throttle: one
+    /// at a time, and after failures only after a growing delay.
+    async fn throttled<T>(
+        &self,
+        attempt: impl std::future::Future<Output = vault_core::Result<T>>,
+    ) -> Result<T, ApiError> {
+        let mut throttle = self.gate.lock().await;
+        throttle_wait(&throttle).await;
+        let result = attempt.await;
+        throttle_record(&mut throttle, &result);
+        Ok(result?)
+    }
+}

@@ -1,0 +1,94 @@
+//! The MCP stdio bridge: `ctxvault mcp` serves the MCP door on
+//! stdin/stdout over a [`SocketView`], the client view reached over the
+//! agent's socket with the client's token. The agent applies the client's
+//! grants and redactions and records every call; this side only relays.
+
+use std::sync::Arc;
+
+use client_view::*;
+use mcp_server::ContextServer;
+use uuid::Uuid;
+
+use crate::client::{Client, TransportError};
+use crate::protocol::Secret;
+
+/// The client view of the client holding `token`, over the agent's socket.
+pub struct SocketView {
+    client: Client,
+    token: Secret,
+}
+
+impl SocketView {
+    /// The view behind `client` for the client holding `token`.
+    pub fn new(client: Client, token: Secret) -> Self {
+        SocketView { client, token }
+    }
+
+    fn ask<C: ViewCall + Send + 'static>(
+        &self,
+        tool: Option<&'static str>,
+        call: C,
+    ) -> ViewFuture<'_, C::Answer>
+    where
+        C::Answer: Send,
+    {
+        Box::pin(async move {
+            match self.client.call_view(&self.token, tool, call).await {
+                Ok(answer) => answer.map_err(ViewError::from),
+                Err(TransportError::NotRunning(_)) => Err(ViewError::new(
+                    ViewErrorKind::Unavailable,
+                    "the ctxvault agent is not running: run `ctxvault unlock` to start it",
+                )),
+                Err(e) => Err(ViewError::new(
+                    ViewErrorKind::Unavailable,
+                    format!("the ctxvault agent cannot be reached: {e}"),
+                )),
+            }
+        })
+    }
+}
+
+impl ClientView for SocketView {
+    fn search(&self, tool: &'static str, q: SearchQuery) -> ViewFuture<'_, Vec<Hit>> {
+        self.ask(Some(tool), q)
+    }
+
+    fn get(&self, tool: &'static str, id: Uuid) -> ViewFuture<'_, ContextItem> {
+        self.ask(Some(tool), GetQuery { id })
+    }
+
+    fn list(&self, tool: &'static str, q: ListQuery) -> ViewFuture<'_, Vec<ContextItem>> {
+        self.ask(Some(tool), q)
+    }
+
+    fn page(&self, tool: &'static str, q: PageQuery) -> ViewFuture<'_, Page> {
+        self.ask(Some(tool), q)
+    }
+
+    fn access(&self, tool: &'static str) -> ViewFuture<'_, AccessReport> {
+        self.ask(Some(tool), AccessQuery {})
+    }
+
+    fn actions(&self) -> ViewFuture<'_, Vec<Action>> {
+        self.ask(Some("tools/list"), ActionsQuery {})
+    }
+
+    fn profile(&self, tool: &'static str, q: ProfileQuery) -> ViewFuture<'_, Profile> {
+        self.ask(Some(tool), q)
+    }
+
+    fn remember(&self, tool: &'static str, r: RememberRequest) -> ViewFuture<'_, Remembered> {
+        self.ask(Some(tool), r)
+    }
+}
+
+/// Serve the MCP protocol on stdin/stdout until the client hangs up.
+pub async fn serve_stdio(view: SocketView) -> std::io::Result<()> {
+    use rmcp::ServiceExt;
+    let service = ContextServer::new(Arc::new(view))
+        .serve(rmcp::transport::stdio())
+        .await
+        .map_err(std::io::Error::other)?;
+    service.waiting().await.map_err(std::io::Error::other)?;
+    Ok(())
+}

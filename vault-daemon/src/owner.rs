@@ -1,0 +1,227 @@
+//! The user's own vault operations: items, searches (also as a client
+//! would see them), the audit log, the review queue, import and export.
+
+use serde::Serialize;
+use serde_json::value::RawValue;
+use uuid::Uuid;
+use vault_core::bundle::Contents;
+use vault_core::records::{PendingRecord, PolicyRecord};
+use vault_core::vault::RecordChange;
+use vault_core::{Item, NewItem, Sensitivity};
+
+use crate::policy::{self, PolicyState};
+use crate::protocol::*;
+use crate::session::Session;
+use crate::view::Who;
+
+/// Encode a typed answer for the wire.
+pub(crate) fn answer<T: Serialize>(r: Result<T, ApiError>) -> Result<Box<RawValue>, ApiError> {
+    let value = r?;
+    serde_json::value::to_raw_value(&value).map_err(|e| {
+        ApiError::new(
+            ErrorKind::Internal,
+            format!("cannot encode the answer: {e}"),
+        )
+    })
+}
+
+/// The proposal `id`, or an error naming the fix.
+fn proposal(st: &PolicyState, id: Uuid) -> Result<&PendingRecord, ApiError> {
+    st.pending.iter().find(|p| p.id == id).ok_or_else(|| {
+        ApiError::new(
+            ErrorKind::NoProposal,
+            format!("no proposal {id}; list them with `ctxvault pending`"),
+        )
+    })
+}
+
+impl Session {
+    /// Handle one of the user's own requests.
+    pub async fn handle_vault(&self, req: VaultRequest) -> Result<Box<RawValue>, ApiError> {
+        let v = &self.vault;
+        match req {
+            VaultRequest::Add(r) => answer(v.add(r.item).await.map_err(ApiError::from)),
+            VaultRequest::Get(r) => answer(v.get(&r.id).await.map_err(ApiError::from)),
+            VaultRequest::Edit(r) => answer(v.edit(&r.id, r.patch).await.map_err(ApiError::from)),
+            VaultRequest::Remove(r) => answer(v.remove(&r.id).await.map_err(ApiError::from)),
+            VaultRequest::List(r) => answer(v.list(&r.filter).await.map_err(ApiError::from)),
+            VaultRequest::ListAs(r) => {
+                answer(self.list_for(&Who::dry_run(&r.client), r.query).await)
+            }
+            VaultRequest::Search(r) => answer(
+                v.search(&r.query, &r.filter, r.limit)
+                    .await
+                    .map_err(ApiError::from),
+            ),
+            VaultRequest::SearchAs(r) => {
+                answer(self.search_for(&Who::dry_run(&r.client), r.query).await)
+            }
+            VaultRequest::ClientAdd(r) => answer(self.client_token(r.name, false).await),
+            VaultRequest::ClientRotate(r) => answer(self.client_token(r.name, true).await),
+            VaultRequest::ClientRemove(r) => answer(self.client_remove(r).await),
+            VaultRequest::ClientList(_) => answer(Ok(self.client_list().await)),
+            VaultRequest::GrantAdd(r) => answer(self.grant_add(r).await),
+            VaultRequest::DenyAdd(r) => answer(self.deny_add(r).await),
+            VaultRequest::Revoke(r) => answer(self.revoke(r).await),
+            VaultRequest::RevokeAll(r) => answer(self.revoke_all(r).await),
+            VaultRequest::Rules(r) => answer(self.rules(r).await),
+            VaultRequest::Access(r) => answer(self.access_for(&Who::dry_run(&r.client)).await),
+            VaultRequest::Audit(r) => answer(self.audit(r).await),
+            VaultRequest::AuditVerify(_) => answer(v.audit_verify().await.map_err(ApiError::from)),
+            VaultRequest::PendingList(_) => {
+                let st = self.policy.read().await;
+                let mut out: Vec<Proposal> = st.pending.iter().map(Proposal::from).collect();
+                out.sort_by_key(|p| (p.created_at, p.id));
+                answer(Ok(out))
+            }
+            VaultRequest::Approve(r) => answer(self.approve(r).await),
+            VaultRequest::Reject(r) => answer(self.reject(r).await),
+            VaultRequest::Import(r) => answer(self.import(r).await),
+            VaultRequest::Export(r) => answer(self.export(r).await),
+        }
+    }
+
+    async fn audit(&self, r: Audit) -> Result<Vec<vault_core::audit::AuditRecord>, ApiError> {
+        let mut entries = self.vault.audit_entries().await?;
+        entries.retain(|e| {
+            r.client
+                .as_deref()
+                .is_none_or(|c| e.entry.client.as_deref() == Some(c))
+                && r.since.is_none_or(|s| e.entry.time >= s)
+        });
+        if let Some(n) = r.limit {
+            let skip = entries.len().saturating_sub(n);
+            entries.drain(..skip);
+        }
+        Ok(entries)
+    }
+
+    async fn reject(&self, r: Reject) -> Result<(), ApiError> {
+        let id = r.id;
+        let mut st = self.policy.write().await;
+        let p = proposal(&st, id)?;
+        let entry = policy::user_entry(
+            "reject",
+            vec![],
+            format!("proposal {id} from {} for {}", p.client, p.namespace),
+        );
+        self.commit_policy(&mut st, vec![], vec![id], entry).await
+    }
+
+    /// Everything in the vault, assembled as a bundle's contents.
+    async fn export(&self, r: Export) -> Result<Contents, ApiError> {
+        let items = self.vault.list(&vault_core::ItemFilter::default()).await?;
+        let records = if r.with_policy {
+            self.vault.records().await?
+        } else {
+            Vec::new()
+        };
+        Ok(Contents::assemble(items, &records, r.with_policy))
+    }
+
+    /// Bring in items and policy records in one transaction. Clients come
+    /// without a usable token (a bundle never holds one): `client rotate`
+    /// gives them one. Records already present, or for a client neither
+    /// present nor imported, are skipped and counted.
+    async fn import(&self, r: Import) -> Result<ImportSummary, ApiError> {
+        let Import { contents, dry_run } = r;
+        let Contents {
+            items,
+            clients,
+            grants,
+            denies,
+        } = contents;
+        let mut st = self.policy.write().await;
+        let mut summary = ImportSummary {
+            dry_run,
+            ..Default::default()
+        };
+        let mut known: Vec<String> = st.clients.iter().map(|c| c.name.clone()).collect();
+        let mut put = Vec::new();
+        for c in clients {
+            if known.contains(&c.name) {
+                summary.rules_skipped += 1;
+                continue;
+            }
+            let (mut rec, _unshown_token) = st.add_client(&c.name, c.created_at)?;
+            rec.created_at = c.created_at;
+            put.push(PolicyRecord::Client(rec));
+            known.push(c.name);
+            summary.clients += 1;
+        }
+        for g in grants {
+            if !known.contains(&g.client) || st.grants.iter().any(|x| x.id == g.id) {
+                summary.rules_skipped += 1;
+                continue;
+            }
+            put.push(policy::grant_record(&g));
+            summary.grants += 1;
+        }
+        for d in denies {
+            if !known.contains(&d.client) || st.denies.iter().any(|x| x.id == d.id) {
+                summary.rules_skipped += 1;
+                continue;
+            }
+            put.push(policy::deny_record(&d));
+            summary.denies += 1;
+        }
+        let offered = items.len();
+        let entry = policy::user_entry(
+            "import",
+            vec![],
+            format!(
+                "{offered} items offered; {} clients, {} grants, {} deny rules",
+                summary.clients, summary.grants, summary.denies
+            ),
+        );
+        let change = RecordChange {
+            put: put.clone(),
+            delete: vec![],
+            audit: Some(entry),
+        };
+        let report = self.vault.import(items, change, dry_run).await?;
+        if !dry_run {
+            st.apply(&put, &[]);
+        }
+        summary.added = report.added;
+        summary.duplicates = report.duplicates;
+        Ok(summary)
+    }
+
+    /// Store a proposal as an item, removing it from the queue, in one
+    /// transaction.
+    async fn approve(&self, r: Approve) -> Result<Item, ApiError> {
+        let Approve { id, namespace } = r;
+        let mut st = self.policy.write().await;
+        let p = proposal(&st, id)?;
+        let source = format!("client:{}", p.client).parse()?;
+        let namespace = namespace.unwrap_or_else(|| p.namespace.clone());
+        let new = NewItem {
+            namespace: namespace.clone(),
+            kind: p.kind.clone(),
+            title: p.title.clone(),
+            body: p.body.clone(),
+            tags: p.tags.clone(),
+            sensitivity: Sensitivity::default(),
+            source,
+        };
+        let entry = policy::user_entry(
+            "approve",
+            vec![],
+            format!("proposal {id} from {} into {namespace}", p.client),
+        );
+        let item = self
+            .vault
+            .add_with(
+                new,
+                RecordChange {
+                    put: vec![],
+                    delete: vec![id],
+                    audit: Some(entry),
+                },
+            )
+            .await?;
+        st.apply(&[], &[id]);
+        Ok(item)
+    }
+}

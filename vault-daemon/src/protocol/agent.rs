@@ -1,0 +1,189 @@
+//! Agent lifecycle and key requests, and their answers.
+
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use super::{Secret, calls};
+
+/// How to unlock.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UnlockWith {
+    /// The vault passphrase.
+    Passphrase(Secret),
+    /// The contents of an age identity file.
+    IdentityFile(Secret),
+}
+
+/// A lifecycle or key request.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum AgentRequest {
+    /// [`Hello`].
+    Hello(Hello),
+    /// [`StatusQuery`].
+    StatusQuery(StatusQuery),
+    /// [`Init`].
+    Init(Init),
+    /// [`Unlock`].
+    Unlock(Unlock),
+    /// [`Lock`].
+    Lock(Lock),
+    /// [`Stop`].
+    Stop(Stop),
+    /// [`Passwd`].
+    Passwd(Passwd),
+    /// [`IdentityAdd`].
+    IdentityAdd(IdentityAdd),
+    /// [`IdentityRm`].
+    IdentityRm(IdentityRm),
+    /// [`IdentityList`].
+    IdentityList(IdentityList),
+    /// [`Rekey`].
+    Rekey(Rekey),
+}
+
+/// Who are you? Answered even when no vault exists.
+#[derive(Debug, Default, Serialize, Deserialize)]
+pub struct Hello {}
+
+/// The agent's identity. Its shape never changes: it is also the answer of
+/// the unversioned `GET /hello`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct HelloInfo {
+    /// Crate version of the agent.
+    pub version: String,
+    /// Its protocol version.
+    pub protocol: u32,
+    /// Its process id.
+    pub pid: u32,
+}
+
+/// Running, locked, counts.
+#[derive(Debug, Default, Serialize, Deserialize)]
+pub struct StatusQuery {}
+
+/// The agent's state as `status` shows it.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Status {
+    /// Always true when answered.
+    pub running: bool,
+    /// Whether a vault exists in the directory.
+    pub initialized: bool,
+    /// Whether the keys are wiped.
+    pub locked: bool,
+    /// Number of items.
+    pub items: u64,
+    /// Items that failed authentication at unlock.
+    pub damaged: Vec<Uuid>,
+    /// The vault directory.
+    pub vault: String,
+    /// The agent's socket.
+    pub socket: String,
+    /// The agent's process id.
+    pub pid: u32,
+    /// Idle auto-lock, in seconds; `None` when disabled.
+    pub lock_after_secs: Option<u64>,
+    /// The agent's version.
+    pub version: String,
+    /// The MCP HTTP endpoint, when served.
+    #[serde(default)]
+    pub http: Option<String>,
+    /// Proposals waiting for review (0 while locked: they are sealed).
+    #[serde(default)]
+    pub pending: u64,
+}
+
+/// Create the vault and keep it unlocked.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Init {
+    /// The passphrase for the passphrase slot.
+    pub passphrase: Secret,
+    /// An age identity file whose identities each get a slot.
+    pub identity_file: Option<Secret>,
+    /// scrypt work factor; `None` for the default.
+    pub work_factor: Option<u8>,
+}
+
+/// Unlock the vault (a no-op when it is unlocked).
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Unlock {
+    /// Passphrase or identity.
+    pub with: UnlockWith,
+}
+
+/// Wipe the keys and the index.
+#[derive(Debug, Default, Serialize, Deserialize)]
+pub struct Lock {}
+
+/// Shut the agent down.
+#[derive(Debug, Default, Serialize, Deserialize)]
+pub struct Stop {}
+
+/// Change the passphrase (only its key slot changes).
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Passwd {
+    /// The current passphrase.
+    pub old: Secret,
+    /// The new one.
+    pub new: Secret,
+    /// scrypt work factor; `None` for the default.
+    pub work_factor: Option<u8>,
+}
+
+/// Add X25519 identity slots; answers the recipients added.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct IdentityAdd {
+    /// The passphrase, proving the right to add a way in.
+    pub passphrase: Secret,
+    /// The identity file's contents.
+    pub identity_file: Secret,
+}
+
+/// Remove an identity slot.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct IdentityRm {
+    /// Its recipient (`age1...`).
+    pub recipient: String,
+}
+
+/// The identity slots' recipients.
+#[derive(Debug, Default, Serialize, Deserialize)]
+pub struct IdentityList {}
+
+/// New master key; every record re-sealed.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Rekey {
+    /// The passphrase.
+    pub passphrase: Secret,
+    /// scrypt work factor for the new passphrase slot.
+    pub work_factor: Option<u8>,
+}
+
+calls!(Agent / AgentRequest {
+    Hello => HelloInfo,
+    StatusQuery => Status,
+    Init => (),
+    Unlock => (),
+    Lock => (),
+    Stop => (),
+    Passwd => (),
+    IdentityAdd => Vec<String>,
+    IdentityRm => (),
+    IdentityList => Vec<String>,
+    Rekey => (),
+});
+
+impl AgentRequest {
+    /// True for requests that use the vault (and so count as activity for
+    /// the idle timer).
+    pub fn is_activity(&self) -> bool {
+        !matches!(
+            self,
+            AgentRequest::Hello(_)
+                | AgentRequest::StatusQuery(_)
+                | AgentRequest::Stop(_)
+                | AgentRequest::Lock(_)
+        )
+    }
+}

@@ -1,0 +1,438 @@
+//! The user's own vault operations (items, clients, rules, audit, review,
+//! import and export), and their answers.
+
+use chrono::{DateTime, Utc};
+use client_view::{AccessReport, Hit, ListQuery, SearchQuery};
+use policies::{Action, Actions, Redaction, Scope, Sensitivity};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+use vault_core::audit::{AuditRecord, AuditReport};
+use vault_core::bundle::Contents;
+use vault_core::{Item, ItemFilter, ItemPatch, Namespace, NewItem, SearchHit, Tag};
+
+use super::calls;
+
+/// An operation on the user's own vault.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum VaultRequest {
+    /// [`Add`].
+    Add(Add),
+    /// [`Get`].
+    Get(Get),
+    /// [`Edit`].
+    Edit(Edit),
+    /// [`Remove`].
+    Remove(Remove),
+    /// [`List`].
+    List(List),
+    /// [`ListAs`].
+    ListAs(ListAs),
+    /// [`Search`].
+    Search(Search),
+    /// [`SearchAs`].
+    SearchAs(SearchAs),
+    /// [`ClientAdd`].
+    ClientAdd(ClientAdd),
+    /// [`ClientList`].
+    ClientList(ClientList),
+    /// [`ClientRemove`].
+    ClientRemove(ClientRemove),
+    /// [`ClientRotate`].
+    ClientRotate(ClientRotate),
+    /// [`GrantAdd`].
+    GrantAdd(GrantAdd),
+    /// [`DenyAdd`].
+    DenyAdd(DenyAdd),
+    /// [`Revoke`].
+    Revoke(Revoke),
+    /// [`RevokeAll`].
+    RevokeAll(RevokeAll),
+    /// [`Rules`].
+    Rules(Rules),
+    /// [`Access`].
+    Access(Access),
+    /// [`Audit`].
+    Audit(Audit),
+    /// [`AuditVerify`].
+    AuditVerify(AuditVerify),
+    /// [`PendingList`].
+    PendingList(PendingList),
+    /// [`Approve`].
+    Approve(Approve),
+    /// [`Reject`].
+    Reject(Reject),
+    /// [`Import`].
+    Import(Import),
+    /// [`Export`].
+    Export(Export),
+}
+
+/// Store a new item.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Add {
+    /// The item.
+    pub item: NewItem,
+}
+
+/// Read an item.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Get {
+    /// Its id.
+    pub id: Uuid,
+}
+
+/// Change an item.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Edit {
+    /// Its id.
+    pub id: Uuid,
+    /// The change.
+    pub patch: ItemPatch,
+}
+
+/// Delete an item.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Remove {
+    /// Its id.
+    pub id: Uuid,
+}
+
+/// List items, oldest first.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct List {
+    /// Which ones.
+    pub filter: ItemFilter,
+}
+
+/// List exactly as a client would get it (a dry run of the client view:
+/// not audited).
+#[derive(Debug, Serialize, Deserialize)]
+pub struct ListAs {
+    /// The client's name.
+    pub client: String,
+    /// The client's query.
+    pub query: ListQuery,
+}
+
+/// Full-text search.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Search {
+    /// The words.
+    pub query: String,
+    /// Which items to consider.
+    pub filter: ItemFilter,
+    /// Most results.
+    pub limit: usize,
+}
+
+/// Search exactly as a client would (a dry run of the client view: not
+/// audited).
+#[derive(Debug, Serialize, Deserialize)]
+pub struct SearchAs {
+    /// The client's name.
+    pub client: String,
+    /// The client's query.
+    pub query: SearchQuery,
+}
+
+/// Register a client; answers its token (shown once).
+#[derive(Debug, Serialize, Deserialize)]
+pub struct ClientAdd {
+    /// The client's name.
+    pub name: String,
+}
+
+/// A client's new token, shown once.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ClientToken {
+    /// The client.
+    pub name: String,
+    /// Its token.
+    pub token: String,
+}
+
+/// Every client.
+#[derive(Debug, Default, Serialize, Deserialize)]
+pub struct ClientList {}
+
+/// A client as `client ls` shows it.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ClientInfo {
+    /// Its name.
+    pub name: String,
+    /// When it was added.
+    pub created_at: DateTime<Utc>,
+    /// When its token was last replaced.
+    pub rotated_at: Option<DateTime<Utc>>,
+    /// Its grants.
+    pub grants: usize,
+    /// Its deny rules.
+    pub denies: usize,
+}
+
+/// Remove a client with its token, grants and deny rules.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct ClientRemove {
+    /// The client's name.
+    pub name: String,
+}
+
+/// Replace a client's token; the old one stops working at once.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct ClientRotate {
+    /// The client's name.
+    pub name: String,
+}
+
+/// Give a client actions on a scope; answers the grant's id.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct GrantAdd {
+    /// The client's name.
+    pub client: String,
+    /// Namespace glob.
+    pub scope: Scope,
+    /// What it may do.
+    pub actions: Actions,
+    /// If not empty: only items with one of these tags.
+    pub tags: Vec<Tag>,
+    /// The most sensitive items reached.
+    pub max_sensitivity: Sensitivity,
+    /// When the grant stops working.
+    pub expires: Option<DateTime<Utc>>,
+    /// What to mask in returned text.
+    pub redact: Vec<Redaction>,
+}
+
+/// Remove a scope from a client whatever grants say; answers the rule's id.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct DenyAdd {
+    /// The client's name.
+    pub client: String,
+    /// Namespace glob.
+    pub scope: Scope,
+}
+
+/// Remove one grant or deny rule.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Revoke {
+    /// Its id.
+    pub id: Uuid,
+}
+
+/// Remove every grant and deny rule of a client; answers how many.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct RevokeAll {
+    /// The client's name.
+    pub client: String,
+}
+
+/// Grants and deny rules, of one client or all.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Rules {
+    /// Only this client's.
+    pub client: Option<String>,
+}
+
+/// Whether a rule gives or takes away.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RuleKind {
+    /// A grant.
+    Grant,
+    /// A deny rule.
+    Deny,
+}
+
+/// A grant or deny rule as `grants` shows it.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct RuleInfo {
+    /// Its id.
+    pub id: Uuid,
+    /// Grant or deny rule.
+    pub kind: RuleKind,
+    /// The client.
+    pub client: String,
+    /// Namespace glob.
+    pub scope: String,
+    /// What it allows (empty for a deny rule).
+    pub actions: Vec<Action>,
+    /// Tags it is limited to.
+    pub tags: Vec<String>,
+    /// The most sensitive items reached (grants).
+    pub max_sensitivity: Option<Sensitivity>,
+    /// When it stops working.
+    pub expires: Option<DateTime<Utc>>,
+    /// Whether it has stopped working.
+    pub expired: bool,
+    /// What it masks.
+    pub redact: Vec<Redaction>,
+    /// When it was made.
+    pub created_at: DateTime<Utc>,
+}
+
+/// What a client can see and do.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Access {
+    /// The client's name.
+    pub client: String,
+}
+
+/// Audit entries.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Audit {
+    /// Only this client's.
+    pub client: Option<String>,
+    /// Only entries from this time on.
+    pub since: Option<DateTime<Utc>>,
+    /// Only the last N.
+    pub limit: Option<usize>,
+}
+
+/// Check the audit chain.
+#[derive(Debug, Default, Serialize, Deserialize)]
+pub struct AuditVerify {}
+
+/// Proposals waiting for the user's review, oldest first.
+#[derive(Debug, Default, Serialize, Deserialize)]
+pub struct PendingList {}
+
+/// A proposal waiting for the user's review.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Proposal {
+    /// Its id.
+    pub id: Uuid,
+    /// The client that proposed it.
+    pub client: String,
+    /// When.
+    pub created_at: DateTime<Utc>,
+    /// Where it would be stored.
+    pub namespace: Namespace,
+    /// What it is.
+    pub kind: vault_core::Kind,
+    /// Optional title.
+    pub title: Option<String>,
+    /// The text.
+    pub body: String,
+    /// Labels.
+    pub tags: Vec<Tag>,
+}
+
+impl From<&vault_core::records::PendingRecord> for Proposal {
+    fn from(p: &vault_core::records::PendingRecord) -> Self {
+        Proposal {
+            id: p.id,
+            client: p.client.clone(),
+            created_at: p.created_at,
+            namespace: p.namespace.clone(),
+            kind: p.kind.clone(),
+            title: p.title.clone(),
+            body: p.body.clone(),
+            tags: p.tags.clone(),
+        }
+    }
+}
+
+impl Drop for Proposal {
+    fn drop(&mut self) {
+        use zeroize::Zeroize;
+        self.body.zeroize();
+        if let Some(t) = self.title.as_mut() {
+            t.zeroize();
+        }
+    }
+}
+
+/// Store a proposal as an item (source `client:NAME`).
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Approve {
+    /// The proposal's id.
+    pub id: Uuid,
+    /// Store it here instead of the namespace it was proposed for.
+    #[serde(default)]
+    pub namespace: Option<Namespace>,
+}
+
+/// Drop a proposal.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Reject {
+    /// The proposal's id.
+    pub id: Uuid,
+}
+
+/// Bring in complete items (and policy), in one transaction.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Import {
+    /// Items, clients, grants and deny rules read from a file.
+    pub contents: Contents,
+    /// Report only; write nothing.
+    pub dry_run: bool,
+}
+
+/// What an import did (or would do).
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct ImportSummary {
+    /// Items added.
+    pub added: u64,
+    /// Items skipped as duplicates.
+    pub duplicates: u64,
+    /// Clients created.
+    pub clients: u64,
+    /// Grants added.
+    pub grants: u64,
+    /// Deny rules added.
+    pub denies: u64,
+    /// Policy records skipped (already present, or for an unknown client).
+    pub rules_skipped: u64,
+    /// Nothing was written.
+    pub dry_run: bool,
+}
+
+/// Everything in the vault, as a bundle's contents.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Export {
+    /// Also clients (names only), grants and deny rules.
+    pub with_policy: bool,
+}
+
+calls!(Vault / VaultRequest {
+    Add => Item,
+    Get => Item,
+    Edit => Item,
+    Remove => (),
+    List => Vec<Item>,
+    ListAs => Vec<client_view::ContextItem>,
+    Search => Vec<SearchHit>,
+    SearchAs => Vec<Hit>,
+    ClientAdd => ClientToken,
+    ClientList => Vec<ClientInfo>,
+    ClientRemove => (),
+    ClientRotate => ClientToken,
+    GrantAdd => Uuid,
+    DenyAdd => Uuid,
+    Revoke => (),
+    RevokeAll => u64,
+    Rules => Vec<RuleInfo>,
+    Access => AccessReport,
+    Audit => Vec<AuditRecord>,
+    AuditVerify => AuditReport,
+    PendingList => Vec<Proposal>,
+    Approve => Item,
+    Reject => (),
+    Import => ImportSummary,
+    Export => Contents,
+});
+
+impl VaultRequest {
+    /// True for requests that change who may read what (the agent refreshes
+    /// its token table after them).
+    pub fn changes_clients(&self) -> bool {
+        matches!(
+            self,
+            VaultRequest::ClientAdd(_)
+                | VaultRequest::ClientRotate(_)
+                | VaultRequest::ClientRemove(_)
+                | VaultRequest::Import(_)
+        )
+    }
+}

@@ -1,0 +1,219 @@
+//! The user's policy operations: clients, grants, deny rules, revocation.
+//! Each change is one transaction with its audit entry and applies to the
+//! very next request.
+
+use chrono::Utc;
+use policies::{DenyRule, Grant};
+use uuid::Uuid;
+use vault_core::records::PolicyRecord;
+
+use crate::policy;
+use crate::protocol::*;
+use crate::session::Session;
+
+fn rule_info_grant(g: &Grant, now: chrono::DateTime<Utc>) -> RuleInfo {
+    RuleInfo {
+        id: g.id,
+        kind: RuleKind::Grant,
+        client: g.client.clone(),
+        scope: g.scope.to_string(),
+        actions: g.actions.list(),
+        tags: g.tags.clone(),
+        max_sensitivity: Some(g.max_sensitivity),
+        expires: g.expires,
+        expired: g.is_expired(now),
+        redact: g.redact.clone(),
+        created_at: g.created_at,
+    }
+}
+
+fn rule_info_deny(d: &DenyRule) -> RuleInfo {
+    RuleInfo {
+        id: d.id,
+        kind: RuleKind::Deny,
+        client: d.client.clone(),
+        scope: d.scope.to_string(),
+        actions: Vec::new(),
+        tags: Vec::new(),
+        max_sensitivity: None,
+        expires: None,
+        expired: false,
+        redact: Vec::new(),
+        created_at: d.created_at,
+    }
+}
+
+impl Session {
+    /// Register `name` (or, with `rotate`, replace its token); answers the
+    /// new token.
+    pub(crate) async fn client_token(
+        &self,
+        name: String,
+        rotate: bool,
+    ) -> Result<ClientToken, ApiError> {
+        let mut st = self.policy.write().await;
+        let (rec, token) = if rotate {
+            st.rotate(&name, Utc::now())?
+        } else {
+            st.add_client(&name, Utc::now())?
+        };
+        let action = if rotate {
+            "client-rotate"
+        } else {
+            "client-add"
+        };
+        let entry = policy::user_entry(action, vec![], format!("client {name}"));
+        self.commit_policy(&mut st, vec![PolicyRecord::Client(rec)], vec![], entry)
+            .await?;
+        Ok(ClientToken { name, token })
+    }
+
+    pub(crate) async fn client_remove(&self, r: ClientRemove) -> Result<(), ApiError> {
+        let name = r.name;
+        let mut st = self.policy.write().await;
+        let id = st.client(&name)?.id;
+        let mut delete = st.rule_ids_of(&name);
+        let rules = delete.clone();
+        delete.push(id);
+        let entry = policy::user_entry(
+            "client-rm",
+            rules,
+            format!("client {name} with its token and rules"),
+        );
+        self.commit_policy(&mut st, vec![], delete, entry).await
+    }
+
+    pub(crate) async fn client_list(&self) -> Vec<ClientInfo> {
+        let st = self.policy.read().await;
+        let mut clients: Vec<ClientInfo> = st
+            .clients
+            .iter()
+            .map(|c| ClientInfo {
+                name: c.name.clone(),
+                created_at: c.created_at,
+                rotated_at: c.rotated_at,
+                grants: st.grants.iter().filter(|g| g.client == c.name).count(),
+                denies: st.denies.iter().filter(|d| d.client == c.name).count(),
+            })
+            .collect();
+        clients.sort_by(|a, b| a.name.cmp(&b.name));
+        clients
+    }
+
+    pub(crate) async fn grant_add(&self, r: GrantAdd) -> Result<Uuid, ApiError> {
+        let now = Utc::now();
+        let mut st = self.policy.write().await;
+        st.client(&r.client)?;
+        if r.actions.is_empty() {
+            return Err(ApiError::new(
+                ErrorKind::Invalid,
+                "no action given; use read, propose or write",
+            ));
+        }
+        if let Some(e) = r.expires.filter(|e| *e <= now) {
+            return Err(ApiError::new(
+                ErrorKind::Invalid,
+                format!(
+                    "expiry {} is in the past; give a duration such as 2h or 30d, or a future RFC3339 time",
+                    e.to_rfc3339()
+                ),
+            ));
+        }
+        let mut redact = r.redact;
+        redact.sort();
+        redact.dedup();
+        let g = Grant {
+            id: Uuid::now_v7(),
+            client: r.client.clone(),
+            actions: r.actions,
+            scope: r.scope,
+            tags: r.tags.iter().map(|t| t.as_str().to_owned()).collect(),
+            max_sensitivity: r.max_sensitivity,
+            expires: r.expires,
+            redact,
+            created_at: now,
+        };
+        let detail = format!(
+            "grant {} {} on {}",
+            r.client,
+            g.actions
+                .list()
+                .iter()
+                .map(|a| a.as_str())
+                .collect::<Vec<_>>()
+                .join(","),
+            g.scope
+        );
+        let entry = policy::user_entry("grant", vec![g.id], detail);
+        self.commit_policy(&mut st, vec![policy::grant_record(&g)], vec![], entry)
+            .await?;
+        Ok(g.id)
+    }
+
+    pub(crate) async fn deny_add(&self, r: DenyAdd) -> Result<Uuid, ApiError> {
+        let mut st = self.policy.write().await;
+        st.client(&r.client)?;
+        let d = DenyRule {
+            id: Uuid::now_v7(),
+            client: r.client.clone(),
+            scope: r.scope,
+            created_at: Utc::now(),
+        };
+        let detail = format!("deny {} on {}", r.client, d.scope);
+        let entry = policy::user_entry("deny", vec![d.id], detail);
+        self.commit_policy(&mut st, vec![policy::deny_record(&d)], vec![], entry)
+            .await?;
+        Ok(d.id)
+    }
+
+    pub(crate) async fn revoke(&self, r: Revoke) -> Result<(), ApiError> {
+        let id = r.id;
+        let mut st = self.policy.write().await;
+        let known = st.grants.iter().any(|g| g.id == id) || st.denies.iter().any(|d| d.id == id);
+        if !known {
+            return Err(ApiError::new(
+                ErrorKind::NoRule,
+                format!("no grant or deny rule {id}; list them with `ctxvault grants`"),
+            ));
+        }
+        let entry = policy::user_entry("revoke", vec![id], format!("rule {id}"));
+        self.commit_policy(&mut st, vec![], vec![id], entry).await
+    }
+
+    pub(crate) async fn revoke_all(&self, r: RevokeAll) -> Result<u64, ApiError> {
+        let mut st = self.policy.write().await;
+        st.client(&r.client)?;
+        let ids = st.rule_ids_of(&r.client);
+        let entry = policy::user_entry(
+            "revoke-all",
+            ids.clone(),
+            format!("every rule of {}", r.client),
+        );
+        self.commit_policy(&mut st, vec![], ids.clone(), entry)
+            .await?;
+        Ok(ids.len() as u64)
+    }
+
+    pub(crate) async fn rules(&self, r: Rules) -> Result<Vec<RuleInfo>, ApiError> {
+        let st = self.policy.read().await;
+        if let Some(c) = &r.client {
+            st.client(c)?;
+        }
+        let now = Utc::now();
+        let wanted = |c: &str| r.client.as_deref().is_none_or(|w| w == c);
+        let mut rules: Vec<RuleInfo> = st
+            .grants
+            .iter()
+            .filter(|g| wanted(&g.client))
+            .map(|g| rule_info_grant(g, now))
+            .chain(
+                st.denies
+                    .iter()
+                    .filter(|d| wanted(&d.client))
+                    .map(rule_info_deny),
+            )
+            .collect();
+        rules.sort_by(|a, b| (&a.client, a.created_at).cmp(&(&b.client, b.created_at)));
+        Ok(rules)
+    }
+}

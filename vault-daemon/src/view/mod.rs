@@ -1,0 +1,380 @@
+//! The client view, implemented once: what one client may see and do, with
+//! policy, redaction and the audit write inside every call. Doors reach it
+//! through [`AgentView`] (in the agent's process) or over the socket
+//! ([`crate::bridge::SocketView`]); both end in the typed methods here.
+
+pub mod reads;
+mod remember;
+
+use std::collections::BTreeMap;
+use std::future::Future;
+
+use chrono::Utc;
+use client_view::*;
+use policies::ClientPolicy;
+use serde_json::value::RawValue;
+use uuid::Uuid;
+use vault_core::audit::AuditEntry;
+use vault_core::{ItemFilter, Namespace, Tag};
+
+use crate::agent::AgentHandle;
+use crate::owner::answer;
+use crate::policy;
+use crate::protocol::{ApiError, ErrorKind, Secret};
+use crate::session::Session;
+
+pub use remember::{
+    PENDING_PER_CLIENT, REMEMBER_DEFAULT_NS, REMEMBER_MAX_BYTES, REMEMBER_PER_WINDOW,
+    REMEMBER_WINDOW,
+};
+
+/// Namespace whose items make up a client's profile.
+pub const PROFILE_NS: &str = "profile";
+/// Kind of the items that are the user's preferences.
+pub const PREFERENCE_KIND: &str = "preference";
+
+/// Who asks: the client, the door's tool, and whether the call is on the
+/// audit record (a user's dry run with `--as` is not).
+#[derive(Clone, Debug)]
+pub struct Who {
+    /// The client's name.
+    pub client: String,
+    /// The MCP tool or method asking.
+    pub tool: Option<String>,
+    /// Record the call in the audit log.
+    pub audited: bool,
+}
+
+impl Who {
+    /// A client's audited call.
+    pub fn client(client: String, tool: Option<String>) -> Who {
+        Who {
+            client,
+            tool,
+            audited: true,
+        }
+    }
+
+    /// The user's dry run as `client`: the same answer, not recorded.
+    pub fn dry_run(client: &str) -> Who {
+        Who {
+            client: client.to_owned(),
+            tool: None,
+            audited: false,
+        }
+    }
+}
+
+/// A namespace and tags as a client sent them, checked.
+pub(crate) fn filter_of(
+    namespace: Option<String>,
+    tags: Vec<String>,
+) -> Result<ItemFilter, ApiError> {
+    let namespace = match namespace
+        .as_deref()
+        .map(str::trim)
+        .filter(|n| !n.is_empty())
+    {
+        None => None,
+        Some(n) => Some(n.parse::<Namespace>()?),
+    };
+    let tags = tags
+        .iter()
+        .map(|t| t.parse::<Tag>())
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(ItemFilter { namespace, tags })
+}
+
+impl Session {
+    /// Run one read for `who`: answered through its policy and, unless a
+    /// dry run, recorded in the audit log (also when it fails) before it is
+    /// answered.
+    async fn read<T, F, Fut>(
+        &self,
+        who: &Who,
+        action: &str,
+        query: Option<String>,
+        f: F,
+    ) -> Result<T, ApiError>
+    where
+        F: FnOnce(ClientPolicy) -> Fut,
+        Fut: Future<Output = Result<reads::Seen<T>, ApiError>>,
+    {
+        let p = self.compile(&who.client).await?;
+        let result = f(p).await;
+        if !who.audited {
+            return result.map(|s| s.value);
+        }
+        let mut entry = self.entry(who, action);
+        entry.query = query;
+        let answer = match result {
+            Ok(seen) => {
+                entry.ids = seen.ids;
+                entry.grants = seen.grants;
+                Ok(seen.value)
+            }
+            Err(e) => {
+                entry.detail = Some(e.message.clone());
+                Err(e)
+            }
+        };
+        self.vault.record_audit(&entry).await?;
+        answer
+    }
+
+    pub(crate) fn entry(&self, who: &Who, action: &str) -> AuditEntry {
+        AuditEntry {
+            time: Utc::now(),
+            client: Some(who.client.clone()),
+            action: action.into(),
+            query: None,
+            ids: Vec::new(),
+            grants: Vec::new(),
+            detail: None,
+            tool: who.tool.clone(),
+        }
+    }
+
+    /// Search within the client's view.
+    pub async fn search_for(&self, who: &Who, q: SearchQuery) -> Result<Vec<Hit>, ApiError> {
+        let filter = filter_of(q.namespace, q.tags)?;
+        let query = q.query;
+        self.read(who, "search", Some(query.clone()), |p| async move {
+            reads::search_as(&self.vault, &p, &query, &filter, q.limit).await
+        })
+        .await
+    }
+
+    /// One item, or "no item" (also for a hidden one).
+    pub async fn get_for(&self, who: &Who, id: Uuid) -> Result<ContextItem, ApiError> {
+        self.read(who, "get", Some(id.to_string()), |p| async move {
+            reads::get_as(&self.vault, &p, &id).await
+        })
+        .await
+    }
+
+    /// Items the client may read, oldest first.
+    pub async fn list_for(&self, who: &Who, q: ListQuery) -> Result<Vec<ContextItem>, ApiError> {
+        let filter = filter_of(q.namespace, q.tags)?;
+        self.read(who, "list", None, |p| async move {
+            reads::list_as(&self.vault, &p, &filter).await
+        })
+        .await
+    }
+
+    /// A page of what the client may read.
+    pub async fn page_for(&self, who: &Who, q: PageQuery) -> Result<Page, ApiError> {
+        let query = Some(format!("offset {}", q.offset));
+        self.read(who, "list", query, |p| async move {
+            reads::page_as(&self.vault, &p, q.offset, q.limit).await
+        })
+        .await
+    }
+
+    /// The actions the client holds now (reads no context: not audited).
+    pub async fn actions_for(&self, client: &str) -> Result<Vec<Action>, ApiError> {
+        Ok(self.compile(client).await?.actions().list())
+    }
+
+    /// What the client can read, by namespace and sensitivity, and its
+    /// actions and grants.
+    pub async fn access_for(&self, who: &Who) -> Result<AccessReport, ApiError> {
+        let client = who.client.clone();
+        self.read(who, "describe-access", None, |p| async move {
+            Ok(reads::Seen {
+                value: self.access_report(&client, &p).await,
+                ids: Vec::new(),
+                grants: Vec::new(),
+            })
+        })
+        .await
+    }
+
+    async fn access_report(&self, client: &str, p: &ClientPolicy) -> AccessReport {
+        let mut by_ns: BTreeMap<String, NamespaceCount> = BTreeMap::new();
+        for (g, n) in self.vault.group_counts().await {
+            if !p.allows(Action::Read, &policy::facts(&g)) {
+                continue;
+            }
+            let c = by_ns
+                .entry(g.namespace.to_string())
+                .or_insert_with(|| NamespaceCount {
+                    namespace: g.namespace.to_string(),
+                    ..Default::default()
+                });
+            let n = u64::from(n);
+            match g.sensitivity {
+                Sensitivity::Public => c.public += n,
+                Sensitivity::Normal => c.normal += n,
+                Sensitivity::Private => c.private += n,
+                Sensitivity::Secret => c.secret += n,
+            }
+            c.total += n;
+        }
+        let namespaces: Vec<NamespaceCount> = by_ns.into_values().collect();
+        AccessReport {
+            client: client.to_owned(),
+            actions: p.actions().list(),
+            grants: p.grants().len(),
+            denies: p.denies().len(),
+            items: namespaces.iter().map(|n| n.total).sum(),
+            namespaces,
+            scopes: p
+                .grants()
+                .iter()
+                .map(|g| GrantView {
+                    scope: g.scope.to_string(),
+                    actions: g.actions.list(),
+                    tags: g.tags.clone(),
+                    max_sensitivity: g.max_sensitivity,
+                    expires: g.expires,
+                    redact: g.redact.clone(),
+                })
+                .collect(),
+        }
+    }
+
+    /// The client's visible profile and preferences, and matches for a topic.
+    pub async fn profile_for(&self, who: &Who, q: ProfileQuery) -> Result<Profile, ApiError> {
+        let topic = q.topic.clone();
+        self.read(who, "profile", topic, |p| async move {
+            let profile_ns: Namespace = PROFILE_NS.parse()?;
+            let found = reads::list_groups_as(&self.vault, &p, |g| {
+                g.namespace.is_under(&profile_ns) || g.kind.as_str() == PREFERENCE_KIND
+            })
+            .await?;
+            let mut grants = found.grants;
+            let mut ids = found.ids;
+            let items = found.value;
+            let hits = match q.topic.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+                Some(t) => {
+                    let seen =
+                        reads::search_as(&self.vault, &p, t, &ItemFilter::default(), q.limit)
+                            .await?;
+                    for g in seen.grants {
+                        if !grants.contains(&g) {
+                            grants.push(g);
+                        }
+                    }
+                    let hits: Vec<Hit> = seen
+                        .value
+                        .into_iter()
+                        .filter(|h| !ids.contains(&h.item.id))
+                        .collect();
+                    ids.extend(hits.iter().map(|h| h.item.id));
+                    hits
+                }
+                None => Vec::new(),
+            };
+            Ok(reads::Seen {
+                value: Profile { items, hits },
+                ids,
+                grants,
+            })
+        })
+        .await
+    }
+
+    /// A client call from the socket, answered by the typed method it names.
+    pub async fn client_call(
+        &self,
+        who: &Who,
+        call: ClientCall,
+    ) -> Result<Box<RawValue>, ApiError> {
+        match call {
+            ClientCall::Search(q) => answer(self.search_for(who, q).await),
+            ClientCall::Get(q) => answer(self.get_for(who, q.id).await),
+            ClientCall::List(q) => answer(self.list_for(who, q).await),
+            ClientCall::Page(q) => answer(self.page_for(who, q).await),
+            ClientCall::Access(_) => answer(self.access_for(who).await),
+            ClientCall::Actions(_) => answer(self.actions_for(&who.client).await),
+            ClientCall::Profile(q) => answer(self.profile_for(who, q).await),
+            ClientCall::Remember(r) => answer(self.remember_for(who, r).await),
+        }
+    }
+}
+
+/// The client view inside the agent's process (the HTTP door): each call
+/// finds the client by its token at that moment, so a revoked or rotated
+/// token, a lock and a grant change apply to the very next call.
+pub struct AgentView {
+    agent: AgentHandle,
+    token: Secret,
+}
+
+impl AgentView {
+    /// The view of the client holding `token`.
+    pub fn new(agent: AgentHandle, token: Secret) -> Self {
+        AgentView { agent, token }
+    }
+
+    /// Run `f` as its own task (a client that hangs up must not cancel a
+    /// write between its commit and the index update).
+    fn run<T, F, Fut>(&self, tool: Option<&'static str>, f: F) -> ViewFuture<'_, T>
+    where
+        T: Send + 'static,
+        F: FnOnce(std::sync::Arc<Session>, Who) -> Fut + Send + 'static,
+        Fut: Future<Output = Result<T, ApiError>> + Send + 'static,
+    {
+        let agent = self.agent.clone();
+        let token = self.token.clone();
+        Box::pin(async move {
+            let task = tokio::spawn(async move {
+                let (session, client) = agent.client_session(&token).await?;
+                f(session, Who::client(client, tool.map(str::to_owned))).await
+            });
+            match task.await {
+                Ok(r) => r.map_err(ViewError::from),
+                Err(e) => Err(ViewError::new(
+                    ViewErrorKind::Internal,
+                    format!("request failed: {e}"),
+                )),
+            }
+        })
+    }
+}
+
+impl ClientView for AgentView {
+    fn search(&self, tool: &'static str, q: SearchQuery) -> ViewFuture<'_, Vec<Hit>> {
+        self.run(Some(tool), |s, w| async move { s.search_for(&w, q).await })
+    }
+
+    fn get(&self, tool: &'static str, id: Uuid) -> ViewFuture<'_, ContextItem> {
+        self.run(
+            Some(tool),
+            move |s, w| async move { s.get_for(&w, id).await },
+        )
+    }
+
+    fn list(&self, tool: &'static str, q: ListQuery) -> ViewFuture<'_, Vec<ContextItem>> {
+        self.run(Some(tool), |s, w| async move { s.list_for(&w, q).await })
+    }
+
+    fn page(&self, tool: &'static str, q: PageQuery) -> ViewFuture<'_, Page> {
+        self.run(Some(tool), |s, w| async move { s.page_for(&w, q).await })
+    }
+
+    fn access(&self, tool: &'static str) -> ViewFuture<'_, AccessReport> {
+        self.run(Some(tool), |s, w| async move { s.access_for(&w).await })
+    }
+
+    fn actions(&self) -> ViewFuture<'_, Vec<Action>> {
+        self.run(None, |s, w| async move { s.actions_for(&w.client).await })
+    }
+
+    fn profile(&self, tool: &'static str, q: ProfileQuery) -> ViewFuture<'_, Profile> {
+        self.run(Some(tool), |s, w| async move { s.profile_for(&w, q).await })
+    }
+
+    fn remember(&self, tool: &'static str, r: RememberRequest) -> ViewFuture<'_, Remembered> {
+        self.run(
+            Some(tool),
+            |s, w| async move { s.remember_for(&w, r).await },
+        )
+    }
+}
+
+/// The error for a client call while the vault is locked.
+pub(crate) fn locked_error() -> ApiError {
+    ApiError::new(ErrorKind::Locked, "vault is locked: run `ctxvault unlock`")
+}
