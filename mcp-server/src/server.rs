@@ -3,8 +3,7 @@
 use std::sync::Arc;
 
 use client_view::{
-    AccessReport, ClientView, ContextItem, PageQuery, ProfileQuery, RememberRequest, SearchQuery,
-    ViewError, ViewErrorKind,
+    ClientView, PageQuery, ProfileQuery, RememberRequest, SearchQuery, ViewError, ViewErrorKind,
 };
 use rmcp::handler::server::router::tool::ToolRouter;
 use rmcp::handler::server::tool::schema_for_output;
@@ -22,6 +21,7 @@ use rmcp::{ErrorData, RoleServer, ServerHandler, schemars, tool, tool_handler, t
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use crate::output::{AccessOut, HitOut, ItemOut, SearchOut};
 use crate::render;
 use crate::{
     DEFAULT_LIMIT, FixedView, INSTRUCTIONS, ITEM_URI_PREFIX, MAX_LIMIT, PROFILE_URI,
@@ -119,135 +119,6 @@ fn structured<T: Serialize, S: Serialize>(
             ErrorData::internal_error(format!("cannot encode the answer: {e}"), None)
         })?);
     Ok(r)
-}
-
-/// One `search_context` result, as the model sees it.
-#[derive(Serialize, schemars::JsonSchema)]
-pub struct HitOut {
-    /// The item's id, for get_context.
-    #[schemars(with = "String")]
-    pub id: Uuid,
-    /// Its namespace.
-    pub namespace: String,
-    /// What it is.
-    pub kind: String,
-    /// Its title, if any.
-    pub title: Option<String>,
-    /// A passage around the first match.
-    pub snippet: String,
-    /// Its tags.
-    pub tags: Vec<String>,
-    /// When it last changed (RFC 3339).
-    pub updated_at: String,
-}
-
-/// `search_context`'s structured answer.
-#[derive(Serialize, schemars::JsonSchema)]
-pub struct SearchOut {
-    /// Best match first.
-    pub results: Vec<HitOut>,
-}
-
-/// `get_context`'s answer: one item in full.
-#[derive(Serialize, schemars::JsonSchema)]
-pub struct ItemOut {
-    /// Its id.
-    #[schemars(with = "String")]
-    pub id: Uuid,
-    /// Its namespace.
-    pub namespace: String,
-    /// What it is.
-    pub kind: String,
-    /// Its title, if any.
-    pub title: Option<String>,
-    /// The full text.
-    pub body: String,
-    /// Its tags.
-    pub tags: Vec<String>,
-    /// `public`, `normal`, `private` or `secret`.
-    pub sensitivity: String,
-    /// Who wrote it: `user`, `import:<format>`, `client:<name>`.
-    pub source: String,
-    /// When it was made (RFC 3339).
-    pub created_at: String,
-    /// When it last changed (RFC 3339).
-    pub updated_at: String,
-    /// Its version.
-    pub version: u64,
-}
-
-/// A namespace the client can read, with its item count.
-#[derive(Serialize)]
-struct NamespaceOut {
-    namespace: String,
-    items: u64,
-}
-
-/// One of the client's active grants, as the model sees it.
-#[derive(Serialize)]
-struct ScopeOut {
-    scope: String,
-    actions: Vec<&'static str>,
-    tags: Vec<String>,
-    max_sensitivity: String,
-    expires: Option<String>,
-    redact: Vec<String>,
-}
-
-/// `describe_access`'s answer.
-#[derive(Serialize)]
-struct AccessOut {
-    client: String,
-    actions: Vec<&'static str>,
-    grants: Vec<ScopeOut>,
-    namespaces: Vec<NamespaceOut>,
-}
-
-impl From<&AccessReport> for AccessOut {
-    fn from(a: &AccessReport) -> Self {
-        AccessOut {
-            client: a.client.clone(),
-            actions: a.actions.iter().map(|x| x.as_str()).collect(),
-            grants: a
-                .scopes
-                .iter()
-                .map(|g| ScopeOut {
-                    scope: g.scope.clone(),
-                    actions: g.actions.iter().map(|x| x.as_str()).collect(),
-                    tags: g.tags.clone(),
-                    max_sensitivity: g.max_sensitivity.to_string(),
-                    expires: g.expires.map(|e| e.to_rfc3339()),
-                    redact: g.redact.iter().map(|r| r.to_string()).collect(),
-                })
-                .collect(),
-            namespaces: a
-                .namespaces
-                .iter()
-                .map(|n| NamespaceOut {
-                    namespace: n.namespace.clone(),
-                    items: n.total,
-                })
-                .collect(),
-        }
-    }
-}
-
-impl From<&ContextItem> for ItemOut {
-    fn from(i: &ContextItem) -> Self {
-        ItemOut {
-            id: i.id,
-            namespace: i.namespace.clone(),
-            kind: i.kind.clone(),
-            title: i.title.clone(),
-            body: i.body.clone(),
-            tags: i.tags.clone(),
-            sensitivity: i.sensitivity.to_string(),
-            source: i.source.clone(),
-            created_at: i.created_at.to_rfc3339(),
-            updated_at: i.updated_at.to_rfc3339(),
-            version: i.version,
-        }
-    }
 }
 
 impl ContextServer {

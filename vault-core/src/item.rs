@@ -379,6 +379,22 @@ impl NewItem {
     }
 }
 
+impl Item {
+    /// Check a complete item (as an import brings it): body, title and
+    /// version, normalising its tags.
+    pub fn validate(&mut self) -> Result<()> {
+        check_body(&self.body)?;
+        if let Some(t) = &self.title {
+            check_title(t)?;
+        }
+        if self.version == 0 {
+            return Err(invalid("version", "version must be at least 1"));
+        }
+        self.tags = normalize_tags(std::mem::take(&mut self.tags))?;
+        Ok(())
+    }
+}
+
 impl Drop for NewItem {
     fn drop(&mut self) {
         self.body.zeroize();

@@ -24,7 +24,6 @@ pub struct Add {
 impl Add {
     pub async fn run(self, ctx: &Ctx) -> anyhow::Result<()> {
         let body = read_text(&self.text)?;
-        vault_core::item::check_body(&body)?;
         let f = self.fields;
         let item = NewItem {
             namespace: f.namespace.unwrap_or_default(),

@@ -32,9 +32,6 @@ pub struct Edit {
 impl Edit {
     pub async fn run(self, ctx: &Ctx) -> anyhow::Result<()> {
         let body = self.text.as_deref().map(read_text).transpose()?;
-        if let Some(b) = &body {
-            vault_core::item::check_body(b)?;
-        }
         let f = self.fields;
         let tags = if self.clear_tags {
             Some(Vec::new())

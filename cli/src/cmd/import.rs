@@ -211,12 +211,8 @@ impl Import {
                     .map_err(|e| anyhow!("{}: {e}", position(k)))?;
             }
             item.tags.extend(self.tags.iter().cloned());
-            vault_core::item::check_body(&item.body)
-                .map_err(|e| anyhow!("{}: {e}", position(k)))?;
-            if let Some(t) = &item.title {
-                vault_core::item::check_title(t).map_err(|e| anyhow!("{}: {e}", position(k)))?;
-            }
-            item.tags = vault_core::item::normalize_tags(std::mem::take(&mut item.tags))
+            // The vault checks again; checking here names the line.
+            item.validate()
                 .map_err(|e| anyhow!("{}: {e}", position(k)))?;
         }
         let offered = contents.items.len();

@@ -1,5 +1,6 @@
 //! `ctxvault status`.
 
+use serde::Serialize;
 use vault_daemon::protocol as p;
 
 use crate::ctx::Ctx;
@@ -13,6 +14,17 @@ pub struct Status {
     json: bool,
 }
 
+/// What `status` knows when no agent runs (ids are plaintext, so the count
+/// needs no key).
+#[derive(Serialize)]
+struct NoAgent {
+    running: bool,
+    initialized: bool,
+    locked: bool,
+    items: Option<u64>,
+    vault: String,
+}
+
 impl Status {
     pub async fn run(self, ctx: &Ctx) -> anyhow::Result<()> {
         let initialized = vault_core::store::Store::exists(&ctx.dir);
@@ -22,53 +34,62 @@ impl Status {
             None
         };
         let status = match answer {
-            Some(r) => serde_json::to_value(r.map_err(|e| anyhow::anyhow!(e.message))?)?,
-            None => {
-                // No agent: ids are plaintext, so the count needs no key.
-                let items = if initialized {
-                    let v = vault_core::Vault::open(&ctx.dir).await?;
-                    let n = v.count().await?;
-                    v.store().close().await;
-                    Some(n)
-                } else {
-                    None
-                };
-                serde_json::json!({
-                    "running": false,
-                    "initialized": initialized,
-                    "locked": true,
-                    "items": items,
-                    "vault": ctx.dir.display().to_string(),
-                })
+            Some(r) => Some(r.map_err(|e| anyhow::anyhow!(e.message))?),
+            None => None,
+        };
+        let Some(s) = status else {
+            let items = if initialized {
+                let v = vault_core::Vault::open(&ctx.dir).await?;
+                let n = v.count().await?;
+                v.store().close().await;
+                Some(n)
+            } else {
+                None
+            };
+            let none = NoAgent {
+                running: false,
+                initialized,
+                locked: true,
+                items,
+                vault: ctx.dir.display().to_string(),
+            };
+            if self.json {
+                return output::json(&none);
             }
+            println!("vault:  {}", ctx.dir.display());
+            if !initialized {
+                println!("state:  no vault here (run `ctxvault init`)");
+                return Ok(());
+            }
+            println!("agent:  not running");
+            println!("state:  locked");
+            println!("items:  {}", items.unwrap_or(0));
+            return Ok(());
         };
         if self.json {
-            return output::json(&status);
+            return output::json(&s);
         }
-        let running = status["running"].as_bool().unwrap_or(false);
         println!("vault:  {}", ctx.dir.display());
         if !initialized {
             println!("state:  no vault here (run `ctxvault init`)");
             return Ok(());
         }
-        if running {
-            println!("agent:  running (pid {})", status["pid"]);
-        } else {
-            println!("agent:  not running");
-        }
-        let locked = status["locked"].as_bool().unwrap_or(true);
-        println!("state:  {}", if locked { "locked" } else { "unlocked" });
-        println!("items:  {}", status["items"]);
-        if let Some(url) = status["http"].as_str() {
+        println!("agent:  running (pid {})", s.pid);
+        println!("state:  {}", if s.locked { "locked" } else { "unlocked" });
+        println!("items:  {}", s.items);
+        if let Some(url) = &s.http {
             println!("mcp:    {url}");
         }
-        if let Some(n) = status["pending"].as_u64().filter(|n| *n > 0) {
-            println!("review: {n} proposal(s) from clients wait: `ctxvault pending`");
+        if s.pending > 0 {
+            println!(
+                "review: {} proposal(s) from clients wait: `ctxvault pending`",
+                s.pending
+            );
         }
-        if let Some(d) = status["damaged"].as_array().filter(|d| !d.is_empty()) {
+        if !s.damaged.is_empty() {
             println!(
                 "damaged: {} item(s) failed integrity checks; `ctxvault get ID` names each",
-                d.len()
+                s.damaged.len()
             );
         }
         Ok(())

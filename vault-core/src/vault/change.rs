@@ -20,7 +20,7 @@ use uuid::Uuid;
 use super::{ImportReport, UnlockedVault};
 use crate::audit::AuditEntry;
 use crate::error::{Error, Result};
-use crate::item::{self, Item, ItemFilter, ItemPatch, NewItem};
+use crate::item::{Item, ItemFilter, ItemPatch, NewItem};
 use crate::records::{self, PolicyRecord};
 use crate::store::{self, Store};
 
@@ -276,17 +276,10 @@ impl UnlockedVault {
         records: RecordChange,
         dry_run: bool,
     ) -> Result<ImportReport> {
-        for i in &items {
-            item::check_body(&i.body).map_err(|e| at_item(e, &i.id))?;
-            if let Some(t) = &i.title {
-                item::check_title(t).map_err(|e| at_item(e, &i.id))?;
-            }
-            if i.version == 0 {
-                return Err(Error::Invalid {
-                    field: "version",
-                    reason: format!("item {}: version must be at least 1", i.id),
-                });
-            }
+        let mut items = items;
+        for i in &mut items {
+            let id = i.id;
+            i.validate().map_err(|e| at_item(e, &id))?;
         }
         let w = self.writer.lock().await;
         let existing = self.list(&ItemFilter::default()).await?;
@@ -302,13 +295,12 @@ impl UnlockedVault {
         drop(existing);
         let mut fresh = Vec::with_capacity(items.len());
         let mut duplicates = 0u64;
-        for mut i in items {
+        for i in items {
             if ids.contains(&i.id) || !contents.insert(content_key(&i)) {
                 duplicates += 1;
                 continue;
             }
             ids.insert(i.id);
-            i.tags = item::normalize_tags(std::mem::take(&mut i.tags))?;
             fresh.push(i);
         }
         let added = fresh.len() as u64;
