@@ -25,6 +25,8 @@ pub fn agent_command(vault: &Path) -> anyhow::Result<tokio::process::Command> {
     cmd.arg("--vault")
         .arg(vault)
         .args(["daemon", "--notify-ready"])
+        // A test's stand-in for another release never passes to our agent.
+        .env_remove("CTXVAULT_TEST_PROTOCOL")
         .stdin(Stdio::null())
         .stdout(Stdio::piped());
     Ok(cmd)
@@ -172,8 +174,16 @@ impl Ctx {
         match client.stop().await {
             Ok(()) => {}
             Err(TransportError::NotRunning(_)) => return Ok(false),
-            Err(_) if agent_lock_held(&self.dir) => terminate_lock_holder(&self.dir)?,
-            Err(_) => return Ok(false),
+            Err(e @ TransportError::Path(_)) => return Err(e.into()),
+            Err(
+                TransportError::BadResponse(_) | TransportError::Http(_) | TransportError::Io(_),
+            ) => {
+                // An agent that cannot hear /stop (one older than it), or
+                // one already exiting.
+                if !terminate_lock_holder(&self.dir)? {
+                    return Ok(false);
+                }
+            }
         }
         wait_agent_exit(&self.dir)?;
         Ok(true)
@@ -256,18 +266,45 @@ pub fn wait_agent_exit(dir: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Send SIGTERM to the agent whose pid the vault's lock file names (the
-/// lock is held, so that process is the agent).
-fn terminate_lock_holder(dir: &Path) -> anyhow::Result<()> {
+/// Send SIGTERM to the agent holding the vault's lock: the pid its lock
+/// file names, once `/proc/locks` shows that very process holding the
+/// file's lock (so a stale pid, or another command probing the lock, is
+/// never signalled). False when no process holds it.
+fn terminate_lock_holder(dir: &Path) -> anyhow::Result<bool> {
+    use std::os::unix::fs::MetadataExt;
     let path = dir.join(vault_daemon::server::LOCK_FILE);
-    let pid: i32 = std::fs::read_to_string(&path)
+    let Ok(meta) = std::fs::metadata(&path) else {
+        return Ok(false);
+    };
+    let pid: Option<i32> = std::fs::read_to_string(&path)
         .ok()
-        .and_then(|s| s.trim().parse().ok())
-        .with_context(|| format!("the agent lock {} names no process", path.display()))?;
-    nix::sys::signal::kill(
-        nix::unistd::Pid::from_raw(pid),
-        nix::sys::signal::Signal::SIGTERM,
-    )
-    .with_context(|| format!("cannot stop the agent (pid {pid})"))?;
-    Ok(())
+        .and_then(|s| s.trim().parse().ok());
+    let locks = std::fs::read_to_string("/proc/locks").unwrap_or_default();
+    let holds = |pid: i32| {
+        locks.lines().any(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            // "1: FLOCK  ADVISORY  WRITE 4242 fd:01:1234567 0 EOF"
+            f.get(1) == Some(&"FLOCK")
+                && f.get(4) == Some(&pid.to_string().as_str())
+                && f.get(5)
+                    .and_then(|d| d.rsplit(':').next())
+                    .is_some_and(|ino| ino == meta.ino().to_string())
+        })
+    };
+    match pid {
+        Some(pid) if holds(pid) => {
+            match nix::sys::signal::kill(
+                nix::unistd::Pid::from_raw(pid),
+                nix::sys::signal::Signal::SIGTERM,
+            ) {
+                Ok(()) | Err(nix::errno::Errno::ESRCH) => Ok(true),
+                Err(e) => bail!("cannot stop the agent (pid {pid}): {e}"),
+            }
+        }
+        _ if agent_lock_held(dir) => bail!(
+            "an agent of another ctxvault version holds {} and does not answer; stop it by hand (its pid is in that file)",
+            path.display()
+        ),
+        _ => Ok(false),
+    }
 }

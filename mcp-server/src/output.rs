@@ -117,6 +117,11 @@ impl From<&AccessReport> for AccessOut {
     }
 }
 
+/// A time as the item JSON has always shown it (`...Z`, sub-seconds kept).
+fn rfc3339(t: chrono::DateTime<chrono::Utc>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)
+}
+
 impl From<&ContextItem> for ItemOut {
     fn from(i: &ContextItem) -> Self {
         ItemOut {
@@ -128,8 +133,8 @@ impl From<&ContextItem> for ItemOut {
             tags: i.tags.clone(),
             sensitivity: i.sensitivity.to_string(),
             source: i.source.clone(),
-            created_at: i.created_at.to_rfc3339(),
-            updated_at: i.updated_at.to_rfc3339(),
+            created_at: rfc3339(i.created_at),
+            updated_at: rfc3339(i.updated_at),
             version: i.version,
         }
     }

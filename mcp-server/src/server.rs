@@ -81,8 +81,9 @@ fn tool_error(msg: impl Into<String>) -> CallToolResult {
     CallToolResult::error(vec![ContentBlock::text(msg.into())])
 }
 
+/// Compact JSON: what a model reads costs it tokens.
 fn encode<T: Serialize>(value: &T) -> Result<String, ErrorData> {
-    serde_json::to_string_pretty(value)
+    serde_json::to_string(value)
         .map_err(|e| ErrorData::internal_error(format!("cannot encode the answer: {e}"), None))
 }
 

@@ -158,6 +158,25 @@ fn mcp_without_a_token_names_the_fix() {
     ctxvault_tests::assert_one_line_error(&o.stderr, "CTXVAULT_TOKEN is not set");
 }
 
+/// Run a script of `tests/support` with the Python that has the official MCP
+/// SDK, as the client holding `token`; its JSON output.
+fn sdk_script(env: &Env, token: &str, args: &[&str]) -> serde_json::Value {
+    let out = std::process::Command::new(ctxvault_tests::python())
+        .args(args)
+        .env("CTXVAULT_HOME", &env.vault)
+        .env("CTXVAULT_RUNTIME_DIR", &env.runtime)
+        .env("CTXVAULT_TOKEN", token)
+        .env_remove("CTXVAULT_PASSPHRASE")
+        .output()
+        .expect("python with the `mcp` package (scripts/test.sh installs it)");
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
 /// The same flow, driven by the official MCP Python SDK (installed by
 /// `scripts/test.sh`), over stdio and over the agent's HTTP endpoint.
 #[test]
@@ -189,20 +208,7 @@ fn official_python_sdk_over_stdio_and_http() {
             .len();
         let mut args = vec![script, binary.to_str().unwrap(), "cursor", &work, &health];
         args.extend(url);
-        let out = std::process::Command::new(ctxvault_tests::python())
-            .args(&args)
-            .env("CTXVAULT_HOME", &env.vault)
-            .env("CTXVAULT_RUNTIME_DIR", &env.runtime)
-            .env("CTXVAULT_TOKEN", &token)
-            .env_remove("CTXVAULT_PASSPHRASE")
-            .output()
-            .expect("python3 with the `mcp` package (pip install mcp)");
-        assert!(
-            out.status.success(),
-            "{url:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let seen: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let seen = sdk_script(&env, &token, &args);
         assert_eq!(seen["server"], "ctxvault");
         assert_eq!(
             seen["tools"],
@@ -270,21 +276,8 @@ fn python_sdk_negotiates_versions_and_sees_annotations_and_structure() {
         for url in [None, Some(agent.url.as_str())] {
             let mut args = vec![script, binary.to_str().unwrap(), "cursor", &work, version];
             args.extend(url);
-            let out = std::process::Command::new(ctxvault_tests::python())
-                .args(&args)
-                .env("CTXVAULT_HOME", &env.vault)
-                .env("CTXVAULT_RUNTIME_DIR", &env.runtime)
-                .env("CTXVAULT_TOKEN", &token)
-                .env_remove("CTXVAULT_PASSPHRASE")
-                .output()
-                .expect("python with the `mcp` package (scripts/test.sh installs it)");
             let at = format!("{version} over {}", url.unwrap_or("stdio"));
-            assert!(
-                out.status.success(),
-                "{at}: {}",
-                String::from_utf8_lossy(&out.stderr)
-            );
-            let seen: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+            let seen = sdk_script(&env, &token, &args);
             assert_eq!(seen["negotiated"], expect, "{at}");
             let tools = &seen["tools"];
             for read in [

@@ -62,3 +62,36 @@ fn stop_works_against_an_agent_of_another_protocol() {
     assert!(old.wait().unwrap().success());
     assert_eq!(env.status()["running"], false);
 }
+
+/// An agent older than the unversioned endpoints (no /hello, no /stop): the
+/// CLI stops it with SIGTERM to the process that holds the vault's lock,
+/// then starts its own.
+#[test]
+fn an_agent_that_knows_no_hello_is_terminated_and_replaced() {
+    let env = Env::new();
+    env.init();
+    env.add(&["--ns", "notes", "a note from before the upgrade"]);
+    let socket = env.status()["socket"].as_str().unwrap().to_owned();
+    env.ok(&["stop"]);
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/support/old_agent.py");
+    let mut old = std::process::Command::new("python3")
+        .args([script, &socket])
+        .arg(env.vault.join("agent.lock"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(old.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    assert_eq!(line.trim(), "ready");
+    let o = env.run(&["ls"]);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert!(o.stdout.contains("a note from before the upgrade"));
+    assert!(o.stderr.contains("restarting it"), "{}", o.stderr);
+    let status = old.wait().unwrap();
+    use std::os::unix::process::ExitStatusExt;
+    assert_eq!(status.signal(), Some(15), "stopped by SIGTERM");
+    assert_eq!(env.status()["running"], true);
+}

@@ -369,6 +369,23 @@ pub(crate) fn seal_record(
     sealer.seal(&record_aad(vault_id, &r.id()), &r.encode()?)
 }
 
+/// Re-seal a policy record under another key, its plaintext byte for byte
+/// (rekey: fields a newer ctxvault wrote survive). A blob that fails to
+/// authenticate is an integrity error naming the record.
+pub(crate) fn reseal_record(
+    old: &Sealer,
+    new: &Sealer,
+    vault_id: &[u8; 16],
+    id: Uuid,
+    sealed: &[u8],
+) -> Result<Vec<u8>> {
+    let aad = record_aad(vault_id, &id);
+    let plain = old
+        .open(&aad, sealed)
+        .map_err(|_| Error::RecordIntegrity(id))?;
+    new.seal(&aad, &plain)
+}
+
 /// Open a sealed policy record; a blob that fails authentication or does
 /// not parse is an integrity error naming the record.
 pub(crate) fn open_record(

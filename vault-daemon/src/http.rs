@@ -208,6 +208,22 @@ fn bearer(headers: &HeaderMap) -> Option<&str> {
         .filter(|t| !t.is_empty())
 }
 
+/// The answer to a request whose session id the owner table judged, or
+/// `None` to let it through.
+fn session_refusal(owner: Ownership) -> Option<Response> {
+    match owner {
+        Ownership::Owner => None,
+        Ownership::Other => Some(refuse(
+            StatusCode::FORBIDDEN,
+            "Forbidden: this MCP session was opened with another client's token",
+        )),
+        Ownership::Unknown => Some(refuse(
+            StatusCode::NOT_FOUND,
+            "unknown or expired MCP session: start a new session (initialize again)",
+        )),
+    }
+}
+
 async fn guard(State(g): State<Arc<Guard>>, mut req: Request, next: Next) -> Response {
     let headers = req.headers();
     if !g.allow_remote && !host_allowed(headers) {
@@ -251,20 +267,8 @@ async fn guard(State(g): State<Arc<Guard>>, mut req: Request, next: Next) -> Res
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .check(sid, &hash);
-        match owner {
-            Ownership::Owner => {}
-            Ownership::Other => {
-                return refuse(
-                    StatusCode::FORBIDDEN,
-                    "Forbidden: this MCP session was opened with another client's token",
-                );
-            }
-            Ownership::Unknown => {
-                return refuse(
-                    StatusCode::NOT_FOUND,
-                    "unknown or expired MCP session: start a new session (initialize again)",
-                );
-            }
+        if let Some(refused) = session_refusal(owner) {
+            return refused;
         }
     }
     let closing = req.method() == Method::DELETE;
@@ -440,6 +444,13 @@ mod tests {
                 assert_eq!(seen, Ownership::Unknown, "{sid}");
             }
         }
+        // What the guard answers: a forgotten session is 404, another
+        // client's 403; only the owner gets through.
+        let status = |o| session_refusal(o).map(|r| r.status());
+        assert_eq!(status(t.check("s0", "b")), Some(StatusCode::NOT_FOUND));
+        assert_eq!(status(t.check("s0", "a")), Some(StatusCode::NOT_FOUND));
+        assert_eq!(status(t.check("s19999", "a")), Some(StatusCode::FORBIDDEN));
+        assert_eq!(status(t.check("s19999", "b")), None);
         // The least recently used goes first: using s10000 keeps it.
         t.check("s10000", "a");
         t.insert("new", "a");

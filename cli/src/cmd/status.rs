@@ -25,6 +25,15 @@ struct NoAgent {
     vault: String,
 }
 
+/// Print the vault line; false (after saying so) when there is no vault.
+fn header(ctx: &Ctx, initialized: bool) -> bool {
+    println!("vault:  {}", ctx.dir.display());
+    if !initialized {
+        println!("state:  no vault here (run `ctxvault init`)");
+    }
+    initialized
+}
+
 impl Status {
     pub async fn run(self, ctx: &Ctx) -> anyhow::Result<()> {
         let initialized = vault_core::store::Store::exists(&ctx.dir);
@@ -56,9 +65,7 @@ impl Status {
             if self.json {
                 return output::json(&none);
             }
-            println!("vault:  {}", ctx.dir.display());
-            if !initialized {
-                println!("state:  no vault here (run `ctxvault init`)");
+            if !header(ctx, initialized) {
                 return Ok(());
             }
             println!("agent:  not running");
@@ -69,9 +76,7 @@ impl Status {
         if self.json {
             return output::json(&s);
         }
-        println!("vault:  {}", ctx.dir.display());
-        if !initialized {
-            println!("state:  no vault here (run `ctxvault init`)");
+        if !header(ctx, initialized) {
             return Ok(());
         }
         println!("agent:  running (pid {})", s.pid);

@@ -281,7 +281,8 @@ impl UnlockedVault {
             let id = i.id;
             i.validate().map_err(|e| at_item(e, &id))?;
         }
-        let w = self.writer.lock().await;
+        // The scan for duplicates opens every item: it runs before the
+        // writer lock, so audited reads are not held up meanwhile.
         let existing = self.list(&ItemFilter::default()).await?;
         let mut ids: HashSet<Uuid> = existing.iter().map(|i| i.id).collect();
         let content_key = |i: &Item| {
@@ -305,6 +306,7 @@ impl UnlockedVault {
         }
         let added = fresh.len() as u64;
         if !dry_run && (!fresh.is_empty() || !records.put.is_empty()) {
+            let w = self.writer.lock().await;
             let change = ChangeSet {
                 insert: fresh,
                 records,

@@ -152,8 +152,13 @@ impl Vault {
         }
         drop(rows);
         for (id, sealed) in self.store.records().await? {
-            let rec = records::open_record(&old_keys.records, &self.vault_id, id, &sealed)?;
-            let resealed = records::seal_record(&new_keys.records, &self.vault_id, &rec)?;
+            let resealed = records::reseal_record(
+                &old_keys.records,
+                &new_keys.records,
+                &self.vault_id,
+                id,
+                &sealed,
+            )?;
             store::put_record(&mut tx, &id, &resealed).await?;
         }
         old_keys.audit.reseal_into(&mut tx, &new_keys.audit).await?;

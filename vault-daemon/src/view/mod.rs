@@ -100,13 +100,13 @@ impl Session {
         F: FnOnce(ClientPolicy) -> Fut,
         Fut: Future<Output = Result<reads::Seen<T>, ApiError>>,
     {
+        let mut entry = self.entry(who, action);
+        entry.query = query;
         let p = self.compile(&who.client).await?;
         let result = f(p).await;
         if !who.audited {
             return result.map(|s| s.value);
         }
-        let mut entry = self.entry(who, action);
-        entry.query = query;
         let answer = match result {
             Ok(seen) => {
                 entry.ids = seen.ids;

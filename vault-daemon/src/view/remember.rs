@@ -11,7 +11,7 @@ use uuid::Uuid;
 use vault_core::audit::AuditEntry;
 use vault_core::records::{PendingRecord, PolicyRecord};
 use vault_core::vault::RecordChange;
-use vault_core::{Kind, NewItem};
+use vault_core::{Kind, Namespace, NewItem, Tag};
 
 use super::{Who, filter_of};
 use crate::protocol::{ApiError, ErrorKind};
@@ -27,6 +27,13 @@ pub const REMEMBER_WINDOW: Duration = Duration::from_secs(60);
 pub const PENDING_PER_CLIENT: usize = 100;
 /// Where `remember` stores when no namespace is given.
 pub const REMEMBER_DEFAULT_NS: &str = "inbox";
+
+/// Where a remembered item goes, parsed from the request.
+struct Where {
+    namespace: Namespace,
+    tags: Vec<Tag>,
+    kind: Option<Kind>,
+}
 
 fn used_grants(d: &Decision) -> Option<Vec<Uuid>> {
     match d {
@@ -45,7 +52,34 @@ impl Session {
     ) -> Result<Remembered, ApiError> {
         let p = self.compile(&who.client).await?;
         let entry = self.entry(who, "remember");
-        match self.remember_as(&who.client, &p, r, entry.clone()).await {
+        // Arguments that do not parse are refused before anything is read
+        // or written, as the MCP layer refuses malformed arguments.
+        let blank = |s: &Option<String>| s.as_deref().is_none_or(|s| s.trim().is_empty());
+        let namespace = if blank(&r.namespace) {
+            REMEMBER_DEFAULT_NS.to_owned()
+        } else {
+            r.namespace.clone().unwrap_or_default()
+        };
+        let filter = filter_of(Some(namespace), r.tags.clone())?;
+        let Some(namespace) = filter.namespace else {
+            return Err(ApiError::new(
+                ErrorKind::Invalid,
+                "remember needs a namespace",
+            ));
+        };
+        let kind = match r.kind.as_deref().map(str::trim).filter(|k| !k.is_empty()) {
+            None => None,
+            Some(k) => Some(k.parse::<Kind>()?),
+        };
+        let where_ = Where {
+            namespace,
+            tags: filter.tags,
+            kind,
+        };
+        match self
+            .remember_as(&who.client, &p, r, where_, entry.clone())
+            .await
+        {
             Ok(r) => Ok(r),
             Err(e) => {
                 if who.audited {
@@ -94,15 +128,15 @@ impl Session {
         client: &str,
         p: &ClientPolicy,
         r: RememberRequest,
+        where_: Where,
         mut entry: AuditEntry,
     ) -> Result<Remembered, ApiError> {
-        let RememberRequest {
-            content,
+        let RememberRequest { content, title, .. } = r;
+        let Where {
             namespace,
             tags,
             kind,
-            title,
-        } = r;
+        } = where_;
         if content.len() > REMEMBER_MAX_BYTES {
             return Err(ApiError::new(
                 ErrorKind::Invalid,
@@ -113,20 +147,6 @@ impl Session {
                 ),
             ));
         }
-        let filter = filter_of(
-            Some(namespace.unwrap_or_else(|| REMEMBER_DEFAULT_NS.to_owned())),
-            tags,
-        )?;
-        let (Some(namespace), tags) = (filter.namespace, filter.tags) else {
-            return Err(ApiError::new(
-                ErrorKind::Invalid,
-                "remember needs a namespace",
-            ));
-        };
-        let kind = match kind.as_deref().map(str::trim).filter(|k| !k.is_empty()) {
-            None => None,
-            Some(k) => Some(k.parse::<Kind>()?),
-        };
         let new = NewItem {
             namespace: namespace.clone(),
             kind: kind.unwrap_or_default(),
