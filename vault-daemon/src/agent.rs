@@ -15,7 +15,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant, SystemTime};
 
-use serde_json::value::RawValue;
+use crate::protocol::Encoded;
 use tokio::sync::watch;
 use vault_core::{Unlock as UnlockHow, Vault, WorkFactor, keys, store::Store};
 
@@ -130,7 +130,7 @@ impl Agent {
     }
 
     /// Handle one request, by kind.
-    pub(crate) async fn dispatch(&self, req: Request) -> Result<Box<RawValue>, ApiError> {
+    pub(crate) async fn dispatch(&self, req: Request) -> Result<Encoded, ApiError> {
         match req {
             Request::Agent(r) => {
                 if r.is_activity() {
@@ -159,7 +159,7 @@ impl Agent {
         }
     }
 
-    async fn handle_agent(&self, req: AgentRequest) -> Result<Box<RawValue>, ApiError> {
+    async fn handle_agent(&self, req: AgentRequest) -> Result<Encoded, ApiError> {
         match req {
             AgentRequest::Hello(_) => answer(Ok(self.hello())),
             AgentRequest::StatusQuery(_) => answer(self.status().await),

@@ -45,7 +45,7 @@ pub enum TransportError {
 }
 
 /// A request encoded for sending, with its answer type.
-pub struct Prepared<R>(zeroize::Zeroizing<Vec<u8>>, std::marker::PhantomData<R>);
+pub struct Prepared<R>(Bytes, std::marker::PhantomData<R>);
 
 /// A client of one agent socket.
 #[derive(Clone, Debug)]
@@ -73,12 +73,12 @@ impl Client {
     }
 
     /// Encode a request once, to send it more than once (a retry after an
-    /// unlock). The bytes are wiped on drop.
+    /// unlock) without copying it.
     pub fn prepare<R: Call>(req: R) -> Result<Prepared<R>, TransportError> {
         let body =
             serde_json::to_vec(&req.into()).map_err(|e| TransportError::Http(e.to_string()))?;
         Ok(Prepared(
-            zeroize::Zeroizing::new(body),
+            Bytes::from(body),
             std::marker::PhantomData,
         ))
     }
@@ -88,7 +88,7 @@ impl Client {
         &self,
         req: &Prepared<R>,
     ) -> Result<Result<R::Answer, ApiError>, TransportError> {
-        let bytes = self.http("POST", CALL_PATH, req.0.to_vec()).await?;
+        let bytes = self.http("POST", CALL_PATH, req.0.clone()).await?;
         serde_json::from_slice::<Result<R::Answer, ApiError>>(&bytes)
             .map_err(|e| TransportError::BadResponse(e.to_string()))
     }
@@ -111,14 +111,16 @@ impl Client {
 
     /// Who runs (answered whatever protocol version the agent speaks).
     pub async fn hello(&self) -> Result<HelloInfo, TransportError> {
-        let bytes = self.http("GET", HELLO_PATH, Vec::new()).await?;
+        let bytes = self.http("GET", HELLO_PATH, Bytes::new()).await?;
         serde_json::from_slice(&bytes).map_err(|e| TransportError::BadResponse(e.to_string()))
     }
 
     /// Ask the agent to shut down (answered whatever protocol version it
     /// speaks).
     pub async fn stop(&self) -> Result<(), TransportError> {
-        self.http("POST", STOP_PATH, b"{}".to_vec()).await.map(drop)
+        self.http("POST", STOP_PATH, Bytes::from_static(b"{}"))
+            .await
+            .map(drop)
     }
 
     async fn send<T: DeserializeOwned>(
@@ -126,13 +128,13 @@ impl Client {
         req: &Request,
     ) -> Result<Result<T, ApiError>, TransportError> {
         let body = serde_json::to_vec(req).map_err(|e| TransportError::Http(e.to_string()))?;
-        let bytes = self.http("POST", CALL_PATH, body).await?;
+        let bytes = self.http("POST", CALL_PATH, Bytes::from(body)).await?;
         serde_json::from_slice::<Result<T, ApiError>>(&bytes)
             .map_err(|e| TransportError::BadResponse(e.to_string()))
     }
 
     /// One HTTP/1.1 exchange over the socket; the answer's body.
-    async fn http(&self, method: &str, path: &str, body: Vec<u8>) -> Result<Bytes, TransportError> {
+    async fn http(&self, method: &str, path: &str, body: Bytes) -> Result<Bytes, TransportError> {
         if let Some(dir) = self.socket.parent().filter(|d| d.exists()) {
             paths::check_private_dir(dir)?;
         }
@@ -158,7 +160,7 @@ impl Client {
             .header("host", "ctxvault-agent")
             .header("content-type", "application/json")
             .header(PROTOCOL_HEADER, PROTOCOL_VERSION.to_string())
-            .body(Full::new(Bytes::from(body)))
+            .body(Full::new(body))
             .map_err(|e| TransportError::Http(e.to_string()))?;
         let resp = sender
             .send_request(http_req)

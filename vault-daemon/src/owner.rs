@@ -2,7 +2,6 @@
 //! would see them), the audit log, the review queue, import and export.
 
 use serde::Serialize;
-use serde_json::value::RawValue;
 use uuid::Uuid;
 use vault_core::bundle::Contents;
 use vault_core::records::{PendingRecord, PolicyRecord};
@@ -14,15 +13,17 @@ use crate::protocol::*;
 use crate::session::Session;
 use crate::view::Who;
 
-/// Encode a typed answer for the wire.
-pub(crate) fn answer<T: Serialize>(r: Result<T, ApiError>) -> Result<Box<RawValue>, ApiError> {
+/// Encode a typed answer for the wire, once: `{"Ok": answer}`.
+pub(crate) fn answer<T: Serialize>(r: Result<T, ApiError>) -> Result<Encoded, ApiError> {
     let value = r?;
-    serde_json::value::to_raw_value(&value).map_err(|e| {
-        ApiError::new(
-            ErrorKind::Internal,
-            format!("cannot encode the answer: {e}"),
-        )
-    })
+    serde_json::to_vec(&Ok::<&T, ()>(&value))
+        .map(Encoded)
+        .map_err(|e| {
+            ApiError::new(
+                ErrorKind::Internal,
+                format!("cannot encode the answer: {e}"),
+            )
+        })
 }
 
 /// The proposal `id`, or an error naming the fix.
@@ -37,7 +38,7 @@ fn proposal(st: &PolicyState, id: Uuid) -> Result<&PendingRecord, ApiError> {
 
 impl Session {
     /// Handle one of the user's own requests.
-    pub async fn handle_vault(&self, req: VaultRequest) -> Result<Box<RawValue>, ApiError> {
+    pub async fn handle_vault(&self, req: VaultRequest) -> Result<Encoded, ApiError> {
         let v = &self.vault;
         match req {
             VaultRequest::Add(r) => answer(v.add(r.item).await.map_err(ApiError::from)),

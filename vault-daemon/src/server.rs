@@ -15,13 +15,13 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
+use crate::protocol::Encoded;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
-use serde_json::value::RawValue;
 use tokio::net::{UnixListener, UnixStream};
 use tokio::sync::watch;
 
@@ -103,7 +103,7 @@ async fn call(
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u32>().ok());
     let spoken = spoken_version();
-    let result: Result<Box<RawValue>, ApiError> = if version != Some(spoken) {
+    let result: Result<Encoded, ApiError> = if version != Some(spoken) {
         Err(ApiError::new(
             ErrorKind::ProtocolMismatch,
             format!(
@@ -129,12 +129,19 @@ async fn call(
             )),
         }
     };
-    let status = match &result {
-        Ok(_) => StatusCode::OK,
-        Err(e) if e.kind == ErrorKind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
-        Err(_) => StatusCode::BAD_REQUEST,
-    };
-    json_response(status, &result)
+    match result {
+        Ok(Encoded(json)) => {
+            (StatusCode::OK, [("content-type", "application/json")], json).into_response()
+        }
+        Err(e) => {
+            let status = if e.kind == ErrorKind::Internal {
+                StatusCode::INTERNAL_SERVER_ERROR
+            } else {
+                StatusCode::BAD_REQUEST
+            };
+            json_response(status, &Err::<(), _>(e))
+        }
+    }
 }
 
 /// `GET /hello`: who runs, whatever protocol the caller speaks.

@@ -110,6 +110,11 @@ pub struct ClientRequest {
     pub call: ClientCall,
 }
 
+/// An answer already encoded for the wire, as `{"Ok": answer}` (encoded
+/// once, straight from the typed answer).
+#[derive(Debug)]
+pub struct Encoded(pub Vec<u8>);
+
 /// A request with its answer type.
 pub trait Call: Into<Request> {
     /// What the request answers.

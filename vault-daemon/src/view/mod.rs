@@ -9,10 +9,10 @@ mod remember;
 use std::collections::BTreeMap;
 use std::future::Future;
 
+use crate::protocol::Encoded;
 use chrono::Utc;
 use client_view::*;
 use policies::ClientPolicy;
-use serde_json::value::RawValue;
 use uuid::Uuid;
 use vault_core::audit::AuditEntry;
 use vault_core::{ItemFilter, Namespace, Tag};
@@ -276,11 +276,7 @@ impl Session {
     }
 
     /// A client call from the socket, answered by the typed method it names.
-    pub async fn client_call(
-        &self,
-        who: &Who,
-        call: ClientCall,
-    ) -> Result<Box<RawValue>, ApiError> {
+    pub async fn client_call(&self, who: &Who, call: ClientCall) -> Result<Encoded, ApiError> {
         match call {
             ClientCall::Search(q) => answer(self.search_for(who, q).await),
             ClientCall::Get(q) => answer(self.get_for(who, q.id).await),
