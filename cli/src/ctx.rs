@@ -14,6 +14,9 @@ use vault_daemon::{ApiError, Call, Client, ErrorKind, TransportError, paths};
 
 use crate::secret;
 
+/// How long to wait for an agent to exit once asked to.
+const AGENT_EXIT_WAIT: std::time::Duration = std::time::Duration::from_secs(120);
+
 /// File in the vault directory that receives the background agent's log.
 pub const AGENT_LOG: &str = "agent.log";
 
@@ -259,11 +262,23 @@ pub fn wait_agent_exit(dir: &Path) -> anyhow::Result<()> {
     let Ok(f) = OpenOptions::new().read(true).open(&path) else {
         return Ok(());
     };
-    // Blocks until the agent releases its lock on exit.
-    f.lock()
-        .with_context(|| format!("waiting for the agent to exit ({})", path.display()))?;
-    f.unlock().ok();
-    Ok(())
+    // The agent releases its lock on exit; wait for that, but not forever
+    // (it finishes the requests in flight first, an import included).
+    let (done, wait) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let r = f.lock().map(|()| {
+            f.unlock().ok();
+        });
+        let _ = done.send(r);
+    });
+    match wait.recv_timeout(AGENT_EXIT_WAIT) {
+        Ok(r) => r.with_context(|| format!("waiting for the agent to exit ({})", path.display())),
+        Err(_) => bail!(
+            "the agent did not exit within {} s (it holds {}); look at its log, or end it by the pid in that file",
+            AGENT_EXIT_WAIT.as_secs(),
+            path.display()
+        ),
+    }
 }
 
 /// Send SIGTERM to the agent holding the vault's lock: the pid its lock

@@ -77,10 +77,7 @@ impl Client {
     pub fn prepare<R: Call>(req: R) -> Result<Prepared<R>, TransportError> {
         let body =
             serde_json::to_vec(&req.into()).map_err(|e| TransportError::Http(e.to_string()))?;
-        Ok(Prepared(
-            Bytes::from(body),
-            std::marker::PhantomData,
-        ))
+        Ok(Prepared(Bytes::from(body), std::marker::PhantomData))
     }
 
     /// Send a prepared request.

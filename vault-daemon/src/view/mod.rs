@@ -41,8 +41,8 @@ pub struct Who {
     pub client: String,
     /// The MCP tool or method asking.
     pub tool: Option<String>,
-    /// Record the call in the audit log.
-    pub audited: bool,
+    /// Record the call in the audit log (only [`Who::dry_run`] does not).
+    audited: bool,
 }
 
 impl Who {
