@@ -37,6 +37,11 @@ pub(crate) struct Agent {
     /// can still tell a wrong token (401) from a locked vault.
     pub tokens: Mutex<HashMap<String, String>>,
     pub vault: Mutex<Option<Arc<Session>>>,
+    /// The session a lock took away, while requests still hold it: the
+    /// next unlock waits for its writes to finish before it reads the
+    /// store, so no acknowledged write is missing from the new index. Weak,
+    /// so the keys go as soon as the last request does.
+    pub retired: Mutex<std::sync::Weak<Session>>,
     pub gate: tokio::sync::Mutex<Throttle>,
     pub last_activity: Mutex<SystemTime>,
     pub lock_after: Option<Duration>,
@@ -117,7 +122,22 @@ impl Agent {
     }
 
     pub(crate) fn lock_vault(&self) -> bool {
-        lock(&self.vault).take().is_some()
+        match lock(&self.vault).take() {
+            Some(s) => {
+                *lock(&self.retired) = Arc::downgrade(&s);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Wait until writes still running on a session a lock took away have
+    /// finished (called under the gate, before a new session reads the store).
+    async fn drain_retired(&self) {
+        let old = lock(&self.retired).upgrade();
+        if let Some(old) = old {
+            drop(old.vault.quiesce().await);
+        }
     }
 
     /// Who this agent is.
@@ -260,6 +280,7 @@ impl Agent {
         if lock(&self.vault).is_some() {
             return Ok(());
         }
+        self.drain_retired().await;
         let vault = self.open_checked().await?;
         throttle_wait(&throttle).await;
         let result = vault.unlock(&how).await;
@@ -320,7 +341,9 @@ impl Agent {
         let pass = keys::passphrase(r.passphrase.expose_secret());
         let mut throttle = self.gate.lock().await;
         throttle_wait(&throttle).await;
-        // No request may write under the old key from here on.
+        // No request may write under the old key from here on (nor one
+        // still running on a session a lock took away).
+        self.drain_retired().await;
         let old = lock(&self.vault).take();
         let quiet = match &old {
             Some(s) => Some(s.vault.quiesce().await),

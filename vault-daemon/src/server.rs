@@ -394,6 +394,7 @@ pub fn bind(config: DaemonConfig) -> Result<Bound, DaemonError> {
         http_url,
         tokens: Mutex::new(std::collections::HashMap::new()),
         vault: Mutex::new(None),
+        retired: Mutex::new(std::sync::Weak::new()),
         gate: tokio::sync::Mutex::new(Throttle::default()),
         last_activity: Mutex::new(SystemTime::now()),
         lock_after: config.lock_after,
