@@ -18,14 +18,14 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod actions;
 pub mod decision;
 pub mod redact;
 pub mod scope;
 pub mod sensitivity;
 
-pub use decision::{
-    Action, Actions, ClientPolicy, Decision, DenyRule, Grant, ItemFacts, Reason, RuleId, decide,
-};
+pub use actions::{Action, Actions};
+pub use decision::{ClientPolicy, Decision, DenyRule, Grant, ItemFacts, Reason, RuleId, decide};
 pub use redact::{Redaction, Redactions};
 pub use scope::Scope;
 pub use sensitivity::Sensitivity;

@@ -16,6 +16,7 @@ pub mod formats;
 pub mod index;
 pub mod item;
 pub mod keys;
+pub mod names;
 pub mod records;
 pub mod seal;
 pub mod store;

@@ -23,13 +23,11 @@
 //!   whose documents may be returned.
 //! - A query word ending in `*` matches every token starting with it.
 
-use std::borrow::Cow;
-
 use std::sync::{Arc, Mutex};
 
-use rust_stemmers::{Algorithm, Stemmer};
 use rustc_hash::FxHashMap;
 
+use super::dict::Dict;
 use super::text::for_each_token;
 use super::{Doc, Query, SearchIndex, View};
 
@@ -85,66 +83,6 @@ struct DocEntry {
     alive: bool,
 }
 
-/// A token of at most 22 bytes stored inline, so a hash probe compares it
-/// in place instead of following a pointer.
-#[derive(Clone, Copy, PartialEq, Eq, Hash)]
-struct ShortKey([u64; 3]);
-
-const SHORT_MAX: usize = 22;
-
-impl ShortKey {
-    fn new(s: &str) -> Option<ShortKey> {
-        let b = s.as_bytes();
-        if b.len() > SHORT_MAX {
-            return None;
-        }
-        let mut raw = [0u8; 24];
-        raw[..b.len()].copy_from_slice(b);
-        raw[23] = b.len() as u8;
-        let w = |i: usize| u64::from_ne_bytes(raw[i * 8..i * 8 + 8].try_into().unwrap_or_default());
-        Some(ShortKey([w(0), w(1), w(2)]))
-    }
-}
-
-/// Token and stem dictionaries.
-struct Dict {
-    stemmer: Stemmer,
-    /// Short lowercased token -> term id.
-    short: FxHashMap<ShortKey, u32>,
-    /// Lowercased token -> term id (every token; used for long ones and prefixes).
-    tokens: FxHashMap<Box<str>, u32>,
-    /// Stem -> term id.
-    stems: FxHashMap<Box<str>, u32>,
-    /// Number of terms.
-    terms: u32,
-}
-
-impl Dict {
-    fn lookup(&self, token: &str) -> Option<u32> {
-        match ShortKey::new(token) {
-            Some(k) => self.short.get(&k).copied(),
-            None => self.tokens.get(token).copied(),
-        }
-    }
-
-    fn term_for(&mut self, token: &str) -> u32 {
-        if let Some(t) = self.lookup(token) {
-            return t;
-        }
-        let stem: Cow<str> = self.stemmer.stem(token);
-        let next = self.terms;
-        let t = *self.stems.entry(stem.into()).or_insert(next);
-        if t == next {
-            self.terms += 1;
-        }
-        self.tokens.insert(token.into(), t);
-        if let Some(k) = ShortKey::new(token) {
-            self.short.insert(k, t);
-        }
-        t
-    }
-}
-
 /// An in-memory inverted index with BM25 ranking.
 pub struct Index {
     dict: Dict,
@@ -176,13 +114,7 @@ impl Index {
     /// A new, empty index.
     pub fn new() -> Index {
         Index {
-            dict: Dict {
-                stemmer: Stemmer::create(Algorithm::English),
-                short: FxHashMap::default(),
-                tokens: FxHashMap::default(),
-                stems: FxHashMap::default(),
-                terms: 0,
-            },
+            dict: Dict::new(),
             postings: Vec::new(),
             docs: Vec::new(),
             by_rowid: FxHashMap::default(),
@@ -400,12 +332,7 @@ impl Index {
         } else if let Some(t) = self.dict.lookup(word) {
             vec![t]
         } else {
-            let stem = self.dict.stemmer.stem(word);
-            self.dict
-                .stems
-                .get(&*stem)
-                .map(|&t| vec![t])
-                .unwrap_or_default()
+            self.dict.by_stem(word).into_iter().collect()
         }
     }
 
@@ -593,251 +520,5 @@ impl SearchIndex for Index {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::index::query_terms;
-
-    fn q(s: &str) -> Vec<(String, bool)> {
-        query_terms(s)
-    }
-
-    const ALL: &[bool] = &[true; 8];
-
-    fn all() -> View<'static> {
-        View {
-            universe: None,
-            results: ALL,
-        }
-    }
-
-    fn doc<'a>(rowid: i64, title: &'a str, body: &'a str, tags: &'a str) -> Doc<'a> {
-        Doc {
-            rowid,
-            title,
-            body,
-            tags,
-            group: 0,
-        }
-    }
-
-    fn sample() -> Index {
-        let mut ix = Index::new();
-        ix.insert_many(&[
-            Doc {
-                rowid: 1,
-                title: "Running shoes",
-                body: "I run marathons on weekends",
-                tags: "sport",
-                group: 0,
-            },
-            Doc {
-                rowid: 2,
-                title: "",
-                body: "Coffee: oat flat white, no sugar",
-                tags: "food",
-                group: 1,
-            },
-            Doc {
-                rowid: 3,
-                title: "Acme project",
-                body: "Quarterly planning for acme; café meetings",
-                tags: "work",
-                group: 2,
-            },
-        ]);
-        ix
-    }
-
-    fn ids(hits: &[(i64, f64)]) -> Vec<i64> {
-        hits.iter().map(|h| h.0).collect()
-    }
-
-    #[test]
-    fn terms() {
-        assert_eq!(
-            q("Rust's async* \"x\""),
-            vec![
-                ("rust".into(), false),
-                ("s".into(), false),
-                ("async".into(), true),
-                ("x".into(), false)
-            ]
-        );
-        assert!(q("  ** -- ").is_empty());
-    }
-
-    #[test]
-    fn stemming_prefix_and_groups() {
-        let ix = sample();
-        assert_eq!(
-            ids(&ix.search(&q("running"), Mode::All, 10, all())),
-            vec![1],
-            "run/running share a stem"
-        );
-        assert_eq!(ix.search(&q("ac*"), Mode::All, 10, all()).len(), 1);
-        assert_eq!(ix.search(&q("CAFÉ"), Mode::All, 10, all()).len(), 1);
-        let not_food = View {
-            universe: None,
-            results: &[true, false, true],
-        };
-        assert!(ix.search(&q("coffee"), Mode::All, 10, not_food).is_empty());
-        assert!(
-            ix.search(&q("coffee marathon"), Mode::All, 10, all())
-                .is_empty()
-        );
-        assert_eq!(
-            ix.search(&q("coffee marathon"), Mode::Any, 10, all()).len(),
-            2
-        );
-        assert_eq!(ix.group_counts(), vec![1, 1, 1]);
-    }
-
-    #[test]
-    fn title_outranks_body() {
-        let mut ix = Index::new();
-        ix.insert(&doc(
-            1,
-            "",
-            "notes about the garden and more words here",
-            "",
-        ));
-        ix.insert(&doc(2, "garden", "notes and more words here too", ""));
-        assert_eq!(
-            ids(&ix.search(&q("garden"), Mode::All, 10, all())),
-            vec![2, 1]
-        );
-    }
-
-    #[test]
-    fn hidden_groups_change_no_score() {
-        // Group 1 is hidden. Its documents must not move any score seen
-        // through a universe without it: compare with an index where they
-        // never existed.
-        let visible = [
-            (1, "apple pie recipe with cinnamon"),
-            (2, "apple orchard visit in autumn"),
-            (3, "pie crust tips"),
-        ];
-        let hidden = [
-            (10, "apple apple apple secret"),
-            (11, "pie pie pie secret plans"),
-            (12, "apple pie"),
-        ];
-        let mut with = Index::new();
-        let mut without = Index::new();
-        for (r, b) in visible {
-            with.insert(&Doc {
-                rowid: r,
-                title: "",
-                body: b,
-                tags: "",
-                group: 0,
-            });
-            without.insert(&Doc {
-                rowid: r,
-                title: "",
-                body: b,
-                tags: "",
-                group: 0,
-            });
-        }
-        for (r, b) in hidden {
-            with.insert(&Doc {
-                rowid: r,
-                title: "",
-                body: b,
-                tags: "",
-                group: 1,
-            });
-        }
-        let only0 = [true, false];
-        let view = View {
-            universe: Some(&only0),
-            results: &only0,
-        };
-        for query in [
-            "apple",
-            "pie",
-            "apple pie",
-            "secret",
-            "app*",
-            "apple autumn",
-        ] {
-            for mode in [Mode::All, Mode::Any] {
-                let a = with.search(&q(query), mode, 10, view);
-                let b = without.search(&q(query), mode, 10, view);
-                assert_eq!(a, b, "{query} {mode:?}");
-            }
-        }
-        // And after the hidden ones are removed again.
-        for (r, _) in hidden {
-            with.remove(r);
-        }
-        assert_eq!(
-            with.search(&q("apple pie"), Mode::Any, 10, view),
-            without.search(&q("apple pie"), Mode::Any, 10, view)
-        );
-    }
-
-    #[test]
-    fn remove_replace_and_compact() {
-        let mut ix = sample();
-        ix.remove(3);
-        assert!(ix.search(&q("acme"), Mode::All, 10, all()).is_empty());
-        ix.insert(&doc(2, "", "tea now", ""));
-        assert!(ix.search(&q("coffee"), Mode::All, 10, all()).is_empty());
-        assert_eq!(ix.search(&q("tea"), Mode::All, 10, all()).len(), 1);
-        for i in 10..3000 {
-            ix.insert(&doc(i, "", "filler words", ""));
-        }
-        for i in 10..3000 {
-            ix.remove(i);
-        }
-        assert_eq!(ix.len(), 2);
-        assert!(ix.docs.len() < 1100, "tombstones were compacted");
-        assert_eq!(ix.search(&q("tea"), Mode::All, 10, all()).len(), 1);
-        assert_eq!(ix.search(&q("marathon"), Mode::All, 10, all()).len(), 1);
-        assert_eq!(ix.group_counts()[0], 2);
-    }
-
-    #[test]
-    fn huge_limits_do_not_panic() {
-        let ix = sample();
-        assert_eq!(ix.search(&q("acme"), Mode::All, usize::MAX, all()).len(), 1);
-        let none = View {
-            universe: None,
-            results: &[],
-        };
-        assert_eq!(
-            ix.search(&q("coffee running"), Mode::Any, usize::MAX, none)
-                .len(),
-            0
-        );
-    }
-
-    #[test]
-    fn limit_and_filter() {
-        let mut ix = Index::new();
-        let docs: Vec<Doc> = (0..500)
-            .map(|i| Doc {
-                rowid: i,
-                title: "",
-                body: "common word",
-                tags: "",
-                group: (i % 100 == 7) as u32,
-            })
-            .collect();
-        ix.insert_many(&docs);
-        let only1 = [false, true];
-        let hits = ix.search(
-            &q("common"),
-            Mode::All,
-            3,
-            View {
-                universe: None,
-                results: &only1,
-            },
-        );
-        assert_eq!(ids(&hits), vec![7, 107, 207], "ties keep insertion order");
-    }
-}
+#[path = "bm25_tests.rs"]
+mod tests;

@@ -10,6 +10,7 @@
 //!   A document outside the universe must not change any score or order.
 
 mod bm25;
+mod dict;
 mod text;
 
 pub use bm25::{Index, Mode};
