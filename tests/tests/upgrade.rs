@@ -20,12 +20,17 @@ fn old_agent(env: &Env, version: u32) -> Child {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
+    await_ready(&mut child);
+    child
+}
+
+/// Read the `ready` line a starting agent (or stand-in) prints.
+fn await_ready(child: &mut Child) {
     let mut line = String::new();
     BufReader::new(child.stdout.take().unwrap())
         .read_line(&mut line)
         .unwrap();
     assert_eq!(line.trim(), "ready");
-    child
 }
 
 fn fresh(env: &Env) {
@@ -81,11 +86,7 @@ fn an_agent_that_knows_no_hello_is_terminated_and_replaced() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let mut line = String::new();
-    BufReader::new(old.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    assert_eq!(line.trim(), "ready");
+    await_ready(&mut old);
     let o = env.run(&["ls"]);
     assert_eq!(o.code, 0, "{}", o.stderr);
     assert!(o.stdout.contains("a note from before the upgrade"));

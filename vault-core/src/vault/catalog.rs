@@ -173,11 +173,9 @@ impl Catalog {
         }
     }
 
-    /// Add items stored at the given rowids (replacing any with the same id).
+    /// Add items stored at the given rowids (an item changed in place is
+    /// removed first by the caller).
     pub fn add_items(&mut self, items: &[(i64, &Item)]) {
-        for (_, i) in items {
-            self.remove_item(&i.id);
-        }
         let groups: Vec<u32> = items
             .iter()
             .map(|(_, i)| {

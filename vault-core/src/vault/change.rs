@@ -115,7 +115,8 @@ impl UnlockedVault {
         self.write_records(&mut tx, &change.records).await?;
         tx.commit().await?;
         let mut st = self.state.write().await;
-        for id in &change.delete {
+        let changed = change.update.iter().map(|(_, i, _)| &i.id);
+        for id in change.delete.iter().chain(changed) {
             st.remove_item(id);
         }
         let placed: Vec<(i64, &Item)> = inserted
