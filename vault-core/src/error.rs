@@ -5,6 +5,28 @@ use std::path::PathBuf;
 
 use uuid::Uuid;
 
+/// SQLite's primary result codes for a full disk and an I/O error.
+const SQLITE_FULL: i64 = 13;
+const SQLITE_IOERR: i64 = 10;
+
+impl From<sqlx::Error> for Error {
+    fn from(e: sqlx::Error) -> Self {
+        let code = e
+            .as_database_error()
+            .and_then(|d| d.code())
+            .and_then(|c| c.parse::<i64>().ok());
+        match code.map(|c| c & 0xff) {
+            Some(SQLITE_FULL) => Error::DiskFull,
+            Some(SQLITE_IOERR) => Error::Storage(
+                e.as_database_error()
+                    .map(|d| d.message().to_owned())
+                    .unwrap_or_default(),
+            ),
+            _ => Error::Db(e),
+        }
+    }
+}
+
 /// Result alias for vault operations.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
@@ -69,9 +91,17 @@ pub enum Error {
     /// The operation needs the vault unlocked.
     #[error("vault is locked")]
     Locked,
+    /// The disk holding the vault is full: the write was not saved.
+    #[error("the disk holding the vault is full: nothing was saved; free some space and try again")]
+    DiskFull,
+    /// The disk refused a write or read (an I/O error, or a file size limit).
+    #[error(
+        "the disk refused a write to the vault ({0}): nothing was saved; check the disk and free space, then try again"
+    )]
+    Storage(String),
     /// A database error.
     #[error("database error: {0}")]
-    Db(#[from] sqlx::Error),
+    Db(sqlx::Error),
     /// A migration error.
     #[error("database migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),

@@ -62,6 +62,65 @@ pub struct SlotRow {
     pub wrapped: Vec<u8>,
 }
 
+/// A write transaction on one pooled connection.
+///
+/// sqlx's own transaction type trusts its bookkeeping after a failed
+/// `COMMIT`: when SQLite has already rolled back (a full disk, an I/O
+/// error), the connection goes back to the pool believing a transaction is
+/// still open, and every later "transaction" on it is a savepoint inside
+/// one that never commits, acknowledged and then lost. This type never
+/// returns a connection to the pool unless its `COMMIT` succeeded: a failed
+/// commit, or a transaction dropped unfinished, closes the connection,
+/// which rolls back whatever it held.
+pub struct WriteTx {
+    conn: Option<sqlx::pool::PoolConnection<sqlx::Sqlite>>,
+}
+
+impl WriteTx {
+    /// Commit. On failure nothing of the transaction persists and its
+    /// connection is closed.
+    pub async fn commit(mut self) -> Result<()> {
+        let Some(mut conn) = self.conn.take() else {
+            return Err(Error::Format("transaction already finished".into()));
+        };
+        match sqlx::query("COMMIT").execute(&mut *conn).await {
+            Ok(_) => Ok(()),
+            Err(e) => {
+                // Closing rolls back anything SQLite still holds open.
+                let _ = conn.close().await;
+                Err(e.into())
+            }
+        }
+    }
+}
+
+impl std::ops::Deref for WriteTx {
+    type Target = sqlx::SqliteConnection;
+    fn deref(&self) -> &Self::Target {
+        #[allow(clippy::expect_used)]
+        self.conn
+            .as_deref()
+            .expect("connection present until commit")
+    }
+}
+
+impl std::ops::DerefMut for WriteTx {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        #[allow(clippy::expect_used)]
+        self.conn
+            .as_deref_mut()
+            .expect("connection present until commit")
+    }
+}
+
+impl Drop for WriteTx {
+    fn drop(&mut self) {
+        if let Some(conn) = self.conn.as_mut() {
+            conn.close_on_drop();
+        }
+    }
+}
+
 /// The SQLite store of one vault.
 #[derive(Clone, Debug)]
 pub struct Store {
@@ -145,7 +204,7 @@ impl Store {
             let store = Self::connect(&path).await?;
             MIGRATOR.run(&store.pool).await?;
             let now = chrono::Utc::now().timestamp_micros();
-            let mut tx = store.pool.begin().await?;
+            let mut tx = store.begin().await?;
             sqlx::query("INSERT INTO vault_meta (singleton, vault_id, format, created_at) VALUES (1, ?, ?, ?)")
                 .bind(&vault_id[..])
                 .bind(FORMAT)
@@ -319,7 +378,7 @@ impl Store {
 
     /// Insert one row in its own transaction; returns its rowid.
     pub async fn insert(&self, row: &ItemRow) -> Result<i64> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin().await?;
         let rowid = Self::insert_in(&mut tx, row).await?;
         tx.commit().await?;
         Ok(rowid)
@@ -379,9 +438,15 @@ impl Store {
         Ok(())
     }
 
-    /// Begin a write transaction.
-    pub async fn begin(&self) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>> {
-        Ok(self.pool.begin().await?)
+    /// Begin a write transaction (`BEGIN IMMEDIATE`: the write lock is
+    /// taken now, not at the first write).
+    pub async fn begin(&self) -> Result<WriteTx> {
+        let mut conn = self.pool.acquire().await?;
+        if let Err(e) = sqlx::query("BEGIN IMMEDIATE").execute(&mut *conn).await {
+            conn.close_on_drop();
+            return Err(e.into());
+        }
+        Ok(WriteTx { conn: Some(conn) })
     }
 
     /// Every policy record: (id, sealed).

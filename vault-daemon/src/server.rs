@@ -267,6 +267,19 @@ impl Bound {
             .layer(DefaultBodyLimit::max(MAX_BODY))
             .with_state(agent.clone());
         let idle = tokio::spawn(idle_lock(agent.clone()));
+        // A file size limit must fail the write (SQLite then reports an I/O
+        // error the caller sees), not kill the agent with SIGXFSZ.
+        let xfsz = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::from_raw(
+            nix::libc::SIGXFSZ,
+        ))
+        .ok()
+        .map(|mut s| {
+            tokio::spawn(async move {
+                while s.recv().await.is_some() {
+                    tracing::warn!("a write went past the file size limit (SIGXFSZ)");
+                }
+            })
+        });
         let stop = async move {
             use tokio::signal::unix::{SignalKind, signal};
             let mut term = signal(SignalKind::terminate()).ok();
@@ -297,6 +310,9 @@ impl Bound {
             .with_graceful_shutdown(stop)
             .await;
         idle.abort();
+        if let Some(x) = xfsz {
+            x.abort();
+        }
         // Ends every MCP session (their event streams would otherwise hold
         // the HTTP server open) and stops accepting connections.
         cancel.cancel();

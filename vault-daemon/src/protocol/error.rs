@@ -44,6 +44,8 @@ pub enum ErrorKind {
     Unauthorized,
     /// Client and agent speak different protocol versions.
     ProtocolMismatch,
+    /// The disk is full or refused a write: nothing was saved.
+    Storage,
     /// Anything else (database, I/O).
     Internal,
 }
@@ -83,6 +85,7 @@ impl From<vault_core::Error> for ApiError {
             E::NoVault(_) => ErrorKind::NoVault,
             E::Locked => ErrorKind::Locked,
             E::AuditBroken(_) => ErrorKind::Integrity,
+            E::DiskFull | E::Storage(_) => ErrorKind::Storage,
             E::Format(_) | E::Db(_) | E::Migrate(_) | E::Io { .. } | E::Crypto(_) => {
                 ErrorKind::Internal
             }
@@ -113,6 +116,7 @@ impl From<ApiError> for client_view::ViewError {
             | ErrorKind::NoSlot
             | ErrorKind::NoProposal
             | ErrorKind::ProtocolMismatch
+            | ErrorKind::Storage
             | ErrorKind::Internal => V::Internal,
         };
         client_view::ViewError::new(kind, e.message)
