@@ -208,6 +208,16 @@ impl Ctx {
         Ok(())
     }
 
+    /// After an unlock: print on stderr what it found wrong with the
+    /// vault's state (a rollback), one line each.
+    pub async fn warn_vault_state(&self) {
+        if let Ok(s) = self.call(vault_daemon::protocol::StatusQuery {}).await {
+            for w in &s.warnings {
+                eprintln!("warning: {w}");
+            }
+        }
+    }
+
     /// Send a request to the agent (starting it if needed).
     pub async fn call<R: Call>(&self, req: R) -> anyhow::Result<R::Answer> {
         let client = self.ensure_agent().await?;
@@ -232,6 +242,7 @@ impl Ctx {
                     })
                     .await?
                     .map_err(api)?;
+                self.warn_vault_state().await;
                 client.send_prepared(&req).await?.map_err(api)
             }
             Err(e) => Err(api(e)),

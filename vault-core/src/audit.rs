@@ -128,13 +128,34 @@ impl AuditKeys {
         self.mac_of(&[b"ctxvault/audit/v1", prev, &seq.to_be_bytes(), sealed])
     }
 
+    /// The MAC of the rollback guard's contents (see [`crate::guard`]).
+    pub(crate) fn guard_mac(&self, generation: u64, micros: i64) -> [u8; 32] {
+        self.mac_of(&[
+            b"ctxvault/guard/v1",
+            &self.vault_id,
+            &generation.to_be_bytes(),
+            &micros.to_be_bytes(),
+        ])
+    }
+
+    /// Whether `tag` is the guard MAC of these contents (constant time).
+    pub(crate) fn guard_mac_matches(&self, generation: u64, micros: i64, tag: &[u8]) -> bool {
+        let key = hmac::Key::new(hmac::HMAC_SHA256, self.mac.expose_secret());
+        let mut msg = b"ctxvault/guard/v1".to_vec();
+        msg.extend_from_slice(&self.vault_id);
+        msg.extend_from_slice(&generation.to_be_bytes());
+        msg.extend_from_slice(&micros.to_be_bytes());
+        hmac::verify(&key, &msg, tag).is_ok()
+    }
+
     fn head_mac(&self, count: u64, last: &[u8; 32]) -> [u8; 32] {
         self.mac_of(&[b"ctxvault/audit/head", &count.to_be_bytes(), last])
     }
 
-    /// Write the head of an empty log (at vault creation, or the first
-    /// unlock of a vault made before the log existed).
-    pub async fn ensure_head(&self, conn: &mut SqliteConnection) -> Result<()> {
+    /// Write the head of an empty log, at vault creation. Only a new vault
+    /// gets a head: a head found missing later means the log was wiped,
+    /// which verification reports and no unlock papers over.
+    pub async fn create_head(&self, conn: &mut SqliteConnection) -> Result<()> {
         let head: Option<i64> =
             sqlx::query_scalar("SELECT count FROM audit_head WHERE singleton = 1")
                 .fetch_optional(&mut *conn)

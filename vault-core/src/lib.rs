@@ -13,6 +13,7 @@ pub mod audit;
 pub mod bundle;
 pub mod error;
 pub mod formats;
+pub mod guard;
 pub mod index;
 pub mod item;
 pub mod keys;

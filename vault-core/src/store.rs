@@ -77,14 +77,25 @@ pub struct WriteTx {
 }
 
 impl WriteTx {
-    /// Commit. On failure nothing of the transaction persists and its
-    /// connection is closed.
-    pub async fn commit(mut self) -> Result<()> {
+    /// Commit, counting one more generation; returns the new generation.
+    /// On failure nothing of the transaction persists and its connection is
+    /// closed.
+    pub async fn commit(mut self) -> Result<u64> {
         let Some(mut conn) = self.conn.take() else {
             return Err(Error::Format("transaction already finished".into()));
         };
-        match sqlx::query("COMMIT").execute(&mut *conn).await {
-            Ok(_) => Ok(()),
+        let generation = async {
+            let g: i64 = sqlx::query_scalar(
+                "UPDATE vault_meta SET generation = generation + 1 WHERE singleton = 1 RETURNING generation",
+            )
+            .fetch_one(&mut *conn)
+            .await?;
+            sqlx::query("COMMIT").execute(&mut *conn).await?;
+            Ok::<_, sqlx::Error>(g as u64)
+        }
+        .await;
+        match generation {
+            Ok(g) => Ok(g),
             Err(e) => {
                 // Closing rolls back anything SQLite still holds open.
                 let _ = conn.close().await;
@@ -121,6 +132,15 @@ impl Drop for WriteTx {
     }
 }
 
+/// Raise the commit counter to at least `to`, inside a transaction.
+pub async fn raise_generation(tx: &mut sqlx::SqliteConnection, to: u64) -> Result<()> {
+    sqlx::query("UPDATE vault_meta SET generation = max(generation, ?) WHERE singleton = 1")
+        .bind(to as i64)
+        .execute(tx)
+        .await?;
+    Ok(())
+}
+
 /// The SQLite store of one vault.
 #[derive(Clone, Debug)]
 pub struct Store {
@@ -147,7 +167,14 @@ fn connect_options(path: &Path) -> SqliteConnectOptions {
         // Let the worker thread run ahead on scans instead of handing rows
         // over fifty at a time.
         .row_buffer_size(4096)
+        // Keep the write-ahead log bounded: checkpoint every 256 pages (4 MiB)
+        // and truncate the file back to 4 MiB after a checkpoint.
+        .pragma("wal_autocheckpoint", "256")
+        .pragma("journal_size_limit", JOURNAL_LIMIT.to_string())
 }
+
+/// Bytes the write-ahead log is cut back to after a checkpoint.
+const JOURNAL_LIMIT: u64 = 4 * 1024 * 1024;
 
 impl Store {
     /// Path of the database of the vault in `dir`.
@@ -240,8 +267,40 @@ impl Store {
             return Err(Error::NoVault(dir.to_owned()));
         }
         let store = Self::connect(&path).await?;
+        // Never create a schema in a file that should hold a vault: a
+        // database whose tables are gone (a write-ahead log cut at its
+        // header, a truncated copy) is refused, not made anew.
+        let tables: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'vault_meta'",
+        )
+        .fetch_one(&store.pool)
+        .await?;
+        if tables == 0 {
+            store.pool.close().await;
+            return Err(Error::Format(format!(
+                "{} holds no vault (it was cut short or replaced; its write-ahead log may be missing): restore the vault directory from a backup or an export",
+                path.display()
+            )));
+        }
         MIGRATOR.run(&store.pool).await?;
         Ok(store)
+    }
+
+    /// The commit counter kept in the database.
+    pub async fn generation(&self) -> Result<u64> {
+        let g: i64 = sqlx::query_scalar("SELECT generation FROM vault_meta WHERE singleton = 1")
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(g as u64)
+    }
+
+    /// Copy the write-ahead log into the database and truncate it (after a
+    /// large transaction, so the log does not stay at its size).
+    pub async fn checkpoint(&self) -> Result<()> {
+        sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+            .execute(&self.pool)
+            .await?;
+        Ok(())
     }
 
     async fn connect(path: &Path) -> Result<Store> {

@@ -215,18 +215,18 @@ impl Agent {
             Some(v) => v.pending_count().await,
             None => 0,
         };
-        let (items, damaged) = match &unlocked {
+        let (items, damaged, warnings) = match &unlocked {
             Some(v) => {
                 let s = v.vault.stats().await;
-                (s.items + s.damaged.len() as u64, s.damaged)
+                (s.items + s.damaged.len() as u64, s.damaged, s.warnings)
             }
             None if initialized => {
                 let v = Vault::open(&self.dir).await?;
                 let n = v.count().await?;
                 v.store().close().await;
-                (n, Vec::new())
+                (n, Vec::new(), Vec::new())
             }
-            None => (0, Vec::new()),
+            None => (0, Vec::new(), Vec::new()),
         };
         Ok(Status {
             running: true,
@@ -240,6 +240,7 @@ impl Agent {
             lock_after_secs: self.lock_after.map(|d| d.as_secs()),
             http: self.http_url.clone(),
             pending,
+            warnings,
             version: env!("CARGO_PKG_VERSION").to_owned(),
         })
     }

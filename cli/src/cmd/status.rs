@@ -91,6 +91,9 @@ impl Status {
                 s.pending
             );
         }
+        for w in &s.warnings {
+            println!("warning: {w}");
+        }
         if !s.damaged.is_empty() {
             println!(
                 "damaged: {} item(s) failed integrity checks; `ctxvault get ID` names each",

@@ -28,6 +28,7 @@ impl Unlock {
         };
         ctx.call(p::Unlock { with }).await?;
         println!("vault unlocked");
+        ctx.warn_vault_state().await;
         Ok(())
     }
 }

@@ -42,7 +42,7 @@ impl UnlockedVault {
             for (e, _) in &batch {
                 seqs.push(self.audit.append(&mut t, e).await?);
             }
-            t.commit().await?;
+            self.finish(t).await?;
             Ok::<_, Error>(seqs)
         }
         .await;

@@ -113,7 +113,7 @@ impl UnlockedVault {
             }
         }
         self.write_records(&mut tx, &change.records).await?;
-        tx.commit().await?;
+        self.finish(tx).await?;
         let mut st = self.state.write().await;
         let changed = change.update.iter().map(|(_, i, _)| &i.id);
         for id in change.delete.iter().chain(changed) {
@@ -183,7 +183,7 @@ impl UnlockedVault {
             let mut tx = self.store.begin().await?;
             Store::insert_bulk(&mut tx, rx).await?;
             self.write_records(&mut tx, &records).await?;
-            tx.commit().await?;
+            self.finish(tx).await?;
             Ok::<_, Error>(())
         }
         .await;
@@ -196,6 +196,13 @@ impl UnlockedVault {
             }
         }
         *st = state;
+        drop(st);
+        if written.is_ok() {
+            // Do not leave the log at the size of this transaction.
+            if let Err(e) = self.store.checkpoint().await {
+                tracing::warn!("checkpoint after a bulk insert failed: {e}");
+            }
+        }
         written
     }
 

@@ -28,6 +28,7 @@ use tokio::sync::RwLock;
 use uuid::Uuid;
 
 use crate::error::{Error, Result};
+use crate::guard::Guard;
 use crate::item::Item;
 use crate::keys::{self, MasterKey, Unlock, WorkFactor};
 use crate::seal;
@@ -56,6 +57,10 @@ pub struct VaultStats {
     pub items: u64,
     /// Items whose sealed record failed authentication at unlock.
     pub damaged: Vec<Uuid>,
+    /// What unlock found wrong with the vault's state (a rollback), one
+    /// line each.
+    #[serde(default)]
+    pub warnings: Vec<String>,
 }
 
 /// What an import did (or would do, for a dry run).
@@ -118,6 +123,12 @@ impl Vault {
             store,
             vault_id,
         };
+        {
+            let keys = vault.keys_of(&master)?;
+            let mut tx = vault.store.begin().await?;
+            keys.audit.create_head(&mut tx).await?;
+            tx.commit().await?;
+        }
         vault.unlock_with(master).await
     }
 
@@ -160,11 +171,7 @@ impl Vault {
         use futures_util::TryStreamExt;
         let keys = self.keys_of(&master)?;
         drop(master);
-        {
-            let mut tx = self.store.begin().await?;
-            keys.audit.ensure_head(&mut tx).await?;
-            tx.commit().await?;
-        }
+        let (guard, check) = Guard::open(&self.dir, &keys.audit, self.store.generation().await?)?;
         let (tx, mut rx) = tokio::sync::mpsc::channel::<Vec<Opened>>(8);
         let builder = tokio::task::spawn_blocking(move || {
             let mut st = Catalog::default();
@@ -218,7 +225,7 @@ impl Vault {
                 "items failed authentication at unlock"
             );
         }
-        Ok(UnlockedVault {
+        let mut vault = UnlockedVault {
             dir: self.dir.clone(),
             store: self.store.clone(),
             vault_id: self.vault_id,
@@ -228,6 +235,12 @@ impl Vault {
             state: RwLock::new(catalog),
             writer: tokio::sync::Mutex::new(()),
             audit_queue: std::sync::Mutex::new(Vec::new()),
-        })
+            guard,
+            warnings: Vec::new(),
+        };
+        if let Some(w) = vault.settle_guard(&check).await? {
+            vault.warnings.push(w);
+        }
+        Ok(vault)
     }
 }

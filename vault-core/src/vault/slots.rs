@@ -7,6 +7,7 @@ use age::x25519;
 use super::{UnlockedVault, Vault};
 use crate::audit::AuditKeys;
 use crate::error::{Error, Result};
+use crate::guard::Guard;
 use crate::keys::{self, MasterKey, Purpose, Unlock, WorkFactor};
 use crate::records;
 use crate::seal::{self, Sealer};
@@ -174,7 +175,10 @@ impl Vault {
             };
             store::insert_slot(&mut tx, &s.kind, &s.label, &wrapped).await?;
         }
-        tx.commit().await?;
+        let generation = tx.commit().await?;
+        // The guard's MAC is under the audit key: write it under the new one.
+        let (guard, _) = Guard::open(&self.dir, &new_keys.audit, generation)?;
+        guard.record(&new_keys.audit, generation);
         drop((old_keys, new_keys));
         self.unlock_with(new).await
     }

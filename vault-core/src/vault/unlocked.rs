@@ -8,12 +8,13 @@ use uuid::Uuid;
 
 use super::catalog::{Catalog, GroupKey};
 use super::{VaultStats, audit_log::PendingAudit};
-use crate::audit::AuditKeys;
+use crate::audit::{AuditEntry, AuditKeys};
 use crate::error::{Error, Result};
+use crate::guard::{Guard, GuardCheck};
 use crate::item::{Item, ItemFilter};
 use crate::records::{self, PolicyRecord};
 use crate::seal::Sealer;
-use crate::store::{ItemRow, Store};
+use crate::store::{self, ItemRow, Store, WriteTx};
 
 /// Holds off writes to an unlocked vault while alive.
 pub struct WriteGuard<'a>(
@@ -37,6 +38,11 @@ pub struct UnlockedVault {
     pub(super) writer: tokio::sync::Mutex<()>,
     /// Audit entries waiting to be written (see [`UnlockedVault::record_audit`]).
     pub(super) audit_queue: std::sync::Mutex<Vec<PendingAudit>>,
+    /// The rollback guard, written after every commit.
+    pub(super) guard: Guard,
+    /// What unlock found wrong with the vault's state (a rollback), for
+    /// `status` to show.
+    pub(super) warnings: Vec<String>,
 }
 
 impl UnlockedVault {
@@ -63,7 +69,58 @@ impl UnlockedVault {
         VaultStats {
             items: st.rows.len() as u64,
             damaged: st.damaged.iter().copied().collect(),
+            warnings: self.warnings.clone(),
         }
+    }
+
+    /// Commit `tx` and record its generation in the rollback guard.
+    pub(super) async fn finish(&self, tx: WriteTx) -> Result<()> {
+        let generation = tx.commit().await?;
+        self.guard.record(&self.audit, generation);
+        Ok(())
+    }
+
+    /// Act on what the rollback guard found at unlock: a rollback raises
+    /// the database's counter to the recorded one (so it is told once) and
+    /// goes on the audit record with the other findings; the guard is then
+    /// brought up to date. Returns the warning, if any.
+    pub(super) async fn settle_guard(&self, check: &GuardCheck) -> Result<Option<String>> {
+        let Some(warning) = check.warning() else {
+            self.guard
+                .record(&self.audit, self.store.generation().await?);
+            return Ok(None);
+        };
+        tracing::warn!("{warning}");
+        let raise = match check {
+            GuardCheck::RolledBack { recorded, .. } => *recorded,
+            _ => 0,
+        };
+        let _w = self.writer.lock().await;
+        let entry = AuditEntry {
+            time: chrono::Utc::now(),
+            client: None,
+            action: "vault-check".into(),
+            query: None,
+            ids: Vec::new(),
+            grants: Vec::new(),
+            detail: Some(warning.clone()),
+            tool: None,
+        };
+        let mut tx = self.store.begin().await?;
+        store::raise_generation(&mut tx, raise).await?;
+        match self.audit.append(&mut tx, &entry).await {
+            Ok(_) => self.finish(tx).await?,
+            Err(e) => {
+                // A broken audit log must not keep the user out: the
+                // counter is raised without the entry.
+                tracing::warn!("the finding could not be recorded in the audit log: {e}");
+                drop(tx);
+                let mut tx = self.store.begin().await?;
+                store::raise_generation(&mut tx, raise).await?;
+                self.finish(tx).await?;
+            }
+        }
+        Ok(Some(warning))
     }
 
     pub(super) fn open_item(&self, row: &ItemRow) -> Result<Item> {

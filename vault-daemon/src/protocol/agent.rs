@@ -92,6 +92,10 @@ pub struct Status {
     /// Proposals waiting for review (0 while locked: they are sealed).
     #[serde(default)]
     pub pending: u64,
+    /// What unlock found wrong with the vault's state (a rollback), one
+    /// line each.
+    #[serde(default)]
+    pub warnings: Vec<String>,
 }
 
 /// Create the vault and keep it unlocked.
