@@ -26,7 +26,7 @@ fn source() -> Env {
 fn tampered(src: &Env, sql: &[&str]) -> Env {
     let env = Env::new();
     std::fs::create_dir_all(&env.vault).unwrap();
-    for name in ["vault.db", "vault.db-wal", "vault.db-shm"] {
+    for name in ["vault.db", "vault.db-wal", "vault.db-shm", "vault.head"] {
         let from = src.vault.join(name);
         if from.exists() {
             std::fs::copy(&from, env.vault.join(name)).unwrap();
@@ -169,4 +169,61 @@ fn listing_filters() {
         text.contains("client-add") && text.contains("(you)"),
         "{text}"
     );
+}
+
+#[test]
+fn wiping_the_whole_log_is_detected() {
+    let src = source();
+    let env = tampered(&src, &["DELETE FROM audit", "DELETE FROM audit_head"]);
+    verify_fails(&env, "the audit head is missing");
+}
+
+#[test]
+fn an_exported_head_detects_a_rollback_the_log_alone_cannot() {
+    let src = source();
+    // An older copy of the whole vault, log and head consistent.
+    let old = tampered(&src, &[]);
+    old.ok(&["stop"]);
+    src.ok(&["client", "add", "gemini"]);
+    src.ok(&["grant", "gemini", "notes/**"]);
+    let head = src.tmp.path().join("head.json");
+    let head_s = head.to_str().unwrap();
+    src.ok(&["audit", "head", "--out", head_s]);
+    let printed: serde_json::Value = serde_json::from_str(&src.ok(&["audit", "head"])).unwrap();
+    assert_eq!(printed["count"], 8);
+    assert!(
+        src.ok(&["audit", "verify", "--against", head_s])
+            .contains("intact")
+    );
+    src.ok(&["client", "add", "later"]);
+    assert!(
+        src.ok(&["audit", "verify", "--against", head_s])
+            .contains("intact: 9")
+    );
+    src.ok(&["stop"]);
+    // Put the older copy back: the log verifies on its own...
+    for name in ["vault.db", "vault.db-wal", "vault.db-shm", "vault.head"] {
+        let _ = std::fs::remove_file(src.vault.join(name));
+        let from = old.vault.join(name);
+        if from.exists() {
+            std::fs::copy(&from, src.vault.join(name)).unwrap();
+        }
+    }
+    assert!(src.ok(&["audit", "verify"]).contains("intact: 6"));
+    // ...but not against the exported head.
+    let o = src.run(&["audit", "verify", "--against", head_s]);
+    assert_eq!(o.code, 1);
+    assert_one_line_error(&o.stderr, "fewer than the 8 of the head exported");
+    // A head from another vault, or altered, is refused with a clear line.
+    let other = source();
+    let o = other.run(&["audit", "verify", "--against", head_s]);
+    assert_ne!(o.code, 0);
+    assert_one_line_error(&o.stderr, "exported from another vault");
+    let mut forged: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&head).unwrap()).unwrap();
+    forged["count"] = 2.into();
+    std::fs::write(&head, forged.to_string()).unwrap();
+    let o = src.run(&["audit", "verify", "--against", head_s]);
+    assert_ne!(o.code, 0);
+    assert_one_line_error(&o.stderr, "does not verify");
 }

@@ -84,6 +84,40 @@ pub struct AuditReport {
     pub problem: Option<AuditProblem>,
 }
 
+/// The head of the log as exported by `audit head`: a count and the MAC of
+/// the last entry, signed with the vault's audit MAC key, to keep outside
+/// the vault. `audit verify --against` checks that the log still holds
+/// that entry, so a truncation or rollback relative to it is detected.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SignedHead {
+    /// Format version, 1.
+    pub v: u32,
+    /// The vault's id, hex.
+    pub vault: String,
+    /// Entries in the log when exported.
+    pub count: u64,
+    /// MAC of entry `count` (the genesis MAC for 0), hex.
+    pub last_mac: String,
+    /// When it was exported.
+    pub time: DateTime<Utc>,
+    /// HMAC of the above under the audit MAC key, hex.
+    pub mac: String,
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn unhex(s: &str) -> Option<Vec<u8>> {
+    if !s.len().is_multiple_of(2) {
+        return None;
+    }
+    (0..s.len())
+        .step_by(2)
+        .map(|i| s.get(i..i + 2).and_then(|h| u8::from_str_radix(h, 16).ok()))
+        .collect()
+}
+
 /// The keys of the audit log.
 pub struct AuditKeys {
     sealer: Sealer,
@@ -288,6 +322,110 @@ impl AuditKeys {
                 })
             })
             .collect()
+    }
+
+    fn export_mac(&self, count: u64, last: &[u8], time: DateTime<Utc>) -> [u8; 32] {
+        self.mac_of(&[
+            b"ctxvault/audit/export/v1",
+            &self.vault_id,
+            &count.to_be_bytes(),
+            last,
+            &time.timestamp_micros().to_be_bytes(),
+        ])
+    }
+
+    /// The head to export: the log's count and last MAC, signed. Fails when
+    /// the log itself does not verify.
+    pub async fn export_head(&self, conn: &mut SqliteConnection) -> Result<SignedHead> {
+        let report = self.verify(conn).await?;
+        if let Some(p) = report.problem {
+            return Err(Error::AuditBroken(format!(
+                "the audit log is damaged at entry {}: {}; no head is exported for a damaged log",
+                p.entry, p.what
+            )));
+        }
+        let last = self.mac_at(conn, report.entries).await?;
+        let time =
+            DateTime::from_timestamp_micros(Utc::now().timestamp_micros()).unwrap_or_else(Utc::now);
+        Ok(SignedHead {
+            v: 1,
+            vault: hex(&self.vault_id),
+            count: report.entries,
+            last_mac: hex(&last),
+            time,
+            mac: hex(&self.export_mac(report.entries, &last, time)),
+        })
+    }
+
+    /// The MAC of entry `seq` (the genesis MAC for 0), if it exists.
+    async fn mac_at(&self, conn: &mut SqliteConnection, seq: u64) -> Result<Vec<u8>> {
+        if seq == 0 {
+            return Ok(self.genesis().to_vec());
+        }
+        let mac: Option<Vec<u8>> = sqlx::query_scalar("SELECT mac FROM audit WHERE seq = ?")
+            .bind(seq as i64)
+            .fetch_optional(&mut *conn)
+            .await?;
+        Ok(mac.unwrap_or_default())
+    }
+
+    /// Check the chain, then that it still holds the entry `head` was
+    /// exported at: fewer entries means truncation or rollback, another
+    /// entry at that place means the log was replaced.
+    pub async fn verify_against(
+        &self,
+        conn: &mut SqliteConnection,
+        head: &SignedHead,
+    ) -> Result<AuditReport> {
+        let bad = |why: &str| Error::Invalid {
+            field: "head",
+            reason: format!("{why}; use a file written by `ctxvault audit head` for this vault"),
+        };
+        if head.v != 1 {
+            return Err(bad(&format!("head format {} is unknown", head.v)));
+        }
+        if unhex(&head.vault).as_deref() != Some(&self.vault_id[..]) {
+            return Err(bad("this head was exported from another vault"));
+        }
+        let last = unhex(&head.last_mac).ok_or_else(|| bad("the head is malformed"))?;
+        let mac = unhex(&head.mac).ok_or_else(|| bad("the head is malformed"))?;
+        let key = hmac::Key::new(hmac::HMAC_SHA256, self.mac.expose_secret());
+        let mut msg = b"ctxvault/audit/export/v1".to_vec();
+        msg.extend_from_slice(&self.vault_id);
+        msg.extend_from_slice(&head.count.to_be_bytes());
+        msg.extend_from_slice(&last);
+        msg.extend_from_slice(&head.time.timestamp_micros().to_be_bytes());
+        if hmac::verify(&key, &msg, &mac).is_err() {
+            return Err(bad("the head's signature does not verify (it was altered)"));
+        }
+        let report = self.verify(conn).await?;
+        if report.problem.is_some() {
+            return Ok(report);
+        }
+        let when = head.time.format("%Y-%m-%d %H:%M:%S UTC");
+        let problem = |entry: u64, what: String| AuditReport {
+            entries: report.entries,
+            problem: Some(AuditProblem { entry, what }),
+        };
+        if report.entries < head.count {
+            return Ok(problem(
+                report.entries + 1,
+                format!(
+                    "the log holds {} entries, fewer than the {} of the head exported at {when}: it was truncated or rolled back",
+                    report.entries, head.count
+                ),
+            ));
+        }
+        if self.mac_at(conn, head.count).await? != last {
+            return Ok(problem(
+                head.count,
+                format!(
+                    "entry {} is not the one the head exported at {when} recorded: the log was replaced",
+                    head.count
+                ),
+            ));
+        }
+        Ok(report)
     }
 
     /// Check the whole chain and the head; report the first problem.

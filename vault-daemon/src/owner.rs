@@ -68,7 +68,14 @@ impl Session {
             VaultRequest::Rules(r) => answer(self.rules(r).await),
             VaultRequest::Access(r) => answer(self.access_for(&Who::dry_run(&r.client)).await),
             VaultRequest::Audit(r) => answer(self.audit(r).await),
-            VaultRequest::AuditVerify(_) => answer(v.audit_verify().await.map_err(ApiError::from)),
+            VaultRequest::AuditVerify(r) => answer(
+                match &r.against {
+                    None => v.audit_verify().await,
+                    Some(head) => v.audit_verify_against(head).await,
+                }
+                .map_err(ApiError::from),
+            ),
+            VaultRequest::AuditHead(_) => answer(v.audit_head().await.map_err(ApiError::from)),
             VaultRequest::PendingList(_) => {
                 let st = self.policy.read().await;
                 let mut out: Vec<Proposal> = st.pending.iter().map(Proposal::from).collect();

@@ -1,6 +1,8 @@
-//! `ctxvault audit` and `ctxvault audit verify`.
+//! `ctxvault audit`, `ctxvault audit verify` and `ctxvault audit head`.
 
-use anyhow::bail;
+use std::path::PathBuf;
+
+use anyhow::{Context, bail};
 use chrono::{DateTime, Utc};
 use vault_daemon::protocol as p;
 
@@ -27,21 +29,75 @@ pub struct Audit {
     json: bool,
 }
 
-/// `audit verify`.
+/// `audit verify` and `audit head`.
 #[derive(clap::Subcommand)]
 enum Verify {
     /// Check the whole chain; names the first bad entry, exit 0 only when intact.
     Verify {
+        /// Also check that the log still holds everything a head exported
+        /// earlier with `audit head` recorded (detects truncation and rollback).
+        #[arg(long, value_name = "FILE")]
+        against: Option<PathBuf>,
         /// Print the report as JSON.
         #[arg(long)]
         json: bool,
+    },
+    /// Export the signed head of the log (count and last entry), to keep
+    /// outside the vault for `audit verify --against`.
+    Head {
+        /// Write it to FILE (created 0600) instead of standard output.
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
     },
 }
 
 impl Audit {
     pub async fn run(self, ctx: &Ctx) -> anyhow::Result<()> {
-        if let Some(Verify::Verify { json }) = self.verify {
-            let r = ctx.call_vault(p::AuditVerify {}).await?;
+        if let Some(Verify::Head { out }) = &self.verify {
+            let head = ctx.call_vault(p::AuditHead {}).await?;
+            let text = serde_json::to_string_pretty(&head)? + "\n";
+            return match out {
+                None => {
+                    print!("{text}");
+                    Ok(())
+                }
+                Some(path) => {
+                    use std::io::Write;
+                    use std::os::unix::fs::OpenOptionsExt;
+                    let mut f = std::fs::OpenOptions::new()
+                        .write(true)
+                        .create(true)
+                        .truncate(true)
+                        .mode(0o600)
+                        .open(path)
+                        .with_context(|| format!("cannot write {}", path.display()))?;
+                    f.write_all(text.as_bytes())
+                        .and_then(|()| f.sync_all())
+                        .with_context(|| format!("cannot write {}", path.display()))?;
+                    eprintln!(
+                        "audit head written to {} ({} entries); keep it outside the vault",
+                        path.display(),
+                        head.count
+                    );
+                    Ok(())
+                }
+            };
+        }
+        if let Some(Verify::Verify { against, json }) = self.verify {
+            let against = match &against {
+                None => None,
+                Some(path) => {
+                    let text = std::fs::read_to_string(path)
+                        .with_context(|| format!("cannot read {}", path.display()))?;
+                    Some(serde_json::from_str(&text).map_err(|e| {
+                        anyhow::anyhow!(
+                            "{} is not an audit head ({e}): use a file written by `ctxvault audit head`",
+                            path.display()
+                        )
+                    })?)
+                }
+            };
+            let r = ctx.call_vault(p::AuditVerify { against }).await?;
             return {
                 {
                     if json {

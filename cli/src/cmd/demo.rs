@@ -397,7 +397,7 @@ impl Demo {
                     .unwrap_or_default()
             );
         }
-        let r = call_agent(a, p::AuditVerify {}).await?;
+        let r = call_agent(a, p::AuditVerify::default()).await?;
         match r.problem {
             None => say(&format!("  chain verified: {} entries, intact", r.entries)),
             Some(p) => bail!("the demo's audit chain failed to verify: {p:?}"),

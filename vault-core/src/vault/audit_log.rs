@@ -3,7 +3,7 @@
 //! change-set path in the write's own transaction.
 
 use super::UnlockedVault;
-use crate::audit::{AuditEntry, AuditRecord, AuditReport};
+use crate::audit::{AuditEntry, AuditRecord, AuditReport, SignedHead};
 use crate::error::{Error, Result};
 
 /// An audit entry waiting for a group commit, and who waits for its `seq`.
@@ -77,5 +77,17 @@ impl UnlockedVault {
     pub async fn audit_verify(&self) -> Result<AuditReport> {
         let mut conn = self.store.pool().acquire().await?;
         self.audit.verify(&mut conn).await
+    }
+
+    /// The signed head of the log, to keep outside the vault.
+    pub async fn audit_head(&self) -> Result<SignedHead> {
+        let mut conn = self.store.pool().acquire().await?;
+        self.audit.export_head(&mut conn).await
+    }
+
+    /// Check the chain and that it still holds what `head` recorded.
+    pub async fn audit_verify_against(&self, head: &SignedHead) -> Result<AuditReport> {
+        let mut conn = self.store.pool().acquire().await?;
+        self.audit.verify_against(&mut conn, head).await
     }
 }

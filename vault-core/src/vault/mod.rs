@@ -127,7 +127,9 @@ impl Vault {
             let keys = vault.keys_of(&master)?;
             let mut tx = vault.store.begin().await?;
             keys.audit.create_head(&mut tx).await?;
-            tx.commit().await?;
+            let generation = tx.commit().await?;
+            let (guard, _) = Guard::open(dir, &keys.audit, generation)?;
+            guard.record(&keys.audit, generation);
         }
         vault.unlock_with(master).await
     }

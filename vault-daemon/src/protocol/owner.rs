@@ -6,7 +6,7 @@ use client_view::{AccessReport, Hit, ListQuery, SearchQuery};
 use policies::{Action, Actions, Redaction, Scope, Sensitivity};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
-use vault_core::audit::{AuditRecord, AuditReport};
+use vault_core::audit::{AuditRecord, AuditReport, SignedHead};
 use vault_core::bundle::Contents;
 use vault_core::{Item, ItemFilter, ItemPatch, Namespace, NewItem, SearchHit, Tag};
 
@@ -56,6 +56,8 @@ pub enum VaultRequest {
     Audit(Audit),
     /// [`AuditVerify`].
     AuditVerify(AuditVerify),
+    /// [`AuditHead`].
+    AuditHead(AuditHead),
     /// [`PendingList`].
     PendingList(PendingList),
     /// [`Approve`].
@@ -289,9 +291,18 @@ pub struct Audit {
     pub limit: Option<usize>,
 }
 
-/// Check the audit chain.
+/// Check the audit chain (and, given a head exported earlier, that the log
+/// still holds what it recorded).
 #[derive(Debug, Default, Serialize, Deserialize)]
-pub struct AuditVerify {}
+pub struct AuditVerify {
+    /// A head from `audit head` to check the log against.
+    #[serde(default)]
+    pub against: Option<SignedHead>,
+}
+
+/// The signed head of the audit log, to keep outside the vault.
+#[derive(Debug, Default, Serialize, Deserialize)]
+pub struct AuditHead {}
 
 /// Proposals waiting for the user's review, oldest first.
 #[derive(Debug, Default, Serialize, Deserialize)]
@@ -416,6 +427,7 @@ calls!(Vault / VaultRequest {
     Access => AccessReport,
     Audit => Vec<AuditRecord>,
     AuditVerify => AuditReport,
+    AuditHead => SignedHead,
     PendingList => Vec<Proposal>,
     Approve => Item,
     Reject => (),
