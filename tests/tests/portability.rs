@@ -102,7 +102,10 @@ fn bundle_jsonl_and_markdown_round_trips() {
     ] {
         let dst = Env::new();
         dst.init();
-        let o = with_bundle_pass(&dst, &["import", path.to_str().unwrap()]);
+        let o = with_bundle_pass(
+            &dst,
+            &["import", path.to_str().unwrap(), "--with-policy", "--yes"],
+        );
         assert_eq!(o.code, 0, "{name}: {}", o.stderr);
         assert_eq!(
             items(&dst),

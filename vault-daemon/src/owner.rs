@@ -132,7 +132,11 @@ impl Session {
     /// gives them one. Records already present, or for a client neither
     /// present nor imported, are skipped and counted.
     async fn import(&self, r: Import) -> Result<ImportSummary, ApiError> {
-        let Import { contents, dry_run } = r;
+        let Import {
+            contents,
+            dry_run,
+            with_policy,
+        } = r;
         let Contents {
             items,
             clients,
@@ -144,35 +148,49 @@ impl Session {
             dry_run,
             ..Default::default()
         };
-        let mut known: Vec<String> = st.clients.iter().map(|c| c.name.clone()).collect();
+        let (clients, grants, denies) = if with_policy {
+            (clients, grants, denies)
+        } else {
+            summary.policy_left_out = (clients.len() + grants.len() + denies.len()) as u64;
+            Default::default()
+        };
+        // Rules from a file attach only to the clients it creates: a grant
+        // naming a client that already exists would widen a live token's
+        // access behind the user's back.
+        let existing: Vec<String> = st.clients.iter().map(|c| c.name.clone()).collect();
+        let mut created: Vec<String> = Vec::new();
         let mut put = Vec::new();
         for c in clients {
-            if known.contains(&c.name) {
+            if existing.contains(&c.name) || created.contains(&c.name) {
                 summary.rules_skipped += 1;
                 continue;
             }
             let (mut rec, _unshown_token) = st.add_client(&c.name, c.created_at)?;
             rec.created_at = c.created_at;
             put.push(PolicyRecord::Client(rec));
-            known.push(c.name);
+            created.push(c.name);
             summary.clients += 1;
         }
+        let now = chrono::Utc::now();
         for g in grants {
-            if !known.contains(&g.client) || st.grants.iter().any(|x| x.id == g.id) {
+            if !created.contains(&g.client) || st.grants.iter().any(|x| x.id == g.id) {
                 summary.rules_skipped += 1;
                 continue;
             }
+            summary.rules.push(crate::rules::rule_info_grant(&g, now));
             put.push(policy::grant_record(&g));
             summary.grants += 1;
         }
         for d in denies {
-            if !known.contains(&d.client) || st.denies.iter().any(|x| x.id == d.id) {
+            if !created.contains(&d.client) || st.denies.iter().any(|x| x.id == d.id) {
                 summary.rules_skipped += 1;
                 continue;
             }
+            summary.rules.push(crate::rules::rule_info_deny(&d));
             put.push(policy::deny_record(&d));
             summary.denies += 1;
         }
+        summary.new_clients = created;
         let offered = items.len();
         let entry = policy::user_entry(
             "import",

@@ -11,7 +11,7 @@ use crate::policy;
 use crate::protocol::*;
 use crate::session::Session;
 
-fn rule_info_grant(g: &Grant, now: chrono::DateTime<Utc>) -> RuleInfo {
+pub(crate) fn rule_info_grant(g: &Grant, now: chrono::DateTime<Utc>) -> RuleInfo {
     RuleInfo {
         id: g.id,
         kind: RuleKind::Grant,
@@ -27,7 +27,7 @@ fn rule_info_grant(g: &Grant, now: chrono::DateTime<Utc>) -> RuleInfo {
     }
 }
 
-fn rule_info_deny(d: &DenyRule) -> RuleInfo {
+pub(crate) fn rule_info_deny(d: &DenyRule) -> RuleInfo {
     RuleInfo {
         id: d.id,
         kind: RuleKind::Deny,

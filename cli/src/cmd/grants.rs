@@ -30,50 +30,55 @@ impl Grants {
             if rules.is_empty() {
                 println!("no grants or deny rules: every client sees nothing");
             }
-            for r in rules {
-                let what = if r.kind == p::RuleKind::Deny {
-                    "DENY".to_owned()
-                } else {
-                    r.actions
-                        .iter()
-                        .map(|a| a.as_str())
-                        .collect::<Vec<_>>()
-                        .join(",")
-                };
-                let mut extra = Vec::new();
-                if let Some(s) = r.max_sensitivity {
-                    extra.push(format!("up to {s}"));
-                }
-                if !r.tags.is_empty() {
-                    extra.push(format!("tags {}", r.tags.join(",")));
-                }
-                if !r.redact.is_empty() {
-                    extra.push(format!(
-                        "redact {}",
-                        r.redact
-                            .iter()
-                            .map(|k| k.as_str())
-                            .collect::<Vec<_>>()
-                            .join(",")
-                    ));
-                }
-                if let Some(e) = r.expires {
-                    let state = if r.expired { "expired" } else { "expires" };
-                    extra.push(format!(
-                        "{state} {}",
-                        e.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
-                    ));
-                }
-                println!(
-                    "{}  {:<16} {:<18} {:<18} {}",
-                    r.id,
-                    r.client,
-                    what,
-                    r.scope,
-                    extra.join("; ")
-                );
+            for r in &rules {
+                println!("{}", rule_line(r));
             }
             Ok(())
         }
     }
+}
+
+/// One grant or deny rule as `grants` lists it.
+pub(crate) fn rule_line(r: &p::RuleInfo) -> String {
+    let what = if r.kind == p::RuleKind::Deny {
+        "DENY".to_owned()
+    } else {
+        r.actions
+            .iter()
+            .map(|a| a.as_str())
+            .collect::<Vec<_>>()
+            .join(",")
+    };
+    let mut extra = Vec::new();
+    if let Some(s) = r.max_sensitivity {
+        extra.push(format!("up to {s}"));
+    }
+    if !r.tags.is_empty() {
+        extra.push(format!("tags {}", r.tags.join(",")));
+    }
+    if !r.redact.is_empty() {
+        extra.push(format!(
+            "redact {}",
+            r.redact
+                .iter()
+                .map(|k| k.as_str())
+                .collect::<Vec<_>>()
+                .join(",")
+        ));
+    }
+    if let Some(e) = r.expires {
+        let state = if r.expired { "expired" } else { "expires" };
+        extra.push(format!(
+            "{state} {}",
+            e.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+        ));
+    }
+    format!(
+        "{}  {:<16} {:<18} {:<18} {}",
+        r.id,
+        r.client,
+        what,
+        r.scope,
+        extra.join("; ")
+    )
 }

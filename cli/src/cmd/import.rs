@@ -47,6 +47,15 @@ pub struct Import {
     /// Report what would be imported; write nothing.
     #[arg(long)]
     dry_run: bool,
+    /// Also import the file's clients, grants and deny rules. They attach
+    /// only to clients the import creates, never to existing ones; what
+    /// they grant is shown, and confirmed, before anything is written.
+    #[arg(long)]
+    with_policy: bool,
+    /// With --with-policy: import without asking (required when not run in
+    /// a terminal).
+    #[arg(long, requires = "with_policy")]
+    yes: bool,
     /// Open a bundle sealed to age recipients with this identity file.
     #[arg(long, value_name = "FILE")]
     identity: Option<PathBuf>,
@@ -216,9 +225,35 @@ impl Import {
                 .map_err(|e| anyhow!("{}: {e}", position(k)))?;
         }
         let offered = contents.items.len();
+        if self.with_policy && !self.dry_run && !self.yes {
+            // Show what the file grants, then ask.
+            let preview = ctx
+                .call_vault(p::Import {
+                    contents: contents.clone(),
+                    dry_run: true,
+                    with_policy: true,
+                })
+                .await?;
+            if !preview.new_clients.is_empty() || !preview.rules.is_empty() {
+                use std::io::IsTerminal;
+                if !std::io::stdin().is_terminal() {
+                    bail!(
+                        "importing policy needs --yes when not run in a terminal; see what it would grant with --dry-run --with-policy"
+                    );
+                }
+                print_policy(&preview);
+                eprint!("import these clients and rules? [y/N] ");
+                let mut answer = String::new();
+                std::io::stdin().read_line(&mut answer)?;
+                if !matches!(answer.trim(), "y" | "Y" | "yes") {
+                    bail!("import cancelled: nothing was written");
+                }
+            }
+        }
         let req = p::Import {
             contents,
             dry_run: self.dry_run,
+            with_policy: self.with_policy,
         };
         let bar = output::progress(offered, "importing");
         let answer = ctx.call_vault(req).await;
@@ -238,6 +273,15 @@ impl Import {
                     format,
                     s.duplicates
                 );
+                if s.policy_left_out > 0 {
+                    println!(
+                        "policy: {} client and rule record(s) in the file left out; pass --with-policy to import them (they attach only to new clients)",
+                        s.policy_left_out
+                    );
+                }
+                if s.dry_run {
+                    print_policy(&s);
+                }
                 if s.clients + s.grants + s.denies + s.rules_skipped > 0 {
                     println!(
                         "policy: {} clients, {} grants, {} deny rules; {} skipped{}",
@@ -255,5 +299,15 @@ impl Import {
                 Ok(())
             }
         }
+    }
+}
+
+/// The clients and rules an import creates, one per line.
+fn print_policy(s: &p::ImportSummary) {
+    for c in &s.new_clients {
+        println!("new client {c}");
+    }
+    for r in &s.rules {
+        println!("{}", super::grants::rule_line(r));
     }
 }

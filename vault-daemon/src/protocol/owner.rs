@@ -378,6 +378,11 @@ pub struct Import {
     pub contents: Contents,
     /// Report only; write nothing.
     pub dry_run: bool,
+    /// Also bring in the file's clients and their grants and deny rules.
+    /// Without it they are left out (and counted). Even with it, rules
+    /// attach only to clients this import creates, never to existing ones.
+    #[serde(default)]
+    pub with_policy: bool,
 }
 
 /// What an import did (or would do).
@@ -393,8 +398,18 @@ pub struct ImportSummary {
     pub grants: u64,
     /// Deny rules added.
     pub denies: u64,
-    /// Policy records skipped (already present, or for an unknown client).
+    /// Policy records skipped (already present, or for a client that
+    /// existed before the import or is not in the file).
     pub rules_skipped: u64,
+    /// Policy records in the file left out because policy was not asked for.
+    #[serde(default)]
+    pub policy_left_out: u64,
+    /// The clients created (or that would be).
+    #[serde(default)]
+    pub new_clients: Vec<String>,
+    /// The grants and deny rules added (or that would be).
+    #[serde(default)]
+    pub rules: Vec<RuleInfo>,
     /// Nothing was written.
     pub dry_run: bool,
 }
