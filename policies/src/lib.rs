@@ -9,7 +9,10 @@
 //!   glob), optionally only for items carrying one of its tags, up to a
 //!   maximum [`Sensitivity`] (default `normal`), until an optional expiry.
 //!   An expired grant is inert.
-//! - A [`DenyRule`] removes a scope from a client whatever grants say.
+//! - A [`DenyRule`] removes a scope from a client whatever grants say, and
+//!   with it everything below each namespace the scope matches: `deny
+//!   health` also hides `health/labs/2024` (never `healthy`). Grant scopes
+//!   stay exact: a grant on `health` gives `health` only.
 //! - `secret` items are reachable only through a grant whose maximum is
 //!   `secret` (this follows from the ordering).
 //! - When several grants allow an item, a field is redacted only if every

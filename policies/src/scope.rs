@@ -5,6 +5,13 @@
 //! one segment) or `**` (any number of segments, including none). A literal
 //! may also hold `*` as a wildcard inside the segment (`proj-*`). `work/**`
 //! matches `work` itself and everything below it.
+//!
+//! # Matching
+//! [`Scope::matches`] is exact: `health` matches the namespace `health` and
+//! nothing else (this is what a grant uses). [`Scope::matches_at_or_above`]
+//! also takes every namespace below one the scope matches: `health` then
+//! takes `health/labs/2024` too, never `healthy` (this is what a deny rule
+//! uses).
 
 use std::fmt;
 use std::str::FromStr;
@@ -30,9 +37,23 @@ impl Scope {
         &self.pattern
     }
 
-    /// True when `namespace` lies in this scope.
+    /// True when `namespace` itself lies in this scope (exact: `health`
+    /// does not match `health/labs`).
     pub fn matches(&self, namespace: &str) -> bool {
         self.matcher.is_match(namespace) || self.base.as_ref().is_some_and(|b| b.matches(namespace))
+    }
+
+    /// True when this scope matches `namespace` or one of its ancestors
+    /// (`a`, `a/b`, ... of `a/b/c`): `namespace` is in the subtree of a
+    /// namespace the scope matches. `health` covers `health/labs/2024`;
+    /// `proj-*` covers `proj-x/notes`; neither covers `healthy`.
+    pub fn matches_at_or_above(&self, namespace: &str) -> bool {
+        self.matches(namespace)
+            || namespace
+                .match_indices('/')
+                .map(|(i, _)| &namespace[..i])
+                .filter(|a| !a.is_empty() && !a.ends_with('/'))
+                .any(|a| self.matches(a))
     }
 }
 
@@ -145,6 +166,32 @@ mod tests {
         assert!(!m("a/*/**", "a"));
         assert!(m("proj-*", "proj-x"));
         assert!(!m("proj-*", "proj-x/y"));
+    }
+
+    fn at_or_above(p: &str, ns: &str) -> bool {
+        p.parse::<Scope>().unwrap().matches_at_or_above(ns)
+    }
+
+    #[test]
+    fn subtree_of_a_match() {
+        assert!(at_or_above("health", "health"));
+        assert!(at_or_above("health", "health/labs"));
+        assert!(at_or_above("health", "health/labs/2024"));
+        assert!(!at_or_above("health", "healthy"));
+        assert!(!at_or_above("health", "health-x"));
+        assert!(!at_or_above("health", "healthy/labs"));
+        assert!(!at_or_above("health", "work/health"));
+        assert!(at_or_above("proj-*", "proj-x/notes"));
+        assert!(!at_or_above("proj-*", "proj"));
+        assert!(at_or_above("work/**", "work"));
+        assert!(at_or_above("work/**", "work/a/b"));
+        assert!(!at_or_above("work/**", "workshop"));
+        assert!(at_or_above("*/notes", "home/notes/2024"));
+        assert!(!at_or_above("*/notes", "home"));
+        assert!(at_or_above("work/*", "work/acme/q3"));
+        assert!(!at_or_above("work/*", "work"));
+        // Exact matching is unchanged.
+        assert!(!m("health", "health/labs"));
     }
 
     #[test]
