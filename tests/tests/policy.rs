@@ -327,3 +327,74 @@ fn rotate_replaces_the_token() {
     }
     assert!(!env.ok(&["audit", "--json"]).contains("cvt_"));
 }
+
+#[test]
+fn a_deny_rule_covers_the_namespace_subtree() {
+    let env = Env::new();
+    env.init();
+    env.add(&["--ns", "health", "resting pulse 52"]);
+    env.add(&["--ns", "health/labs", "cholesterol panel normal"]);
+    env.add(&["--ns", "healthy-recipes", "lentil soup"]);
+    env.ok(&["client", "add", "bob"]);
+    env.ok(&["grant", "bob", "**"]);
+    env.ok(&["deny", "bob", "health"]);
+    let seen: Vec<String> = env
+        .json(&["ls", "--as", "bob", "--json"])
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["namespace"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(
+        seen,
+        vec!["healthy-recipes"],
+        "deny health covers health/labs"
+    );
+    let hits = env.json(&["search", "cholesterol", "--as", "bob", "--json"]);
+    assert_eq!(hits.as_array().unwrap().len(), 0, "{hits}");
+}
+
+#[test]
+fn redaction_catches_the_variants_that_leaked_and_covers_tags() {
+    let env = Env::new();
+    env.init();
+    let leaks = [
+        "jörg@exämple.de",
+        "root@localhost",
+        "bob [at] example [dot] com",
+        "see:https://x.io/a",
+        "ftp://files.example.org/pub",
+        "example.com/private/path",
+        "4111.1111.1111.1111",
+        "4111  1111  1111  1111",
+        "\u{ff14}\u{ff11}\u{ff11}\u{ff11}\u{ff11}\u{ff11}\u{ff11}\u{ff11}\u{ff11}\u{ff11}\u{ff11}\u{ff11}\u{ff11}\u{ff11}\u{ff11}\u{ff11}",
+        "030_1234_5678",
+        "::ffff:10.1.2.3",
+    ];
+    let body = leaks.join(" ; ");
+    env.add(&["--ns", "contacts", "--tag", "555-123-4567", &body]);
+    env.ok(&["client", "add", "masked"]);
+    env.ok(&[
+        "grant",
+        "masked",
+        "contacts",
+        "--redact",
+        "email,phone,url,ip,card",
+    ]);
+    let item = &env.json(&["ls", "--as", "masked", "--json"])[0];
+    let got = item["body"].as_str().unwrap();
+    for leak in leaks {
+        assert!(!got.contains(leak), "{leak:?} leaked: {got}");
+    }
+    for part in [
+        "10.1.2.3",
+        "1111",
+        "5678",
+        "x.io",
+        "localhost",
+        "private/path",
+    ] {
+        assert!(!got.contains(part), "{part:?} leaked: {got}");
+    }
+    assert_eq!(item["tags"][0], "[phone]", "{item}");
+}

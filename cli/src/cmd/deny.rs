@@ -5,12 +5,14 @@ use vault_daemon::protocol as p;
 
 use crate::ctx::Ctx;
 
-/// Remove a scope from a client whatever grants say; prints the rule id.
+/// Remove a scope from a client whatever grants say, with everything below
+/// it (`deny bob health` also covers `health/labs`); prints the rule id.
 #[derive(clap::Args)]
 pub struct Deny {
     /// The client's name.
     client: String,
-    /// Namespace glob, as for `grant`.
+    /// Namespace glob, as for `grant`; the rule also covers every namespace
+    /// below one it matches.
     scope: Scope,
 }
 

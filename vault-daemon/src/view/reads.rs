@@ -40,8 +40,13 @@ fn item_facts(i: &Item) -> ItemFacts<'_, vault_core::Tag> {
 fn redact_item(item: Item, r: Redactions) -> ContextItem {
     let mut out = context_item(item);
     if !r.is_empty() {
+        // Every free-text field a client receives: a tag or a kind can be a
+        // phone number too. The namespace is left: it is what grants name,
+        // and access reports list it.
         out.title = out.title.as_deref().map(|t| r.apply(t));
         out.body = r.apply(&out.body);
+        out.kind = r.apply(&out.kind);
+        out.tags = out.tags.iter().map(|t| r.apply(t)).collect();
     }
     out
 }
