@@ -7,9 +7,38 @@ use std::process::ExitCode;
 
 use vault_core::Item;
 
+/// Text from the vault (or from a client) made safe for a terminal: control
+/// characters (C0 but newline and tab, DEL, C1) and the bidirectional
+/// overrides that can make text read as something else are shown as
+/// `\u{..}` instead of acting on the terminal (clearing it, moving the
+/// cursor, writing the clipboard with OSC 52).
+pub fn visible(s: &str) -> std::borrow::Cow<'_, str> {
+    let unsafe_char = |c: char| {
+        (c.is_control() && c != '\n' && c != '\t')
+            || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{200e}' | '\u{200f}' | '\u{061c}')
+    };
+    if !s.chars().any(unsafe_char) {
+        return std::borrow::Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        if unsafe_char(c) {
+            out.push_str(&format!("\\u{{{:x}}}", c as u32));
+        } else {
+            out.push(c);
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
+/// [`visible`], and on one line (newlines and tabs shown too).
+pub fn visible_line(s: &str) -> String {
+    visible(s).replace('\n', "\\n").replace('\t', " ")
+}
+
 /// Print an error as one line on stderr and return the failure exit code.
 pub fn fail(e: &anyhow::Error) -> ExitCode {
-    let msg = format!("{e:#}").replace('\n', " ");
+    let msg = visible_line(&format!("{e:#}").replace('\n', " "));
     eprintln!("error: {msg}");
     ExitCode::FAILURE
 }
@@ -65,13 +94,13 @@ pub fn json<T: serde::Serialize>(v: &T) -> anyhow::Result<()> {
 pub fn item(i: &Item) {
     println!("id:          {}", i.id);
     println!("namespace:   {}", i.namespace);
-    println!("kind:        {}", i.kind);
+    println!("kind:        {}", visible_line(i.kind.as_str()));
     if let Some(t) = &i.title {
-        println!("title:       {t}");
+        println!("title:       {}", visible_line(t));
     }
     if !i.tags.is_empty() {
         let tags: Vec<&str> = i.tags.iter().map(|t| t.as_str()).collect();
-        println!("tags:        {}", tags.join(", "));
+        println!("tags:        {}", visible_line(&tags.join(", ")));
     }
     println!("sensitivity: {}", i.sensitivity);
     println!("source:      {}", i.source.as_str());
@@ -87,7 +116,7 @@ pub fn item(i: &Item) {
             .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
     );
     println!();
-    println!("{}", i.body);
+    println!("{}", visible(&i.body));
 }
 
 /// What a list line shows of an item (the user's own, or as a client gets it).
@@ -126,15 +155,20 @@ impl Row {
 /// One line per item, for people.
 pub fn item_lines(rows: &[Row]) {
     for r in rows {
-        println!("{}  {:<20} {}", r.id, r.namespace, r.label);
+        println!("{}  {:<20} {}", r.id, r.namespace, visible_line(&r.label));
     }
 }
 
 /// Search hits (score, item, snippet), for people.
 pub fn hits(hits: &[(f64, Row, String)]) {
     for (score, r, snippet) in hits {
-        println!("{score:>6.2}  {}  {:<20} {}", r.id, r.namespace, r.label);
-        println!("        {snippet}");
+        println!(
+            "{score:>6.2}  {}  {:<20} {}",
+            r.id,
+            r.namespace,
+            visible_line(&r.label)
+        );
+        println!("        {}", visible_line(snippet));
     }
 }
 

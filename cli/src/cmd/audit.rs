@@ -130,25 +130,25 @@ impl Audit {
                 return output::json(&entries);
             }
             for e in entries {
-                let who = e.entry.client.as_deref().unwrap_or("(you)");
+                let who = output::visible_line(e.entry.client.as_deref().unwrap_or("(you)"));
                 let mut line = format!(
                     "{:>5}  {}  {:<16} {:<14}",
                     e.seq,
                     e.entry.time.format("%Y-%m-%d %H:%M:%S"),
                     who,
-                    e.entry.action
+                    output::visible_line(&e.entry.action)
                 );
                 if let Some(t) = &e.entry.tool {
-                    line.push_str(&format!(" [{t}]"));
+                    line.push_str(&format!(" [{}]", output::visible_line(t)));
                 }
                 if let Some(q) = &e.entry.query {
-                    line.push_str(&format!(" {q:?}"));
+                    line.push_str(&format!(" \"{}\"", output::visible_line(q)));
                 }
                 if !e.entry.ids.is_empty() {
                     line.push_str(&format!(" -> {} item(s)", e.entry.ids.len()));
                 }
                 if let Some(d) = &e.entry.detail {
-                    line.push_str(&format!(" ({d})"));
+                    line.push_str(&format!(" ({})", output::visible_line(d)));
                 }
                 println!("{line}");
             }

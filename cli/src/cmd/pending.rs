@@ -48,7 +48,7 @@ impl Pending {
             let title = p
                 .title
                 .as_deref()
-                .map(|t| format!(" {t:?}"))
+                .map(|t| format!(" \"{}\"", output::visible_line(t)))
                 .unwrap_or_default();
             println!(
                 "{}  {}  from {}  into {} ({}){title}",
@@ -56,10 +56,10 @@ impl Pending {
                 p.created_at.format("%Y-%m-%d %H:%M"),
                 p.client,
                 p.namespace,
-                p.kind.as_str()
+                output::visible_line(p.kind.as_str())
             );
             for line in p.body.lines() {
-                println!("    {line}");
+                println!("    {}", output::visible_line(line));
             }
         }
         println!();
