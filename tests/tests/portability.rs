@@ -474,3 +474,63 @@ fn identity_slots_add_list_remove() {
     assert_one_line_error(&o.stderr, "this identity does not open the vault");
     assert_one_line_error(&env.fails(&["identity", "rm", &r]), "no identity slot for");
 }
+
+#[test]
+fn a_bundle_asking_for_too_much_scrypt_work_is_refused_at_once() {
+    let src = populated();
+    let bundle = src.tmp.path().join("costly.bundle");
+    let o = with_bundle_pass(&src, &["export", "--out", bundle.to_str().unwrap()]);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    // Rewrite the scrypt stanza's work factor (the header is text up to
+    // "\n---"): the check must come before any key derivation.
+    let bytes = std::fs::read(&bundle).unwrap();
+    let end = bytes.windows(4).position(|w| w == b"\n---").unwrap();
+    let header = String::from_utf8(bytes[..end].to_vec()).unwrap();
+    let wf = header
+        .lines()
+        .find(|l| l.starts_with("-> scrypt "))
+        .and_then(|l| l.rsplit(' ').next())
+        .unwrap()
+        .to_owned();
+    let costly = header.replacen(&format!(" {wf}\n"), " 21\n", 1);
+    assert_ne!(costly, header);
+    let mut out = costly.into_bytes();
+    out.extend_from_slice(&bytes[end..]);
+    std::fs::write(&bundle, out).unwrap();
+    let dst = Env::new();
+    dst.init();
+    let o = with_bundle_pass(&dst, &["import", bundle.to_str().unwrap()]);
+    assert_ne!(o.code, 0);
+    assert_one_line_error(&o.stderr, "scrypt work factor 21, above the maximum 20");
+}
+
+#[test]
+fn markdown_import_does_not_follow_symbolic_links() {
+    let env = Env::new();
+    env.init();
+    let root = env.tmp.path().join("notes");
+    std::fs::create_dir_all(root.join("a")).unwrap();
+    std::fs::write(
+        root.join("a/one.md"),
+        "---\nnamespace: \"notes\"\n---\nthe only note\n",
+    )
+    .unwrap();
+    // Two links that loop, and one to a folder outside.
+    let outside = env.tmp.path().join("outside");
+    std::fs::create_dir_all(&outside).unwrap();
+    std::fs::write(outside.join("secret.md"), "not to be read\n").unwrap();
+    std::os::unix::fs::symlink(&root, root.join("a/loop")).unwrap();
+    std::os::unix::fs::symlink(root.join("a"), root.join("back")).unwrap();
+    std::os::unix::fs::symlink(&outside, root.join("out")).unwrap();
+    let o = env.run(&["import", root.to_str().unwrap()]);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert!(o.stdout.contains("imported 1 of 1"), "{}", o.stdout);
+    for name in ["loop", "back", "out"] {
+        assert!(
+            o.stderr.contains(&format!("{name}: a symbolic link")),
+            "{name} named as skipped: {}",
+            o.stderr
+        );
+    }
+    assert_eq!(env.json(&["ls", "--json"]).as_array().unwrap().len(), 1);
+}

@@ -66,7 +66,9 @@ pub enum Error {
     #[error("not an age identity file: expected lines starting with AGE-SECRET-KEY-1 ({0})")]
     BadIdentity(String),
     /// A key slot needs more scrypt work than allowed.
-    #[error("key slot needs scrypt work factor {required}, above the allowed maximum {max}")]
+    #[error(
+        "this passphrase-sealed file asks for scrypt work factor {required}, above the maximum {max} ctxvault accepts (its default is 18): it was not made by ctxvault's defaults, or was crafted to stall; nothing was derived"
+    )]
     ExcessiveWork {
         /// Work factor (log2 N) in the slot.
         required: u8,

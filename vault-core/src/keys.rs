@@ -31,9 +31,11 @@ pub struct WorkFactor(u8);
 impl WorkFactor {
     /// The factor every user vault gets: 2^18 (about 0.8 s on a 2020s laptop core).
     pub const DEFAULT: WorkFactor = WorkFactor(18);
-    /// The largest factor the unwrap path accepts (about 13 s): protects against
-    /// a slot crafted to hang the agent.
-    pub const MAX: WorkFactor = WorkFactor(22);
+    /// The largest factor the unwrap path accepts: the default plus two
+    /// doublings (about 3 s and 1 GiB). A key slot or bundle asking for more
+    /// is refused before any key derivation, so a crafted file cannot make
+    /// ctxvault spend many seconds and gigabytes before "wrong passphrase".
+    pub const MAX: WorkFactor = WorkFactor(20);
     /// The smallest factor accepted at all; only tests should go below the default.
     pub const MIN: WorkFactor = WorkFactor(10);
 
@@ -235,9 +237,10 @@ fn map_err(e: age::DecryptError, unlock: &Unlock) -> Error {
             Unlock::Passphrase(_) => Error::WrongPassphrase,
             Unlock::Identities(_) => Error::IdentityNoMatch,
         },
-        D::ExcessiveWork { required, target } => Error::ExcessiveWork {
+        // age's `target` is its own calibration, not our cap: name ours.
+        D::ExcessiveWork { required, .. } => Error::ExcessiveWork {
             required,
-            max: target,
+            max: WorkFactor::MAX.get(),
         },
         D::InvalidHeader => Error::MalformedSlot("invalid age header".into()),
         D::InvalidMac => Error::MalformedSlot("age header MAC mismatch".into()),
@@ -322,8 +325,17 @@ mod tests {
         let slot = slot2;
         assert!(matches!(
             unwrap_master(&slot, &Unlock::Passphrase(passphrase("pw"))),
-            Err(Error::ExcessiveWork { .. })
+            Err(Error::ExcessiveWork {
+                required: 23,
+                max: 20
+            })
         ));
+    }
+
+    #[test]
+    fn the_cap_is_the_default_plus_a_margin() {
+        assert_eq!(WorkFactor::MAX.get(), WorkFactor::DEFAULT.get() + 2);
+        assert!(WorkFactor::new(21).is_err());
     }
 
     #[test]

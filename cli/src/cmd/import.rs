@@ -108,22 +108,37 @@ fn open_bundle(path: &Path, bytes: &[u8], identity: Option<&Path>) -> anyhow::Re
     Contents::from_ndjson(&plain).map_err(|e| anyhow!("{}: {e}", path.display()))
 }
 
+/// The Markdown files under `dir`. Symbolic links are not followed (a
+/// looping link would never end, and a link would read files outside the
+/// folder or the same ones twice): each is named on stderr as skipped.
 fn markdown_dir(dir: &Path) -> anyhow::Result<Vec<Item>> {
     let mut files = Vec::new();
+    let mut links = Vec::new();
     let mut stack = vec![dir.to_owned()];
     while let Some(d) = stack.pop() {
         for e in std::fs::read_dir(&d)
             .with_context(|| format!("{}: cannot read the folder", d.display()))?
         {
-            let p = e
-                .with_context(|| format!("{}: cannot read the folder", d.display()))?
-                .path();
-            if p.is_dir() {
+            let e = e.with_context(|| format!("{}: cannot read the folder", d.display()))?;
+            let kind = e
+                .file_type()
+                .with_context(|| format!("{}: cannot read", e.path().display()))?;
+            let p = e.path();
+            if kind.is_symlink() {
+                links.push(p);
+            } else if kind.is_dir() {
                 stack.push(p);
             } else if p.extension().is_some_and(|x| x == "md") {
                 files.push(p);
             }
         }
+    }
+    links.sort();
+    for l in &links {
+        eprintln!(
+            "skipped {}: a symbolic link (links are not followed)",
+            output::visible_line(&l.display().to_string())
+        );
     }
     files.sort();
     let bar = output::progress(files.len(), "reading");
