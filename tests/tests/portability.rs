@@ -332,7 +332,8 @@ fn bad_input_names_file_and_position_and_writes_nothing() {
     let unreadable = dir.join("md-unreadable");
     std::fs::create_dir_all(&unreadable).unwrap();
     std::fs::write(unreadable.join("a.md"), "---\ntitle: \"fine\"\n---\nfine").unwrap();
-    std::os::unix::fs::symlink(dir.join("does-not-exist"), unreadable.join("gone.md")).unwrap();
+    // Not UTF-8: cannot be read as text.
+    std::fs::write(unreadable.join("gone.md"), b"\xff\xfe not text").unwrap();
 
     let dst = Env::new();
     dst.init();
@@ -533,4 +534,20 @@ fn markdown_import_does_not_follow_symbolic_links() {
         );
     }
     assert_eq!(env.json(&["ls", "--json"]).as_array().unwrap().len(), 1);
+}
+
+#[test]
+fn a_jsonl_whose_counts_disagree_is_named_without_a_line_zero() {
+    let env = Env::new();
+    env.init();
+    let path = env.tmp.path().join("short.jsonl");
+    std::fs::write(
+        &path,
+        "{\"format\":\"ctxvault-bundle\",\"version\":1,\"created_at\":\"2026-01-01T00:00:00Z\",\"items\":2}\n",
+    )
+    .unwrap();
+    let o = env.run(&["import", path.to_str().unwrap()]);
+    assert_ne!(o.code, 0);
+    assert_one_line_error(&o.stderr, "announces 2 items but the file holds 0");
+    assert!(!o.stderr.contains("line 0"), "{}", o.stderr);
 }

@@ -93,20 +93,27 @@ pub struct Contents {
     pub denies: Vec<DenyRule>,
 }
 
-/// A bundle or JSONL file that does not read; `line` is 1-based (0 for the
-/// whole file).
+/// A bundle or JSONL file that does not read; `line` is 1-based, `None`
+/// when the problem is the whole file (not UTF-8, counts that disagree).
 #[derive(Debug, thiserror::Error)]
-#[error("line {line}: {reason}")]
+#[error("{}{reason}", line.map(|n| format!("line {n}: ")).unwrap_or_default())]
 pub struct ReadError {
     /// Where.
-    pub line: usize,
+    pub line: Option<usize>,
     /// What is wrong and what to do.
     pub reason: String,
 }
 
 fn err(line: usize, reason: impl Into<String>) -> ReadError {
     ReadError {
-        line,
+        line: Some(line),
+        reason: reason.into(),
+    }
+}
+
+fn whole_file(reason: impl Into<String>) -> ReadError {
+    ReadError {
+        line: None,
         reason: reason.into(),
     }
 }
@@ -175,25 +182,27 @@ impl Contents {
 
     /// Parse NDJSON text: check the header, read every line, check counts.
     pub fn from_ndjson(text: &[u8]) -> Result<Contents, ReadError> {
-        let text = std::str::from_utf8(text).map_err(|e| err(0, format!("not UTF-8 text: {e}")))?;
+        let text =
+            std::str::from_utf8(text).map_err(|e| whole_file(format!("not UTF-8 text: {e}")))?;
         let mut lines = text
             .lines()
             .enumerate()
             .filter(|(_, l)| !l.trim().is_empty());
-        let (_, first) = lines
+        let (h, first) = lines
             .next()
-            .ok_or_else(|| err(1, "empty file: no header line"))?;
+            .ok_or_else(|| whole_file("empty file: no header line"))?;
+        let h = h + 1;
         let header: Header = serde_json::from_str(first)
-            .map_err(|e| err(1, format!("not a ctxvault bundle header ({e})")))?;
+            .map_err(|e| err(h, format!("not a ctxvault bundle header ({e})")))?;
         if header.format != FORMAT {
             return Err(err(
-                1,
+                h,
                 format!("format is {:?}, not {FORMAT:?}", header.format),
             ));
         }
         if header.version > VERSION {
             return Err(err(
-                1,
+                h,
                 format!(
                     "bundle format version {} is newer than this ctxvault reads ({VERSION}); upgrade ctxvault",
                     header.version
@@ -219,12 +228,9 @@ impl Contents {
         ];
         for (what, want, got) in counts {
             if want != got as u64 {
-                return Err(err(
-                    0,
-                    format!(
-                        "the header announces {want} {what} but the file holds {got}: it is truncated or edited"
-                    ),
-                ));
+                return Err(whole_file(format!(
+                    "the header announces {want} {what} but the file holds {got}: it is truncated or edited"
+                )));
             }
         }
         Ok(c)
@@ -304,5 +310,19 @@ mod tests {
                 .to_string()
                 .contains("truncated")
         );
+    }
+
+    #[test]
+    fn errors_name_real_lines_or_none() {
+        let short = b"{\"format\":\"ctxvault-bundle\",\"version\":1,\"created_at\":\"2026-01-01T00:00:00Z\",\"items\":2}\n";
+        let e = Contents::from_ndjson(short).unwrap_err();
+        assert_eq!(e.line, None);
+        assert!(!e.to_string().contains("line 0"), "{e}");
+        let late =
+            b"\n\n{\"format\":\"other\",\"version\":1,\"created_at\":\"2026-01-01T00:00:00Z\"}\n";
+        let e = Contents::from_ndjson(late).unwrap_err();
+        assert_eq!(e.line, Some(3), "the header is on line 3: {e}");
+        let e = Contents::from_ndjson(b"\xff\xfe").unwrap_err();
+        assert!(e.to_string().starts_with("not UTF-8"), "{e}");
     }
 }
