@@ -3,9 +3,12 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
 use std::path::Path;
 
 use ctxvault_tests::Env;
+use serde_json::json;
 
 fn files(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
     for e in std::fs::read_dir(dir).unwrap() {
@@ -94,4 +97,46 @@ fn no_marker_in_any_file() {
     // ... and after it stopped and checkpointed.
     env.ok(&["stop"]);
     assert_no_marker(&env, &markers);
+}
+
+/// No log level writes context: with `CTXVAULT_LOG=trace`, a client's
+/// query and the items it reads over MCP (HTTP, served by the agent, and
+/// stdio, through it) stay out of the agent's log.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_log_level_writes_context() {
+    let mut env = Env::new();
+    env.vars.push(("CTXVAULT_LOG".into(), "trace".into()));
+    env.vars
+        .push(("CTXVAULT_HTTP".into(), "127.0.0.1:0".into()));
+    env.init();
+    env.add(&[
+        "--ns",
+        "notes",
+        "--title",
+        "zqxlogtitle",
+        "zqxlogbody is what the client reads",
+    ]);
+    let token = common::add_client(&env, "reader");
+    env.ok(&["grant", "reader", "**"]);
+    let url = env.status()["http"].as_str().unwrap().to_owned();
+    let h = common::http(&url, &token).await;
+    let s = common::stdio(&env, "reader", &token).await;
+    for session in [&h, &s] {
+        let hits = common::json(
+            &common::call(
+                session,
+                "search_context",
+                json!({"query": "zqxlogbody zqxlogquery"}),
+            )
+            .await,
+        );
+        assert_eq!(hits.as_array().map(Vec::len), Some(1), "{hits}");
+    }
+    drop((h, s));
+    env.ok(&["stop"]);
+    let log = std::fs::read_to_string(env.vault.join("agent.log")).unwrap();
+    assert!(log.contains("agent listening"), "the log is written: {log}");
+    for m in ["zqxlogbody", "zqxlogquery", "zqxlogtitle"] {
+        assert!(!log.contains(m), "{m} in agent.log");
+    }
 }

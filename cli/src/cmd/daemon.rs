@@ -38,14 +38,7 @@ fn parse_lock_after(s: &str) -> Result<Duration, String> {
 impl Daemon {
     pub fn run(self, vault_dir: PathBuf) -> ExitCode {
         harden::harden_process();
-        tracing_subscriber::fmt()
-            .with_writer(std::io::stderr)
-            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-            .with_env_filter(
-                tracing_subscriber::EnvFilter::try_from_env("CTXVAULT_LOG")
-                    .unwrap_or_else(|_| "info".into()),
-            )
-            .init();
+        init_logging();
         let rt = match tokio::runtime::Builder::new_multi_thread()
             .enable_all()
             .build()
@@ -110,4 +103,36 @@ impl Daemon {
         eprintln!("error: {msg}");
         ExitCode::FAILURE
     }
+}
+
+/// Log to stderr at `CTXVAULT_LOG` (default `info`). Whatever the level,
+/// other crates log at most `info`: below it, the MCP SDK and the HTTP and
+/// database layers write messages, queries and item text, and no log level
+/// may write the user's context. ctxvault's own debug events carry none.
+fn init_logging() {
+    use tracing_subscriber::Layer;
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+    const OURS: [&str; 6] = [
+        "ctxvault",
+        "vault_daemon",
+        "vault_core",
+        "mcp_server",
+        "client_view",
+        "policies",
+    ];
+    let env = tracing_subscriber::EnvFilter::try_from_env("CTXVAULT_LOG")
+        .unwrap_or_else(|_| "info".into());
+    let no_context = tracing_subscriber::filter::filter_fn(|meta| {
+        *meta.level() <= tracing::Level::INFO
+            || OURS
+                .iter()
+                .any(|c| meta.target() == *c || meta.target().starts_with(&format!("{c}::")))
+    });
+    let fmt = tracing_subscriber::fmt::layer()
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_filter(env)
+        .with_filter(no_context);
+    tracing_subscriber::registry().with(fmt).init();
 }
