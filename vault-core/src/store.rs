@@ -155,6 +155,37 @@ fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> Error + '_ {
     }
 }
 
+/// The vault directory must be the user's and closed to writes by others:
+/// whoever can write to it can replace the database, the guard or the
+/// agent's files.
+fn check_dir(dir: &Path) -> Result<()> {
+    use std::os::unix::fs::MetadataExt;
+    let md = std::fs::metadata(dir).map_err(io_err(dir))?;
+    let me = nix::unistd::getuid().as_raw();
+    if md.uid() != me {
+        return Err(Error::Invalid {
+            field: "vault directory",
+            reason: format!(
+                "{} belongs to uid {}, not to you (uid {me}); use a directory of your own",
+                dir.display(),
+                md.uid()
+            ),
+        });
+    }
+    if md.mode() & 0o022 != 0 {
+        return Err(Error::Invalid {
+            field: "vault directory",
+            reason: format!(
+                "{} is writable by group or others (mode {:03o}): run `chmod 700 {}`",
+                dir.display(),
+                md.mode() & 0o777,
+                dir.display()
+            ),
+        });
+    }
+    Ok(())
+}
+
 fn connect_options(path: &Path) -> SqliteConnectOptions {
     SqliteConnectOptions::new()
         .filename(path)
@@ -203,6 +234,7 @@ impl Store {
             .mode(0o700)
             .create(dir)
             .map_err(io_err(dir))?;
+        check_dir(dir)?;
         OpenOptions::new()
             .write(true)
             .create_new(true)
@@ -266,6 +298,7 @@ impl Store {
         if !path.exists() {
             return Err(Error::NoVault(dir.to_owned()));
         }
+        check_dir(dir)?;
         let store = Self::connect(&path).await?;
         // Never create a schema in a file that should hold a vault: a
         // database whose tables are gone (a write-ahead log cut at its

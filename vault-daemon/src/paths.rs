@@ -1,7 +1,9 @@
 //! Where the agent's socket lives, and the checks that keep it private.
 //!
 //! The runtime directory is `$CTXVAULT_RUNTIME_DIR`, else
-//! `$XDG_RUNTIME_DIR/ctxvault`, else `/tmp/ctxvault-<uid>`. It must be owned
+//! `$XDG_RUNTIME_DIR/ctxvault`, else `ctxvault/run` in the user's state
+//! directory (`$XDG_STATE_HOME`, or `~/.local/state`), where no other user
+//! can create it first; `/tmp/ctxvault-<uid>` only when there is no home. It must be owned
 //! by the user and closed to group and others (0700); it is created so when
 //! missing, and refused otherwise. Each vault gets the socket
 //! `<runtime>/<first 16 hex digits of SHA-256(canonical vault path)>.sock`.
@@ -70,6 +72,13 @@ pub fn runtime_dir() -> PathBuf {
     }
     if let Some(d) = std::env::var_os("XDG_RUNTIME_DIR").filter(|d| !d.is_empty()) {
         return PathBuf::from(d).join("ctxvault");
+    }
+    // Not /tmp: another local user could create /tmp/ctxvault-<uid> first
+    // and so keep the agent from starting.
+    if let Some(state) =
+        directories::BaseDirs::new().and_then(|b| b.state_dir().map(Path::to_owned))
+    {
+        return state.join("ctxvault").join("run");
     }
     PathBuf::from(format!("/tmp/ctxvault-{}", getuid().as_raw()))
 }
