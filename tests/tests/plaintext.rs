@@ -140,3 +140,25 @@ async fn no_log_level_writes_context() {
         assert!(!log.contains(m), "{m} in agent.log");
     }
 }
+
+/// Sealed records do not tell the exact length of their text: bodies of
+/// different lengths in one size bucket seal to the same size.
+#[test]
+fn sealed_sizes_hide_exact_lengths() {
+    let env = Env::new();
+    env.init();
+    env.add(&["--ns", "notes", "short"]);
+    env.add(&["--ns", "notes", "a body some thirty characters longer"]);
+    env.ok(&["stop"]);
+    let sizes: Vec<i64> = tokio::runtime::Runtime::new().unwrap().block_on(async {
+        use sqlx::Connection;
+        let url = format!("sqlite://{}?mode=ro", env.db().display());
+        let mut c = sqlx::SqliteConnection::connect(&url).await.unwrap();
+        sqlx::query_scalar("SELECT length(sealed) FROM items ORDER BY rowid")
+            .fetch_all(&mut c)
+            .await
+            .unwrap()
+    });
+    assert_eq!(sizes.len(), 2);
+    assert_eq!(sizes[0], sizes[1], "{sizes:?}");
+}

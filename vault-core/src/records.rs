@@ -64,6 +64,23 @@ pub(crate) struct ItemPayload<'a> {
     pub updated_at: i64,
 }
 
+/// JSON text padded with trailing spaces (which JSON readers skip) to a
+/// size bucket, so a sealed record's length tells the size of its text only
+/// roughly: the next power of two from 256 bytes up to 4 KiB, then the next
+/// multiple of 4 KiB. Old unpadded records read the same.
+pub fn padded(json: &[u8]) -> Zeroizing<Vec<u8>> {
+    let n = json.len();
+    let target = if n <= 4096 {
+        n.next_power_of_two().max(256)
+    } else {
+        n.div_ceil(4096) * 4096
+    };
+    let mut out = Zeroizing::new(Vec::with_capacity(target));
+    out.extend_from_slice(json);
+    out.resize(target, b' ');
+    out
+}
+
 /// Unix microseconds of a time (what the store keeps).
 pub(crate) fn micros(t: DateTime<Utc>) -> i64 {
     t.timestamp_micros()
@@ -90,9 +107,9 @@ pub(crate) fn seal_item(sealer: &Sealer, vault_id: &[u8; 16], item: &Item) -> Re
         created_at: micros(item.created_at),
         updated_at: micros(item.updated_at),
     };
-    let plain = Zeroizing::new(
+    let plain = padded(&Zeroizing::new(
         serde_json::to_vec(&payload).map_err(|_| Error::Crypto("item serialisation failed"))?,
-    );
+    ));
     let sealed = sealer.seal(&seal::item_aad(vault_id, &item.id, item.version), &plain)?;
     Ok(ItemRow {
         rowid: 0,
@@ -324,7 +341,9 @@ impl PolicyRecord {
             kind: kind.into(),
             data,
         };
-        Ok(Zeroizing::new(serde_json::to_vec(&env).map_err(enc)?))
+        Ok(padded(&Zeroizing::new(
+            serde_json::to_vec(&env).map_err(enc)?,
+        )))
     }
 
     fn decode(id: Uuid, plain: &[u8]) -> Result<PolicyRecord> {
@@ -414,5 +433,23 @@ mod tests {
         assert!(matches!(r, PolicyRecord::Deny(d) if d.client == "bob"));
         let moved = PolicyRecord::decode(Uuid::now_v7(), old.to_string().as_bytes());
         assert!(matches!(moved, Err(Error::RecordIntegrity(_))));
+    }
+
+    #[test]
+    fn padding_buckets_and_reads_back() {
+        for (n, want) in [
+            (1, 256),
+            (256, 256),
+            (257, 512),
+            (4096, 4096),
+            (4097, 8192),
+            (9000, 12288),
+        ] {
+            assert_eq!(padded(&vec![b'1'; n]).len(), want, "{n}");
+        }
+        let text = serde_json::json!({"kind": "x"}).to_string();
+        let p = padded(text.as_bytes());
+        let back: serde_json::Value = serde_json::from_slice(&p).expect("trailing spaces read");
+        assert_eq!(back["kind"], "x");
     }
 }
