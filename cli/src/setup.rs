@@ -24,6 +24,9 @@ pub struct Setup<'a> {
     pub vault: String,
     /// The MCP HTTP endpoint.
     pub url: String,
+    /// Where the token is kept, when it went to a file: stdio entries then
+    /// read it from there and no entry carries the token itself.
+    pub token_file: Option<String>,
 }
 
 /// Quote a word for a POSIX shell when it needs it.
@@ -57,29 +60,51 @@ impl<'a> Setup<'a> {
             exe,
             vault,
             url: url.unwrap_or_else(|| DEFAULT_HTTP_URL.to_owned()),
+            token_file: None,
         }
     }
 
+    /// The same setup, with the token kept in `file`.
+    pub fn with_token_file(mut self, file: &Path) -> Self {
+        self.token_file = Some(
+            file.canonicalize()
+                .unwrap_or_else(|_| file.to_owned())
+                .display()
+                .to_string(),
+        );
+        self
+    }
+
     fn args(&self) -> Vec<String> {
-        vec![
+        let mut a = vec![
             "--vault".into(),
             self.vault.clone(),
             "mcp".into(),
             "--client".into(),
             self.name.into(),
-        ]
+        ];
+        if let Some(f) = &self.token_file {
+            a.extend(["--token-file".into(), f.clone()]);
+        }
+        a
     }
 
     fn stdio_server(&self) -> Value {
-        json!({
-            "command": self.exe,
-            "args": self.args(),
-            "env": { "CTXVAULT_TOKEN": self.token },
-        })
+        match &self.token_file {
+            Some(_) => json!({ "command": self.exe, "args": self.args() }),
+            None => json!({
+                "command": self.exe,
+                "args": self.args(),
+                "env": { "CTXVAULT_TOKEN": self.token },
+            }),
+        }
     }
 
     fn bearer(&self) -> String {
-        format!("Bearer {}", self.token)
+        match &self.token_file {
+            Some(f) => format!("Bearer <the token in {f}>"),
+            None => format!("Bearer {}", self.token),
+        }
     }
 
     /// Every snippet, as JSON values (and command lines as strings).
@@ -87,9 +112,12 @@ impl<'a> Setup<'a> {
         let stdio = self.stdio_server();
         let mut vscode_stdio = stdio.clone();
         vscode_stdio["type"] = json!("stdio");
+        let env = match &self.token_file {
+            Some(_) => String::new(),
+            None => format!("--env CTXVAULT_TOKEN={} ", shell_quote(self.token)),
+        };
         let claude_code_stdio = format!(
-            "claude mcp add --transport stdio {SERVER_KEY} --env CTXVAULT_TOKEN={} -- {} {}",
-            shell_quote(self.token),
+            "claude mcp add --transport stdio {SERVER_KEY} {env}-- {} {}",
             shell_quote(&self.exe),
             self.args()
                 .iter()
@@ -146,6 +174,12 @@ impl<'a> Setup<'a> {
             "  {}",
             s["claude_code"]["stdio"].as_str().unwrap_or_default()
         );
+        if self.token_file.is_none() {
+            println!(
+                "  (to keep the token off command lines and shell history: `ctxvault client rotate {} --token-file FILE` keeps it in FILE, and this line then reads it from there)",
+                self.name
+            );
+        }
         println!("Claude Code, HTTP:");
         println!(
             "  {}",

@@ -305,3 +305,77 @@ fn python_sdk_negotiates_versions_and_sees_annotations_and_structure() {
         }
     }
 }
+
+/// The token can live in a 0600 file that the setup lines name, so it is
+/// on no command line, in no shell history and in no client config.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_token_file_keeps_the_token_off_command_lines() {
+    use std::os::unix::fs::PermissionsExt;
+    let env = Env::new();
+    env.init();
+    env.add(&["--ns", "notes", "the token file works"]);
+    let file = env.tmp.path().join("claude.token");
+    let out = env.ok(&[
+        "client",
+        "add",
+        "claude",
+        "--token-file",
+        file.to_str().unwrap(),
+    ]);
+    env.ok(&["grant", "claude", "**"]);
+    let token = std::fs::read_to_string(&file).unwrap().trim().to_owned();
+    assert!(token.len() > 20);
+    assert_eq!(
+        std::fs::metadata(&file).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    assert!(!out.contains(&token), "the token is not printed: {out}");
+    let line = out
+        .lines()
+        .find(|l| l.contains("claude mcp add --transport stdio"))
+        .unwrap();
+    assert!(
+        line.contains("--token-file") && !line.contains("CTXVAULT_TOKEN"),
+        "{line}"
+    );
+
+    let serve = |f: &std::path::Path| {
+        let mut cmd = tokio::process::Command::new(ctxvault_tests::bin());
+        cmd.args([
+            "mcp",
+            "--client",
+            "claude",
+            "--token-file",
+            f.to_str().unwrap(),
+        ])
+        .env("CTXVAULT_HOME", &env.vault)
+        .env("CTXVAULT_RUNTIME_DIR", &env.runtime)
+        .env_remove("CTXVAULT_TOKEN")
+        .env_remove("CTXVAULT_PASSPHRASE");
+        cmd
+    };
+    let (transport, _) = rmcp::transport::TokioChildProcess::builder(serve(&file))
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let s = rmcp::ServiceExt::serve((), transport).await.unwrap();
+    let hits = common::json(
+        &common::call(
+            &s,
+            "search_context",
+            serde_json::json!({"query": "token file"}),
+        )
+        .await,
+    );
+    assert_eq!(hits.as_array().map(Vec::len), Some(1), "{hits}");
+    drop(s);
+
+    // A token file others can read is refused.
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let o = serve(&file).output().await.unwrap();
+    assert!(!o.status.success());
+    ctxvault_tests::assert_one_line_error(
+        &String::from_utf8_lossy(&o.stderr),
+        "can be read by others (mode 644): run `chmod 600",
+    );
+}

@@ -1,5 +1,8 @@
 //! `ctxvault client add|ls|rm|rotate`.
 
+use std::path::Path;
+
+use anyhow::Context;
 use vault_daemon::protocol as p;
 
 use crate::ctx::Ctx;
@@ -13,6 +16,10 @@ pub enum Client {
     Add {
         /// A name such as claude-desktop, cursor or ollama.
         name: String,
+        /// Write the token to FILE (0600) instead of printing it; the
+        /// setup lines then read it from there (`ctxvault mcp --token-file`).
+        #[arg(long, value_name = "FILE")]
+        token_file: Option<std::path::PathBuf>,
         /// Print `{"name", "token", "setup"}`.
         #[arg(long)]
         json: bool,
@@ -32,6 +39,9 @@ pub enum Client {
     Rotate {
         /// The client's name.
         name: String,
+        /// Write the new token to FILE (0600) instead of printing it.
+        #[arg(long, value_name = "FILE")]
+        token_file: Option<std::path::PathBuf>,
         /// Print `{"name", "token", "setup"}`.
         #[arg(long)]
         json: bool,
@@ -45,11 +55,31 @@ async fn print_token(
     token: &str,
     json: bool,
     verb: &str,
+    token_file: Option<&Path>,
 ) -> anyhow::Result<()> {
     // The agent's HTTP endpoint, if it serves one.
     let url = ctx.call(p::StatusQuery {}).await.ok().and_then(|s| s.http);
     let http_running = url.is_some();
-    let setup = Setup::new(name, token, &ctx.dir, url);
+    let mut setup = Setup::new(name, token, &ctx.dir, url);
+    if let Some(file) = token_file {
+        write_token(file, token)?;
+        setup = setup.with_token_file(file);
+        if json {
+            return output::json(&serde_json::json!({
+                "name": name,
+                "token_file": setup.token_file,
+                "setup": setup.snippets(),
+            }));
+        }
+        println!(
+            "client {name} {verb}. Its token is in {} (readable only by you); the lines below read it from there.",
+            file.display()
+        );
+        println!("`ctxvault client rotate {name}` replaces it.");
+        println!();
+        setup.print(http_running);
+        return Ok(());
+    }
     if json {
         return output::json(&serde_json::json!({
             "name": name,
@@ -71,13 +101,29 @@ async fn print_token(
 impl Client {
     pub async fn run(self, ctx: &Ctx) -> anyhow::Result<()> {
         match self {
-            Client::Add { name, json } => {
+            Client::Add {
+                name,
+                json,
+                token_file,
+            } => {
                 let t = ctx.call_vault(p::ClientAdd { name }).await?;
-                print_token(ctx, &t.name, &t.token, json, "added").await
+                print_token(ctx, &t.name, &t.token, json, "added", token_file.as_deref()).await
             }
-            Client::Rotate { name, json } => {
+            Client::Rotate {
+                name,
+                json,
+                token_file,
+            } => {
                 let t = ctx.call_vault(p::ClientRotate { name }).await?;
-                print_token(ctx, &t.name, &t.token, json, "has a new token").await
+                print_token(
+                    ctx,
+                    &t.name,
+                    &t.token,
+                    json,
+                    "has a new token",
+                    token_file.as_deref(),
+                )
+                .await
             }
             Client::Rm { name } => {
                 ctx.call_vault(p::ClientRemove { name: name.clone() })
@@ -108,4 +154,22 @@ impl Client {
             }
         }
     }
+}
+
+/// Write a token to `file`, readable and writable by the user only.
+fn write_token(file: &Path, token: &str) -> anyhow::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(file)
+        .with_context(|| format!("cannot write the token to {}", file.display()))?;
+    // An existing file keeps its mode on open: close it to others now.
+    f.set_permissions(std::fs::Permissions::from_mode(0o600))
+        .and_then(|()| f.write_all(format!("{token}\n").as_bytes()))
+        .and_then(|()| f.sync_all())
+        .with_context(|| format!("cannot write the token to {}", file.display()))
 }

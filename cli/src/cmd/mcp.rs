@@ -15,16 +15,44 @@ pub struct Mcp {
     /// The client's name (as in `ctxvault client add NAME`), for messages.
     #[arg(long, value_name = "NAME")]
     client: String,
+    /// Read the token from FILE (as written by `client add --token-file`)
+    /// instead of `CTXVAULT_TOKEN`; it must be closed to group and others.
+    #[arg(long, value_name = "FILE", env = "CTXVAULT_TOKEN_FILE")]
+    token_file: Option<std::path::PathBuf>,
+}
+
+/// The token kept in `file`, refused when others may read it.
+fn token_from(file: &std::path::Path) -> anyhow::Result<String> {
+    use std::os::unix::fs::MetadataExt;
+    let md = std::fs::metadata(file)
+        .map_err(|e| anyhow::anyhow!("cannot read the token file {}: {e}", file.display()))?;
+    if md.mode() & 0o077 != 0 {
+        bail!(
+            "the token file {} can be read by others (mode {:03o}): run `chmod 600 {}`",
+            file.display(),
+            md.mode() & 0o777,
+            file.display()
+        );
+    }
+    let text = std::fs::read_to_string(file)
+        .map_err(|e| anyhow::anyhow!("cannot read the token file {}: {e}", file.display()))?;
+    let token = text.trim().to_owned();
+    if token.is_empty() {
+        bail!("the token file {} is empty", file.display());
+    }
+    Ok(token)
 }
 
 impl Mcp {
     pub async fn run(self, ctx: &Ctx) -> anyhow::Result<()> {
-        let Some(token) = std::env::var("CTXVAULT_TOKEN")
-            .ok()
-            .filter(|t| !t.is_empty())
-        else {
+        let from_file = self.token_file.as_deref().map(token_from).transpose()?;
+        let Some(token) = from_file.or_else(|| {
+            std::env::var("CTXVAULT_TOKEN")
+                .ok()
+                .filter(|t| !t.is_empty())
+        }) else {
             bail!(
-                "CTXVAULT_TOKEN is not set: give {} the token `ctxvault client add {}` printed (or `ctxvault client rotate {}`)",
+                "CTXVAULT_TOKEN is not set: give {} the token `ctxvault client add {}` printed (or `ctxvault client rotate {}`), or pass --token-file FILE",
                 self.client,
                 self.client,
                 self.client
