@@ -42,7 +42,42 @@ impl Drop for ContextItem {
     }
 }
 
+/// Who wrote an item, as a client should treat it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Provenance<'a> {
+    /// The user, by hand or by importing their own file.
+    User,
+    /// A client proposed it and the user approved it.
+    Approved(&'a str),
+    /// A client with `write` stored it; the user has not vouched for it.
+    Client(&'a str),
+}
+
 impl ContextItem {
+    /// Who wrote it, from its `source`.
+    pub fn provenance(&self) -> Provenance<'_> {
+        if let Some(c) = self.source.strip_prefix("client:") {
+            Provenance::Client(c)
+        } else if let Some(c) = self.source.strip_prefix("approved:") {
+            Provenance::Approved(c)
+        } else {
+            Provenance::User
+        }
+    }
+
+    /// How a model is told who wrote it, when it was not the user alone.
+    pub fn provenance_note(&self) -> Option<String> {
+        match self.provenance() {
+            Provenance::User => None,
+            Provenance::Approved(c) => Some(format!(
+                "proposed by the AI client {c}, approved by the user"
+            )),
+            Provenance::Client(c) => Some(format!(
+                "written by the AI client {c}, not by the user; the user has not reviewed it"
+            )),
+        }
+    }
+
     /// A short name: the title, or the start of the first line.
     pub fn label(&self, max: usize) -> String {
         if let Some(t) = self.title.as_deref().filter(|t| !t.trim().is_empty()) {

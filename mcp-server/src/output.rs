@@ -22,6 +22,13 @@ pub struct HitOut {
     pub snippet: String,
     /// Its tags.
     pub tags: Vec<String>,
+    /// Who wrote it: `user`, `import:<format>`, `client:<name>` (another AI
+    /// client, not the user) or `approved:<name>` (a client's proposal the
+    /// user approved).
+    pub source: String,
+    /// Set when the user did not write it: who did, in words.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub provenance: Option<String>,
     /// When it last changed (RFC 3339).
     pub updated_at: String,
 }
@@ -51,8 +58,12 @@ pub struct ItemOut {
     pub tags: Vec<String>,
     /// `public`, `normal`, `private` or `secret`.
     pub sensitivity: String,
-    /// Who wrote it: `user`, `import:<format>`, `client:<name>`.
+    /// Who wrote it: `user`, `import:<format>`, `client:<name>` (another AI
+    /// client, not the user) or `approved:<name>` (approved by the user).
     pub source: String,
+    /// Set when the user did not write it: who did, in words.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub provenance: Option<String>,
     /// When it was made (RFC 3339).
     pub created_at: String,
     /// When it last changed (RFC 3339).
@@ -133,6 +144,7 @@ impl From<&ContextItem> for ItemOut {
             tags: i.tags.clone(),
             sensitivity: i.sensitivity.to_string(),
             source: i.source.clone(),
+            provenance: i.provenance_note(),
             created_at: rfc3339(i.created_at),
             updated_at: rfc3339(i.updated_at),
             version: i.version,

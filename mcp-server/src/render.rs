@@ -23,15 +23,23 @@ pub fn item(i: &Item) -> String {
     if !i.tags.is_empty() {
         let _ = writeln!(s, "- tags: {}", tags(i));
     }
+    let _ = writeln!(s, "- source: {}", i.source);
+    if let Some(note) = i.provenance_note() {
+        let _ = writeln!(s, "- provenance: {note}");
+    }
     let _ = writeln!(s, "- updated: {}", i.updated_at.to_rfc3339());
     let _ = writeln!(s, "\n{}", i.body.trim_end());
     s
 }
 
 fn entry(s: &mut String, i: &Item) {
+    let note = i
+        .provenance_note()
+        .map(|n| format!(", {n}"))
+        .unwrap_or_default();
     let _ = writeln!(
         s,
-        "### {} ({}, {})\n\n{}\n",
+        "### {} ({}, {}{note})\n\n{}\n",
         item_name(i),
         i.namespace,
         i.kind,

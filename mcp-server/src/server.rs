@@ -177,6 +177,8 @@ impl ContextServer {
                         title: h.item.title.clone(),
                         snippet: h.snippet.clone(),
                         tags: h.item.tags.clone(),
+                        source: h.item.source.clone(),
+                        provenance: h.item.provenance_note(),
                         updated_at: h.item.updated_at.to_rfc3339(),
                     })
                     .collect();

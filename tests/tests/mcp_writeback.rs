@@ -90,7 +90,7 @@ async fn remember_proposes_or_writes_within_scope() {
     let hits = json(&call(&sr, "search_context", json!({"query": "dog"})).await);
     assert_eq!(found(&hits), 1);
     let item = json(&call(&sr, "get_context", json!({"id": hits[0]["id"]})).await);
-    assert_eq!(item["source"], "client:proposer");
+    assert_eq!(item["source"], "approved:proposer");
     assert_eq!(item["namespace"], "notes");
     assert_eq!(item["title"], "Dog");
     assert_eq!(item["tags"], json!(["pets"]));

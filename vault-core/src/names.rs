@@ -6,7 +6,9 @@
 //!   none empty and none made only of dots, at most 200 bytes in all.
 //! - A [`Kind`] is a lowercase word (`fact`, `note`... the set is open).
 //! - A [`Tag`] is a lowercase word.
-//! - A [`Source`] is `user`, `import:<format>` or `client:<name>`.
+//! - A [`Source`] is `user`, `import:<format>`, `client:<name>` (written by
+//!   a client with `write`) or `approved:<name>` (proposed by a client and
+//!   approved by the user).
 
 use std::fmt;
 use std::str::FromStr;
@@ -240,7 +242,7 @@ impl FromStr for Source {
     type Err = Error;
     fn from_str(s: &str) -> Result<Self> {
         let ok = s == "user"
-            || ["import:", "client:"].iter().any(|p| {
+            || ["import:", "client:", "approved:"].iter().any(|p| {
                 s.strip_prefix(p)
                     .is_some_and(|rest| check_word("source", rest, "claude").is_ok())
             });
@@ -249,7 +251,9 @@ impl FromStr for Source {
         } else {
             Err(invalid(
                 "source",
-                format!("{s:?} is not a source; use user, import:<format> or client:<name>"),
+                format!(
+                    "{s:?} is not a source; use user, import:<format>, client:<name> or approved:<name>"
+                ),
             ))
         }
     }

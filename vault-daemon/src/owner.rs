@@ -220,7 +220,8 @@ impl Session {
         let Approve { id, namespace } = r;
         let mut st = self.policy.write().await;
         let p = proposal(&st, id)?;
-        let source = format!("client:{}", p.client).parse()?;
+        // Proposed by the client, vouched for by the user.
+        let source = format!("approved:{}", p.client).parse()?;
         let namespace = namespace.unwrap_or_else(|| p.namespace.clone());
         let new = NewItem {
             namespace: namespace.clone(),

@@ -243,6 +243,9 @@ impl Session {
                 g.namespace.is_under(&profile_ns) || g.kind.as_str() == PREFERENCE_KIND
             })
             .await?;
+            // What the user vouched for only: text a client wrote on its own
+            // must not reach other clients as the user's profile.
+            let found = found.retain(vouched);
             let mut grants = found.grants;
             let mut ids = found.ids;
             let items = found.value;
@@ -259,7 +262,7 @@ impl Session {
                     let hits: Vec<Hit> = seen
                         .value
                         .into_iter()
-                        .filter(|h| !ids.contains(&h.item.id))
+                        .filter(|h| !ids.contains(&h.item.id) && vouched(&h.item))
                         .collect();
                     ids.extend(hits.iter().map(|h| h.item.id));
                     hits
@@ -288,6 +291,12 @@ impl Session {
             ClientCall::Remember(r) => answer(self.remember_for(who, r).await),
         }
     }
+}
+
+/// An item the user wrote, imported or approved (not one a client stored
+/// on its own).
+fn vouched(i: &client_view::ContextItem) -> bool {
+    !matches!(i.provenance(), client_view::Provenance::Client(_))
 }
 
 /// The client view inside the agent's process (the HTTP door): each call

@@ -68,6 +68,25 @@ pub struct Seen<T> {
     pub grants: Vec<Uuid>,
 }
 
+impl Seen<Vec<ContextItem>> {
+    /// Keep only the items `keep` accepts (and their ids). The grants stay
+    /// as found: the audit entry may name a grant that allowed only a
+    /// dropped item.
+    pub fn retain(mut self, keep: impl Fn(&ContextItem) -> bool) -> Self {
+        let dropped: Vec<Uuid> = self
+            .value
+            .iter()
+            .filter(|i| !keep(i))
+            .map(|i| i.id)
+            .collect();
+        if !dropped.is_empty() {
+            self.value.retain(|i| !dropped.contains(&i.id));
+            self.ids.retain(|id| !dropped.contains(id));
+        }
+        self
+    }
+}
+
 fn union(into: &mut Vec<Uuid>, more: &[Uuid]) {
     for g in more {
         if !into.contains(g) {
