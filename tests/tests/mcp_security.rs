@@ -240,3 +240,46 @@ fn remote_bind_needs_allow_remote() {
     let o = env.run(&["daemon", "--http", "not-an-address"]);
     assert_eq!(o.code, 2, "{}", o.stderr);
 }
+
+/// Sessions are bounded per client: a client opening more than its share
+/// loses its own oldest session, never another client's, and the ownership
+/// check holds throughout.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sessions_are_bounded_per_client() {
+    let env = Env::new();
+    env.init();
+    let agent = env.http_agent();
+    let addr = agent.addr.as_str();
+    let a = common::add_client(&env, "greedy");
+    let b = common::add_client(&env, "other");
+    let (bearer_a, bearer_b) = (format!("Bearer {a}"), format!("Bearer {b}"));
+    let open = |bearer: &str| {
+        let (status, h, body) = raw_http(
+            addr,
+            &post("/mcp", addr, &[("Authorization", bearer)], INIT),
+        );
+        assert_eq!(status, 200, "{body}");
+        header(&h, "mcp-session-id").unwrap().to_owned()
+    };
+    let use_it = |sid: &str, bearer: &str| {
+        raw_http(
+            addr,
+            &post(
+                "/mcp",
+                addr,
+                &[("Mcp-Session-Id", sid), ("Authorization", bearer)],
+                LIST,
+            ),
+        )
+        .0
+    };
+    let theirs = open(&bearer_b);
+    let mine: Vec<String> = (0..40).map(|_| open(&bearer_a)).collect();
+    // The oldest of the greedy client's sessions are gone (404), its newest
+    // work, and the other client's session is untouched.
+    assert_eq!(use_it(&mine[0], &bearer_a), 404);
+    assert_eq!(use_it(&mine[39], &bearer_a), 200);
+    assert_eq!(use_it(&theirs, &bearer_b), 200);
+    assert_eq!(use_it(&theirs, &bearer_a), 403);
+    assert_eq!(use_it(&mine[39], &bearer_b), 403);
+}

@@ -10,16 +10,17 @@
 //!    otherwise.
 //! 4. An `Mcp-Session-Id` must be one this endpoint handed out and still
 //!    remembers (404 otherwise: the client starts a new session), and must
-//!    belong to the token that opened it (403). The table of owners is
-//!    bounded: past [`MAX_SESSIONS`] the least recently used session is
-//!    forgotten and closed, never the ownership check.
+//!    belong to the token that opened it (403). Sessions are bounded per
+//!    client and in all, and expire when idle (see [`crate::mcp_sessions`]):
+//!    a session forgotten is also closed, and the ownership check is never
+//!    dropped.
 //!
 //! The token then travels with the request to the MCP handler, which asks
 //! the agent as that client for every call, so policy, revocation and the
 //! audit apply per request; a session id alone authorizes nothing.
 
-use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
+use std::time::Instant;
 
 use axum::Router;
 use axum::extract::{Request, State};
@@ -34,6 +35,7 @@ use rmcp::transport::{StreamableHttpServerConfig, StreamableHttpService};
 use tokio_util::sync::CancellationToken;
 
 use crate::agent::AgentHandle;
+use crate::mcp_sessions::{IDLE, MAX_PER_CLIENT, MAX_SESSIONS, Ownership, SessionOwners};
 use crate::policy::sha256_hex;
 use crate::protocol::Secret;
 use crate::view::AgentView;
@@ -51,94 +53,6 @@ pub struct HttpConfig {
 pub const MCP_PATH: &str = "/mcp";
 /// The session header of streamable HTTP.
 const SESSION_HEADER: &str = "mcp-session-id";
-/// Most sessions remembered for the session-to-token check.
-pub const MAX_SESSIONS: usize = 10_000;
-
-/// What the owner table says of a session id used with a token.
-#[derive(Debug, PartialEq, Eq)]
-pub enum Ownership {
-    /// The id belongs to this token.
-    Owner,
-    /// The id belongs to another client's token.
-    Other,
-    /// The id is not (or no longer) known.
-    Unknown,
-}
-
-/// Session id -> SHA-256 of the token that opened it, bounded with
-/// least-recently-used eviction.
-pub struct SessionOwners {
-    cap: usize,
-    tick: u64,
-    owners: HashMap<String, (String, u64)>,
-    by_use: BTreeMap<u64, String>,
-}
-
-impl SessionOwners {
-    /// An empty table holding at most `cap` sessions.
-    pub fn new(cap: usize) -> Self {
-        SessionOwners {
-            cap: cap.max(1),
-            tick: 0,
-            owners: HashMap::new(),
-            by_use: BTreeMap::new(),
-        }
-    }
-
-    /// Sessions remembered.
-    pub fn len(&self) -> usize {
-        self.owners.len()
-    }
-
-    /// True when no session is remembered.
-    pub fn is_empty(&self) -> bool {
-        self.owners.is_empty()
-    }
-
-    /// Whose session `sid` is, seen from `token_hash`; a use by its owner
-    /// makes it the most recently used.
-    pub fn check(&mut self, sid: &str, token_hash: &str) -> Ownership {
-        let Some((owner, used)) = self.owners.get_mut(sid) else {
-            return Ownership::Unknown;
-        };
-        if owner != token_hash {
-            return Ownership::Other;
-        }
-        self.tick += 1;
-        self.by_use.remove(used);
-        *used = self.tick;
-        self.by_use.insert(self.tick, sid.to_owned());
-        Ownership::Owner
-    }
-
-    /// Remember a new session's owner; answers the session forgotten to
-    /// make room, if any (the caller closes it).
-    pub fn insert(&mut self, sid: &str, token_hash: &str) -> Option<String> {
-        if self.owners.contains_key(sid) {
-            return None;
-        }
-        let evicted = if self.owners.len() >= self.cap {
-            self.by_use.pop_first().map(|(_, old)| {
-                self.owners.remove(&old);
-                old
-            })
-        } else {
-            None
-        };
-        self.tick += 1;
-        self.owners
-            .insert(sid.to_owned(), (token_hash.to_owned(), self.tick));
-        self.by_use.insert(self.tick, sid.to_owned());
-        evicted
-    }
-
-    /// Forget a session (closed by its client).
-    pub fn remove(&mut self, sid: &str) {
-        if let Some((_, used)) = self.owners.remove(sid) {
-            self.by_use.remove(&used);
-        }
-    }
-}
 
 /// The caller's token, put in the request's extensions by the guard.
 #[derive(Clone)]
@@ -262,11 +176,11 @@ async fn guard(State(g): State<Arc<Guard>>, mut req: Request, next: Next) -> Res
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
     if let Some(sid) = &session {
-        let owner = g
-            .sessions
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .check(sid, &hash);
+        let owner =
+            g.sessions
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .check(sid, &hash, Instant::now());
         if let Some(refused) = session_refusal(owner) {
             return refused;
         }
@@ -283,13 +197,16 @@ async fn guard(State(g): State<Arc<Guard>>, mut req: Request, next: Next) -> Res
             .get(SESSION_HEADER)
             .and_then(|v| v.to_str().ok())
             .filter(|sid| session.as_deref() != Some(*sid))
-            .and_then(|sid| sessions.insert(sid, &hash))
+            .map(|sid| sessions.insert(sid, &hash, Instant::now()))
+            .unwrap_or_default()
     };
-    if let Some(old) = evicted {
+    if !evicted.is_empty() {
         // Forgotten sessions are closed too, so their memory goes with them.
         let manager = g.manager.clone();
         tokio::spawn(async move {
-            let _ = manager.close_session(&old.into()).await;
+            for old in evicted {
+                let _ = manager.close_session(&old.into()).await;
+            }
         });
     }
     resp
@@ -338,7 +255,10 @@ pub(crate) fn router(agent: AgentHandle, config: &HttpConfig, cancel: Cancellati
     } else {
         mcp_config = mcp_config.with_allowed_hosts(["localhost", "127.0.0.1", "::1", "[::1]"]);
     }
-    let manager = Arc::new(LocalSessionManager::default());
+    let mut manager = LocalSessionManager::default();
+    // rmcp closes a session idle this long; the owner table forgets it too.
+    manager.session_config.keep_alive = Some(IDLE);
+    let manager = Arc::new(manager);
     let service = StreamableHttpService::new(
         move || Ok(ContextServer::with_resolver(resolver.clone())),
         manager.clone(),
@@ -347,7 +267,7 @@ pub(crate) fn router(agent: AgentHandle, config: &HttpConfig, cancel: Cancellati
     let g = Arc::new(Guard {
         agent,
         allow_remote: config.allow_remote,
-        sessions: Mutex::new(SessionOwners::new(MAX_SESSIONS)),
+        sessions: Mutex::new(SessionOwners::new(MAX_SESSIONS, MAX_PER_CLIENT, IDLE)),
         manager,
     });
     Router::new()
@@ -419,43 +339,6 @@ mod tests {
         ] {
             assert!(!origin_allowed(&headers(&[("origin", bad)])), "{bad}");
         }
-    }
-
-    /// Under 20,000 sessions (twice the table's size), a session id is never
-    /// accepted with another client's token: known ones are refused as
-    /// another's, forgotten ones as unknown.
-    #[test]
-    fn session_owners_stay_checked_past_capacity() {
-        let mut t = SessionOwners::new(MAX_SESSIONS);
-        let ids: Vec<String> = (0..20_000).map(|i| format!("s{i}")).collect();
-        for (i, sid) in ids.iter().enumerate() {
-            let owner = if i % 2 == 0 { "a" } else { "b" };
-            t.insert(sid, owner);
-        }
-        assert_eq!(t.len(), MAX_SESSIONS);
-        for (i, sid) in ids.iter().enumerate() {
-            let (mine, other) = if i % 2 == 0 { ("a", "b") } else { ("b", "a") };
-            let seen = t.check(sid, other);
-            assert_ne!(seen, Ownership::Owner, "{sid} accepted with another token");
-            if i >= 20_000 - MAX_SESSIONS {
-                assert_eq!(seen, Ownership::Other, "{sid}");
-                assert_eq!(t.check(sid, mine), Ownership::Owner, "{sid}");
-            } else {
-                assert_eq!(seen, Ownership::Unknown, "{sid}");
-            }
-        }
-        // What the guard answers: a forgotten session is 404, another
-        // client's 403; only the owner gets through.
-        let status = |o| session_refusal(o).map(|r| r.status());
-        assert_eq!(status(t.check("s0", "b")), Some(StatusCode::NOT_FOUND));
-        assert_eq!(status(t.check("s0", "a")), Some(StatusCode::NOT_FOUND));
-        assert_eq!(status(t.check("s19999", "a")), Some(StatusCode::FORBIDDEN));
-        assert_eq!(status(t.check("s19999", "b")), None);
-        // The least recently used goes first: using s10000 keeps it.
-        t.check("s10000", "a");
-        t.insert("new", "a");
-        assert_eq!(t.check("s10000", "a"), Ownership::Owner);
-        assert_eq!(t.check("s10001", "b"), Ownership::Unknown);
     }
 
     #[test]

@@ -14,6 +14,7 @@ pub mod bridge;
 pub mod client;
 pub mod harden;
 pub mod http;
+pub mod mcp_sessions;
 mod owner;
 pub mod paths;
 pub mod policy;
