@@ -27,6 +27,24 @@ pub use policies::{Action, Redaction, Sensitivity};
 pub use types::*;
 use uuid::Uuid;
 
+/// Longest search query or profile topic a client may send, in characters.
+pub const MAX_QUERY_CHARS: usize = 1000;
+
+/// Refuse a query or topic longer than [`MAX_QUERY_CHARS`] (every door
+/// checks before asking, and the agent again).
+pub fn check_query(q: &str) -> Result<(), ViewError> {
+    let n = q.chars().count();
+    if n > MAX_QUERY_CHARS {
+        return Err(ViewError::new(
+            ViewErrorKind::Invalid,
+            format!(
+                "the query is {n} characters long; at most {MAX_QUERY_CHARS}: ask in fewer words"
+            ),
+        ));
+    }
+    Ok(())
+}
+
 /// A boxed future of a view answer (the trait stays object-safe).
 pub type ViewFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, ViewError>> + Send + 'a>>;
 

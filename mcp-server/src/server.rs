@@ -158,6 +158,9 @@ impl ContextServer {
         Parameters(args): Parameters<SearchArgs>,
         ctx: RequestContext<RoleServer>,
     ) -> Result<CallToolResult, ErrorData> {
+        if let Err(e) = client_view::check_query(&args.query) {
+            return Ok(tool_error(e.message));
+        }
         let source = self.source(&ctx)?;
         let limit = args.limit.unwrap_or(DEFAULT_LIMIT).clamp(1, MAX_LIMIT);
         let q = SearchQuery {
@@ -471,6 +474,9 @@ impl ServerHandler for ContextServer {
                 return Err(ErrorData::invalid_params("topic must be a string", None));
             }
         };
+        if let Some(t) = &topic {
+            client_view::check_query(t).map_err(rpc_error)?;
+        }
         let q = ProfileQuery {
             topic: topic.clone(),
             limit: PROMPT_MATCHES,

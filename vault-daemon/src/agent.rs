@@ -45,6 +45,8 @@ pub(crate) struct Agent {
     pub gate: tokio::sync::Mutex<Throttle>,
     pub last_activity: Mutex<SystemTime>,
     pub lock_after: Option<Duration>,
+    /// Each client's audited reads.
+    pub reads: Arc<crate::throttle::ReadLimit>,
     pub shutdown: watch::Sender<bool>,
 }
 
@@ -263,7 +265,8 @@ impl Agent {
         };
         let pass = keys::passphrase(r.passphrase.expose_secret());
         let v = Vault::create(&self.dir, &pass, wf, &ids).await?;
-        self.install(Session::new(v).await?).await;
+        self.install(Session::new(v, self.reads.clone()).await?)
+            .await;
         tracing::info!("vault created and unlocked");
         Ok(())
     }
@@ -288,7 +291,8 @@ impl Agent {
         throttle_record(&mut throttle, &result);
         match result {
             Ok(v) => {
-                self.install(Session::new(v).await?).await;
+                self.install(Session::new(v, self.reads.clone()).await?)
+                    .await;
                 tracing::info!("vault unlocked");
                 Ok(())
             }
@@ -356,7 +360,8 @@ impl Agent {
         drop(quiet);
         match result {
             Ok(new) => {
-                self.install(Session::new(new).await?).await;
+                self.install(Session::new(new, self.reads.clone()).await?)
+                    .await;
                 tracing::info!("vault rekeyed");
                 Ok(())
             }

@@ -51,6 +51,9 @@ pub struct HttpConfig {
 
 /// The path of the MCP endpoint.
 pub const MCP_PATH: &str = "/mcp";
+/// Largest MCP request body accepted (a `remember` at its limit fits many
+/// times over); larger ones are refused with 413 before they are read.
+const MAX_MCP_BODY: usize = 256 * 1024;
 /// The session header of streamable HTTP.
 const SESSION_HEADER: &str = "mcp-session-id";
 
@@ -185,8 +188,20 @@ async fn guard(State(g): State<Arc<Guard>>, mut req: Request, next: Next) -> Res
             return refused;
         }
     }
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > MAX_MCP_BODY) {
+        return refuse(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            &format!("request body over {MAX_MCP_BODY} bytes: send a shorter query or text"),
+        );
+    }
     let closing = req.method() == Method::DELETE;
     req.extensions_mut().insert(CallerToken(Secret::new(token)));
+    // A body without a length (chunked) is cut off at the same size.
+    let req = req.map(|b| axum::body::Body::new(http_body_util::Limited::new(b, MAX_MCP_BODY)));
     let resp = next.run(req).await;
     let evicted = {
         let mut sessions = g.sessions.lock().unwrap_or_else(|p| p.into_inner());

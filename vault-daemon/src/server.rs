@@ -49,6 +49,10 @@ pub struct DaemonConfig {
     pub lock_after: Option<Duration>,
     /// Also serve MCP over streamable HTTP.
     pub http: Option<HttpConfig>,
+    /// Audited reads a client may make at once.
+    pub read_burst: u32,
+    /// Audited reads a second a client's allowance refills with.
+    pub read_rate: u32,
 }
 
 /// Why the agent could not start or stopped with an error.
@@ -414,6 +418,10 @@ pub fn bind(config: DaemonConfig) -> Result<Bound, DaemonError> {
         gate: tokio::sync::Mutex::new(Throttle::default()),
         last_activity: Mutex::new(SystemTime::now()),
         lock_after: config.lock_after,
+        reads: Arc::new(crate::throttle::ReadLimit::new(
+            config.read_burst,
+            config.read_rate,
+        )),
         shutdown,
     });
     Ok(Bound {

@@ -2,7 +2,7 @@
 //! operations are handled in `owner` and `rules`, client calls in `view`.
 
 use std::collections::{HashMap, VecDeque};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use chrono::Utc;
@@ -15,6 +15,7 @@ use vault_core::records::PolicyRecord;
 
 use crate::policy::{self, PolicyState};
 use crate::protocol::ApiError;
+use crate::throttle::ReadLimit;
 
 /// The unlocked vault and its clients, grants and deny rules.
 pub struct Session {
@@ -23,17 +24,20 @@ pub struct Session {
     pub(crate) policy: RwLock<PolicyState>,
     /// Recent `remember` calls per client, for the rate limit.
     pub(crate) remembers: Mutex<HashMap<String, VecDeque<Instant>>>,
+    /// Each client's audited reads (shared by every session of the agent).
+    pub(crate) reads: Arc<ReadLimit>,
 }
 
 impl Session {
     /// Open a session: load the policy records. A record that fails
     /// authentication is an integrity error naming it.
-    pub async fn new(vault: UnlockedVault) -> Result<Session, ApiError> {
+    pub async fn new(vault: UnlockedVault, reads: Arc<ReadLimit>) -> Result<Session, ApiError> {
         let policy = PolicyState::load(vault.records().await?);
         Ok(Session {
             vault,
             policy: RwLock::new(policy),
             remembers: Mutex::new(HashMap::new()),
+            reads,
         })
     }
 

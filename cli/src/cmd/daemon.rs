@@ -19,6 +19,16 @@ pub struct Daemon {
     /// as `Authorization: Bearer`.
     #[arg(long, value_name = "ADDR", env = "CTXVAULT_HTTP")]
     http: Option<std::net::SocketAddr>,
+    /// Audited reads one client may make at once before it is slowed down.
+    #[arg(long, value_name = "N", env = "CTXVAULT_READ_BURST",
+          default_value_t = vault_daemon::throttle::DEFAULT_READ_BURST,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    read_burst: u32,
+    /// Audited reads a second a client's allowance refills with.
+    #[arg(long, value_name = "N", env = "CTXVAULT_READ_RATE",
+          default_value_t = vault_daemon::throttle::DEFAULT_READ_RATE,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    read_rate: u32,
     /// Allow --http on a non-loopback address (reachable from other machines).
     #[arg(long, requires = "http")]
     allow_remote: bool,
@@ -54,6 +64,8 @@ impl Daemon {
                 addr,
                 allow_remote: self.allow_remote,
             }),
+            read_burst: self.read_burst,
+            read_rate: self.read_rate,
         };
         if self.allow_remote && self.http.is_some_and(|a| !a.ip().is_loopback()) {
             eprintln!(

@@ -100,8 +100,22 @@ impl Session {
         F: FnOnce(ClientPolicy) -> Fut,
         Fut: Future<Output = Result<reads::Seen<T>, ApiError>>,
     {
+        if who.audited
+            && let Err(wait) = self.reads.take(&who.client, std::time::Instant::now())
+        {
+            // Refused without an audit entry: writing one per refused read
+            // would be the disk filler the limit is there to stop.
+            return Err(ApiError::new(
+                ErrorKind::RateLimited,
+                format!(
+                    "too many reads: a client may make {}; try again in {} ms",
+                    self.reads.describe(),
+                    wait.as_millis().max(1)
+                ),
+            ));
+        }
         let mut entry = self.entry(who, action);
-        entry.query = query;
+        entry.query = query.map(|q| audit_query(&q));
         let p = self.compile(&who.client).await?;
         let result = f(p).await;
         if !who.audited {
@@ -137,6 +151,7 @@ impl Session {
 
     /// Search within the client's view.
     pub async fn search_for(&self, who: &Who, q: SearchQuery) -> Result<Vec<Hit>, ApiError> {
+        check_query(&q.query).map_err(view_error)?;
         let filter = filter_of(q.namespace, q.tags)?;
         let query = q.query;
         self.read(who, "search", Some(query.clone()), |p| async move {
@@ -236,6 +251,9 @@ impl Session {
 
     /// The client's visible profile and preferences, and matches for a topic.
     pub async fn profile_for(&self, who: &Who, q: ProfileQuery) -> Result<Profile, ApiError> {
+        if let Some(t) = &q.topic {
+            check_query(t).map_err(view_error)?;
+        }
         let topic = q.topic.clone();
         self.read(who, "profile", topic, |p| async move {
             let profile_ns: Namespace = PROFILE_NS.parse()?;
@@ -291,6 +309,25 @@ impl Session {
             ClientCall::Remember(r) => answer(self.remember_for(who, r).await),
         }
     }
+}
+
+/// Most characters of a query kept in its audit entry.
+const AUDIT_QUERY_CHARS: usize = 200;
+
+/// A query as its audit entry keeps it: bounded, with its full length said
+/// when cut.
+fn audit_query(q: &str) -> String {
+    let n = q.chars().count();
+    if n <= AUDIT_QUERY_CHARS {
+        return q.to_owned();
+    }
+    let kept: String = q.chars().take(AUDIT_QUERY_CHARS).collect();
+    format!("{kept}… ({n} characters)")
+}
+
+/// A view error from a check made here, as the agent answers it.
+fn view_error(e: ViewError) -> ApiError {
+    ApiError::new(ErrorKind::Invalid, e.message)
 }
 
 /// An item the user wrote, imported or approved (not one a client stored
