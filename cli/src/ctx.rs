@@ -115,7 +115,11 @@ impl Ctx {
         match client.send_prepared(&req).await {
             Ok(r) => Ok(Some(r)),
             Err(TransportError::NotRunning(_)) => Ok(None),
-            Err(e @ (TransportError::Http(_) | TransportError::Io(_))) => {
+            Err(
+                e @ (TransportError::Http(_)
+                | TransportError::Io(_)
+                | TransportError::Interrupted(_)),
+            ) => {
                 // The agent we reached may be exiting (killed, or stopping).
                 // If nobody holds the vault's agent lock any more it is
                 // gone; otherwise (it, or a new one, holds it) ask once more.
@@ -138,7 +142,10 @@ impl Ctx {
     pub async fn ensure_agent(&self) -> anyhow::Result<Client> {
         let client = self.client()?;
         let mut hello = client.hello().await;
-        if matches!(hello, Err(TransportError::Http(_) | TransportError::Io(_))) {
+        if matches!(
+            hello,
+            Err(TransportError::Http(_) | TransportError::Io(_) | TransportError::Interrupted(_))
+        ) {
             // The agent we reached may be exiting (killed, or stopping). If
             // nobody holds the vault's agent lock any more it is gone;
             // otherwise (it, or a new one, holds it) ask once more.
@@ -179,7 +186,10 @@ impl Ctx {
             Err(TransportError::NotRunning(_)) => return Ok(false),
             Err(e @ TransportError::Path(_)) => return Err(e.into()),
             Err(
-                TransportError::BadResponse(_) | TransportError::Http(_) | TransportError::Io(_),
+                TransportError::BadResponse(_)
+                | TransportError::Http(_)
+                | TransportError::Io(_)
+                | TransportError::Interrupted(_),
             ) => {
                 // An agent that cannot hear /stop (one older than it), or
                 // one already exiting.
@@ -227,27 +237,72 @@ impl Ctx {
     /// Send a request that needs the vault unlocked. When the vault is
     /// locked and `CTXVAULT_PASSPHRASE` is set, unlock first.
     pub async fn call_vault<R: Call>(&self, req: R) -> anyhow::Result<R::Answer> {
+        self.call_vault_with(req, false).await
+    }
+
+    /// [`Ctx::call_vault`] for a request carrying an idempotency key: when
+    /// the agent stops before answering, it is started again and the same
+    /// request sent once more, which the agent answers from the first
+    /// outcome if that one was committed.
+    pub async fn call_vault_once<R: Call>(&self, req: R) -> anyhow::Result<R::Answer> {
+        self.call_vault_with(req, true).await
+    }
+
+    async fn call_vault_with<R: Call>(&self, req: R, retry: bool) -> anyhow::Result<R::Answer> {
         self.require_vault()?;
-        let client = self.ensure_agent().await?;
         let req: Prepared<R> = Client::prepare(req)?;
-        match client.send_prepared(&req).await? {
-            Ok(r) => Ok(r),
+        let client = self.ensure_agent().await?;
+        match self.send_unlocking(&client, &req).await {
+            Err(TransportError::Interrupted(why)) if retry => {
+                // Alive (the answer was lost on the way) or gone: wait for a
+                // dying agent to let go of the vault, then ask again.
+                if client.hello().await.is_err() {
+                    wait_agent_exit(&self.dir)?;
+                }
+                let client = self.ensure_agent().await?;
+                match self.send_unlocking(&client, &req).await {
+                    Err(TransportError::Interrupted(_)) => Err(maybe_saved(&why)),
+                    other => other?.map_err(api),
+                }
+            }
+            Err(TransportError::Interrupted(why)) => Err(maybe_saved(&why)),
+            other => other?.map_err(api),
+        }
+    }
+
+    /// Send; when the vault is locked and `CTXVAULT_PASSPHRASE` is set,
+    /// unlock and send again.
+    async fn send_unlocking<R: Call>(
+        &self,
+        client: &Client,
+        req: &Prepared<R>,
+    ) -> Result<Result<R::Answer, ApiError>, TransportError> {
+        match client.send_prepared(req).await? {
             Err(e) if e.kind == ErrorKind::Locked => {
                 let Some(pass) = secret::from_env() else {
-                    return Err(api(e));
+                    return Ok(Err(e));
                 };
-                client
+                if let Err(e) = client
                     .call(Unlock {
                         with: UnlockWith::Passphrase(pass),
                     })
                     .await?
-                    .map_err(api)?;
+                {
+                    return Ok(Err(e));
+                }
                 self.warn_vault_state().await;
-                client.send_prepared(&req).await?.map_err(api)
+                client.send_prepared(req).await
             }
-            Err(e) => Err(api(e)),
+            other => Ok(other),
         }
     }
+}
+
+/// The error for a change whose outcome cannot be known.
+fn maybe_saved(why: &str) -> anyhow::Error {
+    anyhow!(
+        "the agent stopped before answering ({why}): the change may or may not have been saved; check (for example with `ctxvault ls`) before trying again"
+    )
 }
 
 /// True when some agent holds the vault's lock (is alive, or still exiting).

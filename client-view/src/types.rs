@@ -212,6 +212,10 @@ pub struct RememberRequest {
     /// A short title.
     #[serde(default)]
     pub title: Option<String>,
+    /// An idempotency key: a retry with the same key is answered from the
+    /// first outcome instead of storing the text twice. Doors set it.
+    #[serde(default)]
+    pub request: Option<Uuid>,
 }
 
 /// Where a remembered item went.

@@ -272,6 +272,7 @@ impl ContextServer {
     ) -> Result<CallToolResult, ErrorData> {
         let source = self.source(&ctx)?;
         let req = RememberRequest {
+            request: Some(uuid::Uuid::now_v7()),
             content: args.content,
             namespace: args.namespace,
             tags: args.tags.unwrap_or_default(),

@@ -87,6 +87,12 @@ fn fifty_kills_during_writes() {
         .iter()
         .map(|i| (i["id"].as_str().unwrap(), i["body"].as_str().unwrap()))
         .collect();
+    // A write the CLI retried after a kill is stored once (its idempotency
+    // key), never twice.
+    let mut seen = std::collections::HashSet::new();
+    for b in bodies.values() {
+        assert!(seen.insert(*b), "{b:?} stored twice");
+    }
     for (id, body) in &acked {
         assert_eq!(
             bodies.get(id.as_str()),

@@ -101,6 +101,10 @@ pub enum Error {
         "the disk refused a write to the vault ({0}): nothing was saved; check the disk and free space, then try again"
     )]
     Storage(String),
+    /// The request was made before: this is what it made (an item or a
+    /// proposal id). Callers answer from it instead of writing again.
+    #[error("this request was already carried out (it made {0})")]
+    Repeated(Uuid),
     /// A database error.
     #[error("database error: {0}")]
     Db(sqlx::Error),

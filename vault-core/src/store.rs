@@ -132,6 +132,17 @@ impl Drop for WriteTx {
     }
 }
 
+/// Record that the request `key` made `result`, inside its transaction.
+pub async fn put_request(tx: &mut sqlx::SqliteConnection, key: &Uuid, result: &Uuid) -> Result<()> {
+    sqlx::query("INSERT INTO requests (key, result, created_at) VALUES (?, ?, ?)")
+        .bind(&key.as_bytes()[..])
+        .bind(&result.as_bytes()[..])
+        .bind(chrono::Utc::now().timestamp_micros())
+        .execute(tx)
+        .await?;
+    Ok(())
+}
+
 /// Raise the commit counter to at least `to`, inside a transaction.
 pub async fn raise_generation(tx: &mut sqlx::SqliteConnection, to: u64) -> Result<()> {
     sqlx::query("UPDATE vault_meta SET generation = max(generation, ?) WHERE singleton = 1")
@@ -317,6 +328,28 @@ impl Store {
         }
         MIGRATOR.run(&store.pool).await?;
         Ok(store)
+    }
+
+    /// What the request `key` made, if it was committed.
+    pub async fn request(&self, key: &Uuid) -> Result<Option<Uuid>> {
+        let made: Option<Vec<u8>> = sqlx::query_scalar("SELECT result FROM requests WHERE key = ?")
+            .bind(&key.as_bytes()[..])
+            .fetch_optional(&self.pool)
+            .await?;
+        made.map(|b| {
+            Uuid::from_slice(&b).map_err(|_| Error::Format("request result is not 16 bytes".into()))
+        })
+        .transpose()
+    }
+
+    /// Forget requests answered before `before` (unix microseconds): a
+    /// retry comes within moments, not weeks.
+    pub async fn prune_requests(&self, before: i64) -> Result<()> {
+        sqlx::query("DELETE FROM requests WHERE created_at < ?")
+            .bind(before)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
     }
 
     /// The commit counter kept in the database.

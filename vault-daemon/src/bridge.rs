@@ -2,7 +2,15 @@
 //! stdin/stdout over a [`SocketView`], the client view reached over the
 //! agent's socket with the client's token. The agent applies the client's
 //! grants and redactions and records every call; this side only relays.
+//!
+//! When the agent stops under an open session (a crash, kill -9, `stop`),
+//! or answers "locked", the bridge asks its [`Revive`] (the CLI's: start the
+//! agent, and unlock it where the user's configuration allows, by the same
+//! rules as every other command) and sends the call once more. A
+//! `remember` carries an idempotency key, so its retry never stores twice.
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 
 use client_view::*;
@@ -12,19 +20,40 @@ use uuid::Uuid;
 use crate::client::{Client, TransportError};
 use crate::protocol::Secret;
 
+/// Brings the agent back for the bridge: starts it when it is not running
+/// and unlocks it where allowed. `Err` says why it could not.
+pub trait Revive: Send + Sync {
+    /// Make a running, and if possible unlocked, agent; `locked` says the
+    /// agent answered "locked" (so only an unlock is needed).
+    fn revive(&self, locked: bool)
+    -> Pin<Box<dyn Future<Output = Result<(), String>> + Send + '_>>;
+}
+
 /// The client view of the client holding `token`, over the agent's socket.
 pub struct SocketView {
     client: Client,
     token: Secret,
+    revive: Option<Arc<dyn Revive>>,
 }
 
 impl SocketView {
     /// The view behind `client` for the client holding `token`.
     pub fn new(client: Client, token: Secret) -> Self {
-        SocketView { client, token }
+        SocketView {
+            client,
+            token,
+            revive: None,
+        }
     }
 
-    fn ask<C: ViewCall + Send + 'static>(
+    /// The same view, bringing the agent back with `revive` when it has
+    /// stopped or is locked.
+    pub fn with_revive(mut self, revive: Arc<dyn Revive>) -> Self {
+        self.revive = Some(revive);
+        self
+    }
+
+    fn ask<C: ViewCall + Clone + Send + Sync + 'static>(
         &self,
         tool: Option<&'static str>,
         call: C,
@@ -33,7 +62,24 @@ impl SocketView {
         C::Answer: Send,
     {
         Box::pin(async move {
-            match self.client.call_view(&self.token, tool, call).await {
+            let first = self.client.call_view(&self.token, tool, call.clone()).await;
+            let again = match (&first, &self.revive) {
+                (Err(TransportError::NotRunning(_) | TransportError::Interrupted(_)), Some(r)) => {
+                    Some(r.revive(false).await)
+                }
+                (Ok(Err(e)), Some(r)) if e.kind == crate::protocol::ErrorKind::Locked => {
+                    Some(r.revive(true).await)
+                }
+                _ => None,
+            };
+            let result = match again {
+                Some(Ok(())) => self.client.call_view(&self.token, tool, call).await,
+                Some(Err(why)) => {
+                    return Err(ViewError::new(ViewErrorKind::Unavailable, why));
+                }
+                None => first,
+            };
+            match result {
                 Ok(answer) => answer.map_err(ViewError::from),
                 Err(TransportError::NotRunning(_)) => Err(ViewError::new(
                     ViewErrorKind::Unavailable,

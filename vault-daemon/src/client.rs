@@ -34,9 +34,13 @@ pub enum TransportError {
     /// Socket I/O failed.
     #[error("agent connection failed: {0}")]
     Io(#[from] std::io::Error),
-    /// HTTP failed.
+    /// HTTP failed before the request was sent.
     #[error("agent connection failed: {0}")]
     Http(String),
+    /// The request was sent but the agent stopped before answering: it may
+    /// or may not have been carried out.
+    #[error("the agent stopped before answering ({0})")]
+    Interrupted(String),
     /// The answer was not a protocol response.
     #[error(
         "the agent sent an answer this ctxvault cannot read: {0}; run `ctxvault stop` and retry"
@@ -162,7 +166,7 @@ impl Client {
         let resp = sender
             .send_request(http_req)
             .await
-            .map_err(|e| TransportError::Http(e.to_string()))?;
+            .map_err(|e| TransportError::Interrupted(e.to_string()))?;
         if resp.status() == hyper::StatusCode::NOT_FOUND {
             driver.abort();
             return Err(TransportError::BadResponse(format!("{path} is not served")));
@@ -171,7 +175,7 @@ impl Client {
             .into_body()
             .collect()
             .await
-            .map_err(|e| TransportError::Http(e.to_string()))?
+            .map_err(|e| TransportError::Interrupted(e.to_string()))?
             .to_bytes();
         driver.abort();
         Ok(bytes)

@@ -41,7 +41,7 @@ impl Session {
     pub async fn handle_vault(&self, req: VaultRequest) -> Result<Encoded, ApiError> {
         let v = &self.vault;
         match req {
-            VaultRequest::Add(r) => answer(v.add(r.item).await.map_err(ApiError::from)),
+            VaultRequest::Add(r) => answer(add_once(v, r).await.map_err(ApiError::from)),
             VaultRequest::Get(r) => answer(v.get(&r.id).await.map_err(ApiError::from)),
             VaultRequest::Edit(r) => answer(v.edit(&r.id, r.patch).await.map_err(ApiError::from)),
             VaultRequest::Remove(r) => answer(v.remove(&r.id).await.map_err(ApiError::from)),
@@ -204,6 +204,7 @@ impl Session {
             put: put.clone(),
             delete: vec![],
             audit: Some(entry),
+            request: None,
         };
         let report = self.vault.import(items, change, dry_run).await?;
         if !dry_run {
@@ -245,10 +246,30 @@ impl Session {
                     put: vec![],
                     delete: vec![id],
                     audit: Some(entry),
+                    request: None,
                 },
             )
             .await?;
         st.apply(&[], &[id]);
         Ok(item)
+    }
+}
+
+/// Store an item once per idempotency key: a retry is answered with the
+/// item the first request stored.
+async fn add_once(v: &vault_core::UnlockedVault, r: Add) -> vault_core::Result<Item> {
+    let Some(key) = r.request else {
+        return v.add(r.item).await;
+    };
+    if let Some(made) = v.answered(&key).await? {
+        return v.get(&made).await;
+    }
+    let change = RecordChange {
+        request: Some(key),
+        ..Default::default()
+    };
+    match v.add_with(r.item, change).await {
+        Err(vault_core::Error::Repeated(made)) => v.get(&made).await,
+        other => other,
     }
 }

@@ -217,6 +217,7 @@ pub fn change(put: Vec<PolicyRecord>, delete: Vec<Uuid>, entry: AuditEntry) -> R
         put,
         delete,
         audit: Some(entry),
+        request: None,
     }
 }
 

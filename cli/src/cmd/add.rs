@@ -34,7 +34,14 @@ impl Add {
             sensitivity: f.sensitivity.unwrap_or_default(),
             source: Source::user(),
         };
-        let i = ctx.call_vault(p::Add { item }).await?;
+        // An idempotency key: if the agent dies before answering, the
+        // retry is answered with what the first attempt stored, if anything.
+        let i = ctx
+            .call_vault_once(p::Add {
+                item,
+                request: Some(uuid::Uuid::now_v7()),
+            })
+            .await?;
         {
             if self.json {
                 return output::json(&i);

@@ -284,7 +284,14 @@ impl Demo {
             item.kind = kind.parse()?;
             item.title = Some((*title).to_owned());
             item.sensitivity = *sensitivity;
-            call_agent(a, p::Add { item }).await?;
+            call_agent(
+                a,
+                p::Add {
+                    item,
+                    request: None,
+                },
+            )
+            .await?;
         }
         heading("The vault");
         say(&format!(

@@ -1,10 +1,16 @@
 //! `ctxvault mcp`: the stdio MCP server for one client.
 
-use anyhow::bail;
-use vault_daemon::bridge::{SocketView, serve_stdio};
-use vault_daemon::protocol::Secret;
+use std::future::Future;
+use std::path::PathBuf;
+use std::pin::Pin;
+use std::sync::Arc;
 
-use crate::ctx::Ctx;
+use anyhow::bail;
+use vault_daemon::bridge::{Revive, SocketView, serve_stdio};
+use vault_daemon::protocol::{Secret, Unlock, UnlockWith};
+
+use crate::ctx::{self, Ctx};
+use crate::secret;
 
 /// Serve MCP on stdin/stdout for one client (for Claude Desktop, Claude Code,
 /// Cursor...): the client's token comes from `CTXVAULT_TOKEN`. Every call goes
@@ -60,7 +66,56 @@ impl Mcp {
         };
         ctx.require_vault()?;
         let client = ctx.ensure_agent().await?;
-        serve_stdio(SocketView::new(client, Secret::new(token))).await?;
+        let revive = Arc::new(Reviver {
+            dir: ctx.dir.clone(),
+        });
+        serve_stdio(SocketView::new(client, Secret::new(token)).with_revive(revive)).await?;
         Ok(())
+    }
+}
+
+/// Brings the agent back for an open MCP session, by the rules every
+/// command follows: start it, and unlock with `CTXVAULT_PASSPHRASE` when
+/// that is set.
+struct Reviver {
+    dir: PathBuf,
+}
+
+impl Reviver {
+    async fn bring_back(&self, locked: bool) -> anyhow::Result<()> {
+        let ctx = Ctx::new(self.dir.clone());
+        if !locked {
+            // A killed agent may still be letting go of the vault.
+            if ctx.client()?.hello().await.is_err() {
+                ctx::wait_agent_exit(&self.dir)?;
+            }
+            ctx.ensure_agent().await?;
+        }
+        match secret::from_env() {
+            Some(pass) => {
+                ctx.call(Unlock {
+                    with: UnlockWith::Passphrase(pass),
+                })
+                .await
+            }
+            None if locked => bail!(
+                "the vault is locked: run `ctxvault unlock` (or set CTXVAULT_PASSPHRASE where this client runs ctxvault)"
+            ),
+            // Started; the next call says whether it is locked.
+            None => Ok(()),
+        }
+    }
+}
+
+impl Revive for Reviver {
+    fn revive(
+        &self,
+        locked: bool,
+    ) -> Pin<Box<dyn Future<Output = Result<(), String>> + Send + '_>> {
+        Box::pin(async move {
+            self.bring_back(locked)
+                .await
+                .map_err(|e| format!("the ctxvault agent could not be brought back: {e:#}"))
+        })
     }
 }

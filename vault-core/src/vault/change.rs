@@ -37,6 +37,10 @@ pub struct RecordChange {
     pub delete: Vec<Uuid>,
     /// The entry recording the change.
     pub audit: Option<AuditEntry>,
+    /// The idempotency key of the request making the change. A change whose
+    /// key was committed before is not made again: it fails with
+    /// [`Error::Repeated`] naming what the first one made.
+    pub request: Option<Uuid>,
 }
 
 /// Everything one write changes.
@@ -92,9 +96,19 @@ impl UnlockedVault {
         _writer: &tokio::sync::MutexGuard<'_, ()>,
         change: ChangeSet,
     ) -> Result<()> {
+        if let Some(key) = change.records.request
+            && let Some(made) = self.store.request(&key).await?
+        {
+            return Err(Error::Repeated(made));
+        }
         if change.insert.len() >= BULK_MIN {
             return self.apply_bulk(change).await;
         }
+        let made = change
+            .insert
+            .first()
+            .map(|i| i.id)
+            .or_else(|| change.records.put.first().map(|r| r.id()));
         let mut inserted = Vec::with_capacity(change.insert.len());
         let mut tx = self.store.begin().await?;
         for item in &change.insert {
@@ -113,6 +127,9 @@ impl UnlockedVault {
             }
         }
         self.write_records(&mut tx, &change.records).await?;
+        if let (Some(key), Some(made)) = (change.records.request, made) {
+            store::put_request(&mut tx, &key, &made).await?;
+        }
         self.finish(tx).await?;
         let mut st = self.state.write().await;
         let changed = change.update.iter().map(|(_, i, _)| &i.id);
@@ -223,6 +240,11 @@ impl UnlockedVault {
             self.audit.append(tx, entry).await?;
         }
         Ok(())
+    }
+
+    /// The id of what the request `key` made, if it was committed.
+    pub async fn answered(&self, key: &Uuid) -> Result<Option<Uuid>> {
+        self.store.request(key).await
     }
 
     /// Validate and store a new item; returns it as stored.

@@ -243,6 +243,14 @@ impl Vault {
         if let Some(w) = vault.settle_guard(&check).await? {
             vault.warnings.push(w);
         }
+        // Idempotency keys serve retries made within moments; a week is ample.
+        let week = chrono::Duration::days(7)
+            .num_microseconds()
+            .unwrap_or(i64::MAX);
+        vault
+            .store
+            .prune_requests(chrono::Utc::now().timestamp_micros().saturating_sub(week))
+            .await?;
         Ok(vault)
     }
 }

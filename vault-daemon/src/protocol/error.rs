@@ -86,9 +86,12 @@ impl From<vault_core::Error> for ApiError {
             E::Locked => ErrorKind::Locked,
             E::AuditBroken(_) => ErrorKind::Integrity,
             E::DiskFull | E::Storage(_) => ErrorKind::Storage,
-            E::Format(_) | E::Db(_) | E::Migrate(_) | E::Io { .. } | E::Crypto(_) => {
-                ErrorKind::Internal
-            }
+            E::Format(_)
+            | E::Db(_)
+            | E::Migrate(_)
+            | E::Io { .. }
+            | E::Crypto(_)
+            | E::Repeated(_) => ErrorKind::Internal,
         };
         ApiError::new(kind, e.to_string())
     }

@@ -75,6 +75,10 @@ pub enum VaultRequest {
 pub struct Add {
     /// The item.
     pub item: NewItem,
+    /// An idempotency key: a retry with the same key is answered with the
+    /// item the first request stored, not stored twice.
+    #[serde(default)]
+    pub request: Option<Uuid>,
 }
 
 /// Read an item.

@@ -131,12 +131,22 @@ impl Session {
         where_: Where,
         mut entry: AuditEntry,
     ) -> Result<Remembered, ApiError> {
-        let RememberRequest { content, title, .. } = r;
+        let RememberRequest {
+            content,
+            title,
+            request,
+            ..
+        } = r;
         let Where {
             namespace,
             tags,
             kind,
         } = where_;
+        if let Some(key) = request
+            && let Some(made) = self.vault.answered(&key).await?
+        {
+            return Ok(self.repeated(made, &namespace).await);
+        }
         if content.len() > REMEMBER_MAX_BYTES {
             return Err(ApiError::new(
                 ErrorKind::Invalid,
@@ -176,16 +186,23 @@ impl Session {
         if let Some(grants) = write {
             entry.grants = grants;
             entry.detail = Some(format!("stored in {namespace}"));
-            let item = self
+            let item = match self
                 .vault
                 .add_with(
                     new,
                     RecordChange {
                         audit: Some(entry),
+                        request,
                         ..Default::default()
                     },
                 )
-                .await?;
+                .await
+            {
+                Err(vault_core::Error::Repeated(made)) => {
+                    return Ok(self.repeated(made, &namespace).await);
+                }
+                r => r?,
+            };
             return Ok(Remembered {
                 id: item.id,
                 status: RememberStatus::Stored,
@@ -217,11 +234,41 @@ impl Session {
         entry.detail = Some(format!("proposed for {namespace}, pending review"));
         let id = proposal.id;
         let put = vec![PolicyRecord::Pending(proposal)];
-        self.commit_policy(&mut st, put, vec![], entry).await?;
+        let mut change = crate::policy::change(put.clone(), vec![], entry);
+        change.request = request;
+        match self.vault.commit(change).await {
+            Err(vault_core::Error::Repeated(made)) => {
+                drop(st);
+                return Ok(self.repeated(made, &namespace).await);
+            }
+            r => r?,
+        }
+        st.apply(&put, &[]);
         Ok(Remembered {
             id,
             status: RememberStatus::Pending,
             namespace: namespace.to_string(),
         })
+    }
+
+    /// The answer to a `remember` whose request was carried out before:
+    /// what it made, stored or still waiting for review.
+    async fn repeated(&self, made: Uuid, namespace: &Namespace) -> Remembered {
+        let pending = self
+            .policy
+            .read()
+            .await
+            .pending
+            .iter()
+            .any(|p| p.id == made);
+        Remembered {
+            id: made,
+            status: if pending {
+                RememberStatus::Pending
+            } else {
+                RememberStatus::Stored
+            },
+            namespace: namespace.to_string(),
+        }
     }
 }
