@@ -30,6 +30,12 @@ pub fn agent_command(vault: &Path) -> anyhow::Result<tokio::process::Command> {
         .args(["daemon", "--notify-ready"])
         // A test's stand-in for another release never passes to our agent.
         .env_remove("CTXVAULT_TEST_PROTOCOL")
+        // Nor do secrets meant for this command: the agent's environment
+        // is readable for its whole life.
+        .env_remove("CTXVAULT_PASSPHRASE")
+        .env_remove("CTXVAULT_TOKEN")
+        .env_remove("CTXVAULT_TOKEN_FILE")
+        .env_remove("CTXVAULT_BUNDLE_PASSPHRASE")
         .stdin(Stdio::null())
         .stdout(Stdio::piped());
     Ok(cmd)

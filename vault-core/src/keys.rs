@@ -62,12 +62,15 @@ impl WorkFactor {
 }
 
 /// The 32-byte master key. Wiped on drop.
-pub struct MasterKey(Zeroizing<[u8; 32]>);
+///
+/// Kept on the heap and never copied: moving the key moves a pointer, so no
+/// stack frame is left holding its bytes after a lock.
+pub struct MasterKey(Box<Zeroizing<[u8; 32]>>);
 
 impl MasterKey {
     /// A fresh random master key.
     pub fn generate() -> Result<Self> {
-        let mut k = Zeroizing::new([0u8; 32]);
+        let mut k = Box::new(Zeroizing::new([0u8; 32]));
         ring::rand::SystemRandom::new()
             .fill(&mut k[..])
             .map_err(|_| Error::Crypto("the OS random number generator failed"))?;
@@ -75,10 +78,12 @@ impl MasterKey {
     }
 
     fn from_slice(bytes: &[u8]) -> Result<Self> {
-        let arr: [u8; 32] = bytes
-            .try_into()
-            .map_err(|_| Error::MalformedSlot("payload is not a 32-byte key".into()))?;
-        Ok(MasterKey(Zeroizing::new(arr)))
+        if bytes.len() != 32 {
+            return Err(Error::MalformedSlot("payload is not a 32-byte key".into()));
+        }
+        let mut k = Box::new(Zeroizing::new([0u8; 32]));
+        k.copy_from_slice(bytes);
+        Ok(MasterKey(k))
     }
 
     /// Derive the subkey for one purpose, bound to one vault.

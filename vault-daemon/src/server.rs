@@ -116,7 +116,12 @@ async fn call(
             ),
         ))
     } else {
-        match serde_json::from_slice::<Request>(&body) {
+        let parsed = serde_json::from_slice::<Request>(&body);
+        // The request may hold a passphrase, a token or item text: wipe it.
+        if let Ok(mut raw) = body.try_into_mut() {
+            zeroize::Zeroize::zeroize(&mut raw[..]);
+        }
+        match parsed {
             // Run each request as its own task: a client that hangs up must
             // not cancel a write between its commit and the index update.
             Ok(req) => tokio::spawn(async move { agent.dispatch(req).await })
@@ -135,7 +140,9 @@ async fn call(
     };
     match result {
         Ok(Encoded(json)) => {
-            (StatusCode::OK, [("content-type", "application/json")], json).into_response()
+            // The answer may hold item text: its buffer is wiped once sent.
+            let body = axum::body::Bytes::from_owner(zeroize::Zeroizing::new(json));
+            (StatusCode::OK, [("content-type", "application/json")], body).into_response()
         }
         Err(e) => {
             let status = if e.kind == ErrorKind::Internal {

@@ -47,6 +47,7 @@ fn parse_lock_after(s: &str) -> Result<Duration, String> {
 
 impl Daemon {
     pub fn run(self, vault_dir: PathBuf) -> ExitCode {
+        drop_secret_env();
         harden::harden_process();
         init_logging();
         let rt = match tokio::runtime::Builder::new_multi_thread()
@@ -147,4 +148,38 @@ fn init_logging() {
         .with_filter(env)
         .with_filter(no_context);
     tracing_subscriber::registry().with(fmt).init();
+}
+
+/// Secrets the agent never needs; its environment stays readable (in
+/// `/proc/PID/environ`) for its whole life.
+const SECRET_ENV: [&str; 4] = [
+    "CTXVAULT_PASSPHRASE",
+    "CTXVAULT_TOKEN",
+    "CTXVAULT_TOKEN_FILE",
+    "CTXVAULT_BUNDLE_PASSPHRASE",
+];
+
+/// A daemon started with a secret in its environment (by hand, or by a
+/// service manager) executes itself again without it, so no copy stays in
+/// the process. If that fails it goes on, with a warning.
+fn drop_secret_env() {
+    use std::os::unix::process::CommandExt;
+    if !SECRET_ENV.iter().any(|k| std::env::var_os(k).is_some()) {
+        return;
+    }
+    let Ok(exe) = std::env::current_exe() else {
+        eprintln!(
+            "warning: the agent keeps a secret from its environment: cannot find its executable"
+        );
+        return;
+    };
+    let mut cmd = std::process::Command::new(exe);
+    cmd.args(std::env::args_os().skip(1));
+    for k in SECRET_ENV {
+        cmd.env_remove(k);
+    }
+    let e = cmd.exec();
+    eprintln!(
+        "warning: the agent keeps a secret from its environment: cannot restart without it: {e}"
+    );
 }

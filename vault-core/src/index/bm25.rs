@@ -104,6 +104,25 @@ pub struct Index {
     token_buf: String,
 }
 
+impl Drop for Index {
+    /// Wipe the cached sorted tokens and the scratch buffer (the
+    /// dictionaries wipe themselves).
+    fn drop(&mut self) {
+        use zeroize::Zeroize;
+        self.token_buf.zeroize();
+        let cached = self
+            .sorted_tokens
+            .get_mut()
+            .unwrap_or_else(|p| p.into_inner())
+            .take();
+        if let Some(Ok(tokens)) = cached.map(Arc::try_unwrap) {
+            for (t, _) in tokens {
+                String::from(t).zeroize();
+            }
+        }
+    }
+}
+
 impl Default for Index {
     fn default() -> Self {
         Self::new()

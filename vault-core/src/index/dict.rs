@@ -7,14 +7,16 @@ use rust_stemmers::{Algorithm, Stemmer};
 use rustc_hash::FxHashMap;
 
 /// A token of at most 22 bytes stored inline, so a hash probe compares it
-/// in place instead of following a pointer.
+/// in place instead of following a pointer. Stored masked with the
+/// dictionary's random mask: a hash table's freed memory keeps bit copies
+/// of its keys, which then hold no text.
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
 struct ShortKey([u64; 3]);
 
 const SHORT_MAX: usize = 22;
 
 impl ShortKey {
-    fn new(s: &str) -> Option<ShortKey> {
+    fn new(s: &str, mask: &[u64; 3]) -> Option<ShortKey> {
         let b = s.as_bytes();
         if b.len() > SHORT_MAX {
             return None;
@@ -23,8 +25,22 @@ impl ShortKey {
         raw[..b.len()].copy_from_slice(b);
         raw[23] = b.len() as u8;
         let w = |i: usize| u64::from_ne_bytes(raw[i * 8..i * 8 + 8].try_into().unwrap_or_default());
-        Some(ShortKey([w(0), w(1), w(2)]))
+        let key = ShortKey([w(0) ^ mask[0], w(1) ^ mask[1], w(2) ^ mask[2]]);
+        zeroize::Zeroize::zeroize(&mut raw);
+        Some(key)
     }
+}
+
+/// A random mask for the short keys (zero if the system has no randomness,
+/// which only weakens the wipe).
+fn random_mask() -> [u64; 3] {
+    use ring::rand::SecureRandom;
+    let mut b = [0u8; 24];
+    let _ = ring::rand::SystemRandom::new().fill(&mut b);
+    let w = |i: usize| u64::from_ne_bytes(b[i * 8..i * 8 + 8].try_into().unwrap_or_default());
+    let mask = [w(0), w(1), w(2)];
+    zeroize::Zeroize::zeroize(&mut b);
+    mask
 }
 
 /// Token and stem dictionaries.
@@ -38,6 +54,20 @@ pub(super) struct Dict {
     stems: FxHashMap<Box<str>, u32>,
     /// Number of terms.
     pub(super) terms: u32,
+    /// Masks the inline short keys.
+    mask: [u64; 3],
+}
+
+impl Drop for Dict {
+    /// Wipe every token and stem: the index must not leave the vault's
+    /// words in freed memory after a lock.
+    fn drop(&mut self) {
+        use zeroize::Zeroize;
+        for (k, _) in self.tokens.drain().chain(self.stems.drain()) {
+            String::from(k).zeroize();
+        }
+        self.mask.zeroize();
+    }
 }
 
 impl Dict {
@@ -49,12 +79,13 @@ impl Dict {
             tokens: FxHashMap::default(),
             stems: FxHashMap::default(),
             terms: 0,
+            mask: random_mask(),
         }
     }
 
     /// The term of a token already seen.
     pub(super) fn lookup(&self, token: &str) -> Option<u32> {
-        match ShortKey::new(token) {
+        match ShortKey::new(token, &self.mask) {
             Some(k) => self.short.get(&k).copied(),
             None => self.tokens.get(token).copied(),
         }
@@ -77,7 +108,7 @@ impl Dict {
             self.terms += 1;
         }
         self.tokens.insert(token.into(), t);
-        if let Some(k) = ShortKey::new(token) {
+        if let Some(k) = ShortKey::new(token, &self.mask) {
             self.short.insert(k, t);
         }
         t

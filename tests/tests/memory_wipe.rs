@@ -1,0 +1,106 @@
+//! After `lock`, the agent's memory holds neither the master key nor the
+//! passphrase (its environment included): read from `/proc/<agent>/mem` as
+//! root can (the agent is not dumpable, so another process of the user
+//! cannot read it at all). The index wipes its words on lock; copies of
+//! item text in freed transport buffers are not yet covered (see
+//! docs/ARCHITECTURE.md, threat model).
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::io::{Read, Seek, SeekFrom};
+
+use ctxvault_tests::{Env, PASS};
+use sqlx::Connection;
+
+/// The master key, unwrapped from the passphrase slot with the age crate.
+async fn master_key(env: &Env) -> Vec<u8> {
+    let url = format!("sqlite://{}?mode=ro", env.db().display());
+    let mut c = sqlx::SqliteConnection::connect(&url).await.unwrap();
+    let wrapped: Vec<u8> =
+        sqlx::query_scalar("SELECT wrapped FROM key_slots WHERE kind = 'passphrase'")
+            .fetch_one(&mut c)
+            .await
+            .unwrap();
+    let id = age::scrypt::Identity::new(age::secrecy::SecretString::from(PASS.to_owned()));
+    age::decrypt(&id, &wrapped).unwrap()
+}
+
+/// Every readable mapping of `pid`, or None when the kernel refuses.
+fn memory(pid: i32) -> Option<Vec<u8>> {
+    let maps = std::fs::read_to_string(format!("/proc/{pid}/maps")).ok()?;
+    let mut mem = std::fs::File::open(format!("/proc/{pid}/mem")).ok()?;
+    let mut all = Vec::new();
+    for line in maps.lines() {
+        let mut f = line.split_whitespace();
+        let (range, perms) = (f.next()?, f.next()?);
+        if !perms.starts_with('r') || line.contains("[vvar]") || line.contains("[vsyscall]") {
+            continue;
+        }
+        let (a, b) = range.split_once('-')?;
+        let (a, b) = (
+            u64::from_str_radix(a, 16).ok()?,
+            u64::from_str_radix(b, 16).ok()?,
+        );
+        let mut buf = vec![0u8; (b - a) as usize];
+        if mem.seek(SeekFrom::Start(a)).is_ok() && mem.read_exact(&mut buf).is_ok() {
+            all.extend_from_slice(&buf);
+        }
+    }
+    Some(all)
+}
+
+fn count(hay: &[u8], needle: &[u8]) -> usize {
+    hay.windows(needle.len()).filter(|w| *w == needle).count()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lock_leaves_neither_the_master_key_nor_the_passphrase_in_memory() {
+    let env = Env::new();
+    env.init();
+    env.add(&[
+        "--ns",
+        "notes",
+        "--title",
+        "zqxmemtitle",
+        "zqxmembody about the orchard",
+    ]);
+    let token = common::add_client(&env, "reader");
+    env.ok(&["grant", "reader", "**"]);
+    let s = common::stdio(&env, "reader", &token).await;
+    for _ in 0..20 {
+        common::call(
+            &s,
+            "search_context",
+            serde_json::json!({"query": "zqxmembody"}),
+        )
+        .await;
+    }
+    drop(s);
+    let key = master_key(&env).await;
+    let pid = env.agent_pid().unwrap();
+    let Some(before) = memory(pid) else {
+        // Not root: the agent's memory is closed to us, which is the point.
+        assert!(std::fs::File::open(format!("/proc/{pid}/mem")).is_err());
+        return;
+    };
+    assert!(
+        count(&before, b"zqxmembody") > 0,
+        "the scan sees the unlocked vault"
+    );
+    env.ok(&["lock"]);
+    let after = memory(pid).unwrap();
+    assert_eq!(count(&after, &key), 0, "the master key is still in memory");
+    assert_eq!(
+        count(&after, PASS.as_bytes()),
+        0,
+        "the passphrase is still in memory"
+    );
+    let environ = std::fs::read(format!("/proc/{pid}/environ")).unwrap();
+    assert_eq!(
+        count(&environ, PASS.as_bytes()),
+        0,
+        "the passphrase is in the environment"
+    );
+}
