@@ -25,6 +25,9 @@ pub mod session;
 pub mod throttle;
 pub mod view;
 
+#[cfg(test)]
+mod state_machine_tests;
+
 pub use agent::AgentHandle;
 pub use client::{Client, TransportError};
 pub use protocol::{ApiError, Call, ErrorKind, Request, Status};

@@ -217,7 +217,7 @@ impl Session {
 
     /// Store a proposal as an item, removing it from the queue, in one
     /// transaction.
-    async fn approve(&self, r: Approve) -> Result<Item, ApiError> {
+    pub(crate) async fn approve(&self, r: Approve) -> Result<Item, ApiError> {
         let Approve { id, namespace } = r;
         let mut st = self.policy.write().await;
         let p = proposal(&st, id)?;

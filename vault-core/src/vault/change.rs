@@ -24,6 +24,18 @@ use crate::item::{Item, ItemFilter, ItemPatch, NewItem};
 use crate::records::{self, PolicyRecord};
 use crate::store::{self, Store};
 
+#[cfg(test)]
+#[path = "change_tests.rs"]
+mod tests;
+
+#[cfg(test)]
+thread_local! {
+    /// Test-only failpoint: fail a change after everything of it (item,
+    /// records, audit entry) is written in its transaction, before COMMIT.
+    pub(super) static FAIL_BEFORE_COMMIT: std::cell::Cell<bool> =
+        const { std::cell::Cell::new(false) };
+}
+
 /// Inserts of at least this many items take the pipelined bulk path.
 const BULK_MIN: usize = 256;
 
@@ -129,6 +141,10 @@ impl UnlockedVault {
         self.write_records(&mut tx, &change.records).await?;
         if let (Some(key), Some(made)) = (change.records.request, made) {
             store::put_request(&mut tx, &key, &made).await?;
+        }
+        #[cfg(test)]
+        if FAIL_BEFORE_COMMIT.with(std::cell::Cell::get) {
+            return Err(Error::Crypto("test failpoint before commit"));
         }
         self.finish(tx).await?;
         let mut st = self.state.write().await;
