@@ -1,4 +1,5 @@
-//! After `lock`, the agent's memory holds neither the master key nor the
+//! While unlocked, the key pages are locked against swapping; after `lock`,
+//! the agent's memory holds neither the master key nor the
 //! passphrase (its environment included): read from `/proc/<agent>/mem` as
 //! root can (the agent is not dumpable, so another process of the user
 //! cannot read it at all). The index wipes its words on lock; copies of

@@ -65,7 +65,26 @@ impl WorkFactor {
 ///
 /// Kept on the heap and never copied: moving the key moves a pointer, so no
 /// stack frame is left holding its bytes after a lock.
-pub struct MasterKey(Box<Zeroizing<[u8; 32]>>);
+/// Its page is locked in memory (never swapped out) where the platform and
+/// the user's `RLIMIT_MEMLOCK` allow.
+pub struct MasterKey(
+    Box<Zeroizing<[u8; 32]>>,
+    // Held for its drop: unlocks the page after the key is wiped.
+    #[allow(dead_code)] Option<region::LockGuard>,
+);
+
+/// Lock the page holding a heap key against swapping; `None` (with a log
+/// line) where that is refused. Dropping the guard unlocks it, after the
+/// key (declared before it) is wiped.
+fn lock_in_memory(key: &[u8; 32]) -> Option<region::LockGuard> {
+    match region::lock(key.as_ptr(), key.len()) {
+        Ok(g) => Some(g),
+        Err(e) => {
+            tracing::debug!("key memory not locked against swapping: {e}");
+            None
+        }
+    }
+}
 
 impl MasterKey {
     /// A fresh random master key.
@@ -74,7 +93,8 @@ impl MasterKey {
         ring::rand::SystemRandom::new()
             .fill(&mut k[..])
             .map_err(|_| Error::Crypto("the OS random number generator failed"))?;
-        Ok(MasterKey(k))
+        let guard = lock_in_memory(&k);
+        Ok(MasterKey(k, guard))
     }
 
     fn from_slice(bytes: &[u8]) -> Result<Self> {
@@ -83,7 +103,8 @@ impl MasterKey {
         }
         let mut k = Box::new(Zeroizing::new([0u8; 32]));
         k.copy_from_slice(bytes);
-        Ok(MasterKey(k))
+        let guard = lock_in_memory(&k);
+        Ok(MasterKey(k, guard))
     }
 
     /// Derive the subkey for one purpose, bound to one vault.
@@ -95,10 +116,11 @@ impl MasterKey {
         let okm = prk
             .expand(&info, Len32)
             .map_err(|_| Error::Crypto("HKDF expand failed"))?;
-        let mut out = Zeroizing::new([0u8; 32]);
+        let mut out = Box::new(Zeroizing::new([0u8; 32]));
         okm.fill(&mut out[..])
             .map_err(|_| Error::Crypto("HKDF fill failed"))?;
-        Ok(SubKey(out))
+        let guard = lock_in_memory(&out);
+        Ok(SubKey(out, guard))
     }
 
     /// Wrap this key in a new passphrase slot.
@@ -157,7 +179,13 @@ impl hkdf::KeyType for Len32 {
 }
 
 /// A 32-byte subkey. Wiped on drop.
-pub struct SubKey(Zeroizing<[u8; 32]>);
+/// On the heap, never copied, its page locked against swapping where
+/// allowed (as the master key).
+pub struct SubKey(
+    Box<Zeroizing<[u8; 32]>>,
+    // Held for its drop: unlocks the page after the key is wiped.
+    #[allow(dead_code)] Option<region::LockGuard>,
+);
 
 impl SubKey {
     /// The key bytes, for handing to a cipher.
