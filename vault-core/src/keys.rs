@@ -72,6 +72,13 @@ impl MasterKey {
         Ok(MasterKey(k))
     }
 
+    /// A master key with known bytes, for tests and fuzz targets that need
+    /// the same keys on every run (sealed corpora, reproducible failures).
+    /// A vault's own key always comes from [`MasterKey::generate`].
+    pub fn from_bytes(bytes: [u8; 32]) -> Self {
+        MasterKey(Zeroizing::new(bytes))
+    }
+
     fn from_slice(bytes: &[u8]) -> Result<Self> {
         let arr: [u8; 32] = bytes
             .try_into()
