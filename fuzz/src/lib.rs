@@ -39,8 +39,9 @@
 //! Once fixed, copy the file into `fuzz/corpus/<target>/` so it stays tested.
 //!
 //! # Coverage-guided runs (nightly, optional)
-//! `fuzz/libfuzzer/` holds cargo-fuzz entry points calling the same
-//! functions; see its README. CI never builds it.
+//! `fuzz/libfuzzer/` holds libFuzzer entry points calling the same
+//! functions, built and run by `fuzz/libfuzzer/run.sh TARGET SECS` with
+//! nightly; see its README. It is its own workspace: CI never builds it.
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
