@@ -97,6 +97,13 @@ impl MasterKey {
         Ok(MasterKey(k, guard))
     }
 
+    /// A master key with known bytes, for tests and fuzz targets that need
+    /// the same keys on every run (sealed corpora, reproducible failures).
+    /// A vault's own key always comes from [`MasterKey::generate`].
+    pub fn from_bytes(bytes: [u8; 32]) -> Self {
+        MasterKey(Zeroizing::new(bytes))
+    }
+
     fn from_slice(bytes: &[u8]) -> Result<Self> {
         if bytes.len() != 32 {
             return Err(Error::MalformedSlot("payload is not a 32-byte key".into()));

@@ -1,6 +1,8 @@
 //! Persistent record types: exactly what is sealed on disk, each with its
 //! format version. Protocol, view and display types are separate and
 //! converted at the edge, so changing them never changes the disk format.
+//! The seal and open functions are public so that tests and the fuzz
+//! targets (`fuzz/`) reach the decoders the vault uses, under a known key.
 //!
 //! # Format
 //! ## Item payload, version 1
@@ -91,7 +93,7 @@ fn from_micros(us: i64, id: Uuid) -> Result<DateTime<Utc>> {
 }
 
 /// Seal an item whole into a row (rowid left 0 for the store to assign).
-pub(crate) fn seal_item(sealer: &Sealer, vault_id: &[u8; 16], item: &Item) -> Result<ItemRow> {
+pub fn seal_item(sealer: &Sealer, vault_id: &[u8; 16], item: &Item) -> Result<ItemRow> {
     let payload = ItemPayload {
         namespace: Cow::Borrowed(item.namespace.as_str()),
         kind: Cow::Borrowed(item.kind.as_str()),
@@ -123,7 +125,7 @@ pub(crate) fn seal_item(sealer: &Sealer, vault_id: &[u8; 16], item: &Item) -> Re
 
 /// Open a row's blob into an item; any failure is an integrity error
 /// naming the item.
-pub(crate) fn open_item(sealer: &Sealer, vault_id: &[u8; 16], row: &ItemRow) -> Result<Item> {
+pub fn open_item(sealer: &Sealer, vault_id: &[u8; 16], row: &ItemRow) -> Result<Item> {
     let bad = || Error::Integrity(row.id);
     let plain = sealer
         .open(&seal::item_aad(vault_id, &row.id, row.version), &row.sealed)
@@ -372,7 +374,7 @@ impl PolicyRecord {
 }
 
 /// The associated data binding a policy record to its vault and id.
-pub(crate) fn record_aad(vault_id: &[u8; 16], id: &Uuid) -> Vec<u8> {
+pub fn record_aad(vault_id: &[u8; 16], id: &Uuid) -> Vec<u8> {
     let mut a = b"ctxvault/record/v1".to_vec();
     a.extend_from_slice(vault_id);
     a.extend_from_slice(id.as_bytes());
@@ -380,11 +382,7 @@ pub(crate) fn record_aad(vault_id: &[u8; 16], id: &Uuid) -> Vec<u8> {
 }
 
 /// Seal a policy record.
-pub(crate) fn seal_record(
-    sealer: &Sealer,
-    vault_id: &[u8; 16],
-    r: &PolicyRecord,
-) -> Result<Vec<u8>> {
+pub fn seal_record(sealer: &Sealer, vault_id: &[u8; 16], r: &PolicyRecord) -> Result<Vec<u8>> {
     sealer.seal(&record_aad(vault_id, &r.id()), &r.encode()?)
 }
 
@@ -407,7 +405,7 @@ pub(crate) fn reseal_record(
 
 /// Open a sealed policy record; a blob that fails authentication or does
 /// not parse is an integrity error naming the record.
-pub(crate) fn open_record(
+pub fn open_record(
     sealer: &Sealer,
     vault_id: &[u8; 16],
     id: Uuid,

@@ -1,0 +1,6 @@
+//! libFuzzer entry point of the `formats` target (see the ctxvault-fuzz crate).
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| {
+    ctxvault_fuzz_libfuzzer::run("formats", data);
+});
