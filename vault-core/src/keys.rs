@@ -101,7 +101,11 @@ impl MasterKey {
     /// the same keys on every run (sealed corpora, reproducible failures).
     /// A vault's own key always comes from [`MasterKey::generate`].
     pub fn from_bytes(bytes: [u8; 32]) -> Self {
-        MasterKey(Zeroizing::new(bytes))
+        let bytes = Zeroizing::new(bytes);
+        let mut k = Box::new(Zeroizing::new([0u8; 32]));
+        k.copy_from_slice(&bytes[..]);
+        let guard = lock_in_memory(&k);
+        MasterKey(k, guard)
     }
 
     fn from_slice(bytes: &[u8]) -> Result<Self> {
