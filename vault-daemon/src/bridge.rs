@@ -74,6 +74,8 @@ impl SocketView {
             };
             let result = match again {
                 Some(Ok(())) => self.client.call_view(&self.token, tool, call).await,
+                // Locked and no way to unlock here: the agent's own answer.
+                Some(Err(_)) if matches!(first, Ok(Err(_))) => first,
                 Some(Err(why)) => {
                     return Err(ViewError::new(ViewErrorKind::Unavailable, why));
                 }
