@@ -12,23 +12,21 @@ use std::time::{Duration, Instant};
 
 use ctxvault_tests::{Env, PASS};
 use serde_json::json;
-use vault_core::{NewItem, Vault, WorkFactor, keys};
+use vault_core::{Vault, WorkFactor, keys};
 
 #[path = "../tests/common/mod.rs"]
 mod common;
 mod corpus;
 
 use common::{Transport, call, connect};
-use corpus::{Rng, item, large_size, pct, queries, runtime, vocabulary};
+use corpus::{Shape, TEN_GRANTS, corpus, large_size, pct, queries, runtime, shapes};
 
 /// A vault of `n` generated items, opened by the test passphrase.
-async fn populate(env: &Env, n: usize) -> Vec<String> {
-    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
-    let vocab = vocabulary(&mut rng);
+async fn populate(env: &Env, n: usize, shape: Shape) -> Vec<String> {
     let v = Vault::create(&env.vault, &keys::passphrase(PASS), WorkFactor::MIN, &[])
         .await
         .unwrap();
-    let items: Vec<NewItem> = (0..n).map(|i| item(&mut rng, &vocab, i)).collect();
+    let (items, vocab, _) = corpus(shape, n);
     for chunk in items.chunks(10_000) {
         v.add_bulk(chunk.to_vec()).await.unwrap();
     }
@@ -40,12 +38,27 @@ fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1e3
 }
 
-async fn run(n: usize, throughput: bool) {
+async fn run(n: usize, shape: Shape, throughput: bool) {
+    let lab = format!("{n:>7} items {:<5}", shape.name());
     let env = Env::new();
-    let vocab = populate(&env, n).await;
+    let vocab = populate(&env, n, shape).await;
     let agent = env.http_agent();
     let token = common::add_client(&env, "bench");
     env.ok(&["grant", "bench", "**", "--max-sensitivity", "secret"]);
+    // A client with ten grants (see `corpus::TEN_GRANTS`).
+    let scoped = common::add_client(&env, "scoped");
+    for g in &TEN_GRANTS {
+        let max = format!("{:?}", g.max).to_lowercase();
+        let mut args = vec!["grant", "scoped", g.scope, "--max-sensitivity", &max];
+        for t in g.tags {
+            args.extend(["--tag", t]);
+        }
+        let redact = g.redact.join(",");
+        if !redact.is_empty() {
+            args.extend(["--redact", &redact]);
+        }
+        env.ok(&args);
+    }
 
     // Cold start: process start, initialize, tools/list.
     let mut cold = Vec::new();
@@ -59,16 +72,23 @@ async fn run(n: usize, throughput: bool) {
     }
     cold.sort();
     println!(
-        "{n:>7} items  `ctxvault mcp` cold start to first tools/list (agent running, 20 runs): p50 {:.1} ms  min {:.1} ms  max {:.1} ms",
+        "{lab}  `ctxvault mcp` cold start to first tools/list (agent running, 20 runs): p50 {:.1} ms  min {:.1} ms  max {:.1} ms",
         ms(pct(&cold, 0.5)),
         ms(cold[0]),
         ms(cold[cold.len() - 1])
     );
 
-    // Latency, one session per transport.
+    // Latency, one session per transport and client.
     let qs = queries(&vocab, 1000, 7);
-    for t in [Transport::Stdio, Transport::Http] {
-        let s = connect(t, &env, &agent.url, "bench", &token).await;
+    let clients = [
+        ("bench", "granted everything", &token),
+        ("scoped", "10 grants", &scoped),
+    ];
+    for ((client, grants, token), t) in clients
+        .iter()
+        .flat_map(|c| [(c, Transport::Stdio), (c, Transport::Http)])
+    {
+        let s = connect(t, &env, &agent.url, client, token).await;
         for q in qs.iter().take(50) {
             call(&s, "search_context", json!({"query": q})).await;
         }
@@ -81,7 +101,7 @@ async fn run(n: usize, throughput: bool) {
         }
         lat.sort();
         println!(
-            "{n:>7} items  search_context over {t:?} (1000 calls, limit 10, audited): p50 {:.2} ms  p99 {:.2} ms",
+            "{lab}  search_context over {t:?}, client {grants} (1000 calls, limit 10, audited): p50 {:.2} ms  p99 {:.2} ms",
             ms(pct(&lat, 0.5)),
             ms(pct(&lat, 0.99))
         );
@@ -95,7 +115,7 @@ async fn run(n: usize, throughput: bool) {
         }
         bare.sort();
         println!(
-            "{n:>7} items  tools/list over {t:?} (1000 calls, no audit): p50 {:.2} ms  p99 {:.2} ms",
+            "{lab}  tools/list over {t:?}, client {grants} (1000 calls, no audit): p50 {:.2} ms  p99 {:.2} ms",
             ms(pct(&bare, 0.5)),
             ms(pct(&bare, 0.99))
         );
@@ -130,7 +150,7 @@ async fn run(n: usize, throughput: bool) {
         }
         let took = start.elapsed();
         println!(
-            "{n:>7} items  32 sessions (16 stdio, 16 HTTP) x 200 search_context: {:.0} calls/s ({:.2} s)",
+            "{lab}  32 sessions (16 stdio, 16 HTTP) x 200 search_context: {:.0} calls/s ({:.2} s)",
             6400.0 / took.as_secs_f64(),
             took.as_secs_f64()
         );
@@ -141,7 +161,9 @@ async fn run(n: usize, throughput: bool) {
 fn main() {
     let big = large_size();
     runtime().block_on(async {
-        run(10_000, true).await;
-        run(big, true).await;
+        for shape in shapes() {
+            run(10_000, shape, true).await;
+            run(big, shape, true).await;
+        }
     });
 }

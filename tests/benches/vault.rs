@@ -1,10 +1,12 @@
-//! Vault benchmarks on a synthetic corpus of ~1 KB items: in process (bulk
-//! insert, index build, store scan, unlock, search latency) and through the
-//! real agent (unlock via the CLI, agent memory, CLI search round trip).
-//! Prints figures; asserts nothing.
+//! Vault benchmarks on synthetic corpora of ~1 KB items (tidy and
+//! users-shaped, see `corpus`): in process (bulk insert, index build, store
+//! scan, unlock, search latency, search as a client with ten grants) and
+//! through the real agent (unlock via the CLI, agent memory, CLI search
+//! round trip, export and import). Prints figures; asserts nothing.
 //!
 //! Run: `cargo build --release -p ctxvault && cargo bench -p ctxvault-tests --bench vault`
-//! (`CTXVAULT_BENCH_ITEMS` sets the large size, default 100000).
+//! (`CTXVAULT_BENCH_ITEMS` sets the large size, default 100000;
+//! `CTXVAULT_BENCH_CORPUS` the shapes, default both).
 
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
 
@@ -14,10 +16,10 @@ use std::time::Instant;
 use age::secrecy::ExposeSecret;
 use ctxvault_tests::Env;
 use vault_core::index::{Doc, Index};
-use vault_core::{ItemFilter, NewItem, Sensitivity, Unlock, Vault, WorkFactor, keys};
+use vault_core::{ItemFilter, Sensitivity, Unlock, Vault, WorkFactor, keys};
 
 mod corpus;
-use corpus::{Rng, item, large_size, pct, queries, runtime, vocabulary};
+use corpus::{Shape, TEN_GRANTS, corpus, large_size, pct, queries, runtime, shapes};
 
 fn proc_kib(pid: &str, field: &str) -> u64 {
     std::fs::read_to_string(format!("/proc/{pid}/status"))
@@ -38,19 +40,14 @@ struct Built {
 }
 
 /// Build the vault, printing the in-memory index build and bulk insert figures.
-async fn build_vault(dir: &Path, n: usize) -> Built {
-    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
-    let vocab = vocabulary(&mut rng);
+async fn build_vault(dir: &Path, n: usize, shape: Shape) -> Built {
+    let lab = label(n, shape);
     let id = age::x25519::Identity::generate();
     let identity_file = id.to_string().expose_secret().to_owned();
     let v = Vault::create(dir, &keys::passphrase("bench"), WorkFactor::MIN, &[id])
         .await
         .unwrap();
-    let items: Vec<NewItem> = (0..n).map(|i| item(&mut rng, &vocab, i)).collect();
-    let corpus_bytes = items
-        .iter()
-        .map(|i| i.body.len() + i.title.as_ref().map_or(0, |t| t.len()))
-        .sum();
+    let (items, vocab, corpus_bytes) = corpus(shape, n);
 
     let t = Instant::now();
     let mut ix = Index::new();
@@ -63,13 +60,14 @@ async fn build_vault(dir: &Path, n: usize) -> Built {
             body: &it.body,
             tags: "home",
             group: (i % 6) as u32,
+            views: &[],
         })
         .collect();
     for chunk in docs.chunks(2048) {
         ix.insert_many(chunk);
     }
     println!(
-        "{n:>7} items  index build alone (in memory): {:.3} s",
+        "{lab}  index build alone (in memory): {:.3} s",
         t.elapsed().as_secs_f64()
     );
     drop((docs, ix));
@@ -80,7 +78,7 @@ async fn build_vault(dir: &Path, n: usize) -> Built {
     }
     let took = t.elapsed();
     println!(
-        "{n:>7} items  bulk insert: {:>8.0} items/s  ({:.2} s, corpus {:.1} MB)",
+        "{lab}  bulk insert: {:>8.0} items/s  ({:.2} s, corpus {:.1} MB)",
         n as f64 / took.as_secs_f64(),
         took.as_secs_f64(),
         corpus_bytes as f64 / 1e6
@@ -93,10 +91,16 @@ async fn build_vault(dir: &Path, n: usize) -> Built {
     }
 }
 
+/// The start of each figure's line: size and corpus.
+fn label(n: usize, shape: Shape) -> String {
+    format!("{n:>7} items {:<5}", shape.name())
+}
+
 /// In process: store scan, unlock without KDF, search latency.
-async fn in_process(n: usize, searches: bool) {
+async fn in_process(n: usize, shape: Shape) {
+    let lab = label(n, shape);
     let dir = tempfile::tempdir().unwrap();
-    let built = build_vault(dir.path(), n).await;
+    let built = build_vault(dir.path(), n, shape).await;
     let vault = Vault::open(dir.path()).await.unwrap();
     {
         use futures_util::TryStreamExt;
@@ -104,7 +108,7 @@ async fn in_process(n: usize, searches: bool) {
         let mut s = vault.store().stream();
         while s.try_next().await.unwrap().is_some() {}
         println!(
-            "{n:>7} items  raw store scan (sqlx): {:.3} s",
+            "{lab}  raw store scan (sqlx): {:.3} s",
             t.elapsed().as_secs_f64()
         );
     }
@@ -114,12 +118,9 @@ async fn in_process(n: usize, searches: bool) {
         .await
         .unwrap();
     println!(
-        "{n:>7} items  unlock (X25519 slot, no KDF; index build included): {:.3} s",
+        "{lab}  unlock (X25519 slot, no KDF; index build included): {:.3} s",
         t.elapsed().as_secs_f64()
     );
-    if !searches {
-        return;
-    }
     let filter = ItemFilter::default();
     let mut lat = Vec::new();
     let vocab = &built.vocab;
@@ -131,7 +132,7 @@ async fn in_process(n: usize, searches: bool) {
     }
     lat.sort();
     println!(
-        "{n:>7} items  search (limit 10, 2000 queries): p50 {:.3} ms  p99 {:.3} ms  max {:.3} ms",
+        "{lab}  search (limit 10, 2000 queries): p50 {:.3} ms  p99 {:.3} ms  max {:.3} ms",
         pct(&lat, 0.5).as_secs_f64() * 1e3,
         pct(&lat, 0.99).as_secs_f64() * 1e3,
         lat.last().unwrap().as_secs_f64() * 1e3
@@ -143,13 +144,14 @@ async fn in_process(n: usize, searches: bool) {
         .iter()
         .map(|i| (i.namespace.to_string(), i.tags.clone(), i.sensitivity))
         .collect();
-    policy(&u, vocab, &facts).await;
+    policy(&u, vocab, &facts, &lab).await;
 }
 
 /// Unlock time and memory of the real agent, driven by the real CLI.
-async fn agent(n: usize) {
+async fn agent(n: usize, shape: Shape) {
+    let lab = label(n, shape);
     let env = Env::new();
-    let built = build_vault(&env.vault, n).await;
+    let built = build_vault(&env.vault, n, shape).await;
     let key = env.tmp.path().join("key.txt");
     std::fs::write(&key, format!("{}\n", built.identity_file)).unwrap();
     // Start the agent (locked): `ls` starts it and is refused.
@@ -162,7 +164,7 @@ async fn agent(n: usize) {
     assert_eq!(o.code, 0, "{}", o.stderr);
     let rss = proc_kib(&pid, "VmRSS:");
     println!(
-        "{n:>7} items  agent: `ctxvault unlock --identity` {:.3} s; RSS locked {:.1} MB, unlocked {:.1} MB = {:.2}x corpus, peak {:.1} MB",
+        "{lab}  agent: `ctxvault unlock --identity` {:.3} s; RSS locked {:.1} MB, unlocked {:.1} MB = {:.2}x corpus, peak {:.1} MB",
         took.as_secs_f64(),
         locked as f64 / 1024.0,
         rss as f64 / 1024.0,
@@ -180,7 +182,7 @@ async fn agent(n: usize) {
     }
     lat.sort();
     println!(
-        "{n:>7} items  agent: `ctxvault search` round trip (process start included, 50 runs): p50 {:.1} ms  p99 {:.1} ms",
+        "{lab}  agent: `ctxvault search` round trip (process start included, 50 runs): p50 {:.1} ms  p99 {:.1} ms",
         pct(&lat, 0.5).as_secs_f64() * 1e3,
         pct(&lat, 0.99).as_secs_f64() * 1e3
     );
@@ -216,7 +218,7 @@ async fn agent(n: usize) {
         let took_in = t.elapsed();
         assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
         println!(
-            "{n:>7} items  {label}: export {:.0} items/s ({:.2} s), import into a fresh vault {:.0} items/s ({:.2} s), {:.1} MB",
+            "{lab}  {label}: export {:.0} items/s ({:.2} s), import into a fresh vault {:.0} items/s ({:.2} s), {:.1} MB",
             n as f64 / took.as_secs_f64(),
             took.as_secs_f64(),
             n as f64 / took_in.as_secs_f64(),
@@ -234,52 +236,25 @@ async fn policy(
     u: &vault_core::UnlockedVault,
     vocab: &[String],
     items: &[(String, Vec<vault_core::Tag>, Sensitivity)],
+    lab: &str,
 ) {
     use chrono::Utc;
-    use policies::{Action, Actions, ClientPolicy, Grant, ItemFacts, Redaction, Scope};
+    use policies::{Action, Actions, ClientPolicy, Grant, ItemFacts, Scope};
     let now = Utc::now();
-    let grant =
-        |scope: &str, tags: &[&str], max: Sensitivity, expired: bool, redact: &[Redaction]| Grant {
+    let grants: Vec<Grant> = TEN_GRANTS
+        .iter()
+        .map(|g| Grant {
             id: uuid::Uuid::now_v7(),
             client: "bench".into(),
             actions: Actions::of(&[Action::Read]),
-            scope: scope.parse::<Scope>().unwrap(),
-            tags: tags.iter().map(|t| t.to_string()).collect(),
-            max_sensitivity: max,
-            expires: Some(now + chrono::Duration::hours(if expired { -1 } else { 1 })),
-            redact: redact.to_vec(),
+            scope: g.scope.parse::<Scope>().unwrap(),
+            tags: g.tags.iter().map(|t| t.to_string()).collect(),
+            max_sensitivity: g.max,
+            expires: Some(now + chrono::Duration::hours(1)),
+            redact: g.redact.iter().map(|r| r.parse().unwrap()).collect(),
             created_at: now,
-        };
-    let grants = vec![
-        grant(
-            "work/**",
-            &[],
-            Sensitivity::Normal,
-            false,
-            &[Redaction::Email],
-        ),
-        grant("profile", &[], Sensitivity::Private, false, &[]),
-        grant(
-            "notes/*",
-            &["idea", "todo"],
-            Sensitivity::Normal,
-            false,
-            &[],
-        ),
-        grant(
-            "finance",
-            &["home"],
-            Sensitivity::Normal,
-            false,
-            &[Redaction::Card],
-        ),
-        grant("health/**", &[], Sensitivity::Public, false, &[]),
-        grant("**/travel", &[], Sensitivity::Normal, false, &[]),
-        grant("work/side", &[], Sensitivity::Secret, false, &[]),
-        grant("archive/**", &[], Sensitivity::Normal, false, &[]),
-        grant("**", &[], Sensitivity::Secret, true, &[]),
-        grant("family/*/notes", &[], Sensitivity::Normal, false, &[]),
-    ];
+        })
+        .collect();
     let policy = ClientPolicy::new("bench", &grants, &[], now);
     let t = Instant::now();
     let mut allowed = 0usize;
@@ -293,16 +268,20 @@ async fn policy(
     }
     let per = t.elapsed().as_nanos() as f64 / items.len() as f64;
     println!(
-        "{:>7} items  policy decision (10 grants, one per item): {per:.0} ns/item ({allowed} allowed)",
-        items.len()
+        "{lab}  policy decision (10 grants, one per item): {per:.0} ns/item ({allowed} allowed)"
     );
     let filter = ItemFilter::default();
-    let keys = u.group_keys().await;
-    let readable: Vec<bool> = policy
-        .decide_all(Action::Read, keys.iter().map(vault_daemon::policy::facts))
-        .iter()
-        .map(|d| d.is_allowed())
-        .collect();
+    let views = vault_daemon::view::visible::ClientViews::default();
+    // The first search as the client registers its view (every group
+    // decided once, the readable items gathered).
+    let t = Instant::now();
+    vault_daemon::view::reads::search_as(u, &views, &policy, "kalo", &filter, 10)
+        .await
+        .unwrap();
+    println!(
+        "{lab}  first search as the client (registers its view): {:.3} ms",
+        t.elapsed().as_secs_f64() * 1e3
+    );
     let mut plain = Vec::new();
     let mut scoped = Vec::new();
     let mut raw = Vec::new();
@@ -312,12 +291,20 @@ async fn policy(
         plain.push(t.elapsed());
         let t = Instant::now();
         std::hint::black_box(
-            vault_daemon::view::reads::search_as(u, &policy, &q, &filter, 10)
+            vault_daemon::view::reads::search_as(u, &views, &policy, &q, &filter, 10)
                 .await
                 .unwrap(),
         );
         scoped.push(t.elapsed());
+        // What a client's search did before views: decide every group,
+        // then search within the groups decided.
         let t = Instant::now();
+        let keys = u.group_keys().await;
+        let readable: Vec<bool> = policy
+            .decide_all(Action::Read, keys.iter().map(vault_daemon::policy::facts))
+            .iter()
+            .map(|d| d.is_allowed())
+            .collect();
         std::hint::black_box(
             u.search_groups(&q, 10, Some(&readable), &readable)
                 .await
@@ -329,14 +316,13 @@ async fn policy(
     scoped.sort();
     raw.sort();
     println!(
-        "{:>7} items  search p50 within the client's groups, before redaction: {:.3} ms",
-        items.len(),
-        pct(&raw, 0.5).as_secs_f64() * 1e3
+        "{lab}  search deciding every group per search (no view; the path before views), before redaction: p50 {:.3} ms  p99 {:.3} ms",
+        pct(&raw, 0.5).as_secs_f64() * 1e3,
+        pct(&raw, 0.99).as_secs_f64() * 1e3
     );
     let (p, s) = (pct(&plain, 0.5), pct(&scoped, 0.5));
     println!(
-        "{:>7} items  search p50: unfiltered {:.3} ms, as a client with 10 grants {:.3} ms ({:+.0}%); p99 {:.3} / {:.3} ms",
-        items.len(),
+        "{lab}  search p50: unfiltered {:.3} ms, `search --as` a client with 10 grants {:.3} ms ({:+.0}%); p99 {:.3} / {:.3} ms",
         p.as_secs_f64() * 1e3,
         s.as_secs_f64() * 1e3,
         (s.as_secs_f64() / p.as_secs_f64() - 1.0) * 100.0,
@@ -348,9 +334,13 @@ async fn policy(
 fn main() {
     let big = large_size();
     runtime().block_on(async {
-        in_process(10_000, false).await;
-        in_process(big, true).await;
-        agent(10_000).await;
-        agent(big).await;
+        for shape in shapes() {
+            in_process(10_000, shape).await;
+            in_process(big, shape).await;
+        }
+        for shape in shapes() {
+            agent(10_000, shape).await;
+            agent(big, shape).await;
+        }
     });
 }

@@ -354,9 +354,17 @@ impl Drop for HttpAgent {
 pub fn raw_http(addr: &str, request: &str) -> (u16, Vec<(String, String)>, String) {
     use std::io::Read;
     let mut s = std::net::TcpStream::connect(addr).expect("connect");
-    s.write_all(request.as_bytes()).unwrap();
-    let mut buf = Vec::new();
-    let _ = s.read_to_end(&mut buf);
+    // Read while writing: a server refusing a large body answers and closes
+    // before it has read the request, and the reset that follows could
+    // discard an answer not yet read.
+    let mut r = s.try_clone().expect("clone the socket");
+    let reader = std::thread::spawn(move || {
+        let mut buf = Vec::new();
+        let _ = r.read_to_end(&mut buf);
+        buf
+    });
+    let _ = s.write_all(request.as_bytes());
+    let buf = reader.join().expect("the reading thread");
     let text = String::from_utf8_lossy(&buf).into_owned();
     let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
     let mut lines = head.lines();

@@ -16,6 +16,7 @@ use vault_core::records::PolicyRecord;
 use crate::policy::{self, PolicyState};
 use crate::protocol::ApiError;
 use crate::throttle::ReadLimit;
+use crate::view::visible::ClientViews;
 
 /// The unlocked vault and its clients, grants and deny rules.
 pub struct Session {
@@ -26,6 +27,8 @@ pub struct Session {
     pub(crate) remembers: Mutex<HashMap<String, VecDeque<Instant>>>,
     /// Each client's audited reads (shared by every session of the agent).
     pub(crate) reads: Arc<ReadLimit>,
+    /// Each client's registered view in the vault.
+    pub(crate) views: ClientViews,
 }
 
 impl Session {
@@ -38,6 +41,7 @@ impl Session {
             policy: RwLock::new(policy),
             remembers: Mutex::new(HashMap::new()),
             reads,
+            views: ClientViews::default(),
         })
     }
 

@@ -16,20 +16,23 @@
 //!   frequencies until the postings are compacted (when tombstones outnumber
 //!   live documents).
 //! - Every document belongs to a *group* (for the vault: one namespace,
-//!   tag set and sensitivity). A search names a *universe* of groups, and
-//!   the collection statistics (N, document frequencies, average length)
-//!   are computed over live documents of that universe only; documents
-//!   outside it cannot change a score or an order. It also names the groups
-//!   whose documents may be returned.
+//!   tag set and sensitivity). A search names a *universe*: every document,
+//!   a set of groups, or a registered view (a compressed bitmap of document
+//!   slots with its document count and total length, kept current on every
+//!   insert and removal). The collection statistics (N, document
+//!   frequencies, average length) are computed over live documents of that
+//!   universe only; documents outside it cannot change a score or an order.
+//!   It also says which groups of the universe may be returned.
 //! - A query word ending in `*` matches every token starting with it.
 
 use std::sync::{Arc, Mutex};
 
+use roaring::RoaringBitmap;
 use rustc_hash::FxHashMap;
 
 use super::dict::Dict;
 use super::text::for_each_token;
-use super::{Doc, Query, SearchIndex, View};
+use super::{Doc, Query, SearchIndex, Universe, View, ViewId};
 
 const K1: f32 = 1.2;
 const B: f32 = 0.75;
@@ -52,11 +55,33 @@ struct GroupStat {
     len: u64,
 }
 
+/// The live documents of one registered view: their slots, how many, and
+/// their total length.
+#[derive(Default)]
+struct ViewDocs {
+    docs: RoaringBitmap,
+    n: u64,
+    len: u64,
+}
+
+/// How a search tells the documents of its universe.
+#[derive(Clone, Copy)]
+enum Member<'a> {
+    /// Every live document.
+    Live,
+    /// Live documents of the groups set here.
+    Groups(&'a [bool]),
+    /// The documents of a view.
+    View(&'a ViewDocs),
+    /// None (an unknown view).
+    Nothing,
+}
+
 /// Collection statistics for one search.
 struct Stats<'a> {
     n: f32,
     avgdl: f32,
-    universe: Option<&'a [bool]>,
+    member: Member<'a>,
 }
 
 /// How the words of a query combine.
@@ -94,6 +119,8 @@ pub struct Index {
     doc_group: Vec<u32>,
     total_len: u64,
     groups: Vec<GroupStat>,
+    /// Registered views, by [`ViewId`].
+    views: Vec<Option<ViewDocs>>,
     /// Sorted tokens, for prefix queries; rebuilt when tokens were added
     /// since (the token set only grows).
     sorted_tokens: Mutex<Option<Arc<SortedTokens>>>,
@@ -140,6 +167,7 @@ impl Index {
             doc_group: Vec::new(),
             total_len: 0,
             groups: Vec::new(),
+            views: Vec::new(),
             sorted_tokens: Mutex::new(None),
             last_seen: Vec::new(),
             tf_acc: Vec::new(),
@@ -217,6 +245,13 @@ impl Index {
             }
             self.groups[g].live += 1;
             self.groups[g].len += u64::from(len);
+            for &v in doc.views {
+                if let Some(Some(view)) = self.views.get_mut(v as usize) {
+                    view.docs.insert(idx);
+                    view.n += 1;
+                    view.len += u64::from(len);
+                }
+            }
         }
         // The batch-local ids restart at 0 next batch: forget them.
         for &(t, _, _) in &triples {
@@ -276,6 +311,12 @@ impl Index {
             let g = &mut self.groups[d.group as usize];
             g.live -= 1;
             g.len -= u64::from(d.len);
+            for view in self.views.iter_mut().flatten() {
+                if view.docs.remove(idx) {
+                    view.n -= 1;
+                    view.len -= u64::from(d.len);
+                }
+            }
             let dead = self.docs.len() - self.by_rowid.len();
             if dead > 1024 && dead > self.by_rowid.len() {
                 self.compact();
@@ -295,6 +336,12 @@ impl Index {
         }
         self.docs = docs;
         self.doc_group = self.docs.iter().map(|d| d.group).collect();
+        for view in self.views.iter_mut().flatten() {
+            // Slots keep their order, so the remapped set is still sorted.
+            let kept = view.docs.iter().map(|d| remap[d as usize]);
+            view.docs = RoaringBitmap::from_sorted_iter(kept.filter(|&d| d != u32::MAX))
+                .unwrap_or_default();
+        }
         for p in &mut self.postings {
             let mut w = 0;
             for r in 0..p.docs.len() {
@@ -355,22 +402,42 @@ impl Index {
         }
     }
 
-    /// Document frequency of `term` among live documents of the universe
-    /// (for no universe: every posting, tombstones included until compaction).
-    fn df(&self, term: u32, universe: Option<&[bool]>) -> f32 {
-        let p = &self.postings[term as usize];
+    /// How to tell the documents of `universe`.
+    fn member<'a>(&'a self, universe: Universe<'a>) -> Member<'a> {
         match universe {
-            None => p.docs.len() as f32,
-            Some(u) => p
-                .docs
-                .iter()
-                .filter(|&&d| in_set(u, self.doc_group[d as usize]))
-                .count() as f32,
+            Universe::All => Member::Live,
+            Universe::Groups(g) => Member::Groups(g),
+            Universe::View(v) => match self.views.get(v as usize) {
+                Some(Some(view)) => Member::View(view),
+                _ => Member::Nothing,
+            },
+        }
+    }
+
+    /// True when document slot `d` is in the universe `m`.
+    #[inline]
+    fn is_member(&self, m: Member<'_>, d: u32) -> bool {
+        match m {
+            Member::Live => self.doc_group[d as usize] != DEAD,
+            Member::Groups(g) => in_set(g, self.doc_group[d as usize]),
+            Member::View(v) => v.docs.contains(d),
+            Member::Nothing => false,
+        }
+    }
+
+    /// Document frequency of `term` among live documents of the universe
+    /// (for every document: every posting, tombstones included until
+    /// compaction).
+    fn df(&self, term: u32, m: Member<'_>) -> f32 {
+        let p = &self.postings[term as usize];
+        match m {
+            Member::Live => p.docs.len() as f32,
+            _ => p.docs.iter().filter(|&&d| self.is_member(m, d)).count() as f32,
         }
     }
 
     fn idf(&self, term: u32, st: &Stats<'_>) -> f32 {
-        let df = self.df(term, st.universe);
+        let df = self.df(term, st.member);
         (1.0 + (st.n - df + 0.5) / (df + 0.5)).ln()
     }
 
@@ -380,10 +447,10 @@ impl Index {
         tf * (K1 + 1.0) / (tf + K1 * (1.0 - B + B * dl / avgdl))
     }
 
-    fn stats<'a>(&self, universe: Option<&'a [bool]>) -> Stats<'a> {
-        let (n, len) = match universe {
-            None => (self.len() as u64, self.total_len),
-            Some(u) => self
+    fn stats<'a>(&self, member: Member<'a>) -> Stats<'a> {
+        let (n, len) = match member {
+            Member::Live => (self.len() as u64, self.total_len),
+            Member::Groups(u) => self
                 .groups
                 .iter()
                 .enumerate()
@@ -391,11 +458,13 @@ impl Index {
                 .fold((0u64, 0u64), |(n, l), (_, s)| {
                     (n + u64::from(s.live), l + s.len)
                 }),
+            Member::View(v) => (v.n, v.len),
+            Member::Nothing => (0, 0),
         };
         Stats {
             n: n as f32,
             avgdl: (len as f32 / (n.max(1)) as f32).max(1.0),
-            universe,
+            member,
         }
     }
 
@@ -417,7 +486,7 @@ impl Index {
             return Vec::new();
         }
         let clauses: Vec<Vec<u32>> = words.iter().map(|(w, p)| self.resolve(w, *p)).collect();
-        let st = self.stats(view.universe);
+        let st = self.stats(self.member(view.universe));
         if st.n == 0.0 {
             return Vec::new();
         }
@@ -430,7 +499,9 @@ impl Index {
             }
             Mode::Any => self.score_any(&clauses, &st),
         };
-        scored.retain(|(_, d)| in_set(view.results, self.doc_group[*d as usize]));
+        if let Some(results) = view.results {
+            scored.retain(|(_, d)| results(self.doc_group[*d as usize]));
+        }
         let by_score = |a: &(f32, u32), b: &(f32, u32)| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1));
         let take = limit.min(scored.len());
         if take < scored.len() {
@@ -483,6 +554,7 @@ impl Index {
                 .docs
                 .iter()
                 .zip(&p.tfs)
+                .filter(|(d, _)| self.is_member(st.member, **d))
                 .map(|(&d, &tf)| (idf * self.norm(tf, d, st.avgdl), d))
                 .collect();
         }
@@ -500,6 +572,9 @@ impl Index {
             let idf = self.idf(t, st);
             let p = &self.postings[t as usize];
             for (&d, &tf) in p.docs.iter().zip(&p.tfs) {
+                if !self.is_member(st.member, d) {
+                    continue;
+                }
                 let slot = &mut acc[d as usize];
                 if *slot == 0.0 {
                     touched.push(d);
@@ -526,6 +601,36 @@ impl SearchIndex for Index {
 
     fn remove(&mut self, rowid: i64) {
         Index::remove(self, rowid);
+    }
+
+    fn set_view(&mut self, view: ViewId, rowids: &mut dyn Iterator<Item = i64>) {
+        let mut v = ViewDocs::default();
+        for rowid in rowids {
+            if let Some(&idx) = self.by_rowid.get(&rowid)
+                && v.docs.insert(idx)
+            {
+                v.n += 1;
+                v.len += u64::from(self.docs[idx as usize].len);
+            }
+        }
+        let slot = view as usize;
+        if self.views.len() <= slot {
+            self.views.resize_with(slot + 1, || None);
+        }
+        self.views[slot] = Some(v);
+    }
+
+    fn drop_view(&mut self, view: ViewId) {
+        if let Some(v) = self.views.get_mut(view as usize) {
+            *v = None;
+        }
+    }
+
+    fn view_len(&self, view: ViewId) -> usize {
+        match self.views.get(view as usize) {
+            Some(Some(v)) => v.n as usize,
+            _ => 0,
+        }
     }
 
     /// Every word must match; if no document matches all, any word may.

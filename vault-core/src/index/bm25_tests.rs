@@ -6,13 +6,8 @@ fn q(s: &str) -> Vec<(String, bool)> {
     query_terms(s)
 }
 
-const ALL: &[bool] = &[true; 8];
-
 fn all() -> View<'static> {
-    View {
-        universe: None,
-        results: ALL,
-    }
+    View::ALL
 }
 
 fn doc<'a>(rowid: i64, title: &'a str, body: &'a str, tags: &'a str) -> Doc<'a> {
@@ -22,6 +17,7 @@ fn doc<'a>(rowid: i64, title: &'a str, body: &'a str, tags: &'a str) -> Doc<'a> 
         body,
         tags,
         group: 0,
+        views: &[],
     }
 }
 
@@ -34,6 +30,7 @@ fn sample() -> Index {
             body: "I run marathons on weekends",
             tags: "sport",
             group: 0,
+            views: &[],
         },
         Doc {
             rowid: 2,
@@ -41,6 +38,7 @@ fn sample() -> Index {
             body: "Coffee: oat flat white, no sugar",
             tags: "food",
             group: 1,
+            views: &[],
         },
         Doc {
             rowid: 3,
@@ -48,6 +46,7 @@ fn sample() -> Index {
             body: "Quarterly planning for acme; café meetings",
             tags: "work",
             group: 2,
+            views: &[],
         },
     ]);
     ix
@@ -82,8 +81,8 @@ fn stemming_prefix_and_groups() {
     assert_eq!(ix.search(&q("ac*"), Mode::All, 10, all()).len(), 1);
     assert_eq!(ix.search(&q("CAFÉ"), Mode::All, 10, all()).len(), 1);
     let not_food = View {
-        universe: None,
-        results: &[true, false, true],
+        universe: Universe::All,
+        results: Some(&|g| g != 1),
     };
     assert!(ix.search(&q("coffee"), Mode::All, 10, not_food).is_empty());
     assert!(
@@ -137,6 +136,7 @@ fn hidden_groups_change_no_score() {
             body: b,
             tags: "",
             group: 0,
+            views: &[],
         });
         without.insert(&Doc {
             rowid: r,
@@ -144,6 +144,7 @@ fn hidden_groups_change_no_score() {
             body: b,
             tags: "",
             group: 0,
+            views: &[],
         });
     }
     for (r, b) in hidden {
@@ -153,12 +154,13 @@ fn hidden_groups_change_no_score() {
             body: b,
             tags: "",
             group: 1,
+            views: &[],
         });
     }
     let only0 = [true, false];
     let view = View {
-        universe: Some(&only0),
-        results: &only0,
+        universe: Universe::Groups(&only0),
+        results: None,
     };
     for query in [
         "apple",
@@ -210,8 +212,8 @@ fn huge_limits_do_not_panic() {
     let ix = sample();
     assert_eq!(ix.search(&q("acme"), Mode::All, usize::MAX, all()).len(), 1);
     let none = View {
-        universe: None,
-        results: &[],
+        universe: Universe::Groups(&[]),
+        results: None,
     };
     assert_eq!(
         ix.search(&q("coffee running"), Mode::Any, usize::MAX, none)
@@ -230,18 +232,155 @@ fn limit_and_filter() {
             body: "common word",
             tags: "",
             group: (i % 100 == 7) as u32,
+            views: &[],
         })
         .collect();
     ix.insert_many(&docs);
-    let only1 = [false, true];
     let hits = ix.search(
         &q("common"),
         Mode::All,
         3,
         View {
-            universe: None,
-            results: &only1,
+            universe: Universe::All,
+            results: Some(&|g| g == 1),
         },
     );
     assert_eq!(ids(&hits), vec![7, 107, 207], "ties keep insertion order");
+}
+
+mod views {
+    //! A registered view answers exactly as the same groups given as a set,
+    //! through inserts, replacements, removals and compaction.
+    use super::*;
+    use proptest::prelude::*;
+
+    const WORDS: [&str; 12] = [
+        "tea", "coffee", "garden", "rust", "paris", "mother", "doctor", "bike", "piano", "salary",
+        "river", "book",
+    ];
+
+    fn body(words: &[usize]) -> String {
+        words
+            .iter()
+            .map(|&w| WORDS[w])
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+
+    /// Insert one document, joining view 0 when its group is visible.
+    fn put(ix: &mut Index, rowid: i64, group: u32, words: &[usize], visible: &[bool]) {
+        let text = body(words);
+        let views: &[ViewId] = if visible[group as usize] { &[0] } else { &[] };
+        ix.insert(&Doc {
+            rowid,
+            title: "",
+            body: &text,
+            tags: WORDS[group as usize],
+            group,
+            views,
+        });
+    }
+
+    fn compare(ix: &Index, visible: &[bool], queries: &[Vec<usize>]) {
+        let live = (0..ix.docs.len())
+            .filter(|&d| in_set(visible, ix.doc_group[d]))
+            .count();
+        assert_eq!(ix.view_len(0), live);
+        let odd = |g: u32| g % 2 == 1;
+        for words in queries {
+            let terms = q(&body(words));
+            for mode in [Mode::All, Mode::Any] {
+                for results in [None, Some(&odd as &dyn Fn(u32) -> bool)] {
+                    let by_view = View {
+                        universe: Universe::View(0),
+                        results,
+                    };
+                    let by_groups = View {
+                        universe: Universe::Groups(visible),
+                        results,
+                    };
+                    assert_eq!(
+                        ix.search(&terms, mode, 20, by_view),
+                        ix.search(&terms, mode, 20, by_groups),
+                        "{words:?} {mode:?}"
+                    );
+                }
+            }
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+        #[test]
+        fn views_match_group_sets(
+            first in prop::collection::vec((0u32..6, prop::collection::vec(0usize..12, 1..6)), 1..60),
+            visible in prop::collection::vec(any::<bool>(), 6),
+            later in prop::collection::vec(
+                (0u32..6, prop::collection::vec(0usize..12, 1..6), 0u8..3, any::<prop::sample::Index>()),
+                0..60,
+            ),
+            queries in prop::collection::vec(prop::collection::vec(0usize..12, 1..3), 1..6),
+        ) {
+            let mut ix = Index::new();
+            let mut rowids: Vec<i64> = Vec::new();
+            for (i, (g, words)) in first.iter().enumerate() {
+                // Documents from before the view was made: not yet in it.
+                put(&mut ix, i as i64, *g, words, &[false; 6]);
+                rowids.push(i as i64);
+            }
+            let members: Vec<i64> = rowids
+                .iter()
+                .copied()
+                .filter(|r| visible[ix.doc_group[ix.by_rowid[r] as usize] as usize])
+                .collect();
+            ix.set_view(0, &mut members.into_iter());
+            compare(&ix, &visible, &queries);
+            let mut next = first.len() as i64;
+            for (g, words, op, pick) in &later {
+                match op {
+                    0 => {
+                        put(&mut ix, next, *g, words, &visible);
+                        rowids.push(next);
+                        next += 1;
+                    }
+                    1 if !rowids.is_empty() => {
+                        // Replace: the document may move between groups.
+                        let r = rowids[pick.index(rowids.len())];
+                        put(&mut ix, r, *g, words, &visible);
+                    }
+                    _ if !rowids.is_empty() => {
+                        let r = rowids.swap_remove(pick.index(rowids.len()));
+                        ix.remove(r);
+                    }
+                    _ => {}
+                }
+            }
+            compare(&ix, &visible, &queries);
+            // Enough removals to compact the postings: the view follows.
+            for r in 10_000..11_200 {
+                put(&mut ix, r, (r % 6) as u32, &[0, 1], &visible);
+            }
+            for r in 10_000..11_200 {
+                ix.remove(r);
+            }
+            assert!(ix.docs.len() < 1100, "compacted");
+            compare(&ix, &visible, &queries);
+        }
+    }
+
+    #[test]
+    fn unknown_and_dropped_views_see_nothing() {
+        let mut ix = sample();
+        let view = View {
+            universe: Universe::View(3),
+            results: None,
+        };
+        assert!(ix.search(&q("coffee"), Mode::Any, 10, view).is_empty());
+        ix.set_view(3, &mut [2i64].into_iter());
+        assert_eq!(ids(&ix.search(&q("coffee"), Mode::Any, 10, view)), vec![2]);
+        assert_eq!(ix.view_len(3), 1);
+        ix.drop_view(3);
+        assert!(ix.search(&q("coffee"), Mode::Any, 10, view).is_empty());
+        assert_eq!(ix.view_len(3), 0);
+    }
 }

@@ -5,9 +5,13 @@
 //! # Invariants
 //! - An engine lives only in memory: built at unlock, kept current by the
 //!   change-set path after each commit, dropped on lock.
-//! - A search names a [`View`]: the groups whose documents make up the
-//!   collection statistics and the groups whose documents may be returned.
-//!   A document outside the universe must not change any score or order.
+//! - A search names a [`View`]: the documents that make up the collection
+//!   statistics (its [`Universe`]) and, of those, which may be returned. A
+//!   document outside the universe must not change any score or order.
+//! - A registered view ([`SearchIndex::set_view`]) is a universe kept
+//!   current on every write: a document joins the views its [`Doc::views`]
+//!   names, and leaves them when removed. A search over it does no work per
+//!   group or per hidden document beyond the postings it reads.
 
 mod bm25;
 mod dict;
@@ -28,16 +32,40 @@ pub struct Doc<'a> {
     pub tags: &'a str,
     /// The document's group.
     pub group: u32,
+    /// The registered views that see it.
+    pub views: &'a [ViewId],
 }
 
-/// Which groups a search considers.
+/// A registered view's slot in the engines (see [`SearchIndex::set_view`]).
+pub type ViewId = u32;
+
+/// Which documents make up a search's collection statistics.
 #[derive(Clone, Copy, Debug)]
+pub enum Universe<'a> {
+    /// Every document.
+    All,
+    /// The documents of the groups set here (a group past the end is out).
+    Groups(&'a [bool]),
+    /// The documents of a registered view.
+    View(ViewId),
+}
+
+/// What a search considers: its universe and, of it, what may be returned.
+#[derive(Clone, Copy)]
 pub struct View<'a> {
-    /// Groups whose documents make up the collection statistics; `None`
-    /// for every document.
-    pub universe: Option<&'a [bool]>,
-    /// Groups whose documents may be returned (a group past the end is out).
-    pub results: &'a [bool],
+    /// The documents that make up the statistics; only they may be returned.
+    pub universe: Universe<'a>,
+    /// Of the universe, the groups whose documents may be returned; `None`
+    /// for all of them.
+    pub results: Option<&'a dyn Fn(u32) -> bool>,
+}
+
+impl View<'static> {
+    /// Every document, for statistics and results.
+    pub const ALL: View<'static> = View {
+        universe: Universe::All,
+        results: None,
+    };
 }
 
 /// One query as the engines see it.
@@ -63,6 +91,14 @@ pub trait SearchIndex: Send + Sync {
     fn insert_many(&mut self, docs: &[Doc<'_>]);
     /// Remove a document (absent rowids are ignored).
     fn remove(&mut self, rowid: i64);
+    /// Make `view` the set of the live documents at `rowids` (replacing
+    /// whatever it held); documents added later join it when their
+    /// [`Doc::views`] names it.
+    fn set_view(&mut self, view: ViewId, rowids: &mut dyn Iterator<Item = i64>);
+    /// Forget a view.
+    fn drop_view(&mut self, view: ViewId);
+    /// Documents in a view (0 for an unknown one).
+    fn view_len(&self, view: ViewId) -> usize;
     /// Rowids matching `query` within `view`, best first, with scores
     /// (higher is better); at most `limit`.
     fn search(&self, query: &Query<'_>, limit: usize, view: View<'_>) -> Vec<(i64, f64)>;

@@ -12,7 +12,8 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use uuid::Uuid;
 use zeroize::Zeroizing;
 
-use crate::index::{Doc, Index, SearchIndex};
+use super::views::Views;
+use crate::index::{Doc, Index, SearchIndex, ViewId};
 use crate::item::{Item, Kind, Namespace, Sensitivity, Tag};
 use crate::records::ItemPayload;
 
@@ -53,6 +54,8 @@ pub(crate) struct Catalog {
     /// Live rows per group.
     counts: Vec<u32>,
     pub damaged: BTreeSet<Uuid>,
+    /// Registered views (see `views`).
+    pub(super) views: Views,
 }
 
 impl Default for Catalog {
@@ -65,6 +68,7 @@ impl Default for Catalog {
             group_ids: HashMap::new(),
             counts: Vec::new(),
             damaged: BTreeSet::new(),
+            views: Views::default(),
         }
     }
 }
@@ -79,6 +83,7 @@ impl Catalog {
             return g;
         }
         let g = self.groups.len() as u32;
+        self.views.group_added(&key);
         self.groups.push(key.clone());
         self.group_ids.insert(key, g);
         self.counts.push(0);
@@ -155,15 +160,18 @@ impl Catalog {
             .iter()
             .map(|g| tag_line(&self.groups[g.1 as usize].tags))
             .collect();
+        let seeing: Vec<Vec<ViewId>> = good.iter().map(|g| self.views.seeing(g.1)).collect();
         let docs: Vec<Doc> = good
             .iter()
             .zip(&tag_lines)
-            .map(|((o, group, p), tags)| Doc {
+            .zip(&seeing)
+            .map(|(((o, group, p), tags), views)| Doc {
                 rowid: o.rowid,
                 title: p.title.as_deref().unwrap_or(""),
                 body: &p.body,
                 tags,
                 group: *group,
+                views,
             })
             .collect();
         self.index.insert_many(&docs);
@@ -189,16 +197,19 @@ impl Catalog {
             .collect();
         let tag_lines: Vec<Zeroizing<String>> =
             items.iter().map(|(_, i)| tag_line(&i.tags)).collect();
+        let seeing: Vec<Vec<ViewId>> = groups.iter().map(|g| self.views.seeing(*g)).collect();
         let docs: Vec<Doc> = items
             .iter()
             .zip(&tag_lines)
             .zip(&groups)
-            .map(|(((rowid, i), tags), group)| Doc {
+            .zip(&seeing)
+            .map(|((((rowid, i), tags), group), views)| Doc {
                 rowid: *rowid,
                 title: i.title.as_deref().unwrap_or(""),
                 body: &i.body,
                 tags,
                 group: *group,
+                views,
             })
             .collect();
         self.index.insert_many(&docs);

@@ -7,6 +7,7 @@
 //! - `change`: the one change-set path every write goes through;
 //! - `catalog`: rows, groups and the search engine, in memory;
 //! - `search`: searches over the index seam, and snippets;
+//! - `views`: registered views, a reader's visible items kept current;
 //! - `audit_log`: the audit group commit and the log's reads.
 //!
 //! The sealed layouts are in [`crate::records`].
@@ -17,6 +18,7 @@ mod change;
 mod search;
 mod slots;
 mod unlocked;
+mod views;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -37,8 +39,9 @@ use crate::store::Store;
 pub use catalog::GroupKey;
 use catalog::{Catalog, Opened};
 pub use change::{ChangeSet, RecordChange};
-pub use search::snippet;
+pub use search::{SearchFilter, snippet};
 pub use unlocked::{UnlockedVault, WriteGuard};
+pub use views::{Admit, MAX_VIEWS, ViewKey};
 
 /// Rows decrypted and indexed per batch while unlocking.
 const UNLOCK_BATCH: usize = 2048;

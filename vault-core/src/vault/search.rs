@@ -1,15 +1,23 @@
 //! Searches over the index seam, and the snippets cut for each hit.
 
+use std::cell::RefCell;
 use std::collections::HashMap;
 
-use super::catalog::GroupKey;
+use super::catalog::{Catalog, GroupKey};
 use super::{SearchHit, UnlockedVault};
 use crate::error::{Error, Result};
-use crate::index::{self, Query, View};
+use crate::index::{self, Query, Universe, View};
 use crate::item::ItemFilter;
 
 /// Characters of context in a search snippet.
 const SNIPPET_CHARS: usize = 160;
+
+/// A condition on an item's group (its namespace and tags, say) that a
+/// search's results must meet.
+pub type SearchFilter<'a> = dyn Fn(&GroupKey) -> bool + Sync + 'a;
+
+/// The same condition given the group's id too.
+type GroupTest<'a> = dyn Fn(u32, &GroupKey) -> bool + Sync + 'a;
 
 impl UnlockedVault {
     /// Full-text search: every word must match (stemmed; `word*` for a
@@ -20,33 +28,26 @@ impl UnlockedVault {
         filter: &ItemFilter,
         limit: usize,
     ) -> Result<Vec<SearchHit>> {
-        self.search_in(query, limit, None, &|g| {
-            filter.matches(&g.namespace, &g.tags)
-        })
-        .await
+        let test = |_: u32, g: &GroupKey| filter.matches(&g.namespace, &g.tags);
+        let filtered = filter.namespace.is_some() || !filter.tags.is_empty();
+        let hits = self
+            .search_where(
+                query,
+                limit,
+                filtered.then_some(&test as &GroupTest),
+                |_| Some(Universe::All),
+            )
+            .await?;
+        Ok(hits.unwrap_or_default())
     }
 
-    /// Search within a view: scores use only the items of groups passing
-    /// `universe` (every item when `None`), and only groups passing
-    /// `results` are returned. A caller that passes the same predicate for
-    /// both sees results that do not depend on any other item.
-    pub async fn search_in(
-        &self,
-        query: &str,
-        limit: usize,
-        universe: Option<&(dyn Fn(&GroupKey) -> bool + Sync)>,
-        results: &(dyn Fn(&GroupKey) -> bool + Sync),
-    ) -> Result<Vec<SearchHit>> {
-        let (universe, results) = {
-            let st = self.state.read().await;
-            (universe.map(|u| st.group_set(u)), st.group_set(results))
-        };
-        self.search_groups(query, limit, universe.as_deref(), &results)
-            .await
-    }
-
-    /// [`UnlockedVault::search_in`] with the groups given as sets of group
-    /// ids (see [`UnlockedVault::group_keys`]); a group not in a set is out.
+    /// Search with the groups given as sets of group ids (see
+    /// [`UnlockedVault::group_keys`]; a group not in a set is out): scores
+    /// use only the items of `universe` (every item when `None`), and only
+    /// items of `results` are returned. A caller that passes the same set
+    /// for both sees results that do not depend on any other item. This
+    /// decides membership per group on every search; a registered view
+    /// ([`UnlockedVault::search_view`]) does not.
     pub async fn search_groups(
         &self,
         query: &str,
@@ -54,6 +55,42 @@ impl UnlockedVault {
         universe: Option<&[bool]>,
         results: &[bool],
     ) -> Result<Vec<SearchHit>> {
+        let test = |id: u32, _: &GroupKey| results.get(id as usize).copied().unwrap_or(false);
+        let universe = universe.map_or(Universe::All, Universe::Groups);
+        let hits = self
+            .search_where(query, limit, Some(&test), |_| Some(universe))
+            .await?;
+        Ok(hits.unwrap_or_default())
+    }
+
+    /// Search within a registered view, of its items only those whose group
+    /// passes `wanted`; `None` when there is no such view.
+    pub(super) async fn search_view_where(
+        &self,
+        query: &str,
+        limit: usize,
+        wanted: Option<&SearchFilter<'_>>,
+        universe: impl FnOnce(&Catalog) -> Option<Universe<'static>>,
+    ) -> Result<Option<Vec<SearchHit>>> {
+        match wanted {
+            None => self.search_where(query, limit, None, universe).await,
+            Some(w) => {
+                let test = |_: u32, g: &GroupKey| w(g);
+                self.search_where(query, limit, Some(&test), universe).await
+            }
+        }
+    }
+
+    /// The one search path: the universe is chosen under the catalog's lock
+    /// (`None` from `universe` means it does not exist), `results` is asked
+    /// once per group met among the candidates.
+    async fn search_where<'u>(
+        &self,
+        query: &str,
+        limit: usize,
+        results: Option<&GroupTest<'_>>,
+        universe: impl FnOnce(&Catalog) -> Option<Universe<'u>>,
+    ) -> Result<Option<Vec<SearchHit>>> {
         let terms = index::query_terms(query);
         if terms.is_empty() {
             return Err(Error::Invalid {
@@ -63,16 +100,39 @@ impl UnlockedVault {
         }
         let hits = {
             let st = self.state.read().await;
+            let Some(universe) = universe(&st) else {
+                return Ok(None);
+            };
+            // 0: not asked yet, 1: passes, 2: does not.
+            let memo = RefCell::new(Vec::<u8>::new());
+            let pass = |g: u32| {
+                let Some(test) = results else { return true };
+                let mut memo = memo.borrow_mut();
+                let i = g as usize;
+                if memo.len() <= i {
+                    memo.resize(i + 1, 0);
+                }
+                if memo[i] == 0 {
+                    let ok = st.groups.get(i).is_some_and(|k| test(g, k));
+                    memo[i] = if ok { 1 } else { 2 };
+                }
+                memo[i] == 1
+            };
             let q = Query {
                 text: query,
                 terms: &terms,
             };
-            st.index.search(&q, limit, View { universe, results })
+            let view = View {
+                universe,
+                results: results.map(|_| &pass as &dyn Fn(u32) -> bool),
+            };
+            st.index.search(&q, limit, view)
         };
         let rowids: Vec<i64> = hits.iter().map(|h| h.0).collect();
         let rows = self.store.get_many(&rowids).await?;
         let scores: HashMap<i64, f64> = hits.into_iter().collect();
-        rows.iter()
+        let hits = rows
+            .iter()
             .map(|row| {
                 let item = self.open_item(row)?;
                 let snippet = snippet(&item.body, &terms);
@@ -82,7 +142,8 @@ impl UnlockedVault {
                     item,
                 })
             })
-            .collect()
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Some(hits))
     }
 }
 

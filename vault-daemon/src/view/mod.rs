@@ -5,6 +5,9 @@
 
 pub mod reads;
 mod remember;
+pub mod visible;
+#[cfg(test)]
+mod visible_tests;
 
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -155,7 +158,7 @@ impl Session {
         let filter = filter_of(q.namespace, q.tags)?;
         let query = q.query;
         self.read(who, "search", Some(query.clone()), |p| async move {
-            reads::search_as(&self.vault, &p, &query, &filter, q.limit).await
+            reads::search_as(&self.vault, &self.views, &p, &query, &filter, q.limit).await
         })
         .await
     }
@@ -269,9 +272,15 @@ impl Session {
             let items = found.value;
             let hits = match q.topic.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
                 Some(t) => {
-                    let seen =
-                        reads::search_as(&self.vault, &p, t, &ItemFilter::default(), q.limit)
-                            .await?;
+                    let seen = reads::search_as(
+                        &self.vault,
+                        &self.views,
+                        &p,
+                        t,
+                        &ItemFilter::default(),
+                        q.limit,
+                    )
+                    .await?;
                     for g in seen.grants {
                         if !grants.contains(&g) {
                             grants.push(g);

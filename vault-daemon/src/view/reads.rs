@@ -6,9 +6,10 @@
 use client_view::{ContextItem, Hit, Page};
 use policies::{Action, ClientPolicy, Decision, ItemFacts, Redactions};
 use uuid::Uuid;
-use vault_core::vault::GroupKey;
+use vault_core::vault::{GroupKey, SearchFilter};
 use vault_core::{Item, ItemFilter, UnlockedVault};
 
+use super::visible::ClientViews;
 use crate::policy::facts;
 use crate::protocol::ApiError;
 
@@ -126,18 +127,27 @@ async fn readable_groups_where(
 }
 
 /// Search as the client would: statistics and results over what it may
-/// read only (so hidden items change nothing), redactions applied, the
-/// snippet cut from the redacted text.
+/// read only (so hidden items change nothing), through the client's
+/// registered view; redactions applied, the snippet cut from the redacted
+/// text.
 pub async fn search_as(
     vault: &UnlockedVault,
+    views: &ClientViews,
     policy: &ClientPolicy,
     query: &str,
     filter: &ItemFilter,
     limit: usize,
 ) -> Result<Seen<Vec<Hit>>, ApiError> {
-    let (readable, results) = readable_groups(vault, policy, filter).await;
-    let hits = vault
-        .search_groups(query, limit, Some(&readable), &results)
+    let wanted = |g: &GroupKey| filter.matches(&g.namespace, &g.tags);
+    let filtered = filter.namespace.is_some() || !filter.tags.is_empty();
+    let hits = views
+        .search(
+            vault,
+            policy,
+            query,
+            limit,
+            filtered.then_some(&wanted as &SearchFilter),
+        )
         .await?;
     let terms = vault_core::index::query_terms(query);
     let mut grants = Vec::new();

@@ -1,0 +1,86 @@
+//! Each client's registered view in the vault: the groups its rules let it
+//! read, decided once per rule set and kept current by the vault on every
+//! write, found again by a digest of the rules (so a changed grant, or one
+//! that expired, makes a new view).
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use policies::{Action, ClientPolicy, Decision};
+use vault_core::vault::{Admit, GroupKey, SearchFilter, ViewKey};
+use vault_core::{SearchHit, UnlockedVault};
+
+use crate::policy::facts;
+
+/// The digest of a client's active rules that names its view.
+pub fn view_key(policy: &ClientPolicy) -> ViewKey {
+    // Grants and deny rules are plain data: their JSON is a faithful,
+    // stable encoding of everything a decision depends on.
+    let rules = serde_json::to_vec(&(policy.client(), policy.grants(), policy.denies()))
+        .unwrap_or_default();
+    let d = ring::digest::digest(&ring::digest::SHA256, &rules);
+    let mut key = [0u8; 32];
+    key.copy_from_slice(d.as_ref());
+    key
+}
+
+/// The groups a client's rules let it read.
+struct Readable(ClientPolicy);
+
+impl Admit for Readable {
+    fn admit(&self, groups: &[GroupKey]) -> Vec<bool> {
+        self.0
+            .decide_all(Action::Read, groups.iter().map(facts))
+            .iter()
+            .map(Decision::is_allowed)
+            .collect()
+    }
+}
+
+/// The view key each client used last, so that a client's new rules replace
+/// its old view rather than sit beside it.
+#[derive(Default)]
+pub struct ClientViews {
+    current: Mutex<HashMap<String, ViewKey>>,
+}
+
+impl ClientViews {
+    /// Search within what `policy` may read: statistics and results over its
+    /// readable items only, of them those whose group passes `wanted`. The
+    /// client's view is registered first when its rules are new.
+    pub async fn search(
+        &self,
+        vault: &UnlockedVault,
+        policy: &ClientPolicy,
+        query: &str,
+        limit: usize,
+        wanted: Option<&SearchFilter<'_>>,
+    ) -> vault_core::Result<Vec<SearchHit>> {
+        let key = view_key(policy);
+        // Twice at most: another reader could drop the new view (the vault
+        // keeps a bounded number) before this one searches it.
+        for _ in 0..2 {
+            if let Some(hits) = vault.search_view(&key, query, limit, wanted).await? {
+                return Ok(hits);
+            }
+            let replaces = self
+                .current
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .insert(policy.client().to_owned(), key);
+            let admit = Arc::new(Readable(policy.clone()));
+            vault.set_view(key, replaces, admit).await;
+        }
+        // Still gone: decide the groups for this search alone.
+        let keys = vault.group_keys().await;
+        let readable = Readable(policy.clone()).admit(&keys);
+        let results: Vec<bool> = keys
+            .iter()
+            .zip(&readable)
+            .map(|(g, r)| *r && wanted.is_none_or(|w| w(g)))
+            .collect();
+        vault
+            .search_groups(query, limit, Some(&readable), &results)
+            .await
+    }
+}
