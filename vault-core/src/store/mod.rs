@@ -3,7 +3,8 @@
 //! # Invariants
 //! - Every connection runs with `journal_mode=WAL`, `synchronous=FULL`,
 //!   `temp_store=MEMORY` and `foreign_keys=ON`; a commit is on disk when it
-//!   returns.
+//!   returns, unless it asked for [`Durability::Process`] (audit entries of
+//!   reads alone), which is in the write-ahead log when it returns.
 //! - The database file is created 0600 inside a 0700 directory before SQLite
 //!   opens it; SQLite gives the `-wal` and `-shm` files the same mode.
 //! - The store sees only ids, versions, timestamps and sealed blobs.
@@ -65,7 +66,7 @@ pub struct SlotRow {
 mod tx;
 mod writes;
 
-pub use tx::{WriteTx, put_request, raise_generation};
+pub use tx::{Durability, WriteTx, put_request, raise_generation};
 pub use writes::*;
 
 /// The SQLite store of one vault.
@@ -480,14 +481,33 @@ impl Store {
     }
 
     /// Begin a write transaction (`BEGIN IMMEDIATE`: the write lock is
-    /// taken now, not at the first write).
+    /// taken now, not at the first write) whose commit is on disk.
     pub async fn begin(&self) -> Result<WriteTx> {
+        self.begin_to(Durability::Disk).await
+    }
+
+    /// Begin a write transaction whose commit reaches as far as
+    /// `durability` says.
+    pub async fn begin_to(&self, durability: Durability) -> Result<WriteTx> {
         let mut conn = self.pool.acquire().await?;
-        if let Err(e) = sqlx::query("BEGIN IMMEDIATE").execute(&mut *conn).await {
+        // SQLite takes the safety level only outside a transaction.
+        let relax = async {
+            if durability == Durability::Process {
+                sqlx::query("PRAGMA synchronous = NORMAL")
+                    .execute(&mut *conn)
+                    .await?;
+            }
+            sqlx::query("BEGIN IMMEDIATE").execute(&mut *conn).await
+        };
+        if let Err(e) = relax.await {
+            // Closed, so that no connection goes back to the pool relaxed.
             conn.close_on_drop();
             return Err(e.into());
         }
-        Ok(WriteTx { conn: Some(conn) })
+        Ok(WriteTx {
+            conn: Some(conn),
+            durability,
+        })
     }
 
     /// Every policy record: (id, sealed).

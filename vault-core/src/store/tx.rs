@@ -3,6 +3,21 @@
 
 use super::{Error, Result};
 use uuid::Uuid;
+
+/// How far a commit must reach before it returns.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Durability {
+    /// The write-ahead log is synced to the disk: the commit survives a
+    /// power loss.
+    Disk,
+    /// The write-ahead log is written but not synced (`synchronous=NORMAL`
+    /// for this commit alone): the commit survives the process being killed,
+    /// not a power loss or kernel crash before the next synced commit or
+    /// checkpoint, which take it to the disk with them. The database stays
+    /// consistent either way.
+    Process,
+}
+
 /// A write transaction on one pooled connection.
 ///
 /// sqlx's own transaction type trusts its bookkeeping after a failed
@@ -15,16 +30,21 @@ use uuid::Uuid;
 /// which rolls back whatever it held.
 pub struct WriteTx {
     pub(super) conn: Option<sqlx::pool::PoolConnection<sqlx::Sqlite>>,
+    /// How far its commit reaches (see [`super::Store::begin_to`]).
+    pub(super) durability: Durability,
 }
 
 impl WriteTx {
     /// Commit, counting one more generation; returns the new generation.
     /// On failure nothing of the transaction persists and its connection is
     /// closed.
+    /// The connection goes back to the pool synced as every connection is
+    /// (`synchronous=FULL`), or is closed.
     pub async fn commit(mut self) -> Result<u64> {
         let Some(mut conn) = self.conn.take() else {
             return Err(Error::Format("transaction already finished".into()));
         };
+        let relaxed = self.durability == Durability::Process;
         let generation = async {
             let g: i64 = sqlx::query_scalar(
                 "UPDATE vault_meta SET generation = generation + 1 WHERE singleton = 1 RETURNING generation",
@@ -36,7 +56,18 @@ impl WriteTx {
         }
         .await;
         match generation {
-            Ok(g) => Ok(g),
+            Ok(g) => {
+                if relaxed
+                    && sqlx::query("PRAGMA synchronous = FULL")
+                        .execute(&mut *conn)
+                        .await
+                        .is_err()
+                {
+                    // Committed; the connection must not go back relaxed.
+                    let _ = conn.close().await;
+                }
+                Ok(g)
+            }
             Err(e) => {
                 // Closing rolls back anything SQLite still holds open.
                 let _ = conn.close().await;
@@ -91,4 +122,44 @@ pub async fn raise_generation(tx: &mut sqlx::SqliteConnection, to: u64) -> Resul
         .execute(tx)
         .await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use crate::store::Store;
+
+    /// A commit to the process's reach counts a generation like any other,
+    /// persists, and hands back a connection synced like every other.
+    #[tokio::test]
+    async fn a_relaxed_commit_leaves_no_relaxed_connection() {
+        let t = tempfile::tempdir().unwrap();
+        let store = Store::create(&t.path().join("v"), &[1; 16], &[])
+            .await
+            .unwrap();
+        let before = store.generation().await.unwrap();
+        for durability in [Durability::Process, Durability::Disk, Durability::Process] {
+            let tx = store.begin_to(durability).await.unwrap();
+            tx.commit().await.unwrap();
+        }
+        // Dropped unfinished: closed, not returned relaxed.
+        drop(store.begin_to(Durability::Process).await.unwrap());
+        assert_eq!(store.generation().await.unwrap(), before + 3);
+        let mut conns = Vec::new();
+        for _ in 0..4 {
+            conns.push(store.pool().acquire().await.unwrap());
+        }
+        for c in &mut conns {
+            let sync: i64 = sqlx::query_scalar("PRAGMA synchronous")
+                .fetch_one(&mut **c)
+                .await
+                .unwrap();
+            assert_eq!(sync, 2, "synchronous=FULL");
+        }
+        drop(conns);
+        store.close().await;
+        let store = Store::open(&t.path().join("v")).await.unwrap();
+        assert_eq!(store.generation().await.unwrap(), before + 3);
+    }
 }

@@ -5,6 +5,7 @@
 use super::UnlockedVault;
 use crate::audit::{AuditEntry, AuditRecord, AuditReport, SignedHead};
 use crate::error::{Error, Result};
+use crate::store::Durability;
 
 /// An audit entry waiting for a group commit, and who waits for its `seq`.
 pub(super) type PendingAudit = (AuditEntry, tokio::sync::oneshot::Sender<Result<u64>>);
@@ -15,7 +16,7 @@ impl UnlockedVault {
     ///
     /// Group commit: entries from concurrent callers queue up; whichever
     /// caller next holds the writer lock writes every queued entry in one
-    /// transaction (one fsync) and answers the others. A caller whose entry
+    /// transaction and answers the others. A caller whose entry
     /// a leader already wrote returns without taking the lock. If the batch
     /// fails, every caller in it gets an error, so no read is answered
     /// without its entry on record.
@@ -37,12 +38,17 @@ impl UnlockedVault {
         let batch =
             std::mem::take(&mut *self.audit_queue.lock().unwrap_or_else(|p| p.into_inner()));
         let written = async {
-            let mut t = self.store.begin().await?;
+            let mut t = self.store.begin_to(Durability::Process).await?;
             let mut seqs = Vec::with_capacity(batch.len());
             for (e, _) in &batch {
                 seqs.push(self.audit.append(&mut t, e).await?);
             }
-            self.finish(t).await?;
+            // Written, not synced: an answered read is on record even if the
+            // agent is killed; only a power loss can take the last of them
+            // (the next synced commit or checkpoint takes them to disk).
+            // The rollback guard is not moved: it may only record what is
+            // on disk.
+            t.commit().await?;
             Ok::<_, Error>(seqs)
         }
         .await;
