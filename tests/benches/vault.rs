@@ -145,6 +145,48 @@ async fn in_process(n: usize, shape: Shape) {
         .map(|i| (i.namespace.to_string(), i.tags.clone(), i.sensitivity))
         .collect();
     policy(&u, vocab, &facts, &lab).await;
+    audit_commits(&u, &lab).await;
+}
+
+/// An audited read's entry as the agent commits it (written to the
+/// write-ahead log, not synced), against the same entry in a synced
+/// transaction: the options for the audit's durability, side by side.
+async fn audit_commits(u: &vault_core::UnlockedVault, lab: &str) {
+    use vault_core::audit::AuditEntry;
+    let entry = AuditEntry {
+        time: chrono::Utc::now(),
+        client: Some("bench".into()),
+        action: "search".into(),
+        query: Some("garden plans".into()),
+        ids: (0..10).map(|_| uuid::Uuid::now_v7()).collect(),
+        grants: vec![uuid::Uuid::now_v7()],
+        detail: None,
+        tool: Some("search_context".into()),
+    };
+    let mut unsynced = Vec::new();
+    let mut synced = Vec::new();
+    for _ in 0..500 {
+        let t = Instant::now();
+        u.record_audit(&entry).await.unwrap();
+        unsynced.push(t.elapsed());
+        let t = Instant::now();
+        u.commit(vault_core::vault::RecordChange {
+            audit: Some(entry.clone()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+        synced.push(t.elapsed());
+    }
+    unsynced.sort();
+    synced.sort();
+    println!(
+        "{lab}  one read's audit entry, committed alone: as the agent does (WAL written, not synced) p50 {:.3} ms  p99 {:.3} ms; synced p50 {:.3} ms  p99 {:.3} ms",
+        pct(&unsynced, 0.5).as_secs_f64() * 1e3,
+        pct(&unsynced, 0.99).as_secs_f64() * 1e3,
+        pct(&synced, 0.5).as_secs_f64() * 1e3,
+        pct(&synced, 0.99).as_secs_f64() * 1e3,
+    );
 }
 
 /// Unlock time and memory of the real agent, driven by the real CLI.
@@ -225,9 +267,38 @@ async fn agent(n: usize, shape: Shape) {
             took_in.as_secs_f64(),
             std::fs::metadata(&file).unwrap().len() as f64 / 1e6
         );
+        if label == "bundle" {
+            cycles(&dst, &lab, built.corpus_bytes);
+        }
         dst.ok(&["stop"]);
     }
     env.ok(&["stop"]);
+}
+
+/// After a big import: the write-ahead log while the agent runs, and the
+/// agent's memory over six lock/unlock cycles.
+fn cycles(env: &Env, lab: &str, corpus_bytes: usize) {
+    let mb = |b: u64| b as f64 / 1e6;
+    let wal = || std::fs::metadata(env.vault.join("vault.db-wal")).map_or(0, |m| m.len());
+    let db = std::fs::metadata(env.vault.join("vault.db")).map_or(0, |m| m.len());
+    let pid = env.status()["pid"].to_string();
+    let mut rss = vec![proc_kib(&pid, "VmRSS:")];
+    for _ in 0..6 {
+        env.ok(&["lock"]);
+        env.ok(&["unlock"]);
+        rss.push(proc_kib(&pid, "VmRSS:"));
+    }
+    let list: Vec<String> = rss
+        .iter()
+        .map(|k| format!("{:.0}", *k as f64 / 1024.0))
+        .collect();
+    println!(
+        "{lab}  after the import: vault.db {:.1} MB, its WAL {:.1} MB while the agent runs; agent RSS after the import, then after each of 6 lock/unlock cycles: {} MB (last = {:.2}x corpus)",
+        mb(db),
+        mb(wal()),
+        list.join(", "),
+        *rss.last().unwrap() as f64 * 1024.0 / corpus_bytes as f64
+    );
 }
 
 /// The policy's cost: decisions per item, and search as a client with 10
@@ -334,13 +405,19 @@ async fn policy(
 fn main() {
     let big = large_size();
     runtime().block_on(async {
-        for shape in shapes() {
-            in_process(10_000, shape).await;
-            in_process(big, shape).await;
+        // `CTXVAULT_BENCH_PARTS`: `process`, `agent`, or both (default).
+        let parts = std::env::var("CTXVAULT_BENCH_PARTS").unwrap_or_default();
+        if parts != "agent" {
+            for shape in shapes() {
+                in_process(10_000, shape).await;
+                in_process(big, shape).await;
+            }
         }
-        for shape in shapes() {
-            agent(10_000, shape).await;
-            agent(big, shape).await;
+        if parts != "process" {
+            for shape in shapes() {
+                agent(10_000, shape).await;
+                agent(big, shape).await;
+            }
         }
     });
 }
