@@ -38,13 +38,6 @@ pub fn agent_command(vault: &Path) -> anyhow::Result<tokio::process::Command> {
         .env_remove("CTXVAULT_BUNDLE_PASSPHRASE")
         .stdin(Stdio::null())
         .stdout(Stdio::piped());
-    // glibc gives each thread that allocates its own arena and seldom hands
-    // their free memory back: the agent grew with every lock and unlock
-    // (396 to 460 MB over six cycles at 100k items). Two arenas keep it
-    // flat. A value the user set wins.
-    if std::env::var_os("MALLOC_ARENA_MAX").is_none() {
-        cmd.env("MALLOC_ARENA_MAX", "2");
-    }
     Ok(cmd)
 }
 

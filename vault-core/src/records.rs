@@ -68,19 +68,30 @@ pub(crate) struct ItemPayload<'a> {
 
 /// JSON text padded with trailing spaces (which JSON readers skip) to a
 /// size bucket, so a sealed record's length tells the size of its text only
-/// roughly: the next power of two from 256 bytes up to 4 KiB, then the next
-/// multiple of 4 KiB. Old unpadded records read the same.
+/// roughly: at least 256 bytes, and above that the Padmé bucket of its
+/// length (Nikitin et al., PETS 2019): the length rounded up so that only
+/// its top `floor(log2(floor(log2 n))) + 1` bits vary, which leaks
+/// O(log log n) bits of the length for at most 12% of padding (powers of
+/// two leak a little less and cost up to 100%: a 1.2 KB item took 2 KB).
+/// Old records, unpadded or padded otherwise, read the same.
 pub fn padded(json: &[u8]) -> Zeroizing<Vec<u8>> {
-    let n = json.len();
-    let target = if n <= 4096 {
-        n.next_power_of_two().max(256)
-    } else {
-        n.div_ceil(4096) * 4096
-    };
+    let target = padme(json.len()).max(256);
     let mut out = Zeroizing::new(Vec::with_capacity(target));
     out.extend_from_slice(json);
     out.resize(target, b' ');
     out
+}
+
+/// The Padmé bucket of a length `n` (see [`padded`]).
+fn padme(n: usize) -> usize {
+    if n < 2 {
+        return n;
+    }
+    let log2 = |x: usize| (usize::BITS - 1 - x.leading_zeros()) as usize;
+    let e = log2(n);
+    let s = log2(e) + 1;
+    let mask = (1usize << (e - s)) - 1;
+    (n + mask) & !mask
 }
 
 /// Unix microseconds of a time (what the store keeps).
@@ -438,13 +449,29 @@ mod tests {
         for (n, want) in [
             (1, 256),
             (256, 256),
-            (257, 512),
+            (257, 272),
+            (1200, 1216),
             (4096, 4096),
-            (4097, 8192),
-            (9000, 12288),
+            (4097, 4352),
+            (9000, 9216),
         ] {
             assert_eq!(padded(&vec![b'1'; n]).len(), want, "{n}");
         }
+        // Never shorter, never more than 12% longer past the minimum, and
+        // one size for every length of a bucket.
+        let mut last = 0;
+        for n in 1..70_000usize {
+            let p = padme(n);
+            assert!(p >= n && p >= last, "{n}");
+            assert!(n < 256 || (p - n) * 100 <= n * 12, "{n} -> {p}");
+            last = p;
+        }
+        let distinct: std::collections::BTreeSet<usize> = (1025..=2048).map(padme).collect();
+        assert_eq!(
+            distinct.len(),
+            16,
+            "16 sizes for lengths over 1 KiB up to 2 KiB"
+        );
         let text = serde_json::json!({"kind": "x"}).to_string();
         let p = padded(text.as_bytes());
         let back: serde_json::Value = serde_json::from_slice(&p).expect("trailing spaces read");
