@@ -14,6 +14,9 @@ use vault_daemon::{ApiError, Call, Client, ErrorKind, TransportError, paths};
 
 use crate::secret;
 
+/// How long to wait for an agent another process started to answer.
+const AGENT_START_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
+
 /// How long to wait for an agent to exit once asked to.
 const AGENT_EXIT_WAIT: std::time::Duration = std::time::Duration::from_secs(120);
 
@@ -43,8 +46,8 @@ pub fn agent_command(vault: &Path) -> anyhow::Result<tokio::process::Command> {
 
 /// Read the agent's readiness line: `ready` (or `busy`: another agent
 /// already serves the vault) is success; otherwise the error it printed, or
-/// `hint` if it exited silently.
-pub async fn await_ready(child: &mut tokio::process::Child, hint: &str) -> anyhow::Result<()> {
+/// `hint` if it exited silently. True for `busy`.
+pub async fn await_ready(child: &mut tokio::process::Child, hint: &str) -> anyhow::Result<bool> {
     let stdout = child.stdout.take().context("the agent has no stdout")?;
     let mut line = String::new();
     BufReader::new(stdout)
@@ -52,7 +55,8 @@ pub async fn await_ready(child: &mut tokio::process::Child, hint: &str) -> anyho
         .await
         .context("reading the agent's readiness")?;
     match line.trim() {
-        "ready" | "busy" => Ok(()),
+        "ready" => Ok(false),
+        "busy" => Ok(true),
         "" => bail!("the agent exited while starting; {hint}"),
         other => bail!("{}", other.strip_prefix("error: ").unwrap_or(other)),
     }
@@ -220,8 +224,35 @@ impl Ctx {
             .process_group(0)
             .spawn()
             .context("cannot start the agent")?;
-        await_ready(&mut child, &format!("see {}", log_path.display())).await?;
+        let busy = await_ready(&mut child, &format!("see {}", log_path.display())).await?;
+        if busy {
+            self.await_other_agent().await?;
+        }
         Ok(())
+    }
+
+    /// Another agent holds the vault (one a door started a moment ago, say):
+    /// wait until it answers, or until it has gone (the caller's next call
+    /// then says so), at most [`AGENT_START_WAIT`].
+    async fn await_other_agent(&self) -> anyhow::Result<()> {
+        let client = self.client()?;
+        let start = std::time::Instant::now();
+        let mut pause = std::time::Duration::from_millis(2);
+        loop {
+            if client.hello().await.is_ok() || !agent_lock_held(&self.dir) {
+                return Ok(());
+            }
+            if start.elapsed() > AGENT_START_WAIT {
+                bail!(
+                    "another ctxvault agent holds {} but does not answer on its socket; stop it with `ctxvault stop` or see {}",
+                    self.dir.display(),
+                    self.dir.join(AGENT_LOG).display()
+                );
+            }
+            // Another process's readiness: nothing to wait on but its socket.
+            tokio::time::sleep(pause).await;
+            pause = (pause * 2).min(std::time::Duration::from_millis(100));
+        }
     }
 
     /// After an unlock: print on stderr what it found wrong with the

@@ -142,7 +142,9 @@ async fn start_agent(vault: &Path, runtime: &Path) -> anyhow::Result<Agent> {
         .kill_on_drop(true)
         .spawn()
         .context("cannot start the demo agent")?;
-    crate::ctx::await_ready(&mut child, "the demo cannot go on").await?;
+    if crate::ctx::await_ready(&mut child, "the demo cannot go on").await? {
+        anyhow::bail!("another agent already serves the demo's own vault; the demo cannot go on");
+    }
     let client = Client::new(paths::socket_path(runtime, vault)?);
     let url = call_agent(&client, p::StatusQuery {})
         .await?

@@ -82,6 +82,9 @@ struct Stats<'a> {
     n: f32,
     avgdl: f32,
     member: Member<'a>,
+    /// Document frequency of each query term within the universe, counted
+    /// once per search.
+    dfs: FxHashMap<u32, f32>,
 }
 
 /// How the words of a query combine.
@@ -392,8 +395,10 @@ impl Index {
                 .take_while(|(k, _)| k.starts_with(word))
                 .map(|(_, t)| *t)
                 .collect();
-            ids.sort_unstable();
-            ids.dedup();
+            // In token order, not id order: ids depend on which item first
+            // used a token, and the order terms are summed in must not
+            // depend on any item outside the search's universe.
+            dedup_in_order(&mut ids);
             ids
         } else if let Some(t) = self.dict.lookup(word) {
             vec![t]
@@ -437,7 +442,10 @@ impl Index {
     }
 
     fn idf(&self, term: u32, st: &Stats<'_>) -> f32 {
-        let df = self.df(term, st.member);
+        let df = match st.dfs.get(&term) {
+            Some(&df) => df,
+            None => self.df(term, st.member),
+        };
         (1.0 + (st.n - df + 0.5) / (df + 0.5)).ln()
     }
 
@@ -465,6 +473,7 @@ impl Index {
             n: n as f32,
             avgdl: (len as f32 / (n.max(1)) as f32).max(1.0),
             member,
+            dfs: FxHashMap::default(),
         }
     }
 
@@ -486,9 +495,15 @@ impl Index {
             return Vec::new();
         }
         let clauses: Vec<Vec<u32>> = words.iter().map(|(w, p)| self.resolve(w, *p)).collect();
-        let st = self.stats(self.member(view.universe));
+        let mut st = self.stats(self.member(view.universe));
         if st.n == 0.0 {
             return Vec::new();
+        }
+        for &t in clauses.iter().flatten() {
+            if !st.dfs.contains_key(&t) {
+                let df = self.df(t, st.member);
+                st.dfs.insert(t, df);
+            }
         }
         let mut scored: Vec<(f32, u32)> = match mode {
             Mode::All => {
@@ -517,13 +532,16 @@ impl Index {
 
     /// Documents holding a term of every clause, scored.
     fn score_all(&self, clauses: &[Vec<u32>], st: &Stats<'_>) -> Vec<(f32, u32)> {
+        // Rarest clause first, by document frequency within the universe
+        // (ties in query order), so the order scores are summed in, down to
+        // the last bit, depends on nothing outside the universe.
         let size = |c: &Vec<u32>| {
             c.iter()
-                .map(|&t| self.postings[t as usize].docs.len())
-                .sum::<usize>()
+                .map(|t| st.dfs.get(t).copied().unwrap_or(0.0) as u64)
+                .sum::<u64>()
         };
         let mut order: Vec<&Vec<u32>> = clauses.iter().collect();
-        order.sort_by_key(|c| size(c));
+        order.sort_by_cached_key(|c| size(c));
         let mut cand = self.score_clause(order[0], st);
         for clause in &order[1..] {
             let idfs: Vec<f32> = clause.iter().map(|&t| self.idf(t, st)).collect();
@@ -566,8 +584,7 @@ impl Index {
         let mut acc = vec![0f32; self.docs.len()];
         let mut touched = Vec::new();
         let mut terms: Vec<u32> = clauses.iter().flatten().copied().collect();
-        terms.sort_unstable();
-        terms.dedup();
+        dedup_in_order(&mut terms);
         for t in terms {
             let idf = self.idf(t, st);
             let p = &self.postings[t as usize];
@@ -584,6 +601,12 @@ impl Index {
         }
         touched.into_iter().map(|d| (acc[d as usize], d)).collect()
     }
+}
+
+/// Drop repeated ids, keeping the first of each in place.
+fn dedup_in_order(ids: &mut Vec<u32>) {
+    let mut seen = rustc_hash::FxHashSet::default();
+    ids.retain(|t| seen.insert(*t));
 }
 
 impl SearchIndex for Index {

@@ -489,25 +489,22 @@ impl Store {
     /// Begin a write transaction whose commit reaches as far as
     /// `durability` says.
     pub async fn begin_to(&self, durability: Durability) -> Result<WriteTx> {
-        let mut conn = self.pool.acquire().await?;
-        // SQLite takes the safety level only outside a transaction.
-        let relax = async {
-            if durability == Durability::Process {
-                sqlx::query("PRAGMA synchronous = NORMAL")
-                    .execute(&mut *conn)
-                    .await?;
-            }
-            sqlx::query("BEGIN IMMEDIATE").execute(&mut *conn).await
-        };
-        if let Err(e) = relax.await {
-            // Closed, so that no connection goes back to the pool relaxed.
-            conn.close_on_drop();
-            return Err(e.into());
-        }
-        Ok(WriteTx {
-            conn: Some(conn),
+        // Wrapped at once: if this future is dropped part way, the
+        // transaction's drop closes the connection.
+        let mut tx = WriteTx {
+            conn: Some(self.pool.acquire().await?),
             durability,
-        })
+        };
+        // SQLite takes the safety level only outside a transaction. On an
+        // error `tx` drops and closes the connection, so none goes back to
+        // the pool relaxed.
+        if durability == Durability::Process {
+            sqlx::query("PRAGMA synchronous = NORMAL")
+                .execute(&mut *tx)
+                .await?;
+        }
+        sqlx::query("BEGIN IMMEDIATE").execute(&mut *tx).await?;
+        Ok(tx)
     }
 
     /// Every policy record: (id, sealed).

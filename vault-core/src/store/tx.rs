@@ -41,38 +41,41 @@ impl WriteTx {
     /// The connection goes back to the pool synced as every connection is
     /// (`synchronous=FULL`), or is closed.
     pub async fn commit(mut self) -> Result<u64> {
-        let Some(mut conn) = self.conn.take() else {
+        let relaxed = self.durability == Durability::Process;
+        // The connection stays inside `self` until it is safe to return: a
+        // future dropped part way (a cancelled request) drops `self`, which
+        // closes the connection rather than pooling it mid-transaction or
+        // relaxed.
+        let Some(conn) = self.conn.as_mut() else {
             return Err(Error::Format("transaction already finished".into()));
         };
-        let relaxed = self.durability == Durability::Process;
         let generation = async {
             let g: i64 = sqlx::query_scalar(
                 "UPDATE vault_meta SET generation = generation + 1 WHERE singleton = 1 RETURNING generation",
             )
-            .fetch_one(&mut *conn)
+            .fetch_one(&mut **conn)
             .await?;
-            sqlx::query("COMMIT").execute(&mut *conn).await?;
+            sqlx::query("COMMIT").execute(&mut **conn).await?;
             Ok::<_, sqlx::Error>(g as u64)
         }
         .await;
         match generation {
             Ok(g) => {
-                if relaxed
-                    && sqlx::query("PRAGMA synchronous = FULL")
-                        .execute(&mut *conn)
+                let restored = !relaxed
+                    || sqlx::query("PRAGMA synchronous = FULL")
+                        .execute(&mut **conn)
                         .await
-                        .is_err()
-                {
-                    // Committed; the connection must not go back relaxed.
-                    let _ = conn.close().await;
+                        .is_ok();
+                if restored {
+                    // Back to the pool as every connection is.
+                    self.conn = None;
                 }
+                // Otherwise committed, and `self` drops: closed, never
+                // pooled relaxed.
                 Ok(g)
             }
-            Err(e) => {
-                // Closing rolls back anything SQLite still holds open.
-                let _ = conn.close().await;
-                Err(e.into())
-            }
+            // `self` drops: closing rolls back anything SQLite still holds.
+            Err(e) => Err(e.into()),
         }
     }
 }
@@ -143,9 +146,17 @@ mod tests {
             let tx = store.begin_to(durability).await.unwrap();
             tx.commit().await.unwrap();
         }
+        // Relaxed inside the transaction.
+        let mut tx = store.begin_to(Durability::Process).await.unwrap();
+        let sync: i64 = sqlx::query_scalar("PRAGMA synchronous")
+            .fetch_one(&mut *tx)
+            .await
+            .unwrap();
+        assert_eq!(sync, 1, "synchronous=NORMAL inside");
+        tx.commit().await.unwrap();
         // Dropped unfinished: closed, not returned relaxed.
         drop(store.begin_to(Durability::Process).await.unwrap());
-        assert_eq!(store.generation().await.unwrap(), before + 3);
+        assert_eq!(store.generation().await.unwrap(), before + 4);
         let mut conns = Vec::new();
         for _ in 0..4 {
             conns.push(store.pool().acquire().await.unwrap());
@@ -160,6 +171,6 @@ mod tests {
         drop(conns);
         store.close().await;
         let store = Store::open(&t.path().join("v")).await.unwrap();
-        assert_eq!(store.generation().await.unwrap(), before + 3);
+        assert_eq!(store.generation().await.unwrap(), before + 4);
     }
 }

@@ -38,17 +38,26 @@ impl UnlockedVault {
         let batch =
             std::mem::take(&mut *self.audit_queue.lock().unwrap_or_else(|p| p.into_inner()));
         let written = async {
-            let mut t = self.store.begin_to(Durability::Process).await?;
+            // Synced at least once a second (see below).
+            let durability = if self.synced_lately() {
+                Durability::Process
+            } else {
+                Durability::Disk
+            };
+            let mut t = self.store.begin_to(durability).await?;
             let mut seqs = Vec::with_capacity(batch.len());
             for (e, _) in &batch {
                 seqs.push(self.audit.append(&mut t, e).await?);
             }
-            // Written, not synced: an answered read is on record even if the
-            // agent is killed; only a power loss can take the last of them
-            // (the next synced commit or checkpoint takes them to disk).
-            // The rollback guard is not moved: it may only record what is
-            // on disk.
-            t.commit().await?;
+            // Unsynced, the entries are in the write-ahead log: an answered
+            // read is on record even if the agent is killed, and only a
+            // power loss can take those since the last synced commit (at
+            // most a second's). The rollback guard moves only when synced:
+            // it may record only what is on disk.
+            let generation = t.commit().await?;
+            if durability == Durability::Disk {
+                self.synced(generation);
+            }
             Ok::<_, Error>(seqs)
         }
         .await;
@@ -85,8 +94,15 @@ impl UnlockedVault {
         self.audit.verify(&mut conn).await
     }
 
-    /// The signed head of the log, to keep outside the vault.
+    /// The signed head of the log, to keep outside the vault. Every entry
+    /// it covers is synced to disk first, so a power loss cannot leave the
+    /// log behind a head already handed out.
     pub async fn audit_head(&self) -> Result<SignedHead> {
+        {
+            let _w = self.writer.lock().await;
+            let t = self.store.begin().await?;
+            self.finish(t).await?;
+        }
         let mut conn = self.store.pool().acquire().await?;
         self.audit.export_head(&mut conn).await
     }

@@ -241,6 +241,7 @@ impl Vault {
             writer: tokio::sync::Mutex::new(()),
             audit_queue: std::sync::Mutex::new(Vec::new()),
             guard,
+            synced_at: std::sync::Mutex::new(std::time::Instant::now()),
             warnings: Vec::new(),
         };
         if let Some(w) = vault.settle_guard(&check).await? {

@@ -22,6 +22,11 @@ pub struct WriteGuard<'a>(
     #[allow(dead_code)] tokio::sync::RwLockWriteGuard<'a, Catalog>,
 );
 
+/// How long read entries may commit without a sync after the last synced
+/// commit: the most a power loss can take of the audit log, and the most the
+/// rollback guard can lag it.
+pub const UNSYNCED_FOR: std::time::Duration = std::time::Duration::from_secs(1);
+
 /// An unlocked vault. Dropping it wipes the keys and frees the index.
 pub struct UnlockedVault {
     pub(super) dir: PathBuf,
@@ -38,8 +43,11 @@ pub struct UnlockedVault {
     pub(super) writer: tokio::sync::Mutex<()>,
     /// Audit entries waiting to be written (see [`UnlockedVault::record_audit`]).
     pub(super) audit_queue: std::sync::Mutex<Vec<PendingAudit>>,
-    /// The rollback guard, written after every commit.
+    /// The rollback guard, written after every synced commit.
     pub(super) guard: Guard,
+    /// When the last synced commit returned (read entries commit unsynced
+    /// only within [`UNSYNCED_FOR`] of it).
+    pub(super) synced_at: std::sync::Mutex<std::time::Instant>,
     /// What unlock found wrong with the vault's state (a rollback), for
     /// `status` to show.
     pub(super) warnings: Vec<String>,
@@ -73,11 +81,27 @@ impl UnlockedVault {
         }
     }
 
-    /// Commit `tx` and record its generation in the rollback guard.
+    /// Commit `tx` (synced) and record its generation in the rollback guard.
     pub(super) async fn finish(&self, tx: WriteTx) -> Result<()> {
         let generation = tx.commit().await?;
-        self.guard.record(&self.audit, generation);
+        self.synced(generation);
         Ok(())
+    }
+
+    /// A synced commit reached `generation`: everything before it is on
+    /// disk, so the guard may record it.
+    pub(super) fn synced(&self, generation: u64) {
+        self.guard.record(&self.audit, generation);
+        *self.synced_at.lock().unwrap_or_else(|p| p.into_inner()) = std::time::Instant::now();
+    }
+
+    /// True when a synced commit returned within [`UNSYNCED_FOR`].
+    pub(super) fn synced_lately(&self) -> bool {
+        self.synced_at
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .elapsed()
+            < UNSYNCED_FOR
     }
 
     /// Act on what the rollback guard found at unlock: a rollback raises

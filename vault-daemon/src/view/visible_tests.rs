@@ -29,15 +29,17 @@ const CLIENTS: [&str; 2] = ["a", "b"];
 #[derive(Clone, Debug)]
 enum Op {
     /// Add an item: namespace, shared tag (or none), a tag of its own,
-    /// sensitivity, words; in bulk when `bulk`.
+    /// sensitivity, words.
     Add {
         ns: usize,
         tag: Option<usize>,
         own: bool,
         sens: usize,
         words: Vec<usize>,
-        bulk: bool,
     },
+    /// Add 260 items in one bulk insert (the pipelined path, which takes
+    /// the catalog whole and indexes on another thread).
+    Bulk(u64),
     /// Move an item to another namespace and tags.
     Edit {
         pick: prop::sample::Index,
@@ -62,8 +64,9 @@ enum Op {
 fn op() -> impl Strategy<Value = Op> {
     let words = || prop::collection::vec(0..WORDS.len(), 1..4);
     prop_oneof![
-        4 => (0..5usize, prop::option::of(0..4usize), any::<bool>(), 0..4usize, words(), any::<bool>())
-            .prop_map(|(ns, tag, own, sens, words, bulk)| Op::Add { ns, tag, own, sens, words, bulk }),
+        4 => (0..5usize, prop::option::of(0..4usize), any::<bool>(), 0..4usize, words())
+            .prop_map(|(ns, tag, own, sens, words)| Op::Add { ns, tag, own, sens, words }),
+        1 => any::<u64>().prop_map(Op::Bulk),
         1 => (any::<prop::sample::Index>(), 0..5usize, prop::option::of(0..4usize))
             .prop_map(|(pick, ns, tag)| Op::Edit { pick, ns, tag }),
         1 => any::<prop::sample::Index>().prop_map(Op::Remove),
@@ -150,15 +153,28 @@ async fn run(ops: Vec<Op>) {
                 own: o,
                 sens,
                 words,
-                bulk,
             } => {
                 own += 1;
                 let new = item(ns, tag, o.then_some(own), sens, &words);
-                if bulk {
-                    items.extend(s.vault.add_bulk(vec![new]).await.unwrap());
-                } else {
-                    items.push(s.vault.add(new).await.unwrap().id);
-                }
+                items.push(s.vault.add(new).await.unwrap().id);
+            }
+            Op::Bulk(mut seed) => {
+                let mut pick = |n: usize| {
+                    seed = seed
+                        .wrapping_mul(6364136223846793005)
+                        .wrapping_add(1442695040888963407);
+                    ((seed >> 33) % n as u64) as usize
+                };
+                let news: Vec<NewItem> = (0..260)
+                    .map(|_| {
+                        own += 1;
+                        let words: Vec<usize> =
+                            (0..1 + pick(3)).map(|_| pick(WORDS.len())).collect();
+                        let tag = (pick(5) < 4).then(|| pick(4));
+                        item(pick(5), tag, (pick(3) == 0).then_some(own), pick(4), &words)
+                    })
+                    .collect();
+                items.extend(s.vault.add_bulk(news).await.unwrap());
             }
             Op::Edit { pick, ns, tag } if !items.is_empty() => {
                 let id = items[pick.index(items.len())];
@@ -249,7 +265,7 @@ async fn run(ops: Vec<Op>) {
                         )
                     })
                     .count();
-                let key = visible::view_key(&p);
+                let key = visible::view_key(&p).unwrap();
                 assert_eq!(s.vault.view_len(&key).await, Some(readable));
             }
             _ => {}
