@@ -1,6 +1,6 @@
 //! Tests of the BM25 index: matching, ranking, views, removal and compaction.
 use super::*;
-use crate::index::query_terms;
+use crate::index::{Universe, query_terms};
 
 fn q(s: &str) -> Vec<(String, bool)> {
     query_terms(s)
