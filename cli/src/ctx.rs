@@ -8,8 +8,8 @@ use std::process::Stdio;
 
 use anyhow::{Context, anyhow, bail};
 use tokio::io::{AsyncBufReadExt, BufReader};
-use vault_daemon::client::Prepared;
-use vault_daemon::protocol::{PROTOCOL_VERSION, Unlock, UnlockWith};
+use vault_daemon::client::{Bytes, ExportStream, Prepared};
+use vault_daemon::protocol::{Export, Import, ImportSummary, PROTOCOL_VERSION, Unlock, UnlockWith};
 use vault_daemon::{ApiError, Call, Client, ErrorKind, TransportError, paths};
 
 use crate::secret;
@@ -314,7 +314,21 @@ impl Ctx {
         client: &Client,
         req: &Prepared<R>,
     ) -> Result<Result<R::Answer, ApiError>, TransportError> {
-        match client.send_prepared(req).await? {
+        self.unlocking(client, || client.send_prepared(req)).await
+    }
+
+    /// Make a call; when the agent answers that the vault is locked and
+    /// `CTXVAULT_PASSPHRASE` is set, unlock and make it again.
+    async fn unlocking<T, F, Fut>(
+        &self,
+        client: &Client,
+        send: F,
+    ) -> Result<Result<T, ApiError>, TransportError>
+    where
+        F: Fn() -> Fut,
+        Fut: std::future::Future<Output = Result<Result<T, ApiError>, TransportError>>,
+    {
+        match send().await? {
             Err(e) if e.kind == ErrorKind::Locked => {
                 let Some(pass) = secret::from_env() else {
                     return Ok(Err(e));
@@ -328,10 +342,39 @@ impl Ctx {
                     return Ok(Err(e));
                 }
                 self.warn_vault_state().await;
-                client.send_prepared(req).await
+                send().await
             }
             other => Ok(other),
         }
+    }
+
+    /// Import bundle text (streamed to the agent), unlocking first as
+    /// [`Ctx::call_vault`] does. The agent's refusal is given back as it
+    /// came, for the caller to name the file.
+    pub async fn import(
+        &self,
+        opts: &Import,
+        text: Bytes,
+    ) -> anyhow::Result<Result<ImportSummary, ApiError>> {
+        self.require_vault()?;
+        let client = self.ensure_agent().await?;
+        match self
+            .unlocking(&client, || client.import(opts, text.clone()))
+            .await
+        {
+            Err(TransportError::Interrupted(why)) => Err(maybe_saved(&why)),
+            other => Ok(other?),
+        }
+    }
+
+    /// Start an export (streamed from the agent), unlocking first as
+    /// [`Ctx::call_vault`] does.
+    pub async fn export(&self, req: &Export) -> anyhow::Result<ExportStream> {
+        self.require_vault()?;
+        let client = self.ensure_agent().await?;
+        self.unlocking(&client, || client.export(req))
+            .await?
+            .map_err(api)
     }
 }
 

@@ -148,26 +148,33 @@ impl Contents {
         c
     }
 
-    /// The NDJSON text: header, items, clients, grants, deny rules.
-    pub fn to_ndjson(&self, created_at: DateTime<Utc>) -> Zeroizing<Vec<u8>> {
-        let header = Header {
-            format: FORMAT.into(),
-            version: VERSION,
-            created_at,
+    /// What a header announces for these contents.
+    pub fn counts(&self) -> Counts {
+        Counts {
             items: self.items.len() as u64,
             clients: self.clients.len() as u64,
             grants: self.grants.len() as u64,
             denies: self.denies.len() as u64,
-        };
+        }
+    }
+
+    /// The NDJSON text: header, items, clients, grants, deny rules.
+    pub fn to_ndjson(&self, created_at: DateTime<Utc>) -> Zeroizing<Vec<u8>> {
         let mut out = Zeroizing::new(Vec::with_capacity(self.items.len() * 1200 + 256));
+        header_line(created_at, &self.counts(), &mut out);
+        for i in &self.items {
+            item_line(i, &mut out);
+        }
+        self.policy_lines(&mut out);
+        out
+    }
+
+    /// The client, grant and deny rule lines, in that order.
+    pub fn policy_lines(&self, out: &mut Vec<u8>) {
         let mut line = |v: &dyn erased::Json| {
-            v.write_json(&mut out);
+            v.write_json(out);
             out.push(b'\n');
         };
-        line(&header);
-        for i in &self.items {
-            line(&LineRef::Item(i));
-        }
         for c in &self.clients {
             line(&LineRef::Client(c));
         }
@@ -177,49 +184,114 @@ impl Contents {
         for d in &self.denies {
             line(&LineRef::Deny(d));
         }
-        out
     }
 
     /// Parse NDJSON text: check the header, read every line, check counts.
     pub fn from_ndjson(text: &[u8]) -> Result<Contents, ReadError> {
-        let text =
-            std::str::from_utf8(text).map_err(|e| whole_file(format!("not UTF-8 text: {e}")))?;
-        let mut lines = text
-            .lines()
-            .enumerate()
-            .filter(|(_, l)| !l.trim().is_empty());
-        let (h, first) = lines
-            .next()
+        let mut r = Reader::new();
+        r.push(text)?;
+        r.finish().map(|p| p.contents)
+    }
+}
+
+/// The record counts a header announces.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Counts {
+    /// Item lines.
+    pub items: u64,
+    /// Client lines.
+    pub clients: u64,
+    /// Grant lines.
+    pub grants: u64,
+    /// Deny rule lines.
+    pub denies: u64,
+}
+
+/// Append the header line announcing `counts`.
+pub fn header_line(created_at: DateTime<Utc>, counts: &Counts, out: &mut Vec<u8>) {
+    let header = Header {
+        format: FORMAT.into(),
+        version: VERSION,
+        created_at,
+        items: counts.items,
+        clients: counts.clients,
+        grants: counts.grants,
+        denies: counts.denies,
+    };
+    erased::Json::write_json(&header, out);
+    out.push(b'\n');
+}
+
+/// Append one item line.
+pub fn item_line(item: &Item, out: &mut Vec<u8>) {
+    erased::Json::write_json(&LineRef::Item(item), out);
+    out.push(b'\n');
+}
+
+/// Longest line a reader accepts: an item's text is at most 1 MiB, which
+/// JSON escaping can make six times longer.
+pub const MAX_LINE: usize = 8 * 1024 * 1024;
+
+/// What a [`Reader`] read: the contents, and the line of each item (for
+/// errors found later, such as an item a namespace prefix makes invalid).
+#[derive(Debug, Default)]
+pub struct Parsed {
+    /// The records.
+    pub contents: Contents,
+    /// `item_lines[k]` is the 1-based line of `contents.items[k]`.
+    pub item_lines: Vec<usize>,
+}
+
+/// Reads bundle text as it arrives, in pieces cut anywhere: complete lines
+/// are parsed at once, so only the records (not the text) are kept. The
+/// unfinished line is wiped when dropped.
+#[derive(Default)]
+pub struct Reader {
+    /// The unfinished last line.
+    partial: Zeroizing<Vec<u8>>,
+    /// Lines read so far.
+    line: usize,
+    header: Option<Header>,
+    parsed: Parsed,
+}
+
+impl Reader {
+    /// A reader expecting the header line first.
+    pub fn new() -> Reader {
+        Reader::default()
+    }
+
+    /// Read the next piece of text.
+    pub fn push(&mut self, mut bytes: &[u8]) -> Result<(), ReadError> {
+        if !self.partial.is_empty() {
+            let Some(end) = bytes.iter().position(|&b| b == b'\n') else {
+                self.keep(bytes)?;
+                return Ok(());
+            };
+            self.keep(&bytes[..end])?;
+            let line = std::mem::take(&mut self.partial);
+            self.line(&line)?;
+            bytes = &bytes[end + 1..];
+        }
+        let mut lines = bytes.split(|&b| b == b'\n');
+        let last = lines.next_back().unwrap_or_default();
+        for l in lines {
+            self.line(l)?;
+        }
+        self.keep(last)
+    }
+
+    /// The text is complete: check what the header announced.
+    pub fn finish(mut self) -> Result<Parsed, ReadError> {
+        if !self.partial.is_empty() {
+            let line = std::mem::take(&mut self.partial);
+            self.line(&line)?;
+        }
+        let header = self
+            .header
+            .take()
             .ok_or_else(|| whole_file("empty file: no header line"))?;
-        let h = h + 1;
-        let header: Header = serde_json::from_str(first)
-            .map_err(|e| err(h, format!("not a ctxvault bundle header ({e})")))?;
-        if header.format != FORMAT {
-            return Err(err(
-                h,
-                format!("format is {:?}, not {FORMAT:?}", header.format),
-            ));
-        }
-        if header.version > VERSION {
-            return Err(err(
-                h,
-                format!(
-                    "bundle format version {} is newer than this ctxvault reads ({VERSION}); upgrade ctxvault",
-                    header.version
-                ),
-            ));
-        }
-        let mut c = Contents::default();
-        for (n, l) in lines {
-            let line: Line = serde_json::from_str(l)
-                .map_err(|e| err(n + 1, format!("malformed record: {e}")))?;
-            match line {
-                Line::Item(i) => c.items.push(i),
-                Line::Client(x) => c.clients.push(x),
-                Line::Grant(g) => c.grants.push(g),
-                Line::Deny(d) => c.denies.push(d),
-            }
-        }
+        let c = &self.parsed.contents;
         let counts = [
             ("items", header.items, c.items.len()),
             ("clients", header.clients, c.clients.len()),
@@ -233,7 +305,63 @@ impl Contents {
                 )));
             }
         }
-        Ok(c)
+        Ok(std::mem::take(&mut self.parsed))
+    }
+
+    fn keep(&mut self, bytes: &[u8]) -> Result<(), ReadError> {
+        if self.partial.len() + bytes.len() > MAX_LINE {
+            return Err(err(
+                self.line + 1,
+                format!("longer than {} MiB: not a ctxvault bundle", MAX_LINE >> 20),
+            ));
+        }
+        self.partial.extend_from_slice(bytes);
+        Ok(())
+    }
+
+    fn line(&mut self, raw: &[u8]) -> Result<(), ReadError> {
+        self.line += 1;
+        let n = self.line;
+        let text = std::str::from_utf8(raw)
+            .map_err(|e| whole_file(format!("not UTF-8 text: {e} (on line {n})")))?;
+        let text = text.strip_suffix('\r').unwrap_or(text);
+        if text.trim().is_empty() {
+            return Ok(());
+        }
+        if self.header.is_none() {
+            let header: Header = serde_json::from_str(text)
+                .map_err(|e| err(n, format!("not a ctxvault bundle header ({e})")))?;
+            if header.format != FORMAT {
+                return Err(err(
+                    n,
+                    format!("format is {:?}, not {FORMAT:?}", header.format),
+                ));
+            }
+            if header.version > VERSION {
+                return Err(err(
+                    n,
+                    format!(
+                        "bundle format version {} is newer than this ctxvault reads ({VERSION}); upgrade ctxvault",
+                        header.version
+                    ),
+                ));
+            }
+            self.header = Some(header);
+            return Ok(());
+        }
+        let line: Line =
+            serde_json::from_str(text).map_err(|e| err(n, format!("malformed record: {e}")))?;
+        let c = &mut self.parsed.contents;
+        match line {
+            Line::Item(i) => {
+                c.items.push(i);
+                self.parsed.item_lines.push(n);
+            }
+            Line::Client(x) => c.clients.push(x),
+            Line::Grant(g) => c.grants.push(g),
+            Line::Deny(d) => c.denies.push(d),
+        }
+        Ok(())
     }
 }
 
@@ -257,9 +385,9 @@ pub enum Seal {
     Recipients(Vec<x25519::Recipient>),
 }
 
-/// Encrypt bundle text with age.
-pub fn encrypt(plain: &[u8], to: &Seal) -> crate::Result<Vec<u8>> {
-    let fail = |_| crate::Error::Crypto("age encryption failed");
+/// An age writer sealing bundle text to `to` as it is written into `out`;
+/// call `finish` on it at the end.
+pub fn encrypt_to<W: Write>(to: &Seal, out: W) -> crate::Result<age::stream::StreamWriter<W>> {
     let enc = match to {
         Seal::Passphrase(p, wf) => {
             let mut r = age::scrypt::Recipient::new(p.clone());
@@ -272,8 +400,15 @@ pub fn encrypt(plain: &[u8], to: &Seal) -> crate::Result<Vec<u8>> {
                 .map_err(|_| crate::Error::Crypto("age refused the recipients"))?
         }
     };
+    enc.wrap_output(out)
+        .map_err(|_| crate::Error::Crypto("age encryption failed"))
+}
+
+/// Encrypt bundle text with age.
+pub fn encrypt(plain: &[u8], to: &Seal) -> crate::Result<Vec<u8>> {
+    let fail = |_| crate::Error::Crypto("age encryption failed");
     let mut out = Vec::with_capacity(plain.len() + 512);
-    let mut w = enc.wrap_output(&mut out).map_err(fail)?;
+    let mut w = encrypt_to(to, &mut out)?;
     w.write_all(plain).map_err(fail)?;
     w.finish().map_err(fail)?;
     Ok(out)
@@ -324,5 +459,69 @@ mod tests {
         assert_eq!(e.line, Some(3), "the header is on line 3: {e}");
         let e = Contents::from_ndjson(b"\xff\xfe").unwrap_err();
         assert!(e.to_string().starts_with("not UTF-8"), "{e}");
+    }
+
+    fn sample() -> Contents {
+        let item = |n: u32| {
+            let t = Utc::now();
+            Item {
+                id: uuid::Uuid::now_v7(),
+                namespace: "work/notes".parse().unwrap(),
+                kind: "note".parse().unwrap(),
+                title: Some(format!("title {n}")),
+                body: format!("body {n} with \"quotes\", \\ and é"),
+                tags: vec!["a".parse().unwrap()],
+                sensitivity: crate::Sensitivity::Normal,
+                source: crate::names::Source::user(),
+                created_at: t,
+                updated_at: t,
+                version: 1,
+            }
+        };
+        Contents {
+            items: (0..7).map(item).collect(),
+            clients: vec![BundleClient {
+                name: "claude".into(),
+                created_at: Utc::now(),
+            }],
+            ..Default::default()
+        }
+    }
+
+    proptest::proptest! {
+        /// Text cut into pieces anywhere reads as the whole text does, and
+        /// names each item's line.
+        #[test]
+        fn pieces_read_as_the_whole(cuts in proptest::collection::vec(0usize..4000, 0..12)) {
+            let c = sample();
+            let mut text = c.to_ndjson(Utc::now()).to_vec();
+            text.splice(0..0, b"\r\n".iter().copied());
+            let mut cuts: Vec<usize> = cuts.into_iter().map(|k| k % (text.len() + 1)).collect();
+            cuts.sort();
+            let mut r = Reader::new();
+            let mut at = 0;
+            for k in cuts.into_iter().chain([text.len()]) {
+                r.push(&text[at..k]).unwrap();
+                at = k;
+            }
+            let p = r.finish().unwrap();
+            proptest::prop_assert_eq!(&p.contents, &c);
+            proptest::prop_assert_eq!(p.item_lines, (3..10).collect::<Vec<_>>());
+        }
+    }
+
+    #[test]
+    fn a_line_without_end_is_bounded() {
+        let mut r = Reader::new();
+        let chunk = vec![b'x'; 1 << 20];
+        let mut failed = None;
+        for _ in 0..10 {
+            if let Err(e) = r.push(&chunk) {
+                failed = Some(e);
+                break;
+            }
+        }
+        let e = failed.expect("an endless line is refused");
+        assert!(e.to_string().contains("longer than 8 MiB"), "{e}");
     }
 }

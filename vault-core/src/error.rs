@@ -101,6 +101,10 @@ pub enum Error {
         "the disk refused a write to the vault ({0}): nothing was saved; check the disk and free space, then try again"
     )]
     Storage(String),
+    /// The vault changed while it was read in pieces (an export): the
+    /// pieces would not add up. Nothing was left half done; run it again.
+    #[error("the vault changed during the {0} (an item was removed meanwhile); run it again")]
+    Changed(&'static str),
     /// The request was made before: this is what it made (an item or a
     /// proposal id). Callers answer from it instead of writing again.
     #[error("this request was already carried out (it made {0})")]

@@ -112,6 +112,26 @@ impl Agent {
         lock(&self.vault).clone().ok_or_else(locked_error)
     }
 
+    /// The unlocked session for one of the user's own requests (which
+    /// counts as activity).
+    pub(crate) fn owner_session(&self) -> Result<Arc<Session>, ApiError> {
+        self.touch();
+        self.unlocked()
+    }
+
+    /// Carry out a streamed import, then refresh the token table (an
+    /// import can create clients).
+    pub(crate) async fn import(
+        &self,
+        opts: crate::protocol::Import,
+        parsed: vault_core::bundle::Parsed,
+    ) -> Result<crate::protocol::ImportSummary, ApiError> {
+        let session = self.owner_session()?;
+        let result = session.import(opts, parsed).await;
+        *lock(&self.tokens) = session.token_table().await;
+        result
+    }
+
     fn touch(&self) {
         *lock(&self.last_activity) = SystemTime::now();
     }

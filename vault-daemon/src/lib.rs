@@ -23,6 +23,7 @@ mod rules;
 pub mod server;
 pub mod session;
 pub mod throttle;
+mod transfer;
 pub mod view;
 
 #[cfg(test)]

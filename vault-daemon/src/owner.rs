@@ -1,10 +1,10 @@
 //! The user's own vault operations: items, searches (also as a client
-//! would see them), the audit log, the review queue, import and export.
+//! would see them), the audit log and the review queue (import and export
+//! are in `transfer`).
 
 use serde::Serialize;
 use uuid::Uuid;
-use vault_core::bundle::Contents;
-use vault_core::records::{PendingRecord, PolicyRecord};
+use vault_core::records::PendingRecord;
 use vault_core::vault::RecordChange;
 use vault_core::{Item, NewItem, Sensitivity};
 
@@ -84,8 +84,6 @@ impl Session {
             }
             VaultRequest::Approve(r) => answer(self.approve(r).await),
             VaultRequest::Reject(r) => answer(self.reject(r).await),
-            VaultRequest::Import(r) => answer(self.import(r).await),
-            VaultRequest::Export(r) => answer(self.export(r).await),
         }
     }
 
@@ -114,105 +112,6 @@ impl Session {
             format!("proposal {id} from {} for {}", p.client, p.namespace),
         );
         self.commit_policy(&mut st, vec![], vec![id], entry).await
-    }
-
-    /// Everything in the vault, assembled as a bundle's contents.
-    async fn export(&self, r: Export) -> Result<Contents, ApiError> {
-        let items = self.vault.list(&vault_core::ItemFilter::default()).await?;
-        let records = if r.with_policy {
-            self.vault.records().await?
-        } else {
-            Vec::new()
-        };
-        Ok(Contents::assemble(items, &records, r.with_policy))
-    }
-
-    /// Bring in items and policy records in one transaction. Clients come
-    /// without a usable token (a bundle never holds one): `client rotate`
-    /// gives them one. Records already present, or for a client neither
-    /// present nor imported, are skipped and counted.
-    async fn import(&self, r: Import) -> Result<ImportSummary, ApiError> {
-        let Import {
-            contents,
-            dry_run,
-            with_policy,
-        } = r;
-        let Contents {
-            items,
-            clients,
-            grants,
-            denies,
-        } = contents;
-        let mut st = self.policy.write().await;
-        let mut summary = ImportSummary {
-            dry_run,
-            ..Default::default()
-        };
-        let (clients, grants, denies) = if with_policy {
-            (clients, grants, denies)
-        } else {
-            summary.policy_left_out = (clients.len() + grants.len() + denies.len()) as u64;
-            Default::default()
-        };
-        // Rules from a file attach only to the clients it creates: a grant
-        // naming a client that already exists would widen a live token's
-        // access behind the user's back.
-        let existing: Vec<String> = st.clients.iter().map(|c| c.name.clone()).collect();
-        let mut created: Vec<String> = Vec::new();
-        let mut put = Vec::new();
-        for c in clients {
-            if existing.contains(&c.name) || created.contains(&c.name) {
-                summary.rules_skipped += 1;
-                continue;
-            }
-            let (mut rec, _unshown_token) = st.add_client(&c.name, c.created_at)?;
-            rec.created_at = c.created_at;
-            put.push(PolicyRecord::Client(rec));
-            created.push(c.name);
-            summary.clients += 1;
-        }
-        let now = chrono::Utc::now();
-        for g in grants {
-            if !created.contains(&g.client) || st.grants.iter().any(|x| x.id == g.id) {
-                summary.rules_skipped += 1;
-                continue;
-            }
-            summary.rules.push(crate::rules::rule_info_grant(&g, now));
-            put.push(policy::grant_record(&g));
-            summary.grants += 1;
-        }
-        for d in denies {
-            if !created.contains(&d.client) || st.denies.iter().any(|x| x.id == d.id) {
-                summary.rules_skipped += 1;
-                continue;
-            }
-            summary.rules.push(crate::rules::rule_info_deny(&d));
-            put.push(policy::deny_record(&d));
-            summary.denies += 1;
-        }
-        summary.new_clients = created;
-        let offered = items.len();
-        let entry = policy::user_entry(
-            "import",
-            vec![],
-            format!(
-                "{offered} items offered; {} clients, {} grants, {} deny rules",
-                summary.clients, summary.grants, summary.denies
-            ),
-        );
-        let change = RecordChange {
-            put: put.clone(),
-            delete: vec![],
-            audit: Some(entry),
-            request: None,
-        };
-        let report = self.vault.import(items, change, dry_run).await?;
-        if !dry_run {
-            st.apply(&put, &[]);
-        }
-        summary.added = report.added;
-        summary.duplicates = report.duplicates;
-        Ok(summary)
     }
 
     /// Store a proposal as an item, removing it from the queue, in one

@@ -27,6 +27,7 @@ use tokio::sync::watch;
 
 use crate::agent::{Agent, AgentHandle, lock};
 use crate::paths::{self, PathError};
+use crate::protocol::frames::{EXPORT_PATH, IMPORT_PATH};
 use crate::protocol::{
     ApiError, CALL_PATH, ErrorKind, HELLO_PATH, PROTOCOL_HEADER, Request, STOP_PATH, spoken_version,
 };
@@ -36,8 +37,10 @@ pub use crate::http::HttpConfig;
 
 /// Name of the lock file that keeps one agent per vault.
 pub const LOCK_FILE: &str = "agent.lock";
-/// Largest request body: an import of a large vault in one request.
-const MAX_BODY: usize = 1024 * 1024 * 1024;
+/// Largest request body of a call (imports stream, see `transfer`): an
+/// item's text is at most 1 MiB, which JSON escaping can make six times
+/// longer.
+const MAX_BODY: usize = 16 * 1024 * 1024;
 
 /// How to run the agent.
 pub struct DaemonConfig {
@@ -97,24 +100,32 @@ fn json_response<T: serde::Serialize>(status: StatusCode, value: &T) -> axum::re
     }
 }
 
-async fn call(
-    State(agent): State<Arc<Agent>>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> axum::response::Response {
+/// Refuse a request of another protocol version than the agent speaks.
+pub(crate) fn check_version(headers: &HeaderMap) -> Result<(), ApiError> {
     let version = headers
         .get(PROTOCOL_HEADER)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u32>().ok());
     let spoken = spoken_version();
-    let result: Result<Encoded, ApiError> = if version != Some(spoken) {
-        Err(ApiError::new(
-            ErrorKind::ProtocolMismatch,
-            format!(
-                "the running agent speaks protocol {spoken} and this ctxvault speaks {}; run `ctxvault stop` and retry",
-                version.map_or("none".to_owned(), |v| v.to_string())
-            ),
-        ))
+    if version == Some(spoken) {
+        return Ok(());
+    }
+    Err(ApiError::new(
+        ErrorKind::ProtocolMismatch,
+        format!(
+            "the running agent speaks protocol {spoken} and this ctxvault speaks {}; run `ctxvault stop` and retry",
+            version.map_or("none".to_owned(), |v| v.to_string())
+        ),
+    ))
+}
+
+async fn call(
+    State(agent): State<Arc<Agent>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> axum::response::Response {
+    let result: Result<Encoded, ApiError> = if let Err(e) = check_version(&headers) {
+        Err(e)
     } else {
         let parsed = serde_json::from_slice::<Request>(&body);
         // The request may hold a passphrase, a token or item text: wipe it.
@@ -275,7 +286,10 @@ impl Bound {
             .route(CALL_PATH, post(call))
             .route(HELLO_PATH, get(hello))
             .route(STOP_PATH, post(stop))
+            .route(EXPORT_PATH, post(crate::transfer::export_route))
             .layer(DefaultBodyLimit::max(MAX_BODY))
+            // The import streams and counts its own limit.
+            .route(IMPORT_PATH, post(crate::transfer::import_route))
             .with_state(agent.clone());
         let idle = tokio::spawn(idle_lock(agent.clone()));
         // A file size limit must fail the write (SQLite then reports an I/O

@@ -1,13 +1,15 @@
 //! `ctxvault export`.
 
 use std::fs::{DirBuilder, OpenOptions};
-use std::io::Write;
+use std::io::{BufWriter, Write};
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, anyhow, bail};
 use vault_core::bundle::Seal;
+use vault_core::bundle::{Counts, Reader};
 use vault_core::{WorkFactor, keys};
+use vault_daemon::client::{ExportStream, Piece};
 use vault_daemon::protocol as p;
 
 use crate::ctx::Ctx;
@@ -98,29 +100,24 @@ impl Export {
                 self.out.display()
             );
         }
-        let contents = ctx
-            .call_vault(p::Export {
+        let mut stream = ctx
+            .export(&p::Export {
                 with_policy: self.with_policy,
             })
             .await?;
-        let now = chrono::Utc::now();
-        let n = contents.items.len();
         match (seal, self.format) {
             (Some(seal), _) => {
-                let plain = contents.to_ndjson(now);
-                let sealed = vault_core::bundle::encrypt(&plain, &seal)?;
-                let mut f = create_file(&self.out)?;
-                f.write_all(&sealed)
-                    .and_then(|_| f.sync_all())
-                    .with_context(|| format!("writing {}", self.out.display()))?;
+                let c = write_file(&self.out, &mut stream, |f| {
+                    Ok(Box::new(vault_core::bundle::encrypt_to(&seal, f)?))
+                })
+                .await?;
                 println!(
-                    "exported {n} items{} to {} (age-encrypted bundle)",
+                    "exported {} items{} to {} (age-encrypted bundle)",
+                    c.items,
                     if self.with_policy {
                         format!(
                             ", {} clients, {} grants, {} deny rules",
-                            contents.clients.len(),
-                            contents.grants.len(),
-                            contents.denies.len()
+                            c.clients, c.grants, c.denies
                         )
                     } else {
                         String::new()
@@ -133,18 +130,30 @@ impl Export {
                     "warning: {} is not encrypted: anyone who can read it can read your context",
                     self.out.display()
                 );
-                let plain = contents.to_ndjson(now);
-                let mut f = create_file(&self.out)?;
-                f.write_all(&plain)
-                    .and_then(|_| f.sync_all())
-                    .with_context(|| format!("writing {}", self.out.display()))?;
-                println!("exported {n} items to {} (plain JSONL)", self.out.display());
+                let c = write_file(&self.out, &mut stream, |f| Ok(Box::new(Plain(f)))).await?;
+                println!(
+                    "exported {} items to {} (plain JSONL)",
+                    c.items,
+                    self.out.display()
+                );
             }
             (None, PlainFormat::Markdown) => {
                 eprintln!(
                     "warning: {} is not encrypted: anyone who can read it can read your context",
                     self.out.display()
                 );
+                let mut reader = Reader::new();
+                pump(&mut stream, |t| {
+                    reader
+                        .push(t)
+                        .map_err(|e| anyhow!("the agent sent a bundle that does not read: {e}"))
+                })
+                .await?;
+                let contents = reader
+                    .finish()
+                    .map_err(|e| anyhow!("the agent sent a bundle that does not read: {e}"))?
+                    .contents;
+                let n = contents.items.len();
                 let bar = output::progress(n, "exporting");
                 for i in &contents.items {
                     let (rel, text) = vault_core::formats::to_markdown(i);
@@ -170,4 +179,75 @@ impl Export {
         }
         Ok(())
     }
+}
+
+/// A sink for bundle text that ends by giving back its file.
+trait Sink: Write {
+    fn finish(self: Box<Self>) -> std::io::Result<BufWriter<std::fs::File>>;
+}
+
+impl Sink for age::stream::StreamWriter<BufWriter<std::fs::File>> {
+    fn finish(self: Box<Self>) -> std::io::Result<BufWriter<std::fs::File>> {
+        age::stream::StreamWriter::finish(*self)
+    }
+}
+
+/// Text written as it is.
+struct Plain(BufWriter<std::fs::File>);
+
+impl Write for Plain {
+    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+        self.0.write(b)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.0.flush()
+    }
+}
+
+impl Sink for Plain {
+    fn finish(self: Box<Self>) -> std::io::Result<BufWriter<std::fs::File>> {
+        Ok(self.0)
+    }
+}
+
+/// Feed the export's text to `write` until its end.
+async fn pump(
+    stream: &mut ExportStream,
+    mut write: impl FnMut(&[u8]) -> anyhow::Result<()>,
+) -> anyhow::Result<Counts> {
+    loop {
+        match stream.next().await?.map_err(|e| anyhow!(e.message))? {
+            Piece::Text(t) => write(t)?,
+            Piece::Done(c) => return Ok(c),
+        }
+    }
+}
+
+/// Write the export into a new file at `path` through the sink `wrap`
+/// makes, synced to disk. On any failure the file is removed: a partial
+/// bundle is never left looking like a whole one.
+async fn write_file(
+    path: &Path,
+    stream: &mut ExportStream,
+    wrap: impl FnOnce(BufWriter<std::fs::File>) -> anyhow::Result<Box<dyn Sink>>,
+) -> anyhow::Result<Counts> {
+    let file = create_file(path)?;
+    let written = async {
+        let mut sink = wrap(BufWriter::with_capacity(1 << 20, file))?;
+        let counts = pump(stream, |t| {
+            sink.write_all(t)
+                .with_context(|| format!("writing {}", path.display()))
+        })
+        .await?;
+        sink.finish()
+            .and_then(|w| w.into_inner().map_err(|e| e.into_error()))
+            .and_then(|f| f.sync_all())
+            .with_context(|| format!("writing {}", path.display()))?;
+        Ok(counts)
+    }
+    .await;
+    if written.is_err() {
+        let _ = std::fs::remove_file(path);
+    }
+    written
 }

@@ -6,7 +6,10 @@ use anyhow::{Context, anyhow, bail};
 use vault_core::bundle::Contents;
 use vault_core::keys::{self, Unlock};
 use vault_core::{Item, Namespace, Tag, formats};
+use vault_daemon::ErrorKind;
+use vault_daemon::client::Bytes;
 use vault_daemon::protocol as p;
+use zeroize::Zeroizing;
 
 use crate::ctx::Ctx;
 use crate::{output, secret};
@@ -87,14 +90,19 @@ fn detect(path: &Path, bytes: &[u8]) -> anyhow::Result<Format> {
     Ok(Format::Lines)
 }
 
-fn open_bundle(path: &Path, bytes: &[u8], identity: Option<&Path>) -> anyhow::Result<Contents> {
+/// The bundle text inside an age file.
+fn open_bundle(
+    path: &Path,
+    bytes: &[u8],
+    identity: Option<&Path>,
+) -> anyhow::Result<Zeroizing<Vec<u8>>> {
     let how = match identity {
         Some(f) => Unlock::identity_file(secret::identity_file(f)?.expose_secret())?,
         None => Unlock::Passphrase(keys::passphrase(
             secret::read("CTXVAULT_BUNDLE_PASSPHRASE", "Bundle passphrase", false)?.expose_secret(),
         )),
     };
-    let plain = keys::age_unwrap(bytes, &how).map_err(|e| match e {
+    keys::age_unwrap(bytes, &how).map_err(|e| match e {
         vault_core::Error::WrongPassphrase => anyhow!(
             "{}: wrong passphrase for this bundle (or it is sealed to age recipients: pass --identity FILE)",
             path.display()
@@ -104,8 +112,7 @@ fn open_bundle(path: &Path, bytes: &[u8], identity: Option<&Path>) -> anyhow::Re
             anyhow!("{}: the bundle is damaged or truncated ({why})", path.display())
         }
         e => anyhow!("{}: {e}", path.display()),
-    })?;
-    Contents::from_ndjson(&plain).map_err(|e| anyhow!("{}: {e}", path.display()))
+    })
 }
 
 /// The Markdown files under `dir`. Symbolic links are not followed (a
@@ -159,23 +166,22 @@ impl Import {
     pub async fn run(self, ctx: &Ctx) -> anyhow::Result<()> {
         ctx.require_vault()?;
         let path = &self.path;
-        let (format, mut contents) = if path.is_dir() {
+        // Bundles and JSONL go to the agent as they are (it reads them, and
+        // applies --ns and --tag); the other formats are read here into
+        // items, checked (naming their position), and sent as bundle text.
+        let (format, text, applied) = if path.is_dir() {
             if self.format.is_some_and(|f| f != Format::Markdown) {
                 bail!(
                     "{} is a folder: only --format markdown reads folders",
                     path.display()
                 );
             }
-            (
-                Format::Markdown,
-                Contents {
-                    items: markdown_dir(path)?,
-                    ..Default::default()
-                },
-            )
+            let items = self.adjust(Format::Markdown, markdown_dir(path)?)?;
+            (Format::Markdown, as_bundle(items), true)
         } else {
-            let bytes =
-                std::fs::read(path).map_err(|e| anyhow!("{}: cannot read: {e}", path.display()))?;
+            let bytes = Zeroizing::new(
+                std::fs::read(path).map_err(|e| anyhow!("{}: cannot read: {e}", path.display()))?,
+            );
             let format = match self.format {
                 Some(f) => f,
                 None => detect(path, &bytes)?,
@@ -184,20 +190,20 @@ impl Import {
                 std::str::from_utf8(&bytes)
                     .map_err(|_| anyhow!("{}: not UTF-8 text", path.display()))
             };
-            let contents = match format {
-                Format::Bundle => open_bundle(path, &bytes, self.identity.as_deref())?,
-                Format::Jsonl => {
-                    Contents::from_ndjson(&bytes).map_err(|e| anyhow!("{}: {e}", path.display()))?
-                }
+            match format {
+                Format::Bundle => (
+                    format,
+                    open_bundle(path, &bytes, self.identity.as_deref())?,
+                    false,
+                ),
+                Format::Jsonl => (format, bytes, false),
                 Format::Lines => {
                     let ns = self
                         .namespace
                         .clone()
                         .unwrap_or_else(|| "memories".parse().unwrap_or_default());
-                    Contents {
-                        items: formats::from_lines(text()?, &ns),
-                        ..Default::default()
-                    }
+                    let items = self.adjust(format, formats::from_lines(text()?, &ns))?;
+                    (format, as_bundle(items), true)
                 }
                 Format::McpMemory => {
                     let ns = self
@@ -206,49 +212,42 @@ impl Import {
                         .unwrap_or_else(|| "memory".parse().unwrap_or_default());
                     let items =
                         formats::from_mcp_memory(&path.display().to_string(), text()?, &ns)?;
-                    Contents {
-                        items,
-                        ..Default::default()
-                    }
+                    let items = self.adjust(format, items)?;
+                    (format, as_bundle(items), true)
                 }
                 Format::Markdown => bail!(
                     "{} is a file: --format markdown reads a folder",
                     path.display()
                 ),
-            };
-            (format, contents)
-        };
-        // Position of each item in its file, for errors.
-        let position = |k: usize| match format {
-            Format::Bundle | Format::Jsonl => format!("{}: line {}", path.display(), k + 2),
-            Format::Lines | Format::McpMemory => format!("{}: record {}", path.display(), k + 1),
-            Format::Markdown => format!("{}: item {}", path.display(), k + 1),
-        };
-        for (k, item) in contents.items.iter_mut().enumerate() {
-            if let Some(prefix) = self
-                .namespace
-                .as_ref()
-                .filter(|_| matches!(format, Format::Bundle | Format::Jsonl | Format::Markdown))
-            {
-                item.namespace = format!("{prefix}/{}", item.namespace)
-                    .parse()
-                    .map_err(|e| anyhow!("{}: {e}", position(k)))?;
             }
-            item.tags.extend(self.tags.iter().cloned());
-            // The vault checks again; checking here names the line.
-            item.validate()
-                .map_err(|e| anyhow!("{}: {e}", position(k)))?;
-        }
-        let offered = contents.items.len();
+        };
+        let text = Bytes::from_owner(text);
+        let opts = |dry_run: bool| p::Import {
+            dry_run,
+            with_policy: self.with_policy,
+            prefix: self.namespace.clone().filter(|_| !applied),
+            tags: if applied {
+                Vec::new()
+            } else {
+                self.tags.clone()
+            },
+        };
+        let import = |opts: p::Import| {
+            let text = text.clone();
+            async move {
+                match ctx.import(&opts, text).await? {
+                    Ok(s) => Ok(s),
+                    // The agent names the line; say which file.
+                    Err(e) if e.kind == ErrorKind::Invalid => {
+                        Err(anyhow!("{}: {}", path.display(), e.message))
+                    }
+                    Err(e) => Err(anyhow!(e.message)),
+                }
+            }
+        };
         if self.with_policy && !self.dry_run && !self.yes {
             // Show what the file grants, then ask.
-            let preview = ctx
-                .call_vault(p::Import {
-                    contents: contents.clone(),
-                    dry_run: true,
-                    with_policy: true,
-                })
-                .await?;
+            let preview = import(opts(true)).await?;
             if !preview.new_clients.is_empty() || !preview.rules.is_empty() {
                 use std::io::IsTerminal;
                 if !std::io::stdin().is_terminal() {
@@ -265,56 +264,79 @@ impl Import {
                 }
             }
         }
-        let req = p::Import {
-            contents,
-            dry_run: self.dry_run,
-            with_policy: self.with_policy,
+        let s = import(opts(self.dry_run)).await?;
+        let verb = if s.dry_run {
+            "would import"
+        } else {
+            "imported"
         };
-        let bar = output::progress(offered, "importing");
-        let answer = ctx.call_vault(req).await;
-        bar.finish_and_clear();
-        {
-            let s = answer?;
-            {
-                let verb = if s.dry_run {
-                    "would import"
-                } else {
-                    "imported"
-                };
-                println!(
-                    "{verb} {} of {offered} items from {} ({:?}); {} duplicates skipped",
-                    s.added,
-                    path.display(),
-                    format,
-                    s.duplicates
-                );
-                if s.policy_left_out > 0 {
-                    println!(
-                        "policy: {} client and rule record(s) in the file left out; pass --with-policy to import them (they attach only to new clients)",
-                        s.policy_left_out
-                    );
-                }
-                if s.dry_run {
-                    print_policy(&s);
-                }
-                if s.clients + s.grants + s.denies + s.rules_skipped > 0 {
-                    println!(
-                        "policy: {} clients, {} grants, {} deny rules; {} skipped{}",
-                        s.clients,
-                        s.grants,
-                        s.denies,
-                        s.rules_skipped,
-                        if s.clients > 0 && !s.dry_run {
-                            "; imported clients have no token yet: run `ctxvault client rotate NAME` for each"
-                        } else {
-                            ""
-                        }
-                    );
-                }
-                Ok(())
-            }
+        println!(
+            "{verb} {} of {} items from {} ({:?}); {} duplicates skipped",
+            s.added,
+            s.offered,
+            path.display(),
+            format,
+            s.duplicates
+        );
+        if s.policy_left_out > 0 {
+            println!(
+                "policy: {} client and rule record(s) in the file left out; pass --with-policy to import them (they attach only to new clients)",
+                s.policy_left_out
+            );
         }
+        if s.dry_run {
+            print_policy(&s);
+        }
+        if s.clients + s.grants + s.denies + s.rules_skipped > 0 {
+            println!(
+                "policy: {} clients, {} grants, {} deny rules; {} skipped{}",
+                s.clients,
+                s.grants,
+                s.denies,
+                s.rules_skipped,
+                if s.clients > 0 && !s.dry_run {
+                    "; imported clients have no token yet: run `ctxvault client rotate NAME` for each"
+                } else {
+                    ""
+                }
+            );
+        }
+        Ok(())
     }
+
+    /// Put --ns before each item's namespace (Markdown) and add --tag, then
+    /// check each item, naming its position in the file.
+    fn adjust(&self, format: Format, mut items: Vec<Item>) -> anyhow::Result<Vec<Item>> {
+        let path = &self.path;
+        let position = |k: usize| match format {
+            Format::Markdown => format!("{}: item {}", path.display(), k + 1),
+            _ => format!("{}: record {}", path.display(), k + 1),
+        };
+        for (k, item) in items.iter_mut().enumerate() {
+            if let Some(prefix) = self
+                .namespace
+                .as_ref()
+                .filter(|_| format == Format::Markdown)
+            {
+                item.namespace = format!("{prefix}/{}", item.namespace)
+                    .parse()
+                    .map_err(|e| anyhow!("{}: {e}", position(k)))?;
+            }
+            item.tags.extend(self.tags.iter().cloned());
+            item.validate()
+                .map_err(|e| anyhow!("{}: {e}", position(k)))?;
+        }
+        Ok(items)
+    }
+}
+
+/// Items as bundle text.
+fn as_bundle(items: Vec<Item>) -> Zeroizing<Vec<u8>> {
+    Contents {
+        items,
+        ..Default::default()
+    }
+    .to_ndjson(chrono::Utc::now())
 }
 
 /// The clients and rules an import creates, one per line.

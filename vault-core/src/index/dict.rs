@@ -114,3 +114,33 @@ impl Dict {
         t
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Two short tokens share a key exactly when they are equal (the
+        /// length byte tells "a" from "a\0").
+        #[test]
+        fn short_keys_tell_tokens_apart(a in "[a-z\\x00é]{0,22}", b in "[a-z\\x00é]{0,22}") {
+            let mask = random_mask();
+            let (ka, kb) = (ShortKey::new(&a, &mask), ShortKey::new(&b, &mask));
+            if a.len() <= SHORT_MAX && b.len() <= SHORT_MAX {
+                prop_assert_eq!(ka.is_some_and(|x| Some(x) == kb), a == b);
+            } else {
+                prop_assert!(ka.is_none() || kb.is_none());
+            }
+        }
+
+        /// A dictionary gives a token the same term however often it is seen.
+        #[test]
+        fn terms_are_stable(tokens in proptest::collection::vec("[a-z]{1,30}", 1..40)) {
+            let mut d = Dict::new();
+            let first: Vec<u32> = tokens.iter().map(|t| d.term_for(t)).collect();
+            let again: Vec<Option<u32>> = tokens.iter().map(|t| d.lookup(t)).collect();
+            prop_assert_eq!(again, first.into_iter().map(Some).collect::<Vec<_>>());
+        }
+    }
+}

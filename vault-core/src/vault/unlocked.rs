@@ -204,6 +204,34 @@ impl UnlockedVault {
         Ok((items, more))
     }
 
+    /// Every item as of now, to be read `chunk` items at a time (an export
+    /// that never holds the whole vault in memory). Items added later are
+    /// not in it; one removed before its chunk is read fails that chunk.
+    pub async fn scan(&self, chunk: usize) -> ItemScan {
+        let st = self.state.read().await;
+        let all = vec![true; st.groups.len()];
+        let rowids: Vec<i64> = st.rowids_in(&all).collect();
+        ItemScan {
+            rowids,
+            next: 0,
+            chunk: chunk.max(1),
+        }
+    }
+
+    /// The next chunk of `scan`, oldest first; `None` at the end.
+    pub async fn scan_next(&self, scan: &mut ItemScan) -> Result<Option<Vec<Item>>> {
+        let end = (scan.next + scan.chunk).min(scan.rowids.len());
+        let Some(rowids) = scan.rowids.get(scan.next..end).filter(|r| !r.is_empty()) else {
+            return Ok(None);
+        };
+        let rows = self.store.get_many(rowids).await?;
+        if rows.len() != rowids.len() {
+            return Err(Error::Changed("export"));
+        }
+        scan.next = end;
+        self.open_rows(&rows).map(Some)
+    }
+
     /// Live items per group (groups with none left out).
     pub async fn group_counts(&self) -> Vec<(GroupKey, u32)> {
         let st = self.state.read().await;
@@ -229,5 +257,25 @@ impl UnlockedVault {
             .into_iter()
             .map(|(id, sealed)| records::open_record(&self.records, &self.vault_id, id, &sealed))
             .collect()
+    }
+}
+
+/// Every item of a vault at one moment, read in chunks with
+/// [`UnlockedVault::scan_next`].
+pub struct ItemScan {
+    rowids: Vec<i64>,
+    next: usize,
+    chunk: usize,
+}
+
+impl ItemScan {
+    /// How many items the scan holds.
+    pub fn len(&self) -> usize {
+        self.rowids.len()
+    }
+
+    /// True when the vault had no items.
+    pub fn is_empty(&self) -> bool {
+        self.rowids.is_empty()
     }
 }

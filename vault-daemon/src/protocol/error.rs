@@ -74,7 +74,7 @@ impl From<vault_core::Error> for ApiError {
     fn from(e: vault_core::Error) -> Self {
         use vault_core::Error as E;
         let kind = match &e {
-            E::Invalid { .. } => ErrorKind::Invalid,
+            E::Invalid { .. } | E::Changed(_) => ErrorKind::Invalid,
             E::NoItem(_) => ErrorKind::NoItem,
             E::Integrity(_) | E::RecordIntegrity(_) => ErrorKind::Integrity,
             E::WrongPassphrase => ErrorKind::WrongPassphrase,

@@ -11,6 +11,9 @@
 //!   speaks, so a CLI can always learn who runs and stop it. Their shapes
 //!   ([`HelloInfo`], an empty JSON object) never change.
 //!
+//! - `POST /v1/import` and `POST /v1/export` stream a bundle's text in
+//!   frames ([`frames`]), so neither side holds the whole file as one request.
+//!
 //! Requests come in three kinds, each handled by its own handler: agent
 //! lifecycle and keys ([`AgentRequest`]), the user's own vault operations
 //! ([`VaultRequest`]) and client calls ([`ClientRequest`]). Bump
@@ -18,6 +21,7 @@
 
 mod agent;
 mod error;
+pub mod frames;
 mod owner;
 
 use std::fmt;
@@ -31,7 +35,7 @@ pub use error::{ApiError, ErrorKind};
 pub use owner::*;
 
 /// Version of this protocol; checked on every `/v1/call` request.
-pub const PROTOCOL_VERSION: u32 = 7;
+pub const PROTOCOL_VERSION: u32 = 8;
 /// Header carrying the protocol version.
 pub const PROTOCOL_HEADER: &str = "x-ctxvault-protocol";
 /// Path of the versioned endpoint.

@@ -7,7 +7,6 @@ use policies::{Action, Actions, Redaction, Scope, Sensitivity};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 use vault_core::audit::{AuditRecord, AuditReport, SignedHead};
-use vault_core::bundle::Contents;
 use vault_core::{Item, ItemFilter, ItemPatch, Namespace, NewItem, SearchHit, Tag};
 
 use super::calls;
@@ -64,10 +63,6 @@ pub enum VaultRequest {
     Approve(Approve),
     /// [`Reject`].
     Reject(Reject),
-    /// [`Import`].
-    Import(Import),
-    /// [`Export`].
-    Export(Export),
 }
 
 /// Store a new item.
@@ -375,11 +370,10 @@ pub struct Reject {
     pub id: Uuid,
 }
 
-/// Bring in complete items (and policy), in one transaction.
-#[derive(Debug, Serialize, Deserialize)]
+/// Bring in complete items (and policy), in one transaction: the options
+/// of a streamed import (`frames`), whose bundle text follows them.
+#[derive(Debug, Default, Serialize, Deserialize)]
 pub struct Import {
-    /// Items, clients, grants and deny rules read from a file.
-    pub contents: Contents,
     /// Report only; write nothing.
     pub dry_run: bool,
     /// Also bring in the file's clients and their grants and deny rules.
@@ -387,11 +381,20 @@ pub struct Import {
     /// attach only to clients this import creates, never to existing ones.
     #[serde(default)]
     pub with_policy: bool,
+    /// Put this before every item's namespace.
+    #[serde(default)]
+    pub prefix: Option<Namespace>,
+    /// Add these tags to every item.
+    #[serde(default)]
+    pub tags: Vec<Tag>,
 }
 
 /// What an import did (or would do).
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct ImportSummary {
+    /// Items in the file.
+    #[serde(default)]
+    pub offered: u64,
     /// Items added.
     pub added: u64,
     /// Items skipped as duplicates.
@@ -418,7 +421,8 @@ pub struct ImportSummary {
     pub dry_run: bool,
 }
 
-/// Everything in the vault, as a bundle's contents.
+/// Everything in the vault, as a bundle's text: the request of a streamed
+/// export (`frames`).
 #[derive(Debug, Serialize, Deserialize)]
 pub struct Export {
     /// Also clients (names only), grants and deny rules.
@@ -450,8 +454,6 @@ calls!(Vault / VaultRequest {
     PendingList => Vec<Proposal>,
     Approve => Item,
     Reject => (),
-    Import => ImportSummary,
-    Export => Contents,
 });
 
 impl VaultRequest {
@@ -463,7 +465,6 @@ impl VaultRequest {
             VaultRequest::ClientAdd(_)
                 | VaultRequest::ClientRotate(_)
                 | VaultRequest::ClientRemove(_)
-                | VaultRequest::Import(_)
         )
     }
 }
