@@ -4,9 +4,10 @@
 //! and a `run`; the work happens in the agent (vault-daemon), reached over
 //! its Unix socket.
 
+#[macro_use]
+mod output;
 mod cmd;
 mod ctx;
-mod output;
 mod secret;
 mod setup;
 

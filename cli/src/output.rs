@@ -3,6 +3,52 @@
 
 use client_view::first_line;
 use std::io::Write;
+
+/// `println!` for the CLI: a reader that went away (`ctxvault ls | head`)
+/// ends the command at once, quietly (see [`stdout_failed`]).
+macro_rules! outln {
+    () => {
+        $crate::output::line(format_args!(""))
+    };
+    ($($t:tt)*) => {
+        $crate::output::line(format_args!($($t)*))
+    };
+}
+
+/// `print!` for the CLI, as [`outln`] without the newline.
+macro_rules! out {
+    ($($t:tt)*) => {
+        $crate::output::text(format_args!($($t)*))
+    };
+}
+
+/// Write one line on stdout.
+pub fn line(args: std::fmt::Arguments<'_>) {
+    let mut o = std::io::stdout().lock();
+    if let Err(e) = o.write_fmt(args).and_then(|()| o.write_all(b"\n")) {
+        stdout_failed(e)
+    }
+}
+
+/// Write text on stdout.
+pub fn text(args: std::fmt::Arguments<'_>) {
+    if let Err(e) = std::io::stdout().lock().write_fmt(args) {
+        stdout_failed(e)
+    }
+}
+
+/// Stdout could not be written. When its reader went away (a pipe into
+/// `head`, `less` or `grep -m1` that stopped reading) the command ends at
+/// once with success and says nothing: whatever it did is done, and the
+/// rest of its output was not wanted. Any other failure is one line on
+/// stderr and exit 1.
+pub fn stdout_failed(e: std::io::Error) -> ! {
+    if e.kind() == std::io::ErrorKind::BrokenPipe {
+        std::process::exit(0);
+    }
+    let _ = writeln!(std::io::stderr(), "error: cannot write the output: {e}");
+    std::process::exit(1)
+}
 use std::process::ExitCode;
 
 use vault_core::Item;
@@ -85,38 +131,40 @@ pub fn clap_error(e: clap::Error) -> ExitCode {
 /// Print a value as pretty JSON on stdout.
 pub fn json<T: serde::Serialize>(v: &T) -> anyhow::Result<()> {
     let mut out = std::io::stdout().lock();
-    serde_json::to_writer_pretty(&mut out, v)?;
-    writeln!(out)?;
+    let written = serde_json::to_writer_pretty(&mut out, v).map_err(std::io::Error::from);
+    if let Err(e) = written.and_then(|()| writeln!(out)) {
+        stdout_failed(e)
+    }
     Ok(())
 }
 
 /// One item, in full, for people.
 pub fn item(i: &Item) {
-    println!("id:          {}", i.id);
-    println!("namespace:   {}", i.namespace);
-    println!("kind:        {}", visible_line(i.kind.as_str()));
+    outln!("id:          {}", i.id);
+    outln!("namespace:   {}", i.namespace);
+    outln!("kind:        {}", visible_line(i.kind.as_str()));
     if let Some(t) = &i.title {
-        println!("title:       {}", visible_line(t));
+        outln!("title:       {}", visible_line(t));
     }
     if !i.tags.is_empty() {
         let tags: Vec<&str> = i.tags.iter().map(|t| t.as_str()).collect();
-        println!("tags:        {}", visible_line(&tags.join(", ")));
+        outln!("tags:        {}", visible_line(&tags.join(", ")));
     }
-    println!("sensitivity: {}", i.sensitivity);
-    println!("source:      {}", i.source.as_str());
-    println!("version:     {}", i.version);
-    println!(
+    outln!("sensitivity: {}", i.sensitivity);
+    outln!("source:      {}", i.source.as_str());
+    outln!("version:     {}", i.version);
+    outln!(
         "created:     {}",
         i.created_at
             .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
     );
-    println!(
+    outln!(
         "updated:     {}",
         i.updated_at
             .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
     );
-    println!();
-    println!("{}", visible(&i.body));
+    outln!();
+    outln!("{}", visible(&i.body));
 }
 
 /// What a list line shows of an item (the user's own, or as a client gets it).
@@ -155,20 +203,20 @@ impl Row {
 /// One line per item, for people.
 pub fn item_lines(rows: &[Row]) {
     for r in rows {
-        println!("{}  {:<20} {}", r.id, r.namespace, visible_line(&r.label));
+        outln!("{}  {:<20} {}", r.id, r.namespace, visible_line(&r.label));
     }
 }
 
 /// Search hits (score, item, snippet), for people.
 pub fn hits(hits: &[(f64, Row, String)]) {
     for (score, r, snippet) in hits {
-        println!(
+        outln!(
             "{score:>6.2}  {}  {:<20} {}",
             r.id,
             r.namespace,
             visible_line(&r.label)
         );
-        println!("        {}", visible_line(snippet));
+        outln!("        {}", visible_line(snippet));
     }
 }
 

@@ -163,41 +163,41 @@ impl<'a> Setup<'a> {
     pub fn print(&self, http_running: bool) {
         let s = self.snippets();
         let pretty = |v: &Value| serde_json::to_string_pretty(v).unwrap_or_default();
-        println!("Set up {}:", self.name);
-        println!();
-        println!("Claude Desktop: add to claude_desktop_config.json (it runs ctxvault over stdio;");
-        println!("its config file takes no HTTP servers, and stdio reaches the same agent):");
-        println!("{}", pretty(&s["claude_desktop"]["stdio"]));
-        println!();
-        println!("Claude Code, stdio:");
-        println!(
+        outln!("Set up {}:", self.name);
+        outln!();
+        outln!("Claude Desktop: add to claude_desktop_config.json (it runs ctxvault over stdio;");
+        outln!("its config file takes no HTTP servers, and stdio reaches the same agent):");
+        outln!("{}", pretty(&s["claude_desktop"]["stdio"]));
+        outln!();
+        outln!("Claude Code, stdio:");
+        outln!(
             "  {}",
             s["claude_code"]["stdio"].as_str().unwrap_or_default()
         );
         if self.token_file.is_none() {
-            println!(
+            outln!(
                 "  (to keep the token off command lines and shell history: `ctxvault client rotate {} --token-file FILE` keeps it in FILE, and this line then reads it from there)",
                 self.name
             );
         }
-        println!("Claude Code, HTTP:");
-        println!(
+        outln!("Claude Code, HTTP:");
+        outln!(
             "  {}",
             s["claude_code"]["http"].as_str().unwrap_or_default()
         );
-        println!();
-        println!("Cursor, ~/.cursor/mcp.json, stdio:");
-        println!("{}", pretty(&s["cursor"]["stdio"]));
-        println!("Cursor, HTTP:");
-        println!("{}", pretty(&s["cursor"]["http"]));
-        println!();
-        println!("VS Code, .vscode/mcp.json, stdio:");
-        println!("{}", pretty(&s["vscode"]["stdio"]));
-        println!("VS Code, HTTP:");
-        println!("{}", pretty(&s["vscode"]["http"]));
+        outln!();
+        outln!("Cursor, ~/.cursor/mcp.json, stdio:");
+        outln!("{}", pretty(&s["cursor"]["stdio"]));
+        outln!("Cursor, HTTP:");
+        outln!("{}", pretty(&s["cursor"]["http"]));
+        outln!();
+        outln!("VS Code, .vscode/mcp.json, stdio:");
+        outln!("{}", pretty(&s["vscode"]["stdio"]));
+        outln!("VS Code, HTTP:");
+        outln!("{}", pretty(&s["vscode"]["http"]));
         if !http_running {
-            println!();
-            println!(
+            outln!();
+            outln!(
                 "The HTTP entries need the agent's endpoint: run `ctxvault daemon --http 127.0.0.1:7410`."
             );
         }

@@ -75,14 +75,22 @@ fn a_vault_larger_than_a_frame_goes_out_and_comes_back_whole() {
     other.init();
     let o = run_bundle(&other, &["import", bundle.to_str().unwrap()]);
     assert_eq!(o.code, 0, "{}", o.stderr);
-    assert!(o.stdout.contains("imported 3000 of 3000 items"), "{}", o.stdout);
+    assert!(
+        o.stdout.contains("imported 3000 of 3000 items"),
+        "{}",
+        o.stdout
+    );
     let a = item_lines(&env, &env.tmp.path().join("a.jsonl"));
     let b = item_lines(&other, &other.tmp.path().join("b.jsonl"));
     assert_eq!(a.len(), 3000);
     assert_eq!(a, b, "every item comes back as it went out");
     // Importing again finds every item already there.
     let o = run_bundle(&other, &["import", bundle.to_str().unwrap()]);
-    assert!(o.stdout.contains("imported 0 of 3000 items"), "{}", o.stdout);
+    assert!(
+        o.stdout.contains("imported 0 of 3000 items"),
+        "{}",
+        o.stdout
+    );
     assert!(o.stdout.contains("3000 duplicates"), "{}", o.stdout);
 }
 

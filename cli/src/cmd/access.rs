@@ -28,7 +28,7 @@ impl Access {
                 return output::json(&a);
             }
             let actions: Vec<&str> = a.actions.iter().map(|x| x.as_str()).collect();
-            println!(
+            outln!(
                 "{} may {} ({} active grant(s), {} deny rule(s))",
                 a.client,
                 if actions.is_empty() {
@@ -40,20 +40,30 @@ impl Access {
                 a.denies
             );
             if a.namespaces.is_empty() {
-                println!("it can read no item");
+                outln!("it can read no item");
                 return Ok(());
             }
-            println!(
+            outln!(
                 "{:<24} {:>7} {:>7} {:>7} {:>7} {:>7}",
-                "namespace", "public", "normal", "private", "secret", "total"
+                "namespace",
+                "public",
+                "normal",
+                "private",
+                "secret",
+                "total"
             );
             for n in &a.namespaces {
-                println!(
+                outln!(
                     "{:<24} {:>7} {:>7} {:>7} {:>7} {:>7}",
-                    n.namespace, n.public, n.normal, n.private, n.secret, n.total
+                    n.namespace,
+                    n.public,
+                    n.normal,
+                    n.private,
+                    n.secret,
+                    n.total
                 );
             }
-            println!("{:<24} {:>39}", "all", a.items);
+            outln!("{:<24} {:>39}", "all", a.items);
             Ok(())
         }
     }

@@ -46,7 +46,7 @@ impl Add {
             if self.json {
                 return output::json(&i);
             }
-            println!("{}", i.id);
+            outln!("{}", i.id);
             Ok(())
         }
     }

@@ -58,7 +58,7 @@ impl Audit {
             let text = serde_json::to_string_pretty(&head)? + "\n";
             return match out {
                 None => {
-                    print!("{text}");
+                    out!("{text}");
                     Ok(())
                 }
                 Some(path) => {
@@ -106,7 +106,7 @@ impl Audit {
                     match r.problem {
                         None => {
                             if !json {
-                                println!("audit log intact: {} entries", r.entries);
+                                outln!("audit log intact: {} entries", r.entries);
                             }
                             Ok(())
                         }
@@ -150,7 +150,7 @@ impl Audit {
                 if let Some(d) = &e.entry.detail {
                     line.push_str(&format!(" ({})", output::visible_line(d)));
                 }
-                println!("{line}");
+                outln!("{line}");
             }
             Ok(())
         }

@@ -71,12 +71,12 @@ async fn print_token(
                 "setup": setup.snippets(),
             }));
         }
-        println!(
+        outln!(
             "client {name} {verb}. Its token is in {} (readable only by you); the lines below read it from there.",
             file.display()
         );
-        println!("`ctxvault client rotate {name}` replaces it.");
-        println!();
+        outln!("`ctxvault client rotate {name}` replaces it.");
+        outln!();
         setup.print(http_running);
         return Ok(());
     }
@@ -87,13 +87,13 @@ async fn print_token(
             "setup": setup.snippets(),
         }));
     }
-    println!("client {name} {verb}. Its token, shown only this once:");
-    println!();
-    println!("    {token}");
-    println!();
-    println!("The agent knows the client by it, applies its grants and records each of its calls.");
-    println!("Keep it secret; `ctxvault client rotate {name}` replaces it.");
-    println!();
+    outln!("client {name} {verb}. Its token, shown only this once:");
+    outln!();
+    outln!("    {token}");
+    outln!();
+    outln!("The agent knows the client by it, applies its grants and records each of its calls.");
+    outln!("Keep it secret; `ctxvault client rotate {name}` replaces it.");
+    outln!();
     setup.print(http_running);
     Ok(())
 }
@@ -128,7 +128,7 @@ impl Client {
             Client::Rm { name } => {
                 ctx.call_vault(p::ClientRemove { name: name.clone() })
                     .await?;
-                println!("removed client {name} with its token, grants and deny rules");
+                outln!("removed client {name} with its token, grants and deny rules");
                 Ok(())
             }
             Client::Ls { json } => {
@@ -138,10 +138,10 @@ impl Client {
                         return output::json(&c);
                     }
                     if c.is_empty() {
-                        println!("no clients yet: add one with `ctxvault client add NAME`");
+                        outln!("no clients yet: add one with `ctxvault client add NAME`");
                     }
                     for c in c {
-                        println!(
+                        outln!(
                             "{:<20} {} grant(s), {} deny rule(s), added {}",
                             c.name,
                             c.grants,

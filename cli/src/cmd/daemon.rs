@@ -104,7 +104,7 @@ impl Daemon {
 
     fn fail(&self, msg: &str, busy: bool) -> ExitCode {
         if self.notify_ready {
-            println!(
+            outln!(
                 "{}",
                 if busy {
                     "busy".to_owned()

@@ -118,12 +118,12 @@ struct Agent {
 }
 
 fn say(s: &str) {
-    println!("{s}");
+    outln!("{s}");
 }
 
 fn heading(s: &str) {
-    println!();
-    println!("== {s}");
+    outln!();
+    outln!("== {s}");
 }
 
 async fn call_agent<R: Call>(agent: &Client, req: R) -> anyhow::Result<R::Answer> {
@@ -239,7 +239,7 @@ fn side_by_side(left: &[String], right: &[String]) {
     for i in 0..left.len().max(right.len()) {
         let l = left.get(i).map(|s| first_line(s, COL)).unwrap_or_default();
         let r = right.get(i).map(|s| first_line(s, COL)).unwrap_or_default();
-        println!("  {l:<COL$} | {r}");
+        outln!("  {l:<COL$} | {r}");
     }
 }
 
@@ -256,8 +256,8 @@ impl Demo {
         let result = self.run_in(&vault, &runtime).await;
         drop(tmp);
         if result.is_ok() {
-            println!();
-            println!(
+            outln!();
+            outln!(
                 "Done in {:.1} s. The demo vault is gone; `ctxvault init` makes yours.",
                 started.elapsed().as_secs_f64()
             );
@@ -344,12 +344,12 @@ impl Demo {
         let sl = ().serve(transport).await.context("MCP session for local-llm")?;
 
         heading("Same questions, different answers (search_context)");
-        println!("  {:<COL$} | local-llm (HTTP)", "claude (stdio)");
+        outln!("  {:<COL$} | local-llm (HTTP)", "claude (stdio)");
         for q in QUESTIONS {
-            println!("  -- \"{q}\"");
+            outln!("  -- \"{q}\"");
             side_by_side(&answer(&sc, q).await?, &answer(&sl, q).await?);
         }
-        println!("  -- tools each one is offered");
+        outln!("  -- tools each one is offered");
         say(&format!("  claude:    {}", tool_list(&sc).await?));
         say(&format!("  local-llm: {}", tool_list(&sl).await?));
 
@@ -393,7 +393,7 @@ impl Demo {
         .await?;
         for e in &entries {
             let e = &e.entry;
-            println!(
+            outln!(
                 "  {}  {:<10} {:<16} {:<10} {} item(s){}",
                 e.time.format("%H:%M:%S"),
                 e.client.as_deref().unwrap_or("you"),

@@ -25,7 +25,7 @@ impl Deny {
             })
             .await?;
         {
-            println!("{id}");
+            outln!("{id}");
             Ok(())
         }
     }

@@ -51,7 +51,7 @@ impl Edit {
             if self.json {
                 return output::json(&i);
             }
-            println!("updated {} (version {})", i.id, i.version);
+            outln!("updated {} (version {})", i.id, i.version);
             Ok(())
         }
     }

@@ -111,7 +111,7 @@ impl Export {
                     Ok(Box::new(vault_core::bundle::encrypt_to(&seal, f)?))
                 })
                 .await?;
-                println!(
+                outln!(
                     "exported {} items{} to {} (age-encrypted bundle)",
                     c.items,
                     if self.with_policy {
@@ -131,7 +131,7 @@ impl Export {
                     self.out.display()
                 );
                 let c = write_file(&self.out, &mut stream, |f| Ok(Box::new(Plain(f)))).await?;
-                println!(
+                outln!(
                     "exported {} items to {} (plain JSONL)",
                     c.items,
                     self.out.display()
@@ -171,7 +171,7 @@ impl Export {
                     bar.inc(1);
                 }
                 bar.finish_and_clear();
-                println!(
+                outln!(
                     "exported {n} items to {}/ (plain Markdown)",
                     self.out.display()
                 );

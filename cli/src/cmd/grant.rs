@@ -44,7 +44,7 @@ impl GrantCmd {
         };
         let id = ctx.call_vault(req).await?;
         {
-            println!("{id}");
+            outln!("{id}");
             Ok(())
         }
     }

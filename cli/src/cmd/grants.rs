@@ -28,10 +28,10 @@ impl Grants {
                 return output::json(&rules);
             }
             if rules.is_empty() {
-                println!("no grants or deny rules: every client sees nothing");
+                outln!("no grants or deny rules: every client sees nothing");
             }
             for r in &rules {
-                println!("{}", rule_line(r));
+                outln!("{}", rule_line(r));
             }
             Ok(())
         }

@@ -39,13 +39,13 @@ impl Identity {
                     })
                     .await?;
                 if added.is_empty() {
-                    println!(
+                    outln!(
                         "every identity in {} can already unlock the vault",
                         file.display()
                     );
                 }
                 for r in added {
-                    println!("added {r}");
+                    outln!("added {r}");
                 }
                 Ok(())
             }
@@ -54,16 +54,16 @@ impl Identity {
                     recipient: recipient.clone(),
                 })
                 .await?;
-                println!("removed {recipient}");
+                outln!("removed {recipient}");
                 Ok(())
             }
             Identity::Ls => {
                 let ids = ctx.call(p::IdentityList {}).await?;
                 if ids.is_empty() {
-                    println!("no identity can unlock the vault; only the passphrase");
+                    outln!("no identity can unlock the vault; only the passphrase");
                 }
                 for r in ids {
-                    println!("{r}");
+                    outln!("{r}");
                 }
                 Ok(())
             }

@@ -270,7 +270,7 @@ impl Import {
         } else {
             "imported"
         };
-        println!(
+        outln!(
             "{verb} {} of {} items from {} ({:?}); {} duplicates skipped",
             s.added,
             s.offered,
@@ -279,7 +279,7 @@ impl Import {
             s.duplicates
         );
         if s.policy_left_out > 0 {
-            println!(
+            outln!(
                 "policy: {} client and rule record(s) in the file left out; pass --with-policy to import them (they attach only to new clients)",
                 s.policy_left_out
             );
@@ -288,7 +288,7 @@ impl Import {
             print_policy(&s);
         }
         if s.clients + s.grants + s.denies + s.rules_skipped > 0 {
-            println!(
+            outln!(
                 "policy: {} clients, {} grants, {} deny rules; {} skipped{}",
                 s.clients,
                 s.grants,
@@ -342,9 +342,9 @@ fn as_bundle(items: Vec<Item>) -> Zeroizing<Vec<u8>> {
 /// The clients and rules an import creates, one per line.
 fn print_policy(s: &p::ImportSummary) {
     for c in &s.new_clients {
-        println!("new client {c}");
+        outln!("new client {c}");
     }
     for r in &s.rules {
-        println!("{}", super::grants::rule_line(r));
+        outln!("{}", super::grants::rule_line(r));
     }
 }

@@ -46,7 +46,7 @@ impl Init {
             work_factor,
         })
         .await?;
-        println!("created vault at {} (unlocked)", ctx.dir.display());
+        outln!("created vault at {} (unlocked)", ctx.dir.display());
         Ok(())
     }
 }

@@ -15,7 +15,7 @@ impl Lock {
         if let Some(r) = ctx.try_call(p::Lock {}).await? {
             r.map_err(|e| anyhow::anyhow!(e.message))?;
         }
-        println!("vault locked");
+        outln!("vault locked");
         Ok(())
     }
 }

@@ -23,7 +23,7 @@ impl Passwd {
             work_factor,
         })
         .await?;
-        println!("passphrase changed");
+        outln!("passphrase changed");
         Ok(())
     }
 }

@@ -41,7 +41,7 @@ impl Pending {
             return output::json(&list);
         }
         if list.is_empty() {
-            println!("nothing pending");
+            outln!("nothing pending");
             return Ok(());
         }
         for p in &list {
@@ -50,7 +50,7 @@ impl Pending {
                 .as_deref()
                 .map(|t| format!(" \"{}\"", output::visible_line(t)))
                 .unwrap_or_default();
-            println!(
+            outln!(
                 "{}  {}  from {}  into {} ({}){title}",
                 p.id,
                 p.created_at.format("%Y-%m-%d %H:%M"),
@@ -59,11 +59,11 @@ impl Pending {
                 output::visible_line(p.kind.as_str())
             );
             for line in p.body.lines() {
-                println!("    {}", output::visible_line(line));
+                outln!("    {}", output::visible_line(line));
             }
         }
-        println!();
-        println!(
+        outln!();
+        outln!(
             "store one with `ctxvault approve ID [--ns NS]`, drop one with `ctxvault reject ID`"
         );
         Ok(())
@@ -77,7 +77,7 @@ impl Approve {
             namespace: self.namespace,
         };
         let i = ctx.call_vault(req).await?;
-        println!("stored {} in {} as {}", self.id, i.namespace, i.id);
+        outln!("stored {} in {} as {}", self.id, i.namespace, i.id);
         Ok(())
     }
 }
@@ -85,7 +85,7 @@ impl Approve {
 impl Reject {
     pub async fn run(self, ctx: &Ctx) -> anyhow::Result<()> {
         ctx.call_vault(p::Reject { id: self.id }).await?;
-        println!("rejected {}", self.id);
+        outln!("rejected {}", self.id);
         Ok(())
     }
 }

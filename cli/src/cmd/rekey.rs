@@ -22,7 +22,7 @@ impl Rekey {
             work_factor,
         })
         .await?;
-        println!("vault rekeyed: every record is sealed under a new master key");
+        outln!("vault rekeyed: every record is sealed under a new master key");
         Ok(())
     }
 }

@@ -24,7 +24,7 @@ impl Revoke {
                     client: self.target.clone(),
                 })
                 .await?;
-            println!("revoked {n} rule(s) of {}", self.target);
+            outln!("revoked {n} rule(s) of {}", self.target);
             return Ok(());
         }
         let id = uuid::Uuid::parse_str(self.target.trim()).map_err(|_| {
@@ -34,7 +34,7 @@ impl Revoke {
             )
         })?;
         ctx.call_vault(p::Revoke { id }).await?;
-        println!("revoked {id}");
+        outln!("revoked {id}");
         Ok(())
     }
 }

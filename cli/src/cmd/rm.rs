@@ -16,7 +16,7 @@ pub struct Rm {
 impl Rm {
     pub async fn run(self, ctx: &Ctx) -> anyhow::Result<()> {
         ctx.call_vault(p::Remove { id: self.id }).await?;
-        println!("removed {}", self.id);
+        outln!("removed {}", self.id);
         Ok(())
     }
 }

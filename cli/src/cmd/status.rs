@@ -27,9 +27,9 @@ struct NoAgent {
 
 /// Print the vault line; false (after saying so) when there is no vault.
 fn header(ctx: &Ctx, initialized: bool) -> bool {
-    println!("vault:  {}", ctx.dir.display());
+    outln!("vault:  {}", ctx.dir.display());
     if !initialized {
-        println!("state:  no vault here (run `ctxvault init`)");
+        outln!("state:  no vault here (run `ctxvault init`)");
     }
     initialized
 }
@@ -68,9 +68,9 @@ impl Status {
             if !header(ctx, initialized) {
                 return Ok(());
             }
-            println!("agent:  not running");
-            println!("state:  locked");
-            println!("items:  {}", items.unwrap_or(0));
+            outln!("agent:  not running");
+            outln!("state:  locked");
+            outln!("items:  {}", items.unwrap_or(0));
             return Ok(());
         };
         if self.json {
@@ -79,23 +79,23 @@ impl Status {
         if !header(ctx, initialized) {
             return Ok(());
         }
-        println!("agent:  running (pid {})", s.pid);
-        println!("state:  {}", if s.locked { "locked" } else { "unlocked" });
-        println!("items:  {}", s.items);
+        outln!("agent:  running (pid {})", s.pid);
+        outln!("state:  {}", if s.locked { "locked" } else { "unlocked" });
+        outln!("items:  {}", s.items);
         if let Some(url) = &s.http {
-            println!("mcp:    {url}");
+            outln!("mcp:    {url}");
         }
         if s.pending > 0 {
-            println!(
+            outln!(
                 "review: {} proposal(s) from clients wait: `ctxvault pending`",
                 s.pending
             );
         }
         for w in &s.warnings {
-            println!("warning: {w}");
+            outln!("warning: {w}");
         }
         if !s.damaged.is_empty() {
-            println!(
+            outln!(
                 "damaged: {} item(s) failed integrity checks; `ctxvault get ID` names each",
                 s.damaged.len()
             );

@@ -9,14 +9,14 @@ pub struct Stop {}
 impl Stop {
     pub async fn run(self, ctx: &Ctx) -> anyhow::Result<()> {
         if !ctx.dir.is_dir() {
-            println!("no agent is running");
+            outln!("no agent is running");
             return Ok(());
         }
         // Works whatever protocol version the agent speaks.
         if ctx.stop_agent(&ctx.client()?).await? {
-            println!("agent stopped");
+            outln!("agent stopped");
         } else {
-            println!("no agent is running");
+            outln!("no agent is running");
         }
         Ok(())
     }

@@ -27,7 +27,7 @@ impl Unlock {
             None => UnlockWith::Passphrase(secret::passphrase(self.passphrase_stdin, false)?),
         };
         ctx.call(p::Unlock { with }).await?;
-        println!("vault unlocked");
+        outln!("vault unlocked");
         ctx.warn_vault_state().await;
         Ok(())
     }
