@@ -9,7 +9,9 @@ use std::process::Stdio;
 use anyhow::{Context, anyhow, bail};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use vault_daemon::client::{Bytes, ExportStream, Prepared};
-use vault_daemon::protocol::{Export, Import, ImportSummary, PROTOCOL_VERSION, Unlock, UnlockWith};
+use vault_daemon::protocol::{
+    ClientList, Export, Import, ImportSummary, PROTOCOL_VERSION, Unlock, UnlockWith,
+};
 use vault_daemon::{ApiError, Call, Client, ErrorKind, TransportError, paths};
 
 use crate::secret;
@@ -358,6 +360,13 @@ impl Ctx {
     ) -> anyhow::Result<Result<ImportSummary, ApiError>> {
         self.require_vault()?;
         let client = self.ensure_agent().await?;
+        // Unlock (or learn it cannot be) before sending the whole file.
+        if let Err(e) = self
+            .unlocking(&client, || client.call(ClientList {}))
+            .await?
+        {
+            return Ok(Err(e));
+        }
         match self
             .unlocking(&client, || client.import(opts, text.clone()))
             .await

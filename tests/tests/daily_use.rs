@@ -43,3 +43,49 @@ fn a_closed_pipe_ends_the_command_quietly() {
         assert_eq!(stderr, "", "ctxvault {args:?} into a closed pipe");
     }
 }
+
+/// `ctxvault mcp` with a wrong token stops at once with one clear line
+/// (as HTTP answers 401), before the MCP client's first call; a token of
+/// another client than `--client` names is warned about.
+#[test]
+fn the_stdio_bridge_checks_its_token_at_start() {
+    let env = Env::new();
+    env.init();
+    let token = env.json(&["client", "add", "claude", "--json"])["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    env.ok(&["client", "add", "cursor"]);
+    let bridge = |client: &str, token: &str| {
+        let mut c = env.cmd(&["mcp", "--client", client]);
+        // stdin stays open and silent: only the token check can end it.
+        c.env("CTXVAULT_TOKEN", token)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        c.spawn().unwrap()
+    };
+    let out = bridge("claude", "cv_not_a_token")
+        .wait_with_output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_ne!(out.status.code(), Some(0));
+    ctxvault_tests::assert_one_line_error(
+        &stderr,
+        "token given for client claude is unknown or revoked",
+    );
+    assert!(out.stdout.is_empty());
+
+    // The right token of another client: served, with a warning.
+    let mut child = bridge("cursor", &token);
+    let mut err = child.stderr.take().unwrap();
+    drop(child.stdin.take());
+    child.wait().unwrap();
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut err, &mut stderr).unwrap();
+    assert!(!stderr.contains("unknown or revoked"), "{stderr}");
+    assert!(
+        stderr.contains("this token belongs to client claude, not cursor"),
+        "{stderr}"
+    );
+}

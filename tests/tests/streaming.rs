@@ -16,13 +16,20 @@ use vault_daemon::protocol::frames::{FrameKind, IMPORT_PATH, encode};
 
 /// Plain JSONL of `n` items of about 900 bytes each, in `dir`.
 fn jsonl(dir: &Path, n: usize) -> std::path::PathBuf {
-    let path = dir.join(format!("items-{n}.jsonl"));
+    jsonl_of(dir, n, 0, &"lorem ipsum dolor ".repeat(50))
+}
+
+/// Plain JSONL of `n` items whose text is `words` after a number, their
+/// ids numbered from `first`.
+fn jsonl_of(dir: &Path, n: usize, first: u128, words: &str) -> std::path::PathBuf {
+    let path = dir.join(format!("items-{n}-{}.jsonl", words.len()));
     let mut text = format!(
         "{{\"format\":\"ctxvault-bundle\",\"version\":1,\"created_at\":\"2026-01-01T00:00:00Z\",\"items\":{n}}}\n"
     );
     for k in 0..n {
-        let id = uuid::Uuid::from_u128(0x0190_0000_0000_7000_8000_0000_0000_0000 + k as u128);
-        let body = format!("item {k}: {}", "lorem ipsum dolor ".repeat(50));
+        let id =
+            uuid::Uuid::from_u128(0x0190_0000_0000_7000_8000_0000_0000_0000 + first + k as u128);
+        let body = format!("item {k}: {words}");
         let line = serde_json::json!({
             "type": "item", "id": id.to_string(), "namespace": format!("work/n{}", k % 7),
             "kind": "note", "title": null, "body": body, "tags": [format!("t{}", k % 13)],
@@ -92,6 +99,36 @@ fn a_vault_larger_than_a_frame_goes_out_and_comes_back_whole() {
         o.stdout
     );
     assert!(o.stdout.contains("3000 duplicates"), "{}", o.stdout);
+}
+
+/// Items far larger than a frame, and one whose JSON line (a megabyte of
+/// quotes, each escaped) is longer than a frame on its own, go out in
+/// frames the reader takes and come back whole.
+#[test]
+fn items_larger_than_a_frame_go_out_whole() {
+    let env = Env::new();
+    env.init();
+    let src = jsonl_of(env.tmp.path(), 700, 0, &"eight kilobytes ".repeat(512));
+    env.ok(&["import", src.to_str().unwrap()]);
+    let quotes = jsonl_of(env.tmp.path(), 1, 1_000_000, &"\"".repeat(1024 * 1024 - 20));
+    let o = env.run(&["import", "--ns", "big", quotes.to_str().unwrap()]);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    let bundle = env.tmp.path().join("big.bundle");
+    let o = run_bundle(&env, &["export", "--out", bundle.to_str().unwrap()]);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert!(o.stdout.contains("exported 701 items"), "{}", o.stdout);
+    let other = Env::new();
+    other.init();
+    let o = run_bundle(&other, &["import", bundle.to_str().unwrap()]);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    let a = item_lines(&env, &env.tmp.path().join("a.jsonl"));
+    let b = item_lines(&other, &other.tmp.path().join("b.jsonl"));
+    assert_eq!(a.len(), 701);
+    assert_eq!(a, b);
+    assert!(
+        a.iter()
+            .any(|l| l.len() > 2 * 1024 * 1024 && l.contains("\"big/"))
+    );
 }
 
 /// One HTTP/1.1 request to the agent's socket announcing `length` bytes
@@ -185,5 +222,15 @@ fn an_export_that_fails_midway_leaves_no_file() {
             .join("\n");
         assert_one_line_error(&err, &format!("item {last} failed authentication"));
         assert!(!out.exists(), "{args:?} left a partial file behind");
+        let leftovers: Vec<_> = std::fs::read_dir(env.tmp.path())
+            .unwrap()
+            .filter_map(|e| e.ok())
+            .filter(|e| {
+                e.file_name()
+                    .to_string_lossy()
+                    .starts_with(".ctxvault-export")
+            })
+            .collect();
+        assert!(leftovers.is_empty(), "{args:?} left {leftovers:?}");
     }
 }

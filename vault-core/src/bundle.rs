@@ -315,7 +315,7 @@ impl Reader {
                 format!("longer than {} MiB: not a ctxvault bundle", MAX_LINE >> 20),
             ));
         }
-        self.partial.extend_from_slice(bytes);
+        crate::wiped::extend(&mut self.partial, bytes);
         Ok(())
     }
 

@@ -22,6 +22,7 @@ pub mod records;
 pub mod seal;
 pub mod store;
 pub mod vault;
+pub mod wiped;
 
 pub use error::{Error, Result};
 pub use item::{Item, ItemFilter, ItemPatch, Kind, Namespace, NewItem, Sensitivity, Tag};

@@ -112,6 +112,24 @@ impl Agent {
         lock(&self.vault).clone().ok_or_else(locked_error)
     }
 
+    /// The client holding `token` (see [`crate::protocol::WhoIs`]).
+    async fn who_is(&self, token: &Secret) -> Result<Option<String>, ApiError> {
+        if let Ok(session) = self.unlocked() {
+            return session
+                .client_of_token(token.expose_secret())
+                .await
+                .map(Some);
+        }
+        let tokens = lock(&self.tokens);
+        if tokens.is_empty() {
+            return Ok(None);
+        }
+        match tokens.get(&crate::policy::sha256_hex(token.expose_secret())) {
+            Some(name) => Ok(Some(name.clone())),
+            None => Err(crate::policy::unknown_token()),
+        }
+    }
+
     /// The unlocked session for one of the user's own requests (which
     /// counts as activity).
     pub(crate) fn owner_session(&self) -> Result<Arc<Session>, ApiError> {
@@ -227,6 +245,7 @@ impl Agent {
                 answer(ids.map_err(ApiError::from))
             }
             AgentRequest::Rekey(r) => answer(self.rekey(r).await),
+            AgentRequest::WhoIs(r) => answer(self.who_is(&r.token).await),
         }
     }
 

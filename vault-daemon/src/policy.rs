@@ -25,6 +25,14 @@ pub struct PolicyState {
     pub pending: Vec<PendingRecord>,
 }
 
+/// The refusal of a token no client holds.
+pub fn unknown_token() -> ApiError {
+    ApiError::new(
+        ErrorKind::Unauthorized,
+        "unknown or revoked client token; get a new one with `ctxvault client rotate NAME`",
+    )
+}
+
 /// Hex SHA-256 of a string (how tokens are kept).
 pub fn sha256_hex(s: &str) -> String {
     let d = ring::digest::digest(&ring::digest::SHA256, s.as_bytes());
@@ -112,12 +120,10 @@ impl PolicyState {
     /// The client holding `token`.
     pub fn client_by_token(&self, token: &str) -> Result<&ClientRecord, ApiError> {
         let h = sha256_hex(token);
-        self.clients.iter().find(|c| c.token_sha256 == h).ok_or_else(|| {
-            ApiError::new(
-                ErrorKind::Unauthorized,
-                "unknown or revoked client token; get a new one with `ctxvault client rotate NAME`",
-            )
-        })
+        self.clients
+            .iter()
+            .find(|c| c.token_sha256 == h)
+            .ok_or_else(unknown_token)
     }
 
     /// The SHA-256 of every client's token, with the client's name.

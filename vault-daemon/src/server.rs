@@ -93,10 +93,23 @@ pub enum DaemonError {
     },
 }
 
-fn json_response<T: serde::Serialize>(status: StatusCode, value: &T) -> axum::response::Response {
+pub(crate) fn json_response<T: serde::Serialize>(
+    status: StatusCode,
+    value: &T,
+) -> axum::response::Response {
     match serde_json::to_vec(value) {
         Ok(json) => (status, [("content-type", "application/json")], json).into_response(),
         Err(_) => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+    }
+}
+
+/// The HTTP status of a refused request: 500 for the agent's own failure,
+/// 400 for the rest.
+pub(crate) fn status_of(e: &ApiError) -> StatusCode {
+    if e.kind == ErrorKind::Internal {
+        StatusCode::INTERNAL_SERVER_ERROR
+    } else {
+        StatusCode::BAD_REQUEST
     }
 }
 
@@ -155,14 +168,7 @@ async fn call(
             let body = axum::body::Bytes::from_owner(zeroize::Zeroizing::new(json));
             (StatusCode::OK, [("content-type", "application/json")], body).into_response()
         }
-        Err(e) => {
-            let status = if e.kind == ErrorKind::Internal {
-                StatusCode::INTERNAL_SERVER_ERROR
-            } else {
-                StatusCode::BAD_REQUEST
-            };
-            json_response(status, &Err::<(), _>(e))
-        }
+        Err(e) => json_response(status_of(&e), &Err::<(), _>(e)),
     }
 }
 

@@ -23,25 +23,43 @@ use vault_core::vault::RecordChange;
 const MAX_IMPORT: usize = 1024 * 1024 * 1024;
 /// Items read and sealed into text at a time by an export.
 const EXPORT_CHUNK: usize = 1024;
+/// How long an export waits for its reader to take a frame.
+const SEND_WAIT: std::time::Duration = std::time::Duration::from_secs(60);
 
 impl Session {
     /// Write the whole vault as bundle text into `out`, in frames, ending
-    /// with an `E` frame holding the outcome. Stops when `out` is closed
-    /// (the CLI went away).
-    pub(crate) async fn export(&self, r: Export, out: mpsc::Sender<Bytes>) {
-        let outcome = self.export_frames(&r, &out).await;
+    /// with an `E` frame holding the outcome. Stops when `out` is closed or
+    /// stops taking frames (the CLI went away), or when `current` says
+    /// this session was locked meanwhile.
+    pub(crate) async fn export(
+        &self,
+        r: Export,
+        out: mpsc::Sender<Bytes>,
+        current: impl Fn() -> bool + Send,
+    ) {
+        let outcome = self.export_frames(&r, &out, &current).await;
         let end = serde_json::to_vec(&outcome).unwrap_or_else(|_| {
             br#"{"Err":{"kind":"internal","message":"cannot encode the outcome"}}"#.to_vec()
         });
-        let _ = out.send(frame(FrameKind::End, &end)).await;
+        let _ = out
+            .send_timeout(frame(FrameKind::End, &end), SEND_WAIT)
+            .await;
     }
 
     async fn export_frames(
         &self,
         r: &Export,
         out: &mpsc::Sender<Bytes>,
+        current: &(impl Fn() -> bool + Send),
     ) -> Result<Counts, ApiError> {
-        let gone = || ApiError::new(ErrorKind::Internal, "the export's reader went away");
+        let send = |payload: &[u8]| {
+            let f = frame(FrameKind::Data, payload);
+            async move {
+                out.send_timeout(f, SEND_WAIT).await.map_err(|_| {
+                    ApiError::new(ErrorKind::Internal, "the export's reader stopped reading")
+                })
+            }
+        };
         let records = if r.with_policy {
             self.vault.records().await?
         } else {
@@ -53,24 +71,26 @@ impl Session {
             items: scan.len() as u64,
             ..policy.counts()
         };
-        let mut text = zeroize::Zeroizing::new(Vec::with_capacity(DATA_FRAME + 64 * 1024));
+        // Room for a frame and the longest line: the text never moves to a
+        // bigger block, which would leave a copy unwiped.
+        let mut text = zeroize::Zeroizing::new(Vec::with_capacity(DATA_FRAME + bundle::MAX_LINE));
         bundle::header_line(chrono::Utc::now(), &counts, &mut text);
         while let Some(items) = self.vault.scan_next(&mut scan).await? {
+            if !current() {
+                return Err(crate::view::locked_error());
+            }
             for i in &items {
                 bundle::item_line(i, &mut text);
-            }
-            drop(items);
-            if text.len() >= DATA_FRAME {
-                out.send(frame(FrameKind::Data, &text))
-                    .await
-                    .map_err(|_| gone())?;
-                text.clear();
+                while text.len() >= DATA_FRAME {
+                    send(&text[..DATA_FRAME]).await?;
+                    text.drain(..DATA_FRAME);
+                }
             }
         }
         policy.policy_lines(&mut text);
-        out.send(frame(FrameKind::Data, &text))
-            .await
-            .map_err(|_| gone())?;
+        for piece in text.chunks(DATA_FRAME) {
+            send(piece).await?;
+        }
         Ok(counts)
     }
 
@@ -195,15 +215,11 @@ fn frame(kind: FrameKind, payload: &[u8]) -> Bytes {
 }
 
 fn json_answer<T: serde::Serialize>(r: Result<T, ApiError>) -> axum::response::Response {
-    let status = match &r {
-        Ok(_) => StatusCode::OK,
-        Err(e) if e.kind == ErrorKind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
-        Err(_) => StatusCode::BAD_REQUEST,
-    };
-    match serde_json::to_vec(&r) {
-        Ok(json) => (status, [("content-type", "application/json")], json).into_response(),
-        Err(_) => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
-    }
+    let status = r
+        .as_ref()
+        .err()
+        .map_or(StatusCode::OK, crate::server::status_of);
+    crate::server::json_response(status, &r)
 }
 
 /// `POST /v1/export`: the vault's bundle text in frames.
@@ -226,7 +242,13 @@ pub(crate) async fn export_route(
         }
     };
     let (tx, rx) = mpsc::channel::<Bytes>(4);
-    tokio::spawn(async move { session.export(r, tx).await });
+    let me = Arc::downgrade(&session);
+    let current = move || {
+        agent
+            .unlocked()
+            .is_ok_and(|s| me.upgrade().is_some_and(|me| Arc::ptr_eq(&s, &me)))
+    };
+    tokio::spawn(async move { session.export(r, tx, current).await });
     let stream = futures_util::stream::unfold(rx, |mut rx| async move {
         rx.recv().await.map(|b| (Ok::<_, std::io::Error>(b), rx))
     });
@@ -281,10 +303,13 @@ async fn read_import(agent: &Agent, body: Body) -> Result<(Import, Parsed), ApiE
                 "the import was cut off before its end ({e}); nothing was written"
             ))
         })?;
+        total += piece.len();
         if failed.is_some() {
+            if total > 2 * MAX_IMPORT {
+                break;
+            }
             continue;
         }
-        total += piece.len();
         if total > MAX_IMPORT {
             failed = Some(invalid(format!(
                 "the file holds more than {} MiB of text, more than one import takes; split it",
@@ -313,7 +338,8 @@ async fn read_import(agent: &Agent, body: Body) -> Result<(Import, Parsed), ApiE
                 FrameKind::Start if opts.is_none() => serde_json::from_slice::<Import>(payload)
                     .map_err(|e| invalid(format!("malformed request: {e}")))
                     .and_then(|o| {
-                        // A locked vault is said at once, not after the file.
+                        // A locked vault is refused without reading the
+                        // text (the CLI unlocks before sending it).
                         agent.owner_session()?;
                         opts = Some(o);
                         Ok(())

@@ -224,30 +224,39 @@ async fn pump(
 }
 
 /// Write the export into a new file at `path` through the sink `wrap`
-/// makes, synced to disk. On any failure the file is removed: a partial
-/// bundle is never left looking like a whole one.
+/// makes, synced to disk. It is written under a temporary name in the same
+/// folder (0600) and takes its name only once complete, never replacing a
+/// file: an export that fails or is interrupted never leaves a partial
+/// bundle looking like a whole one.
 async fn write_file(
     path: &Path,
     stream: &mut ExportStream,
     wrap: impl FnOnce(BufWriter<std::fs::File>) -> anyhow::Result<Box<dyn Sink>>,
 ) -> anyhow::Result<Counts> {
-    let file = create_file(path)?;
-    let written = async {
-        let mut sink = wrap(BufWriter::with_capacity(1 << 20, file))?;
-        let counts = pump(stream, |t| {
-            sink.write_all(t)
-                .with_context(|| format!("writing {}", path.display()))
-        })
-        .await?;
-        sink.finish()
-            .and_then(|w| w.into_inner().map_err(|e| e.into_error()))
-            .and_then(|f| f.sync_all())
-            .with_context(|| format!("writing {}", path.display()))?;
-        Ok(counts)
-    }
-    .await;
-    if written.is_err() {
-        let _ = std::fs::remove_file(path);
-    }
-    written
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let tmp = tempfile::Builder::new()
+        .prefix(".ctxvault-export-")
+        .tempfile_in(dir)
+        .map_err(|e| anyhow!("cannot create a file in {}: {e}", dir.display()))?;
+    let (file, tmp_path) = tmp.into_parts();
+    let writing = || format!("writing {}", path.display());
+    let mut sink = wrap(BufWriter::with_capacity(1 << 20, file))?;
+    let counts = pump(stream, |t| sink.write_all(t).with_context(writing)).await?;
+    sink.finish()
+        .and_then(|w| w.into_inner().map_err(|e| e.into_error()))
+        .and_then(|f| f.sync_all())
+        .with_context(writing)?;
+    tmp_path
+        .persist_noclobber(path)
+        .map_err(|e| match e.error.kind() {
+            std::io::ErrorKind::AlreadyExists => anyhow!(
+                "{} already exists; choose another name or remove it first",
+                path.display()
+            ),
+            _ => anyhow!("cannot create {}: {}", path.display(), e.error),
+        })?;
+    Ok(counts)
 }

@@ -6,8 +6,9 @@ use std::pin::Pin;
 use std::sync::Arc;
 
 use anyhow::bail;
+use vault_daemon::ErrorKind;
 use vault_daemon::bridge::{Revive, SocketView, serve_stdio};
-use vault_daemon::protocol::{Secret, Unlock, UnlockWith};
+use vault_daemon::protocol::{Secret, Unlock, UnlockWith, WhoIs};
 
 use crate::ctx::{self, Ctx};
 use crate::secret;
@@ -66,6 +67,25 @@ impl Mcp {
         };
         ctx.require_vault()?;
         let client = ctx.ensure_agent().await?;
+        // A wrong token is said now, not at the client's first call.
+        match client
+            .call(WhoIs {
+                token: Secret::new(token.clone()),
+            })
+            .await?
+        {
+            Ok(Some(holder)) if holder != self.client => eprintln!(
+                "warning: this token belongs to client {holder}, not {}: the vault treats every call as {holder}'s",
+                self.client
+            ),
+            Ok(_) => {}
+            Err(e) if e.kind == ErrorKind::Unauthorized => bail!(
+                "the token given for client {} is unknown or revoked: run `ctxvault client rotate {}` and give the new token to the client",
+                self.client,
+                self.client
+            ),
+            Err(e) => bail!("{}", e.message),
+        }
         let revive = Arc::new(Reviver {
             dir: ctx.dir.clone(),
         });

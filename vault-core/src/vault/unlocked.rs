@@ -1,5 +1,6 @@
 //! The unlocked vault and its reads: items, groups, counts, policy records.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -211,8 +212,18 @@ impl UnlockedVault {
         let st = self.state.read().await;
         let all = vec![true; st.groups.len()];
         let rowids: Vec<i64> = st.rowids_in(&all).collect();
+        // Ids too: a removed item's rowid can be reused by a new one.
+        let mut ids: std::collections::HashMap<i64, Uuid> = HashMap::with_capacity(rowids.len());
+        for (id, rowid) in &st.by_id {
+            ids.insert(*rowid, *id);
+        }
+        let ids = rowids
+            .iter()
+            .map(|r| ids.get(r).copied().unwrap_or_default())
+            .collect();
         ItemScan {
             rowids,
+            ids,
             next: 0,
             chunk: chunk.max(1),
         }
@@ -225,7 +236,12 @@ impl UnlockedVault {
             return Ok(None);
         };
         let rows = self.store.get_many(rowids).await?;
-        if rows.len() != rowids.len() {
+        let same = rows.len() == rowids.len()
+            && rows
+                .iter()
+                .zip(&scan.ids[scan.next..end])
+                .all(|(r, id)| r.id == *id);
+        if !same {
             return Err(Error::Changed("export"));
         }
         scan.next = end;
@@ -264,6 +280,8 @@ impl UnlockedVault {
 /// [`UnlockedVault::scan_next`].
 pub struct ItemScan {
     rowids: Vec<i64>,
+    /// The id at each rowid when the scan began.
+    ids: Vec<Uuid>,
     next: usize,
     chunk: usize,
 }

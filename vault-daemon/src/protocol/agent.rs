@@ -41,6 +41,8 @@ pub enum AgentRequest {
     IdentityList(IdentityList),
     /// [`Rekey`].
     Rekey(Rekey),
+    /// [`WhoIs`].
+    WhoIs(WhoIs),
 }
 
 /// Who are you? Answered even when no vault exists.
@@ -164,6 +166,16 @@ pub struct Rekey {
     pub work_factor: Option<u8>,
 }
 
+/// Whose token is this? Answered from the agent's table of token hashes,
+/// which it keeps while locked once it has been unlocked: the name of the
+/// client, `None` when the agent cannot tell yet (locked and never
+/// unlocked), or an `unauthorized` error for a token it does not know.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct WhoIs {
+    /// The token.
+    pub token: Secret,
+}
+
 calls!(Agent / AgentRequest {
     Hello => HelloInfo,
     StatusQuery => Status,
@@ -176,6 +188,7 @@ calls!(Agent / AgentRequest {
     IdentityRm => (),
     IdentityList => Vec<String>,
     Rekey => (),
+    WhoIs => Option<String>,
 });
 
 impl AgentRequest {
@@ -185,6 +198,7 @@ impl AgentRequest {
         !matches!(
             self,
             AgentRequest::Hello(_)
+                | AgentRequest::WhoIs(_)
                 | AgentRequest::StatusQuery(_)
                 | AgentRequest::Stop(_)
                 | AgentRequest::Lock(_)

@@ -57,8 +57,10 @@ pub enum FrameError {
     TooLong(usize),
 }
 
-/// The five bytes before a payload of `len` bytes (at most [`MAX_FRAME`]).
+/// The five bytes before a payload of `len` bytes, which callers keep at
+/// most [`MAX_FRAME`] (the reader refuses longer frames).
 pub fn header(kind: FrameKind, len: usize) -> [u8; 5] {
+    debug_assert!(len <= MAX_FRAME, "a frame of {len} bytes");
     let n = (len as u32).to_be_bytes();
     [kind.byte(), n[0], n[1], n[2], n[3]]
 }
@@ -96,7 +98,7 @@ impl Decoder {
             self.at = 0;
         }
         self.last = (0, 0);
-        self.buf.extend_from_slice(bytes);
+        vault_core::wiped::extend(&mut self.buf, bytes);
     }
 
     /// The next whole frame, if one has arrived.
