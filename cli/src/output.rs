@@ -109,8 +109,8 @@ pub fn clap_error(e: clap::Error) -> ExitCode {
             // line, "Usage: ...", a blank line, a hint. Fold the message
             // and the usage into one line.
             let rendered = e.render().to_string();
-            let mut parts = rendered.split("\n\n");
-            let message = parts.next().unwrap_or("invalid arguments");
+            let parts: Vec<&str> = rendered.split("\n\n").map(str::trim).collect();
+            let message = parts.first().copied().unwrap_or("invalid arguments");
             let message: Vec<&str> = message
                 .lines()
                 .map(str::trim)
@@ -118,11 +118,28 @@ pub fn clap_error(e: clap::Error) -> ExitCode {
                 .collect();
             let message = message.join(" ");
             let message = message.strip_prefix("error: ").unwrap_or(&message);
+            // clap's own suggestions ("a similar subcommand exists").
+            let tips: String = parts
+                .iter()
+                .filter_map(|p| p.strip_prefix("tip: "))
+                .map(|t| format!("; {}", t.lines().next().unwrap_or(t).trim()))
+                .collect();
             let usage = parts
-                .find_map(|p| p.trim().strip_prefix("Usage: "))
-                .map(|u| format!(" (usage: {})", u.lines().next().unwrap_or(u).trim()))
-                .unwrap_or_default();
-            eprintln!("error: {message}{usage}; see `ctxvault --help`");
+                .iter()
+                .find_map(|p| p.strip_prefix("Usage: "))
+                .map(|u| u.lines().next().unwrap_or(u).trim());
+            // The subcommand's own help: the usage line up to its options.
+            let command = usage
+                .map(|u| {
+                    u.split_whitespace()
+                        .take_while(|w| !w.starts_with(['[', '<', '-']))
+                        .collect::<Vec<_>>()
+                        .join(" ")
+                })
+                .filter(|c| !c.is_empty())
+                .unwrap_or_else(|| "ctxvault".to_owned());
+            let usage = usage.map(|u| format!(" (usage: {u})")).unwrap_or_default();
+            eprintln!("error: {message}{tips}{usage}; see `{command} --help`");
             ExitCode::from(2)
         }
     }

@@ -89,3 +89,38 @@ fn the_stdio_bridge_checks_its_token_at_start() {
         "{stderr}"
     );
 }
+
+/// A kind no item has and that is not common is refused as a likely typo,
+/// with the nearest kind; `--new-kind` makes it, and then it is known.
+/// Unknown subcommands get clap's suggestion, and errors name the
+/// subcommand's own help.
+#[test]
+fn typos_are_caught_and_named() {
+    let env = Env::new();
+    env.init();
+    let o = env.run(&["add", "--kind", "preferance", "tea over coffee"]);
+    assert_ne!(o.code, 0);
+    ctxvault_tests::assert_one_line_error(&o.stderr, "did you mean \"preference\"?");
+    assert!(o.stderr.contains("--new-kind"), "{}", o.stderr);
+    assert_eq!(env.json(&["ls", "--json"]).as_array().unwrap().len(), 0);
+    let id = env.add(&["--kind", "preference", "tea over coffee"]);
+    let o = env.run(&["edit", &id, "--kind", "prefrence"]);
+    assert_ne!(o.code, 0);
+    ctxvault_tests::assert_one_line_error(&o.stderr, "did you mean \"preference\"?");
+    env.add(&["--kind", "recipe", "--new-kind", "miso soup"]);
+    env.add(&["--kind", "recipe", "dal"]);
+    let kinds: Vec<String> = env
+        .json(&["ls", "--json"])
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["kind"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(kinds, ["preference", "recipe", "recipe"]);
+
+    let o = env.run(&["serch", "tea"]);
+    assert_eq!(o.code, 2);
+    ctxvault_tests::assert_one_line_error(&o.stderr, "a similar subcommand exists: 'search'");
+    let o = env.run(&["grant", "claude"]);
+    ctxvault_tests::assert_one_line_error(&o.stderr, "see `ctxvault grant --help`");
+}

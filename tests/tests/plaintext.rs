@@ -65,6 +65,7 @@ fn no_marker_in_any_file() {
         "zqxtagmarker",
         "--kind",
         "zqxkindmarker",
+        "--new-kind",
         body,
     ]);
     env.add(&["--ns", "profile", "another zqxbodymarker2 item"]);

@@ -37,6 +37,7 @@ async fn a_retried_add_is_answered_from_the_first_outcome_even_after_a_kill() {
     let key = uuid::Uuid::now_v7();
     let add = || p::Add {
         item: note("stored exactly once"),
+        new_kind: false,
         request: Some(key),
     };
     let first = client(&env).call(add()).await.unwrap().unwrap();
@@ -53,6 +54,7 @@ async fn a_retried_add_is_answered_from_the_first_outcome_even_after_a_kill() {
     let other = client(&env)
         .call(p::Add {
             item: note("stored exactly once"),
+            new_kind: false,
             request: Some(uuid::Uuid::now_v7()),
         })
         .await

@@ -215,6 +215,19 @@ impl AsRef<str> for Tag {
     }
 }
 
+impl Kind {
+    /// The kinds every vault knows, whether or not an item has them yet.
+    pub const COMMON: &'static [&'static str] = &[
+        "fact",
+        "preference",
+        "note",
+        "person",
+        "project",
+        "event",
+        "document",
+    ];
+}
+
 impl Default for Kind {
     fn default() -> Self {
         Kind("note".to_owned())

@@ -6,7 +6,7 @@ use serde::Serialize;
 use uuid::Uuid;
 use vault_core::records::PendingRecord;
 use vault_core::vault::RecordChange;
-use vault_core::{Item, NewItem, Sensitivity};
+use vault_core::{Item, Kind, NewItem, Sensitivity};
 
 use crate::policy::{self, PolicyState};
 use crate::protocol::*;
@@ -41,9 +41,17 @@ impl Session {
     pub async fn handle_vault(&self, req: VaultRequest) -> Result<Encoded, ApiError> {
         let v = &self.vault;
         match req {
-            VaultRequest::Add(r) => answer(add_once(v, r).await.map_err(ApiError::from)),
+            VaultRequest::Add(r) => {
+                check_kind(v, &r.item.kind, r.new_kind).await?;
+                answer(add_once(v, r).await.map_err(ApiError::from))
+            }
             VaultRequest::Get(r) => answer(v.get(&r.id).await.map_err(ApiError::from)),
-            VaultRequest::Edit(r) => answer(v.edit(&r.id, r.patch).await.map_err(ApiError::from)),
+            VaultRequest::Edit(r) => {
+                if let Some(kind) = &r.patch.kind {
+                    check_kind(v, kind, r.new_kind).await?;
+                }
+                answer(v.edit(&r.id, r.patch).await.map_err(ApiError::from))
+            }
             VaultRequest::Remove(r) => answer(v.remove(&r.id).await.map_err(ApiError::from)),
             VaultRequest::List(r) => answer(v.list(&r.filter).await.map_err(ApiError::from)),
             VaultRequest::ListAs(r) => {
@@ -152,6 +160,42 @@ impl Session {
         st.apply(&[], &[id]);
         Ok(item)
     }
+}
+
+/// Refuse a kind that is neither common nor on any item yet, unless
+/// `new` says it is meant: `--kind preferance` would otherwise make a kind
+/// of its own, and the item would never reach the profile.
+async fn check_kind(
+    v: &vault_core::UnlockedVault,
+    kind: &vault_core::Kind,
+    new: bool,
+) -> Result<(), ApiError> {
+    let mut known: Vec<String> = Kind::COMMON.iter().map(|k| (*k).to_owned()).collect();
+    for g in v.group_keys().await {
+        if !known.iter().any(|k| k == g.kind.as_str()) {
+            known.push(g.kind.as_str().to_owned());
+        }
+    }
+    if new || known.iter().any(|k| k == kind.as_str()) {
+        return Ok(());
+    }
+    let closest = known
+        .iter()
+        .map(|k| (strsim::damerau_levenshtein(k, kind.as_str()), k))
+        .filter(|(d, k)| *d <= 2.max(k.len() / 3))
+        .min();
+    let hint = match closest {
+        Some((_, k)) => format!("did you mean {k:?}? "),
+        None => String::new(),
+    };
+    Err(ApiError::new(
+        ErrorKind::Invalid,
+        format!(
+            "unknown kind {:?}: {hint}kinds in use: {}; pass --new-kind to make a new one",
+            kind.as_str(),
+            known.join(", ")
+        ),
+    ))
 }
 
 /// Store an item once per idempotency key: a retry is answered with the

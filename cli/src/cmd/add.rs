@@ -39,6 +39,7 @@ impl Add {
         let i = ctx
             .call_vault_once(p::Add {
                 item,
+                new_kind: f.new_kind,
                 request: Some(uuid::Uuid::now_v7()),
             })
             .await?;

@@ -290,6 +290,7 @@ impl Demo {
                 a,
                 p::Add {
                     item,
+                    new_kind: false,
                     request: None,
                 },
             )

@@ -33,6 +33,7 @@ impl Edit {
     pub async fn run(self, ctx: &Ctx) -> anyhow::Result<()> {
         let body = self.text.as_deref().map(read_text).transpose()?;
         let f = self.fields;
+        let new_kind = f.new_kind;
         let tags = if self.clear_tags {
             Some(Vec::new())
         } else {
@@ -46,7 +47,13 @@ impl Edit {
             tags,
             sensitivity: f.sensitivity,
         };
-        let i = ctx.call_vault(p::Edit { id: self.id, patch }).await?;
+        let i = ctx
+            .call_vault(p::Edit {
+                id: self.id,
+                patch,
+                new_kind,
+            })
+            .await?;
         {
             if self.json {
                 return output::json(&i);

@@ -166,9 +166,13 @@ pub struct ItemFields {
     /// Namespace, a slash path such as `work/acme`.
     #[arg(long = "ns", value_name = "NS")]
     pub namespace: Option<vault_core::Namespace>,
-    /// Kind: fact, preference, note, person, project, event, document, ...
+    /// Kind (default `note`): fact, preference, note, person, project,
+    /// event, document, or one already in use; another needs --new-kind.
     #[arg(long)]
     pub kind: Option<vault_core::Kind>,
+    /// Allow a kind no item has yet (refused otherwise, as a likely typo).
+    #[arg(long, requires = "kind")]
+    pub new_kind: bool,
     /// Short title.
     #[arg(long)]
     pub title: Option<String>,

@@ -70,6 +70,10 @@ pub enum VaultRequest {
 pub struct Add {
     /// The item.
     pub item: NewItem,
+    /// Its kind may be one no item has yet and that is not common (see
+    /// `Kind::COMMON`); without it such a kind is refused as a likely typo.
+    #[serde(default)]
+    pub new_kind: bool,
     /// An idempotency key: a retry with the same key is answered with the
     /// item the first request stored, not stored twice.
     #[serde(default)]
@@ -90,6 +94,9 @@ pub struct Edit {
     pub id: Uuid,
     /// The change.
     pub patch: ItemPatch,
+    /// As [`Add::new_kind`].
+    #[serde(default)]
+    pub new_kind: bool,
 }
 
 /// Delete an item.
