@@ -8,10 +8,14 @@ use std::process::Stdio;
 
 use anyhow::{Context, anyhow, bail};
 use tokio::io::{AsyncBufReadExt, BufReader};
+use uuid::Uuid;
 use vault_daemon::client::{Bytes, ExportStream, Prepared};
 use vault_daemon::protocol::{
-    ClientList, Export, Import, ImportSummary, PROTOCOL_VERSION, Unlock, UnlockWith,
+    ClientList, Export, Import, ImportSummary, PROTOCOL_VERSION, Resolve, ShortIds, Unlock,
+    UnlockWith,
 };
+
+use crate::cmd::ItemId;
 use vault_daemon::{ApiError, Call, Client, ErrorKind, TransportError, paths};
 
 use crate::secret;
@@ -347,6 +351,32 @@ impl Ctx {
                 send().await
             }
             other => Ok(other),
+        }
+    }
+
+    /// The item an id argument names: a whole id as it is, the start of
+    /// one through the agent (which knows every id).
+    pub async fn item_id(&self, arg: &ItemId) -> anyhow::Result<Uuid> {
+        match arg {
+            ItemId::Whole(id) => Ok(*id),
+            ItemId::Start(prefix) => {
+                self.call_vault(Resolve {
+                    prefix: prefix.clone(),
+                })
+                .await
+            }
+        }
+    }
+
+    /// Show each row's id as its shortest unique start (whole ids stay if
+    /// the agent cannot say).
+    pub async fn shorten<'a>(&self, rows: impl IntoIterator<Item = &'a mut crate::output::Row>) {
+        let mut rows: Vec<&mut crate::output::Row> = rows.into_iter().collect();
+        let ids = rows.iter().map(|r| r.id).collect();
+        if let Ok(short) = self.call_vault(ShortIds { ids }).await {
+            for (r, s) in rows.iter_mut().zip(short) {
+                r.shown = s;
+            }
         }
     }
 

@@ -186,7 +186,10 @@ pub fn item(i: &Item) {
 
 /// What a list line shows of an item (the user's own, or as a client gets it).
 pub struct Row {
-    id: uuid::Uuid,
+    /// The item's id.
+    pub id: uuid::Uuid,
+    /// The id as shown: whole, or its shortest unique start.
+    pub shown: String,
     namespace: String,
     label: String,
 }
@@ -196,6 +199,7 @@ impl Row {
     pub fn of_item(i: &Item) -> Row {
         Row {
             id: i.id,
+            shown: i.id.to_string(),
             namespace: i.namespace.to_string(),
             label: i
                 .title
@@ -208,6 +212,7 @@ impl Row {
     pub fn of_client_item(i: &client_view::ContextItem) -> Row {
         Row {
             id: i.id,
+            shown: i.id.to_string(),
             namespace: i.namespace.clone(),
             label: i
                 .title
@@ -220,7 +225,12 @@ impl Row {
 /// One line per item, for people.
 pub fn item_lines(rows: &[Row]) {
     for r in rows {
-        outln!("{}  {:<20} {}", r.id, r.namespace, visible_line(&r.label));
+        outln!(
+            "{:<13}  {:<20} {}",
+            r.shown,
+            r.namespace,
+            visible_line(&r.label)
+        );
     }
 }
 
@@ -228,8 +238,8 @@ pub fn item_lines(rows: &[Row]) {
 pub fn hits(hits: &[(f64, Row, String)]) {
     for (score, r, snippet) in hits {
         outln!(
-            "{score:>6.2}  {}  {:<20} {}",
-            r.id,
+            "{score:>6.2}  {:<13}  {:<20} {}",
+            r.shown,
             r.namespace,
             visible_line(&r.label)
         );

@@ -124,3 +124,56 @@ fn typos_are_caught_and_named() {
     let o = env.run(&["grant", "claude"]);
     ctxvault_tests::assert_one_line_error(&o.stderr, "see `ctxvault grant --help`");
 }
+
+/// Ids: lists show each id's shortest unique start, any unique start names
+/// the item, an ambiguous or unknown one is refused in one line; `rm`
+/// takes several ids or a namespace (with --yes off a terminal), all or
+/// nothing.
+#[test]
+fn ids_by_their_start_and_removing_many() {
+    let env = Env::new();
+    env.init();
+    let a = env.add(&["--ns", "work/old", "old one"]);
+    let b = env.add(&["--ns", "work/old", "old two"]);
+    let c = env.add(&["--ns", "work/old/deep", "old three"]);
+    let keep = env.add(&["--ns", "work", "keep me"]);
+    let listed = env.ok(&["ls"]);
+    for id in [&a, &b, &c, &keep] {
+        let line = listed
+            .lines()
+            .find(|l| id.starts_with(l.split_whitespace().next().unwrap()))
+            .unwrap_or_else(|| panic!("{id} not listed by its start: {listed}"));
+        let short = line.split_whitespace().next().unwrap();
+        assert!(short.len() < id.len(), "{short} is not shorter than {id}");
+        let got = env.json(&["get", short, "--json"]);
+        assert_eq!(got["id"].as_str().unwrap(), id.as_str());
+    }
+    // Items made together share their first characters.
+    let shared = &a[..4];
+    let o = env.run(&["get", shared]);
+    assert_ne!(o.code, 0);
+    ctxvault_tests::assert_one_line_error(&o.stderr, &format!("{shared} starts 4 item ids"));
+    let o = env.run(&["get", "ffffffff"]);
+    ctxvault_tests::assert_one_line_error(&o.stderr, "no item id starts with ffffffff");
+    let o = env.run(&["get", "xyz"]);
+    ctxvault_tests::assert_one_line_error(&o.stderr, "malformed id \"xyz\"");
+
+    // All or nothing: one missing id removes none.
+    let o = env.run(&["rm", &a, "0190ffff-0000-7000-8000-000000000000"]);
+    assert_ne!(o.code, 0, "{}", o.stdout);
+    assert_eq!(env.json(&["ls", "--json"]).as_array().unwrap().len(), 4);
+    let out = env.ok(&["rm", &a, &b]);
+    assert!(
+        out.contains(&format!("removed {a}")) && out.contains(&format!("removed {b}")),
+        "{out}"
+    );
+    // A namespace: refused off a terminal without --yes.
+    let o = env.run(&["rm", "--ns", "work/old"]);
+    ctxvault_tests::assert_one_line_error(&o.stderr, "needs --yes");
+    assert_eq!(env.json(&["ls", "--json"]).as_array().unwrap().len(), 2);
+    let out = env.ok(&["rm", "--ns", "work/old", "--yes"]);
+    assert!(out.contains(&format!("removed {c}")), "{out}");
+    let left = env.json(&["ls", "--json"]);
+    assert_eq!(left.as_array().unwrap().len(), 1);
+    assert_eq!(left[0]["id"].as_str().unwrap(), keep.as_str());
+}

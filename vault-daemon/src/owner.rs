@@ -52,7 +52,11 @@ impl Session {
                 }
                 answer(v.edit(&r.id, r.patch).await.map_err(ApiError::from))
             }
-            VaultRequest::Remove(r) => answer(v.remove(&r.id).await.map_err(ApiError::from)),
+            VaultRequest::Remove(r) => answer(v.remove_all(&r.ids).await.map_err(ApiError::from)),
+            VaultRequest::Resolve(r) => {
+                answer(v.resolve_prefix(&r.prefix).await.map_err(ApiError::from))
+            }
+            VaultRequest::ShortIds(r) => answer(Ok(v.short_ids(&r.ids).await)),
             VaultRequest::List(r) => answer(v.list(&r.filter).await.map_err(ApiError::from)),
             VaultRequest::ListAs(r) => {
                 answer(self.list_for(&Who::dry_run(&r.client), r.query).await)

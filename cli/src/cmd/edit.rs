@@ -1,6 +1,5 @@
 //! `ctxvault edit`.
 
-use uuid::Uuid;
 use vault_core::ItemPatch;
 use vault_daemon::protocol as p;
 
@@ -12,9 +11,9 @@ use crate::output;
 /// set; `--title ""` clears the title.
 #[derive(clap::Args)]
 pub struct Edit {
-    /// The item id.
-    #[arg(value_parser = super::parse_id)]
-    id: Uuid,
+    /// The item's id, or its first characters (at least 4) if no other id starts so.
+    #[arg(value_parser = super::parse_item_id)]
+    id: super::ItemId,
     #[command(flatten)]
     fields: ItemFields,
     /// Remove every tag.
@@ -47,9 +46,10 @@ impl Edit {
             tags,
             sensitivity: f.sensitivity,
         };
+        let id = ctx.item_id(&self.id).await?;
         let i = ctx
             .call_vault(p::Edit {
-                id: self.id,
+                id,
                 patch,
                 new_kind,
             })

@@ -1,6 +1,5 @@
 //! `ctxvault get`.
 
-use uuid::Uuid;
 use vault_daemon::protocol as p;
 
 use crate::ctx::Ctx;
@@ -9,9 +8,9 @@ use crate::output;
 /// Show one item.
 #[derive(clap::Args)]
 pub struct Get {
-    /// The item id.
-    #[arg(value_parser = super::parse_id)]
-    id: Uuid,
+    /// The item's id, or its first characters (at least 4) if no other id starts so.
+    #[arg(value_parser = super::parse_item_id)]
+    id: super::ItemId,
     /// Print JSON.
     #[arg(long)]
     json: bool,
@@ -19,7 +18,8 @@ pub struct Get {
 
 impl Get {
     pub async fn run(self, ctx: &Ctx) -> anyhow::Result<()> {
-        let i = ctx.call_vault(p::Get { id: self.id }).await?;
+        let id = ctx.item_id(&self.id).await?;
+        let i = ctx.call_vault(p::Get { id }).await?;
         {
             if self.json {
                 return output::json(&i);

@@ -50,6 +50,8 @@ impl Ls {
                 items.iter().map(output::Row::of_client_item).collect()
             }
         };
+        let mut rows = rows;
+        ctx.shorten(rows.iter_mut()).await;
         output::item_lines(&rows);
         Ok(())
     }

@@ -53,7 +53,8 @@ pub enum Command {
     Get(get::Get),
     /// Change an item; only the fields given change.
     Edit(edit::Edit),
-    /// Delete an item.
+    /// Delete items (named by id or its first characters, or a whole
+    /// namespace with --ns); all go or none does.
     Rm(rm::Rm),
     /// List items.
     Ls(ls::Ls),
@@ -139,6 +140,35 @@ impl Command {
 }
 
 /// Parse an item id, with a message that says what an id looks like.
+/// An item named on the command line: its whole id, or (as git takes a
+/// commit) any start of it that only one item's id has.
+#[derive(Clone, Debug)]
+pub enum ItemId {
+    /// A whole id.
+    Whole(uuid::Uuid),
+    /// The start of one: hex digits, dashes ignored.
+    Start(String),
+}
+
+/// Parse an item id argument: a whole id, or at least four hex digits.
+pub fn parse_item_id(s: &str) -> Result<ItemId, String> {
+    let s = s.trim();
+    if let Ok(id) = uuid::Uuid::parse_str(s) {
+        return Ok(ItemId::Whole(id));
+    }
+    let digits = s.chars().filter(|c| *c != '-').count();
+    if digits >= vault_core::vault::MIN_PREFIX
+        && s.chars().all(|c| c == '-' || c.is_ascii_hexdigit())
+    {
+        return Ok(ItemId::Start(s.to_ascii_lowercase()));
+    }
+    Err(format!(
+        "malformed id {s:?}: give an item's id, or its first {} or more characters, as `ctxvault ls` shows them",
+        vault_core::vault::MIN_PREFIX
+    ))
+}
+
+/// Parse a whole id (of a proposal).
 pub fn parse_id(s: &str) -> Result<uuid::Uuid, String> {
     uuid::Uuid::parse_str(s.trim())
         .map_err(|_| format!("malformed id {s:?}: an item id is a UUID such as 0192f0c1-7c5e-7d3a-9a4e-3b1f2c4d5e6f; list ids with `ctxvault ls`"))

@@ -76,6 +76,8 @@ impl Search {
                     .collect()
             }
         };
+        let mut hits = hits;
+        ctx.shorten(hits.iter_mut().map(|(_, r, _)| r)).await;
         output::hits(&hits);
         Ok(())
     }

@@ -392,9 +392,15 @@ impl UnlockedVault {
 
     /// Delete an item.
     pub async fn remove(&self, id: &Uuid) -> Result<()> {
+        self.remove_all(&[*id]).await
+    }
+
+    /// Delete these items in one transaction: all of them, or none when
+    /// one is missing.
+    pub async fn remove_all(&self, ids: &[Uuid]) -> Result<()> {
         let w = self.writer.lock().await;
         let change = ChangeSet {
-            delete: vec![*id],
+            delete: ids.to_vec(),
             ..Default::default()
         };
         self.apply(&w, change).await

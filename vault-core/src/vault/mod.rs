@@ -40,7 +40,7 @@ pub use catalog::GroupKey;
 use catalog::{Catalog, Opened};
 pub use change::{ChangeSet, RecordChange};
 pub use search::{SearchFilter, snippet};
-pub use unlocked::{ItemScan, UnlockedVault, WriteGuard};
+pub use unlocked::{ItemScan, MIN_PREFIX, UnlockedVault, WriteGuard};
 pub use views::{Admit, MAX_VIEWS, ViewKey};
 
 /// Rows decrypted and indexed per batch while unlocking.

@@ -205,6 +205,83 @@ impl UnlockedVault {
         Ok((items, more))
     }
 
+    /// The one item whose id starts with `prefix`: hex digits (dashes
+    /// anywhere are ignored), at least [`MIN_PREFIX`] of them.
+    pub async fn resolve_prefix(&self, prefix: &str) -> Result<Uuid> {
+        let digits: Vec<u8> = prefix
+            .chars()
+            .filter(|c| *c != '-')
+            .map(|c| c.to_digit(16).map(|d| d as u8))
+            .collect::<Option<_>>()
+            .filter(|d: &Vec<u8>| (MIN_PREFIX..=32).contains(&d.len()))
+            .ok_or_else(|| Error::Invalid {
+                field: "id",
+                reason: format!(
+                    "{prefix:?} is not an item id or the start of one ({MIN_PREFIX} to 32 hex digits); list ids with `ctxvault ls`"
+                ),
+            })?;
+        let st = self.state.read().await;
+        let starts = |id: &Uuid| {
+            let n = id.as_u128();
+            digits
+                .iter()
+                .enumerate()
+                .all(|(k, d)| ((n >> (124 - 4 * k)) & 0xf) as u8 == *d)
+        };
+        let mut found = st.by_id.keys().filter(|id| starts(id));
+        match (found.next(), found.count()) {
+            (Some(id), 0) => Ok(*id),
+            (None, _) => Err(Error::Invalid {
+                field: "id",
+                reason: format!("no item id starts with {prefix}; list ids with `ctxvault ls`"),
+            }),
+            (Some(_), more) => Err(Error::Invalid {
+                field: "id",
+                reason: format!(
+                    "{prefix} starts {} item ids; give more of the id (`ctxvault ls` shows each one's shortest unique start)",
+                    more + 1
+                ),
+            }),
+        }
+    }
+
+    /// For each id, the shortest start of it (at least 8 hex digits, in
+    /// the id's own dashed form) that no other item's id shares.
+    pub async fn short_ids(&self, ids: &[Uuid]) -> Vec<String> {
+        let st = self.state.read().await;
+        let mut all: Vec<u128> = st.by_id.keys().map(Uuid::as_u128).collect();
+        drop(st);
+        all.sort_unstable();
+        let shared = |a: u128, b: u128| ((a ^ b).leading_zeros() / 4) as usize;
+        ids.iter()
+            .map(|id| {
+                let n = id.as_u128();
+                let at = all.partition_point(|x| *x < n);
+                let before = at.checked_sub(1).and_then(|k| all.get(k));
+                let after = all.get(at).filter(|x| **x != n).or_else(|| all.get(at + 1));
+                let need = [before, after]
+                    .into_iter()
+                    .flatten()
+                    .map(|x| shared(*x, n) + 1)
+                    .max()
+                    .unwrap_or(0)
+                    .clamp(8, 32);
+                let text = id.to_string();
+                let mut digits = 0;
+                text.chars()
+                    .take_while(|c| {
+                        if *c != '-' {
+                            digits += 1;
+                        }
+                        digits <= need
+                    })
+                    .collect::<String>()
+                    .trim_end_matches('-')
+                    .to_owned()
+            })
+            .collect()
+    }
+
     /// Every item as of now, to be read `chunk` items at a time (an export
     /// that never holds the whole vault in memory). Items added later are
     /// not in it; one removed before its chunk is read fails that chunk.
@@ -275,6 +352,9 @@ impl UnlockedVault {
             .collect()
     }
 }
+
+/// Fewest hex digits an id prefix may have.
+pub const MIN_PREFIX: usize = 4;
 
 /// Every item of a vault at one moment, read in chunks with
 /// [`UnlockedVault::scan_next`].

@@ -23,6 +23,10 @@ pub enum VaultRequest {
     Edit(Edit),
     /// [`Remove`].
     Remove(Remove),
+    /// [`Resolve`].
+    Resolve(Resolve),
+    /// [`ShortIds`].
+    ShortIds(ShortIds),
     /// [`List`].
     List(List),
     /// [`ListAs`].
@@ -99,11 +103,26 @@ pub struct Edit {
     pub new_kind: bool,
 }
 
-/// Delete an item.
+/// Delete items.
 #[derive(Debug, Serialize, Deserialize)]
 pub struct Remove {
-    /// Its id.
-    pub id: Uuid,
+    /// Their ids: all are removed in one transaction, or none when one is
+    /// missing.
+    pub ids: Vec<Uuid>,
+}
+
+/// The one item whose id starts with `prefix` (dashes ignored).
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Resolve {
+    /// The start of an id.
+    pub prefix: String,
+}
+
+/// For each id, its shortest start no other item's id shares.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct ShortIds {
+    /// The ids.
+    pub ids: Vec<Uuid>,
 }
 
 /// List items, oldest first.
@@ -441,6 +460,8 @@ calls!(Vault / VaultRequest {
     Get => Item,
     Edit => Item,
     Remove => (),
+    Resolve => Uuid,
+    ShortIds => Vec<String>,
     List => Vec<Item>,
     ListAs => Vec<client_view::ContextItem>,
     Search => Vec<SearchHit>,
