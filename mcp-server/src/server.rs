@@ -33,16 +33,27 @@ const REMEMBER: &str = "remember";
 /// Name of the prompt.
 const PROMPT: &str = "personal-context";
 
+// Optional arguments are described by their type alone (`with`) and left
+// out of `required` (`serde(default)`): a nullable type array
+// (`["string", "null"]`) is what strict (Gemini-style) schema readers warn
+// about, and a client leaves an argument out rather than sending null.
+
 /// `search_context` arguments.
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
 pub struct SearchArgs {
     /// Words to look for; every word must match (stemmed), `word*` for a prefix.
     pub query: String,
     /// Only this namespace and below, such as `work` or `work/acme`.
+    #[serde(default)]
+    #[schemars(with = "String")]
     pub namespace: Option<String>,
     /// Only items with one of these tags.
+    #[serde(default)]
+    #[schemars(with = "Vec<String>")]
     pub tags: Option<Vec<String>>,
     /// Most results (default 10, at most 50).
+    #[serde(default)]
+    #[schemars(with = "u32")]
     pub limit: Option<u32>,
 }
 
@@ -60,12 +71,20 @@ pub struct RememberArgs {
     pub content: String,
     /// Where to keep it, such as `work/acme`; default `inbox`. Must be inside
     /// a scope describe_access lists with propose or write.
+    #[serde(default)]
+    #[schemars(with = "String")]
     pub namespace: Option<String>,
     /// Labels, lowercase words.
+    #[serde(default)]
+    #[schemars(with = "Vec<String>")]
     pub tags: Option<Vec<String>>,
     /// What it is: fact, preference, note, person, project, event...
+    #[serde(default)]
+    #[schemars(with = "String")]
     pub kind: Option<String>,
     /// A short one-line title.
+    #[serde(default)]
+    #[schemars(with = "String")]
     pub title: Option<String>,
 }
 

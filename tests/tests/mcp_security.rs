@@ -31,6 +31,35 @@ fn header<'a>(h: &'a [(String, String)], name: &str) -> Option<&'a str> {
     h.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
 }
 
+/// Closing a session with DELETE is answered as the SDKs expect (200 or
+/// 204; rmcp's own 202 made the Python SDK log "Session termination
+/// failed: 202" on every close).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn closing_a_session_is_answered_as_sdks_expect() {
+    let env = Env::new();
+    env.init();
+    let agent = env.http_agent();
+    let token = add_client(&env, "closer");
+    let addr = agent.addr.as_str();
+    let bearer = format!("Bearer {token}");
+    let (status, h, body) = raw_http(
+        addr,
+        &post("/mcp", addr, &[("Authorization", &bearer)], INIT),
+    );
+    assert_eq!(status, 200, "{body}");
+    let sid = header(&h, "mcp-session-id")
+        .expect("a session id")
+        .to_owned();
+    let delete = format!(
+        "DELETE /mcp HTTP/1.1\r\nHost: {addr}\r\nAuthorization: {bearer}\r\nMcp-Session-Id: {sid}\r\nConnection: close\r\n\r\n"
+    );
+    let (status, _, body) = raw_http(addr, &delete);
+    assert!(
+        matches!(status, 200 | 204),
+        "DELETE answered {status}: {body}"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn http_refuses_what_it_must() {
     let env = Env::new();

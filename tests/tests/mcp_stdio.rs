@@ -379,3 +379,45 @@ async fn a_token_file_keeps_the_token_off_command_lines() {
         "can be read by others (mode 644): run `chmod 600",
     );
 }
+
+/// No tool's input schema has a nullable type array (`["string", "null"]`),
+/// which strict (Gemini-style) schema readers warn about: optional
+/// arguments are typed plainly and left out of `required`. A client that
+/// leaves them out, or sends null, is served the same.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn input_schemas_have_no_nullable_types() {
+    let env = Env::new();
+    env.init();
+    env.add(&["--ns", "work", "the quarterly plan"]);
+    let token = common::add_client(&env, "strict");
+    env.ok(&["grant", "strict", "work/**", "--allow", "read,propose"]);
+    let s = common::stdio(&env, "strict", &token).await;
+    let tools = s.list_all_tools().await.unwrap();
+    assert!(tools.iter().any(|t| t.name == "search_context"));
+    fn nullable(v: &serde_json::Value) -> bool {
+        match v {
+            serde_json::Value::Object(m) => {
+                m.get("type").is_some_and(|t| t.is_array()) || m.values().any(nullable)
+            }
+            serde_json::Value::Array(a) => a.iter().any(nullable),
+            _ => false,
+        }
+    }
+    for t in &tools {
+        let schema = serde_json::Value::Object((*t.input_schema).clone());
+        assert!(!nullable(&schema), "{}: {schema}", t.name);
+        let required = schema["required"].as_array().cloned().unwrap_or_default();
+        if t.name == "search_context" {
+            assert_eq!(required, [serde_json::json!("query")], "{schema}");
+            assert_eq!(schema["properties"]["limit"]["type"], "integer", "{schema}");
+        }
+    }
+    for args in [
+        serde_json::json!({"query": "plan"}),
+        serde_json::json!({"query": "plan", "namespace": null, "tags": null, "limit": null}),
+    ] {
+        let hits = common::json(&common::call(&s, "search_context", args).await);
+        assert_eq!(hits.as_array().map(Vec::len), Some(1), "{hits}");
+    }
+    s.cancel().await.unwrap();
+}

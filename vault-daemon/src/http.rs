@@ -202,7 +202,12 @@ async fn guard(State(g): State<Arc<Guard>>, mut req: Request, next: Next) -> Res
     req.extensions_mut().insert(CallerToken(Secret::new(token)));
     // A body without a length (chunked) is cut off at the same size.
     let req = req.map(|b| axum::body::Body::new(http_body_util::Limited::new(b, MAX_MCP_BODY)));
-    let resp = next.run(req).await;
+    let mut resp = next.run(req).await;
+    if closing && resp.status() == StatusCode::ACCEPTED {
+        // rmcp answers a session's DELETE with 202; the SDKs take 200 or
+        // 204 as "closed" (the Python SDK logs a failure on anything else).
+        resp = StatusCode::NO_CONTENT.into_response();
+    }
     let evicted = {
         let mut sessions = g.sessions.lock().unwrap_or_else(|p| p.into_inner());
         if closing && let Some(sid) = &session {
