@@ -191,7 +191,7 @@ pub struct ProfileQuery {
 pub struct Profile {
     /// Profile and preference items, oldest first.
     pub items: Vec<ContextItem>,
-    /// Topic matches (not repeating `items`).
+    /// Topic matches, best first (some may be in `items` too).
     pub hits: Vec<Hit>,
 }
 

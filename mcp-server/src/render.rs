@@ -72,7 +72,11 @@ pub fn profile(p: &Profile, topic: Option<&str>) -> String {
             s.push_str("Nothing shared matches.\n\n");
         }
         for h in &p.hits {
-            entry(&mut s, &h.item);
+            if p.items.iter().any(|i| i.id == h.item.id) {
+                let _ = writeln!(s, "- {} (above)\n", item_name(&h.item));
+            } else {
+                entry(&mut s, &h.item);
+            }
         }
     }
     s.push_str("Use this context where it helps; the user shared it with you through ctxvault.\n");

@@ -421,3 +421,45 @@ async fn input_schemas_have_no_nullable_types() {
     }
     s.cancel().await.unwrap();
 }
+
+/// The prompt's topic finds what search_context finds: a match that is
+/// also a profile item is named under the topic, not left out as if
+/// nothing matched.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_prompt_topic_finds_what_search_finds() {
+    let env = Env::new();
+    env.init();
+    env.add(&[
+        "--ns",
+        "profile",
+        "--kind",
+        "preference",
+        "I prefer green tea in the morning",
+    ]);
+    env.add(&["--ns", "work", "Tea tasting with the Acme team on Friday"]);
+    let token = common::add_client(&env, "asker");
+    env.ok(&["grant", "asker", "profile/**"]);
+    env.ok(&["grant", "asker", "work/**"]);
+    let s = common::stdio(&env, "asker", &token).await;
+    let found = common::json(
+        &common::call(&s, "search_context", serde_json::json!({"query": "tea"})).await,
+    );
+    assert_eq!(found.as_array().map(Vec::len), Some(2), "{found}");
+    let mut args = serde_json::Map::new();
+    args.insert("topic".into(), serde_json::json!("tea"));
+    let got = s
+        .get_prompt(
+            rmcp::model::GetPromptRequestParams::new("personal-context").with_arguments(args),
+        )
+        .await
+        .unwrap();
+    let text = serde_json::to_string(&got.messages).unwrap();
+    let related = text.split("Related to").nth(1).expect("a topic section");
+    assert!(!related.contains("Nothing shared matches"), "{text}");
+    assert!(
+        related.contains("I prefer green tea in the morning (above)"),
+        "{text}"
+    );
+    assert!(related.contains("Tea tasting with the Acme team"), "{text}");
+    s.cancel().await.unwrap();
+}

@@ -286,12 +286,19 @@ impl Session {
                             grants.push(g);
                         }
                     }
+                    // Matches already in the profile stay (the prompt names
+                    // them), so a topic never reads "nothing matches" for
+                    // what search_context finds.
                     let hits: Vec<Hit> = seen
                         .value
                         .into_iter()
-                        .filter(|h| !ids.contains(&h.item.id) && vouched(&h.item))
+                        .filter(|h| vouched(&h.item))
                         .collect();
-                    ids.extend(hits.iter().map(|h| h.item.id));
+                    for h in &hits {
+                        if !ids.contains(&h.item.id) {
+                            ids.push(h.item.id);
+                        }
+                    }
                     hits
                 }
                 None => Vec::new(),
