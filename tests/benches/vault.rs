@@ -162,6 +162,7 @@ async fn audit_commits(u: &vault_core::UnlockedVault, lab: &str) {
         grants: vec![uuid::Uuid::now_v7()],
         detail: None,
         tool: Some("search_context".into()),
+        door: None,
     };
     let mut unsynced = Vec::new();
     let mut synced = Vec::new();

@@ -300,6 +300,19 @@ async fn every_capability_over_stdio_and_http_within_the_grants() {
                 "search_context"
             ]
         );
+        // And the door it came through.
+        let door = match t {
+            Transport::Stdio => "stdio",
+            Transport::Http => "http",
+        };
+        for e in &audit {
+            assert_eq!(e["door"].as_str(), Some(door), "{t:?}: {e}");
+        }
+        let lines = env.ok(&["audit", "--client", client]);
+        assert!(
+            lines.contains(&format!("[search_context over {door}]")),
+            "{lines}"
+        );
     }
     env.ok(&["audit", "verify"]);
 }

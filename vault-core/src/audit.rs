@@ -54,6 +54,10 @@ pub struct AuditEntry {
     /// `resources/read`, `prompts/get`...), for calls made over MCP.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tool: Option<String>,
+    /// The door the call came through (`stdio`, `http`), for calls made
+    /// over MCP.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub door: Option<String>,
 }
 
 /// An entry with its position in the log.

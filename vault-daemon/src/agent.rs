@@ -107,6 +107,14 @@ impl AgentHandle {
     }
 }
 
+/// The door a socket call names, if it is one the agent knows.
+fn door_of(named: Option<&str>) -> Option<&'static str> {
+    match named {
+        Some("stdio") => Some("stdio"),
+        _ => None,
+    }
+}
+
 impl Agent {
     pub(crate) fn unlocked(&self) -> Result<Arc<Session>, ApiError> {
         lock(&self.vault).clone().ok_or_else(locked_error)
@@ -213,7 +221,10 @@ impl Agent {
                 let session = self.unlocked()?;
                 let client = session.client_of_token(r.token.expose_secret()).await?;
                 session
-                    .client_call(&Who::client(client, r.tool), r.call)
+                    .client_call(
+                        &Who::client(client, r.tool, door_of(r.door.as_deref())),
+                        r.call,
+                    )
                     .await
             }
         }

@@ -109,6 +109,7 @@ impl Client {
         let req = Request::Client(ClientRequest {
             token: token.clone(),
             tool: tool.map(str::to_owned),
+            door: Some("stdio".to_owned()),
             call: call.into(),
         });
         self.send(&req).await

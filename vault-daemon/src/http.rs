@@ -251,6 +251,7 @@ impl ViewResolver for TokenResolver {
         Ok(Arc::new(AgentView::new(
             self.agent.clone(),
             token.0.clone(),
+            "http",
         )))
     }
 }

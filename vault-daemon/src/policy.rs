@@ -238,5 +238,6 @@ pub fn user_entry(action: &str, rules: Vec<Uuid>, detail: String) -> AuditEntry 
         grants: rules,
         detail: Some(detail),
         tool: None,
+        door: None,
     }
 }

@@ -249,7 +249,7 @@ async fn run(ops: Vec<Op>) {
                 model.denies.push((client, SCOPES[scope]));
             }
             Op::Read(client) => {
-                let who = Who::client(CLIENTS[client].into(), None);
+                let who = Who::client(CLIENTS[client].into(), None, None);
                 let seen: BTreeSet<Uuid> = s
                     .list_for(&who, ListQuery::default())
                     .await
@@ -260,7 +260,7 @@ async fn run(ops: Vec<Op>) {
                 assert_eq!(seen, model.visible(client), "client {}", CLIENTS[client]);
             }
             Op::Remember { client, ns } => {
-                let who = Who::client(CLIENTS[client].into(), None);
+                let who = Who::client(CLIENTS[client].into(), None, None);
                 let ns = NAMESPACES[ns];
                 let r = s
                     .remember_for(

@@ -138,8 +138,14 @@ impl Audit {
                     who,
                     output::visible_line(&e.entry.action)
                 );
-                if let Some(t) = &e.entry.tool {
-                    line.push_str(&format!(" [{}]", output::visible_line(t)));
+                match (&e.entry.tool, &e.entry.door) {
+                    (Some(t), Some(d)) => line.push_str(&format!(
+                        " [{} over {}]",
+                        output::visible_line(t),
+                        output::visible_line(d)
+                    )),
+                    (Some(t), None) => line.push_str(&format!(" [{}]", output::visible_line(t))),
+                    _ => {}
                 }
                 if let Some(q) = &e.entry.query {
                     line.push_str(&format!(" \"{}\"", output::visible_line(q)));

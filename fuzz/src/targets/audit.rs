@@ -116,6 +116,7 @@ fn entry(f: &mut Fields<'_>, k: usize) -> AuditEntry {
         grants: Vec::new(),
         detail: None,
         tool: Some("search_context".into()),
+        door: None,
     }
 }
 

@@ -20,6 +20,7 @@ fn entry(action: &str) -> AuditEntry {
         grants: Vec::new(),
         detail: None,
         tool: None,
+        door: None,
     }
 }
 

@@ -130,6 +130,7 @@ impl UnlockedVault {
             grants: Vec::new(),
             detail: Some(warning.clone()),
             tool: None,
+            door: None,
         };
         let mut tx = self.store.begin().await?;
         store::raise_generation(&mut tx, raise).await?;

@@ -110,6 +110,10 @@ pub struct ClientRequest {
     /// The MCP tool or method asking, recorded in the audit entry.
     #[serde(default)]
     pub tool: Option<String>,
+    /// The door it came through: `stdio` for the stdio bridge (the only
+    /// door that reaches the agent over its socket).
+    #[serde(default)]
+    pub door: Option<String>,
     /// What it asks.
     pub call: ClientCall,
 }

@@ -44,16 +44,19 @@ pub struct Who {
     pub client: String,
     /// The MCP tool or method asking.
     pub tool: Option<String>,
+    /// The door the call came through (`stdio`, `http`).
+    pub door: Option<&'static str>,
     /// Record the call in the audit log (only [`Who::dry_run`] does not).
     audited: bool,
 }
 
 impl Who {
     /// A client's audited call.
-    pub fn client(client: String, tool: Option<String>) -> Who {
+    pub fn client(client: String, tool: Option<String>, door: Option<&'static str>) -> Who {
         Who {
             client,
             tool,
+            door,
             audited: true,
         }
     }
@@ -63,6 +66,7 @@ impl Who {
         Who {
             client: client.to_owned(),
             tool: None,
+            door: None,
             audited: false,
         }
     }
@@ -149,6 +153,7 @@ impl Session {
             grants: Vec::new(),
             detail: None,
             tool: who.tool.clone(),
+            door: who.door.map(str::to_owned),
         }
     }
 
@@ -358,12 +363,14 @@ fn vouched(i: &client_view::ContextItem) -> bool {
 pub struct AgentView {
     agent: AgentHandle,
     token: Secret,
+    /// The door its calls come through, for the audit log.
+    door: &'static str,
 }
 
 impl AgentView {
     /// The view of the client holding `token`.
-    pub fn new(agent: AgentHandle, token: Secret) -> Self {
-        AgentView { agent, token }
+    pub fn new(agent: AgentHandle, token: Secret, door: &'static str) -> Self {
+        AgentView { agent, token, door }
     }
 
     /// Run `f` as its own task (a client that hangs up must not cancel a
@@ -376,10 +383,15 @@ impl AgentView {
     {
         let agent = self.agent.clone();
         let token = self.token.clone();
+        let door = self.door;
         Box::pin(async move {
             let task = tokio::spawn(async move {
                 let (session, client) = agent.client_session(&token).await?;
-                f(session, Who::client(client, tool.map(str::to_owned))).await
+                f(
+                    session,
+                    Who::client(client, tool.map(str::to_owned), Some(door)),
+                )
+                .await
             });
             match task.await {
                 Ok(r) => r.map_err(ViewError::from),
