@@ -96,7 +96,16 @@ pub fn first_line(text: &str, max: usize) -> String {
         .unwrap_or("")
         .trim();
     if line.chars().count() > max {
-        let mut cut: String = line.chars().take(max.saturating_sub(1)).collect();
+        let cut: String = line.chars().take(max.saturating_sub(1)).collect();
+        // End after a whole word when one ends in the last third.
+        let at = cut
+            .char_indices()
+            .filter(|(_, c)| c.is_whitespace())
+            .map(|(i, _)| i)
+            .next_back()
+            .filter(|i| cut[..*i].chars().count() >= max * 2 / 3)
+            .unwrap_or(cut.len());
+        let mut cut = cut[..at].trim_end().to_owned();
         cut.push('…');
         cut
     } else {
@@ -304,5 +313,8 @@ mod tests {
         assert_eq!(first_line("abcdef", 4), "abc…");
         assert_eq!(first_line("abcd", 4), "abcd");
         assert_eq!(first_line("", 4), "");
+        // Between words when a word ends in the last third.
+        assert_eq!(first_line("the quick brown fox jumps", 18), "the quick brown…");
+        assert_eq!(first_line("a verylongwordwithoutspaces", 10), "a verylon…");
     }
 }

@@ -177,3 +177,58 @@ fn ids_by_their_start_and_removing_many() {
     assert_eq!(left.as_array().unwrap().len(), 1);
     assert_eq!(left[0]["id"].as_str().unwrap(), keep.as_str());
 }
+
+/// The demo reads cleanly: snippets start and end on whole words, the
+/// audit trail counts items only for reads and names each rule in the
+/// words it was made with (no rule the reader never saw, no bare id), and
+/// its help does not promise two minutes.
+#[test]
+fn the_demo_reads_cleanly() {
+    let env = Env::new();
+    let tmp = env.tmp.path().join("tmp");
+    std::fs::create_dir(&tmp).unwrap();
+    let out = env.cmd(&["demo"]).env("TMPDIR", &tmp).output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}");
+    // The demo's own work items, whose snippets the search section shows.
+    let words: Vec<&str> = "Atlas launch planned for March; beta with 3 customers; ask [email] before changing the date Decided to drop the legacy importer from the launch scope Priya Nair, engineering manager on Atlas; prefers written updates"
+        .split(' ')
+        .collect();
+    for line in stdout.lines() {
+        for cell in line.split(" | ") {
+            let Some(text) = cell
+                .trim()
+                .strip_prefix("work/atlas: ")
+                .or_else(|| cell.trim().strip_prefix("work/people: "))
+            else {
+                continue;
+            };
+            for w in text.trim_matches('…').split(' ') {
+                let w = w.trim_end_matches('…');
+                assert!(
+                    words
+                        .iter()
+                        .any(|x| x.trim_end_matches([';', ',']) == w.trim_end_matches([';', ','])),
+                    "{w:?} is cut in {cell:?}:\n{stdout}"
+                );
+            }
+        }
+    }
+    let trail = stdout.split("The audit trail").nth(1).expect("a trail");
+    assert!(!trail.contains("item(s)"), "{trail}");
+    assert!(!trail.contains("rule 0"), "{trail}");
+    for rule in [
+        "grant claude read on work/**",
+        "grant claude read,propose on profile/**",
+        "grant local-llm read on **",
+    ] {
+        assert!(trail.contains(rule), "{rule} not in {trail}");
+    }
+    let revoke = trail
+        .lines()
+        .find(|l| l.contains(" revoke "))
+        .expect("the revoke");
+    assert!(revoke.ends_with("grant claude read on work/**"), "{revoke}");
+    let help = env.ok(&["demo", "--help"]);
+    assert!(!help.contains("two-minute"), "{help}");
+}

@@ -133,18 +133,7 @@ impl Session {
             redact,
             created_at: now,
         };
-        let detail = format!(
-            "grant {} {} on {}",
-            r.client,
-            g.actions
-                .list()
-                .iter()
-                .map(|a| a.as_str())
-                .collect::<Vec<_>>()
-                .join(","),
-            g.scope
-        );
-        let entry = policy::user_entry("grant", vec![g.id], detail);
+        let entry = policy::user_entry("grant", vec![g.id], grant_words(&g));
         self.commit_policy(&mut st, vec![policy::grant_record(&g)], vec![], entry)
             .await?;
         Ok(g.id)
@@ -159,8 +148,7 @@ impl Session {
             scope: r.scope,
             created_at: Utc::now(),
         };
-        let detail = format!("deny {} on {}", r.client, d.scope);
-        let entry = policy::user_entry("deny", vec![d.id], detail);
+        let entry = policy::user_entry("deny", vec![d.id], deny_words(&d));
         self.commit_policy(&mut st, vec![policy::deny_record(&d)], vec![], entry)
             .await?;
         Ok(d.id)
@@ -169,14 +157,21 @@ impl Session {
     pub(crate) async fn revoke(&self, r: Revoke) -> Result<(), ApiError> {
         let id = r.id;
         let mut st = self.policy.write().await;
-        let known = st.grants.iter().any(|g| g.id == id) || st.denies.iter().any(|d| d.id == id);
-        if !known {
-            return Err(ApiError::new(
-                ErrorKind::NoRule,
-                format!("no grant or deny rule {id}; list them with `ctxvault grants`"),
-            ));
-        }
-        let entry = policy::user_entry("revoke", vec![id], format!("rule {id}"));
+        // The rule in the words it was made with, so the trail reads
+        // "revoke  grant claude read on work/**".
+        let rule = st
+            .grants
+            .iter()
+            .find(|g| g.id == id)
+            .map(grant_words)
+            .or_else(|| st.denies.iter().find(|d| d.id == id).map(deny_words))
+            .ok_or_else(|| {
+                ApiError::new(
+                    ErrorKind::NoRule,
+                    format!("no grant or deny rule {id}; list them with `ctxvault grants`"),
+                )
+            })?;
+        let entry = policy::user_entry("revoke", vec![id], rule);
         self.commit_policy(&mut st, vec![], vec![id], entry).await
     }
 
@@ -216,4 +211,16 @@ impl Session {
         rules.sort_by(|a, b| (&a.client, a.created_at).cmp(&(&b.client, b.created_at)));
         Ok(rules)
     }
+}
+
+/// A grant in words, as the audit log records it: `grant claude read,propose
+/// on work/**`.
+fn grant_words(g: &policies::Grant) -> String {
+    let actions: Vec<&str> = g.actions.list().iter().map(|a| a.as_str()).collect();
+    format!("grant {} {} on {}", g.client, actions.join(","), g.scope)
+}
+
+/// A deny rule in words: `deny claude on health/**`.
+fn deny_words(d: &policies::DenyRule) -> String {
+    format!("deny {} on {}", d.client, d.scope)
 }

@@ -388,24 +388,32 @@ impl Demo {
             p::Audit {
                 client: None,
                 since: None,
-                limit: Some(14),
+                limit: None,
             },
         )
         .await?;
         for e in &entries {
             let e = &e.entry;
-            outln!(
-                "  {}  {:<10} {:<16} {:<10} {} item(s){}",
+            // What a client was given is counted; the user's own changes
+            // say what they were.
+            let what = match (&e.client, e.ids.len()) {
+                (Some(_), 1) => "1 item".to_owned(),
+                (Some(_), n) => format!("{n} items"),
+                (None, _) => String::new(),
+            };
+            let line = format!(
+                "  {}  {:<10} {:<10} {:<10} {:<8} {}",
                 e.time.format("%H:%M:%S"),
                 e.client.as_deref().unwrap_or("you"),
                 e.action,
                 first_line(e.query.as_deref().unwrap_or(""), 10),
-                e.ids.len(),
+                what,
                 e.detail
                     .as_deref()
-                    .map(|d| format!("  {}", first_line(d, 40)))
+                    .map(|d| first_line(d, 48))
                     .unwrap_or_default()
             );
+            outln!("{}", line.trim_end());
         }
         let r = call_agent(a, p::AuditVerify::default()).await?;
         match r.problem {

@@ -91,8 +91,8 @@ pub enum Command {
     Rekey(rekey::Rekey),
     /// Serve MCP over stdio for one client (token in CTXVAULT_TOKEN).
     Mcp(mcp::Mcp),
-    /// A two-minute tour with a throwaway vault: two AI clients, real MCP
-    /// sessions side by side, a live revoke, the audit trail.
+    /// A tour of a second or two in a throwaway vault: two AI clients, real
+    /// MCP sessions side by side, a live revoke, the audit trail.
     Demo(demo::Demo),
     /// List what clients proposed to remember, waiting for your review.
     Pending(pending::Pending),

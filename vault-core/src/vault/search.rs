@@ -188,27 +188,49 @@ pub fn snippet(body: &str, terms: &[(String, bool)]) -> String {
             break 'words;
         }
     }
-    // Back up a quarter of the window, then take the window.
-    let from = body[..start]
+    // Back up a quarter of the window, to the start of a word when one
+    // starts there (not past the match).
+    let mut from = body[..start]
         .char_indices()
         .rev()
         .nth(SNIPPET_CHARS / 4 - 1)
         .map_or(0, |(i, _)| i);
+    let inside_word = |at: usize| {
+        body[..at]
+            .chars()
+            .next_back()
+            .is_some_and(char::is_alphanumeric)
+            && body[at..].chars().next().is_some_and(char::is_alphanumeric)
+    };
+    if from > 0 && inside_word(from) {
+        from = body[from..start]
+            .find(|c: char| !c.is_alphanumeric())
+            .map_or(start, |k| from + k);
+        from += body[from..].find(|c: char| !c.is_whitespace()).unwrap_or(0);
+    }
     let mut s = String::with_capacity(SNIPPET_CHARS + 8);
     if from > 0 {
         s.push('…');
     }
-    let mut taken = 0;
-    let mut chars = body[from..].chars();
-    for c in chars.by_ref() {
-        if taken == SNIPPET_CHARS {
-            break;
-        }
-        s.push(if c.is_whitespace() { ' ' } else { c });
-        taken += 1;
-    }
-    if taken == SNIPPET_CHARS && body[from..].chars().count() > SNIPPET_CHARS {
+    let window: String = body[from..]
+        .chars()
+        .take(SNIPPET_CHARS)
+        .map(|c| if c.is_whitespace() { ' ' } else { c })
+        .collect();
+    let cut = body[from..].chars().nth(SNIPPET_CHARS).is_some();
+    if cut {
+        // End at a word's end when one ends in the last fifth.
+        let keep = window
+            .char_indices()
+            .filter(|(_, c)| *c == ' ')
+            .map(|(i, _)| i)
+            .next_back()
+            .filter(|i| window[..*i].chars().count() >= SNIPPET_CHARS * 4 / 5)
+            .unwrap_or(window.len());
+        s.push_str(window[..keep].trim_end());
         s.push('…');
+    } else {
+        s.push_str(&window);
     }
     s
 }
@@ -228,7 +250,21 @@ mod snippet_tests {
         let s = snippet(&long, &t("run"));
         assert!(s.starts_with('…') && s.ends_with('…'), "{s}");
         assert!(s.contains("Running far"), "{s}");
-        assert_eq!(s.chars().count(), SNIPPET_CHARS + 2);
+        assert!(s.chars().count() <= SNIPPET_CHARS + 2, "{s}");
+        // Cut between words, not inside one.
+        let words = format!(
+            "{} needle {}",
+            "alpha beta gamma ".repeat(20),
+            "delta epsilon ".repeat(20)
+        );
+        let s = snippet(&words, &t("needle"));
+        let inner = s.trim_start_matches('…').trim_end_matches('…');
+        for w in inner.split(' ') {
+            assert!(
+                words.split(' ').any(|x| x == w),
+                "{w:?} is a cut word in {s}"
+            );
+        }
         assert!(snippet("line one\nline two", &t("two")).contains("line one line two"));
         assert_eq!(
             snippet("Café crème", &t("creme")),
