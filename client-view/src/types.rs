@@ -314,7 +314,10 @@ mod tests {
         assert_eq!(first_line("abcd", 4), "abcd");
         assert_eq!(first_line("", 4), "");
         // Between words when a word ends in the last third.
-        assert_eq!(first_line("the quick brown fox jumps", 18), "the quick brown…");
+        assert_eq!(
+            first_line("the quick brown fox jumps", 18),
+            "the quick brown…"
+        );
         assert_eq!(first_line("a verylongwordwithoutspaces", 10), "a verylon…");
     }
 }

@@ -107,6 +107,8 @@ impl Env {
             .env_remove("CTXVAULT_PASSPHRASE")
             .env_remove("CTXVAULT_LOCK_AFTER")
             .env_remove("XDG_RUNTIME_DIR")
+            .env_remove("EDITOR")
+            .env_remove("VISUAL")
             .stdin(Stdio::null());
         for (k, v) in &self.vars {
             c.env(k, v);

@@ -232,3 +232,81 @@ fn the_demo_reads_cleanly() {
     let help = env.ok(&["demo", "--help"]);
     assert!(!help.contains("two-minute"), "{help}");
 }
+
+/// `edit ID` alone opens the item in $EDITOR as front matter and text, in a
+/// private draft on the runtime directory that is gone when the editor
+/// closes; a failing editor changes nothing. --add-tag and --rm-tag keep
+/// the other tags.
+#[test]
+fn editing_in_the_editor_and_tags_one_by_one() {
+    let env = Env::new();
+    env.init();
+    let id = env.add(&[
+        "--ns",
+        "work",
+        "--tag",
+        "a",
+        "--tag",
+        "b",
+        "the first draft",
+    ]);
+    let run = env.tmp.path().join("run");
+    std::fs::create_dir(&run).unwrap();
+    let log = env.tmp.path().join("editor.log");
+    let script = env.tmp.path().join("editor.sh");
+    std::fs::write(
+        &script,
+        format!(
+            "#!/bin/sh\necho \"$1\" > {log}\nsed -i -e 's/first draft/second draft/' -e 's/^kind: \"note\"/kind: \"fact\"/' \"$1\"\n",
+            log = log.display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o700)).unwrap();
+    let edit = |editor: &str| {
+        let mut c = env.cmd(&["edit", &id[..13]]);
+        c.env("CTXVAULT_PASSPHRASE", PASS)
+            .env("EDITOR", editor)
+            .env("XDG_RUNTIME_DIR", &run)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let o = c.output().unwrap();
+        (
+            o.status.code(),
+            String::from_utf8_lossy(&o.stdout).into_owned(),
+            String::from_utf8_lossy(&o.stderr).into_owned(),
+        )
+    };
+    let (code, out, err) = edit(script.to_str().unwrap());
+    assert_eq!(code, Some(0), "{err}");
+    assert!(out.contains("(version 2)"), "{out}");
+    let item = env.json(&["get", &id, "--json"]);
+    assert_eq!(item["body"], "the second draft");
+    assert_eq!(item["kind"], "fact");
+    let draft = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        draft.trim().starts_with(run.to_str().unwrap()),
+        "the draft was at {draft}"
+    );
+    assert_eq!(
+        std::fs::read_dir(&run).unwrap().count(),
+        0,
+        "the draft is gone"
+    );
+
+    // An editor that fails: nothing changes.
+    let (code, _, err) = edit("false");
+    assert_ne!(code, Some(0));
+    ctxvault_tests::assert_one_line_error(&err, "nothing was changed");
+    // One that changes nothing: no new version.
+    let (code, out, _) = edit("true");
+    assert_eq!(code, Some(0));
+    assert!(out.contains("no change"), "{out}");
+    assert_eq!(env.json(&["get", &id, "--json"])["version"], 2);
+
+    env.ok(&["edit", &id, "--add-tag", "c", "--rm-tag", "a"]);
+    assert_eq!(
+        env.json(&["get", &id, "--json"])["tags"],
+        serde_json::json!(["b", "c"])
+    );
+}

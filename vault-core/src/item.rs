@@ -161,6 +161,12 @@ pub struct ItemPatch {
     pub body: Option<String>,
     /// New tag set (replaces the old one).
     pub tags: Option<Vec<Tag>>,
+    /// Tags to take off (after `tags`).
+    #[serde(default)]
+    pub remove_tags: Vec<Tag>,
+    /// Tags to put on (after `remove_tags`).
+    #[serde(default)]
+    pub add_tags: Vec<Tag>,
     /// New sensitivity.
     pub sensitivity: Option<Sensitivity>,
 }
@@ -186,6 +192,16 @@ impl ItemPatch {
         if let Some(tags) = &self.tags {
             item.tags = normalize_tags(tags.clone())?;
         }
+        if !self.remove_tags.is_empty() || !self.add_tags.is_empty() {
+            let mut tags: Vec<Tag> = item
+                .tags
+                .iter()
+                .filter(|t| !self.remove_tags.contains(t))
+                .cloned()
+                .collect();
+            tags.extend(self.add_tags.iter().cloned());
+            item.tags = normalize_tags(tags)?;
+        }
         if let Some(s) = self.sensitivity {
             item.sensitivity = s;
         }
@@ -199,6 +215,8 @@ impl ItemPatch {
             && self.title.is_none()
             && self.body.is_none()
             && self.tags.is_none()
+            && self.remove_tags.is_empty()
+            && self.add_tags.is_empty()
             && self.sensitivity.is_none()
     }
 }

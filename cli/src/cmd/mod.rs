@@ -8,6 +8,7 @@ mod daemon;
 mod demo;
 mod deny;
 mod edit;
+mod editor;
 mod export;
 mod get;
 mod grant;
@@ -51,7 +52,9 @@ pub enum Command {
     Add(add::Add),
     /// Show one item.
     Get(get::Get),
-    /// Change an item; only the fields given change.
+    /// Change an item: only the fields given change (--tag replaces the
+    /// tags, --add-tag and --rm-tag keep the others); with no text and no
+    /// field it opens in $VISUAL or $EDITOR.
     Edit(edit::Edit),
     /// Delete items (named by id or its first characters, or a whole
     /// namespace with --ns); all go or none does.
@@ -206,7 +209,8 @@ pub struct ItemFields {
     /// Short title.
     #[arg(long)]
     pub title: Option<String>,
-    /// A tag (repeat for several).
+    /// A tag (repeat for several). On `edit`, the new set of tags,
+    /// replacing the old one (see --add-tag and --rm-tag).
     #[arg(long = "tag", value_name = "TAG")]
     pub tags: Vec<vault_core::Tag>,
     /// public, normal, private or secret.

@@ -368,7 +368,7 @@ impl UnlockedVault {
         if patch.is_empty() {
             return Err(Error::Invalid {
                 field: "edit",
-                reason: "nothing to change; give new text or at least one of --ns, --kind, --title, --tag, --sensitivity".into(),
+                reason: "nothing to change; give new text or at least one of --ns, --kind, --title, --tag, --add-tag, --rm-tag, --sensitivity (or set $EDITOR to edit it there)".into(),
             });
         }
         let w = self.writer.lock().await;
