@@ -145,6 +145,15 @@ pub fn clap_error(e: clap::Error) -> ExitCode {
     }
 }
 
+/// `n` and a noun, in the plural unless `n` is 1: `1 item`, `3 items`.
+pub fn count(n: u64, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
+}
+
 /// Print a value as pretty JSON on stdout.
 pub fn json<T: serde::Serialize>(v: &T) -> anyhow::Result<()> {
     let mut out = std::io::stdout().lock();

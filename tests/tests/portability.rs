@@ -219,7 +219,7 @@ fn mcp_memory_server_file() {
     let fixture = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/mcp-memory.jsonl");
     let out = env.ok(&["import", fixture]);
     assert!(
-        out.contains("imported 3 of 3") && out.contains("McpMemory"),
+        out.contains("imported 3 of 3") && out.contains("(the MCP memory server's memory file)"),
         "{out}"
     );
     let got = env.json(&["ls", "--ns", "memory", "--json"]);
@@ -364,21 +364,25 @@ fn bad_input_names_file_and_position_and_writes_nothing() {
             format!("{}: line 3: malformed record", p(&malformed)),
         ),
         (
-            vec![p(&broken_md)],
+            vec![p(&broken_md), "--strict".into()],
             None,
             format!(
-                "{}:2: front matter line \"this line has no colon\"",
+                "nothing was imported (--strict): {}:2: the front matter is not a set of `key: value` lines",
                 p(&broken_md.join("b.md"))
             ),
         ),
         (
-            vec![p(&unreadable)],
+            vec![p(&unreadable), "--strict".into()],
             None,
-            format!("{}: cannot read", p(&unreadable.join("gone.md"))),
+            format!(
+                "nothing was imported (--strict): {}: cannot read: not UTF-8 text",
+                p(&unreadable.join("gone.md"))
+            ),
         ),
     ];
     for (args, pass, needle) in cases {
-        let mut c = dst.cmd(&["import", &args[0]]);
+        let mut c = dst.cmd(&["import"]);
+        c.args(&args);
         c.env("CTXVAULT_PASSPHRASE", PASS);
         if let Some(bp) = pass {
             c.env("CTXVAULT_BUNDLE_PASSPHRASE", bp);

@@ -93,7 +93,7 @@ proptest! {
         // Markdown, one file per item.
         for i in &items {
             let (_, md) = formats::to_markdown(i);
-            prop_assert_eq!(&formats::from_markdown("x.md", &md).unwrap(), i);
+            prop_assert_eq!(&formats::from_markdown("x.md", &md).unwrap().item, i);
         }
 
         // Into a fresh vault by the import path, and back out.

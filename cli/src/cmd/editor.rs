@@ -85,6 +85,10 @@ pub fn edit_item(item: &Item) -> anyhow::Result<Option<ItemPatch>> {
         .map_err(|_| anyhow!("the edited item is not UTF-8 text; nothing was changed"))?;
     let new = formats::from_markdown("the edited item", edited)
         .map_err(|e| anyhow!("{e}; nothing was changed"))?;
+    if !new.front_matter {
+        bail!("the front matter (between the --- lines) is gone; nothing was changed");
+    }
+    let new = new.item;
     if new.id != item.id {
         bail!("the id in the front matter cannot change; nothing was changed");
     }

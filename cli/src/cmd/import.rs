@@ -21,7 +21,8 @@ enum Format {
     Bundle,
     /// Our plain JSONL (docs/bundle-format.md).
     Jsonl,
-    /// A folder of Markdown files with front matter (ours, or hand-written).
+    /// A folder of Markdown files: ours, hand-written, with YAML front
+    /// matter or none.
     Markdown,
     /// One memory per line, as copied from ChatGPT's or Claude's memory settings.
     Lines,
@@ -59,6 +60,14 @@ pub struct Import {
     /// a terminal).
     #[arg(long, requires = "with_policy")]
     yes: bool,
+    /// Print the report as JSON.
+    #[arg(long)]
+    json: bool,
+    /// Markdown: stop at the first file that cannot be an item, importing
+    /// nothing (by default such files are named, with the reason, and left
+    /// out).
+    #[arg(long)]
+    strict: bool,
     /// Open a bundle sealed to age recipients with this identity file.
     #[arg(long, value_name = "FILE")]
     identity: Option<PathBuf>,
@@ -115,10 +124,11 @@ fn open_bundle(
     })
 }
 
-/// The Markdown files under `dir`. Symbolic links are not followed (a
-/// looping link would never end, and a link would read files outside the
-/// folder or the same ones twice): each is named on stderr as skipped.
-fn markdown_dir(dir: &Path) -> anyhow::Result<Vec<Item>> {
+/// The Markdown files under `dir`, in path order. Symbolic links are not
+/// followed (a looping link would never end, and a link would read files
+/// outside the folder or the same ones twice): each is named on stderr as
+/// skipped.
+fn markdown_files(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
     let mut files = Vec::new();
     let mut links = Vec::new();
     let mut stack = vec![dir.to_owned()];
@@ -148,24 +158,56 @@ fn markdown_dir(dir: &Path) -> anyhow::Result<Vec<Item>> {
         );
     }
     files.sort();
-    let bar = output::progress(files.len(), "reading");
-    let mut items = Vec::with_capacity(files.len());
-    for f in &files {
-        let text =
-            std::fs::read_to_string(f).map_err(|e| anyhow!("{}: cannot read: {e}", f.display()))?;
-        items.push(formats::from_markdown(&f.display().to_string(), &text)?);
-        bar.inc(1);
+    Ok(files)
+}
+
+/// Largest Markdown file read: an item's body is at most 1 MiB.
+const MAX_MARKDOWN_FILE: u64 = 2 * 1024 * 1024;
+
+/// One Markdown file as an item, or why it cannot be one.
+fn markdown_file(f: &Path) -> anyhow::Result<formats::Markdown> {
+    let name = f.display().to_string();
+    let len = std::fs::metadata(f)
+        .map_err(|e| anyhow!("{name}: cannot read: {e}"))?
+        .len();
+    if len > MAX_MARKDOWN_FILE {
+        bail!("{name}: the file is {len} bytes, over the 2 MiB an item can come from; split it");
     }
-    bar.finish_and_clear();
-    // Files come in path order; restore the order the items were made in.
-    items.sort_by_key(|a| (a.created_at, a.id));
-    Ok(items)
+    let bytes = std::fs::read(f).map_err(|e| anyhow!("{name}: cannot read: {e}"))?;
+    let text =
+        String::from_utf8(bytes).map_err(|_| anyhow!("{name}: cannot read: not UTF-8 text"))?;
+    Ok(formats::from_markdown(&name, &text)?)
+}
+
+impl Format {
+    /// The format's name on the command line.
+    fn name(self) -> &'static str {
+        match self {
+            Format::Bundle => "bundle",
+            Format::Jsonl => "jsonl",
+            Format::Markdown => "markdown",
+            Format::Lines => "lines",
+            Format::McpMemory => "mcp-memory",
+        }
+    }
+
+    /// The format in words, for reports.
+    fn words(self) -> &'static str {
+        match self {
+            Format::Bundle => "an encrypted ctxvault bundle",
+            Format::Jsonl => "a plain ctxvault JSONL file",
+            Format::Markdown => "a folder of Markdown files",
+            Format::Lines => "one memory per line",
+            Format::McpMemory => "the MCP memory server's memory file",
+        }
+    }
 }
 
 impl Import {
     pub async fn run(self, ctx: &Ctx) -> anyhow::Result<()> {
         ctx.require_vault()?;
         let path = &self.path;
+        let mut skipped_files = 0;
         // Bundles and JSONL go to the agent as they are (it reads them, and
         // applies --ns and --tag); the other formats are read here into
         // items, checked (naming their position), and sent as bundle text.
@@ -176,7 +218,8 @@ impl Import {
                     path.display()
                 );
             }
-            let items = self.adjust(Format::Markdown, markdown_dir(path)?)?;
+            let (items, skipped) = self.markdown(path)?;
+            skipped_files = skipped;
             (Format::Markdown, as_bundle(items), true)
         } else {
             let bytes = Zeroizing::new(
@@ -265,23 +308,49 @@ impl Import {
             }
         }
         let s = import(opts(self.dry_run)).await?;
+        if self.json {
+            return output::json(&serde_json::json!({
+                "path": path.display().to_string(),
+                "format": format.name(),
+                "dry_run": s.dry_run,
+                "offered": s.offered,
+                "added": s.added,
+                "duplicates": s.duplicates,
+                "files_left_out": skipped_files,
+                "policy_left_out": s.policy_left_out,
+                "clients": s.clients,
+                "grants": s.grants,
+                "denies": s.denies,
+                "rules_skipped": s.rules_skipped,
+                "new_clients": s.new_clients,
+                "rules": s.rules,
+            }));
+        }
         let verb = if s.dry_run {
             "would import"
         } else {
             "imported"
         };
-        outln!(
-            "{verb} {} of {} items from {} ({:?}); {} duplicates skipped",
+        let mut line = format!(
+            "{verb} {} of {} items from {} ({}); {}",
             s.added,
             s.offered,
             path.display(),
-            format,
-            s.duplicates
+            format.words(),
+            output::count(s.duplicates, "duplicate"),
         );
+        line.push_str(" skipped");
+        if skipped_files > 0 {
+            line.push_str(&format!(
+                "; {} left out (named above)",
+                output::count(skipped_files as u64, "file")
+            ));
+        }
+        outln!("{line}");
         if s.policy_left_out > 0 {
             outln!(
-                "policy: {} client and rule record(s) in the file left out; pass --with-policy to import them (they attach only to new clients)",
-                s.policy_left_out
+                "policy: {} in the file left out; pass --with-policy to import them (they attach only to new clients)",
+                output::count(s.policy_left_out, "client or rule record")
             );
         }
         if s.dry_run {
@@ -289,10 +358,10 @@ impl Import {
         }
         if s.clients + s.grants + s.denies + s.rules_skipped > 0 {
             outln!(
-                "policy: {} clients, {} grants, {} deny rules; {} skipped{}",
-                s.clients,
-                s.grants,
-                s.denies,
+                "policy: {}, {}, {}; {} skipped{}",
+                output::count(s.clients, "client"),
+                output::count(s.grants, "grant"),
+                output::count(s.denies, "deny rule"),
                 s.rules_skipped,
                 if s.clients > 0 && !s.dry_run {
                     "; imported clients have no token yet: run `ctxvault client rotate NAME` for each"
@@ -304,29 +373,97 @@ impl Import {
         Ok(())
     }
 
-    /// Put --ns before each item's namespace (Markdown) and add --tag, then
-    /// check each item, naming its position in the file.
-    fn adjust(&self, format: Format, mut items: Vec<Item>) -> anyhow::Result<Vec<Item>> {
-        let path = &self.path;
-        let position = |k: usize| match format {
-            Format::Markdown => format!("{}: item {}", path.display(), k + 1),
-            _ => format!("{}: record {}", path.display(), k + 1),
-        };
-        for (k, item) in items.iter_mut().enumerate() {
-            if let Some(prefix) = self
-                .namespace
-                .as_ref()
-                .filter(|_| format == Format::Markdown)
-            {
-                item.namespace = format!("{prefix}/{}", item.namespace)
-                    .parse()
-                    .map_err(|e| anyhow!("{}: {e}", position(k)))?;
+    /// The items of a folder of Markdown files. A file that cannot be an
+    /// item is named on stderr with the reason and left out, or with
+    /// --strict ends the import; keys left out of front matter are named
+    /// once, with how many files had them. Returns the items (in the order
+    /// they were made) and how many files were left out.
+    fn markdown(&self, dir: &Path) -> anyhow::Result<(Vec<Item>, usize)> {
+        let files = markdown_files(dir)?;
+        let bar = output::progress(files.len(), "reading");
+        let mut items = Vec::with_capacity(files.len());
+        let mut skipped = 0;
+        let mut ignored: std::collections::BTreeMap<String, usize> = Default::default();
+        for f in &files {
+            let read = markdown_file(f).and_then(|m| {
+                if m.item.body.trim().is_empty() {
+                    bail!(
+                        "{}: no text after the front matter; an item needs some",
+                        f.display()
+                    );
+                }
+                let item = self
+                    .adjust_one(Format::Markdown, m.item)
+                    .map_err(|e| anyhow!("{}: {e}", f.display()))?;
+                Ok((item, m.ignored))
+            });
+            match read {
+                Ok((item, keys)) => {
+                    items.push(item);
+                    for k in keys {
+                        *ignored.entry(k).or_default() += 1;
+                    }
+                }
+                Err(e) if self.strict => {
+                    return Err(e.context("nothing was imported (--strict)"));
+                }
+                Err(e) => {
+                    bar.suspend(|| {
+                        eprintln!("skipped {}", output::visible_line(&format!("{e:#}")))
+                    });
+                    skipped += 1;
+                }
             }
-            item.tags.extend(self.tags.iter().cloned());
-            item.validate()
-                .map_err(|e| anyhow!("{}: {e}", position(k)))?;
+            bar.inc(1);
         }
-        Ok(items)
+        bar.finish_and_clear();
+        if !ignored.is_empty() {
+            let keys: Vec<String> = ignored
+                .iter()
+                .map(|(k, n)| {
+                    format!(
+                        "{} ({n} file{})",
+                        output::visible_line(k),
+                        if *n == 1 { "" } else { "s" }
+                    )
+                })
+                .collect();
+            eprintln!(
+                "front matter keys ctxvault has no field for were left out: {}",
+                keys.join(", ")
+            );
+        }
+        // Files come in path order; restore the order the items were made in.
+        items.sort_by_key(|a| (a.created_at, a.id));
+        Ok((items, skipped))
+    }
+
+    /// Put --ns before an item's namespace (Markdown) and add --tag, then
+    /// check it.
+    fn adjust_one(&self, format: Format, mut item: Item) -> anyhow::Result<Item> {
+        if let Some(prefix) = self
+            .namespace
+            .as_ref()
+            .filter(|_| format == Format::Markdown)
+        {
+            item.namespace = format!("{prefix}/{}", item.namespace).parse()?;
+        }
+        item.tags.extend(self.tags.iter().cloned());
+        item.validate()?;
+        Ok(item)
+    }
+
+    /// [`Self::adjust_one`] for each item, naming the position of a bad one.
+    fn adjust(&self, format: Format, items: Vec<Item>) -> anyhow::Result<Vec<Item>> {
+        let path = &self.path;
+        items
+            .into_iter()
+            .enumerate()
+            .map(|(k, item)| {
+                self.adjust_one(format, item)
+                    .map_err(|e| anyhow!("{}: record {}: {e}", path.display(), k + 1))
+            })
+            .collect()
     }
 }
 

@@ -1,0 +1,376 @@
+//! Markdown files: the ones `export --format markdown` writes, and the ones
+//! people write by hand or keep in tools such as Obsidian.
+//!
+//! An exported file is a YAML front matter block between `---` lines, whose
+//! values are JSON scalars and arrays (valid YAML), then the body verbatim:
+//!
+//! ```text
+//! ---
+//! id: "0192f0c1-7c5e-7d3a-9a4e-3b1f2c4d5e6f"
+//! namespace: "work/acme"
+//! kind: "note"
+//! title: "Q3 roadmap"
+//! tags: ["planning"]
+//! sensitivity: "normal"
+//! source: "user"
+//! created_at: "2026-11-22T00:00:00.000000Z"
+//! updated_at: "2026-11-22T00:00:00.000000Z"
+//! version: 1
+//! ---
+//! The body, exactly as stored.
+//! ```
+//!
+//! Reading is lenient with hand-written files: the front matter is read by
+//! a YAML parser (block lists, bare words, `tags: food, drink`, `#tags`,
+//! dates such as `2024-05-01`, `created`/`date`/`updated`/`modified` for the
+//! times); keys ctxvault has no field for are reported, not refused; a file
+//! without front matter is a note whose title is its first heading.
+
+use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
+use uuid::Uuid;
+use yaml_rust2::{Yaml, YamlLoader};
+
+use super::{FormatError, ferr};
+use crate::item::{Item, Kind, Namespace, Sensitivity, Source, Tag};
+
+/// Largest front matter read, in bytes.
+pub const MAX_FRONT_MATTER: usize = 64 * 1024;
+
+/// An item read from a Markdown file.
+#[derive(Debug)]
+pub struct Markdown {
+    /// The item (not yet validated: see [`Item::validate`]).
+    pub item: Item,
+    /// False when the file had no front matter (all fields are defaults).
+    pub front_matter: bool,
+    /// Front matter keys that ctxvault has no field for, and so left out.
+    pub ignored: Vec<String>,
+}
+
+fn ts(t: &DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
+}
+
+fn json<T: serde::Serialize + ?Sized>(v: &T) -> String {
+    serde_json::to_string(v).unwrap_or_default()
+}
+
+/// The Markdown file of an item, and its path relative to the export root.
+pub fn to_markdown(i: &Item) -> (String, String) {
+    let mut s = String::with_capacity(i.body.len() + 400);
+    s.push_str("---\n");
+    s.push_str(&format!("id: {}\n", json(&i.id.to_string())));
+    s.push_str(&format!("namespace: {}\n", json(i.namespace.as_str())));
+    s.push_str(&format!("kind: {}\n", json(i.kind.as_str())));
+    if let Some(t) = &i.title {
+        s.push_str(&format!("title: {}\n", json(t)));
+    }
+    let tags: Vec<&str> = i.tags.iter().map(Tag::as_str).collect();
+    s.push_str(&format!("tags: {}\n", json(&tags)));
+    s.push_str(&format!("sensitivity: {}\n", json(i.sensitivity.as_str())));
+    s.push_str(&format!("source: {}\n", json(i.source.as_str())));
+    s.push_str(&format!("created_at: {}\n", json(&ts(&i.created_at))));
+    s.push_str(&format!("updated_at: {}\n", json(&ts(&i.updated_at))));
+    s.push_str(&format!("version: {}\n", i.version));
+    s.push_str("---\n");
+    s.push_str(&i.body);
+    (format!("{}/{}.md", i.namespace.as_str(), i.id), s)
+}
+
+/// The front matter text, the body, and the line the front matter starts on.
+fn split(name: &str, text: &str) -> Result<Option<(String, String)>, FormatError> {
+    let mut lines = text.split_inclusive('\n');
+    let first = lines.next().unwrap_or("");
+    if first.trim_end() != "---" {
+        return Ok(None);
+    }
+    let mut offset = first.len();
+    let mut front = String::new();
+    for line in lines {
+        offset += line.len();
+        let l = line.trim_end();
+        if l == "---" || l == "..." {
+            return Ok(Some((front, text[offset..].to_owned())));
+        }
+        if front.len() + line.len() > MAX_FRONT_MATTER {
+            return Err(ferr(
+                format!("{name}:1"),
+                format!(
+                    "the front matter is over {} KiB; is the closing --- line missing?",
+                    MAX_FRONT_MATTER / 1024
+                ),
+            ));
+        }
+        front.push_str(line);
+    }
+    Err(ferr(
+        format!("{name}:1"),
+        "the front matter is never closed by a --- line",
+    ))
+}
+
+/// The text of the first heading (`# Title`) outside code blocks.
+fn first_heading(body: &str) -> Option<String> {
+    let mut fence: Option<&str> = None;
+    for line in body.lines() {
+        let t = line.trim_start();
+        if let Some(f) = fence {
+            if t.starts_with(f) {
+                fence = None;
+            }
+            continue;
+        }
+        if t.starts_with("```") || t.starts_with("~~~") {
+            fence = Some(&t[..3]);
+            continue;
+        }
+        let hashes = t.len() - t.trim_start_matches('#').len();
+        if (1..=6).contains(&hashes) && t[hashes..].starts_with([' ', '\t']) {
+            let title = t[hashes..].trim().trim_end_matches('#').trim();
+            if !title.is_empty() {
+                return Some(title.to_owned());
+            }
+        }
+    }
+    None
+}
+
+/// The text of a YAML scalar; `None` for null.
+fn scalar(v: &Yaml) -> Result<Option<String>, &'static str> {
+    match v {
+        Yaml::String(s) | Yaml::Real(s) => Ok(Some(s.clone())),
+        Yaml::Integer(n) => Ok(Some(n.to_string())),
+        Yaml::Boolean(b) => Ok(Some(b.to_string())),
+        Yaml::Null => Ok(None),
+        Yaml::Array(_) | Yaml::Hash(_) | Yaml::Alias(_) | Yaml::BadValue => {
+            Err("expected a single value, not a list or a map")
+        }
+    }
+}
+
+/// The source of an item read from a Markdown file without one.
+fn imported() -> Source {
+    "import:markdown".parse().unwrap_or_else(|_| Source::user())
+}
+
+/// A tag as people write it (`#Food`, ` travel `) made a ctxvault tag.
+fn tag(raw: &str) -> crate::Result<Tag> {
+    raw.trim().trim_start_matches('#').to_lowercase().parse()
+}
+
+/// A time: RFC 3339, a date (`2024-05-01`, midnight UTC) or a date and time
+/// without zone (`2024-05-01 10:30`, UTC).
+fn time(s: &str) -> Result<DateTime<Utc>, String> {
+    let s = s.trim();
+    if let Ok(t) = DateTime::parse_from_rfc3339(s) {
+        return Ok(t.with_timezone(&Utc));
+    }
+    if let Ok(d) = NaiveDate::parse_from_str(s, "%Y-%m-%d") {
+        return Ok(d.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc());
+    }
+    for f in [
+        "%Y-%m-%d %H:%M:%S",
+        "%Y-%m-%dT%H:%M:%S",
+        "%Y-%m-%d %H:%M",
+        "%Y-%m-%dT%H:%M",
+    ] {
+        if let Ok(t) = NaiveDateTime::parse_from_str(s, f) {
+            return Ok(t.and_utc());
+        }
+    }
+    Err(format!(
+        "{s:?} is not a date; write 2024-05-01, 2024-05-01 10:30 or an RFC 3339 time"
+    ))
+}
+
+/// The keys a field is read from, first found wins.
+const CREATED: &[&str] = &["created_at", "created", "date"];
+const UPDATED: &[&str] = &["updated_at", "updated", "modified", "lastmod"];
+const KNOWN: &[&str] = &[
+    "id",
+    "namespace",
+    "kind",
+    "title",
+    "tags",
+    "sensitivity",
+    "source",
+    "version",
+];
+
+/// Read an item from a Markdown file. `name` is used in errors. Fields the
+/// file does not give get defaults: a new id, namespace `notes`, kind
+/// `note`, sensitivity `normal`, source `import:markdown`, now, version 1;
+/// without a title (and without an id, so not one of our exports), the
+/// first heading is the title.
+pub fn from_markdown(name: &str, text: &str) -> Result<Markdown, FormatError> {
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let Some((front, body)) = split(name, text)? else {
+        let now = Utc::now();
+        let item = Item {
+            id: Uuid::now_v7(),
+            namespace: Namespace::default(),
+            kind: Kind::default(),
+            title: first_heading(text),
+            body: text.to_owned(),
+            tags: Vec::new(),
+            sensitivity: Sensitivity::default(),
+            source: imported(),
+            created_at: now,
+            updated_at: now,
+            version: 1,
+        };
+        return Ok(Markdown {
+            item,
+            front_matter: false,
+            ignored: Vec::new(),
+        });
+    };
+    // Where a key is, for errors: the line it starts on.
+    let line_of = |key: &str| {
+        front
+            .lines()
+            .position(|l| {
+                l.strip_prefix(key)
+                    .is_some_and(|r| r.trim_start().starts_with(':'))
+            })
+            .map_or(1, |n| n + 2)
+    };
+    let docs = YamlLoader::load_from_str(&front).map_err(|e| {
+        ferr(
+            format!("{name}:{}", e.marker().line() + 1),
+            format!("the front matter is not valid YAML: {}", e.info()),
+        )
+    })?;
+    let map = match docs.into_iter().next() {
+        None | Some(Yaml::Null) => Default::default(),
+        Some(Yaml::Hash(h)) => h,
+        Some(_) => {
+            return Err(ferr(
+                format!("{name}:2"),
+                "the front matter is not a set of `key: value` lines",
+            ));
+        }
+    };
+    let mut fields: Vec<(String, Yaml)> = Vec::with_capacity(map.len());
+    for (k, v) in map {
+        let k = scalar(&k)
+            .ok()
+            .flatten()
+            .ok_or_else(|| ferr(format!("{name}:2"), "a front matter key is not a word"))?;
+        fields.push((k, v));
+    }
+    let get = |k: &str| fields.iter().find(|(f, _)| f == k).map(|(_, v)| v);
+    let bad = |k: &str, e: &dyn std::fmt::Display| {
+        ferr(
+            format!("{name}:{}", line_of(k)),
+            format!("front matter {k}: {e}"),
+        )
+    };
+    let text_of = |k: &str| -> Result<Option<String>, FormatError> {
+        get(k)
+            .map_or(Ok(None), |v| scalar(v))
+            .map_err(|e| bad(k, &e))
+    };
+    let parsed = |k: &str| -> Result<Option<String>, FormatError> {
+        Ok(text_of(k)?.filter(|s| !s.trim().is_empty()))
+    };
+    let time_of = |keys: &[&str]| -> Result<Option<DateTime<Utc>>, FormatError> {
+        for k in keys {
+            if let Some(s) = parsed(k)? {
+                return time(&s).map(Some).map_err(|e| bad(k, &e));
+            }
+        }
+        Ok(None)
+    };
+    let tags: Vec<Tag> = match get("tags") {
+        None | Some(Yaml::Null) => Vec::new(),
+        Some(Yaml::Array(a)) => a
+            .iter()
+            .filter_map(|t| scalar(t).transpose())
+            .map(|t| {
+                t.map_err(|e| bad("tags", &e))
+                    .and_then(|t| tag(&t).map_err(|e| bad("tags", &e)))
+            })
+            .collect::<Result<_, _>>()?,
+        Some(v) => scalar(v)
+            .map_err(|e| bad("tags", &e))?
+            .unwrap_or_default()
+            .split([',', ' '])
+            .filter(|t| !t.trim().is_empty())
+            .map(|t| tag(t).map_err(|e| bad("tags", &e)))
+            .collect::<Result<_, _>>()?,
+    };
+    let id = parsed("id")?
+        .map(|s| s.trim().parse::<Uuid>().map_err(|e| bad("id", &e)))
+        .transpose()?;
+    let title = text_of("title")?;
+    let title = match (title, id) {
+        (None, None) => first_heading(&body),
+        (t, _) => t,
+    };
+    let now = Utc::now();
+    let created_at = time_of(CREATED)?;
+    let updated_at = time_of(UPDATED)?;
+    let item = Item {
+        id: id.unwrap_or_else(Uuid::now_v7),
+        namespace: parsed("namespace")?
+            .map(|s| {
+                s.trim()
+                    .parse::<Namespace>()
+                    .map_err(|e| bad("namespace", &e))
+            })
+            .transpose()?
+            .unwrap_or_default(),
+        kind: parsed("kind")?
+            .map(|s| {
+                s.trim()
+                    .to_lowercase()
+                    .parse::<Kind>()
+                    .map_err(|e| bad("kind", &e))
+            })
+            .transpose()?
+            .unwrap_or_default(),
+        title,
+        body,
+        tags,
+        sensitivity: parsed("sensitivity")?
+            .map(|s| {
+                s.trim()
+                    .to_lowercase()
+                    .parse::<Sensitivity>()
+                    .map_err(|e| bad("sensitivity", &e))
+            })
+            .transpose()?
+            .unwrap_or_default(),
+        source: match parsed("source")? {
+            Some(s) => s.parse::<Source>().map_err(|e| bad("source", &e))?,
+            None => imported(),
+        },
+        created_at: created_at.unwrap_or(now),
+        updated_at: updated_at.or(created_at).unwrap_or(now),
+        version: match get("version") {
+            None | Some(Yaml::Null) => 1,
+            Some(Yaml::Integer(v)) if *v >= 1 => *v as u64,
+            Some(_) => return Err(bad("version", &"expected a whole number from 1")),
+        },
+    };
+    let ignored = fields
+        .iter()
+        .map(|(k, _)| k)
+        .filter(|k| {
+            !KNOWN.contains(&k.as_str())
+                && !CREATED.contains(&k.as_str())
+                && !UPDATED.contains(&k.as_str())
+        })
+        .cloned()
+        .collect();
+    Ok(Markdown {
+        item,
+        front_matter: true,
+        ignored,
+    })
+}
+
+#[cfg(test)]
+#[path = "markdown_tests.rs"]
+mod tests;
