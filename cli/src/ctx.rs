@@ -91,6 +91,8 @@ pub fn vault_dir(flag: Option<PathBuf>) -> anyhow::Result<PathBuf> {
 pub struct Ctx {
     /// The vault directory (absolute).
     pub dir: PathBuf,
+    /// Print results as JSON (`--json`).
+    pub json: bool,
 }
 
 fn api(e: ApiError) -> anyhow::Error {
@@ -99,8 +101,8 @@ fn api(e: ApiError) -> anyhow::Error {
 
 impl Ctx {
     /// A context for the vault at `dir`.
-    pub fn new(dir: PathBuf) -> Self {
-        Ctx { dir }
+    pub fn new(dir: PathBuf, json: bool) -> Self {
+        Ctx { dir, json }
     }
 
     /// Fail unless a vault exists here.

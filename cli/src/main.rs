@@ -8,13 +8,14 @@
 mod output;
 mod cmd;
 mod ctx;
+mod examples;
 mod secret;
 mod setup;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::{CommandFactory, FromArgMatches, Parser};
 
 /// ctxvault keeps your AI context in one encrypted vault that you own, and
 /// decides which slices each AI client may see.
@@ -24,12 +25,24 @@ struct Cli {
     /// Vault directory (default: $CTXVAULT_HOME, else the XDG data dir).
     #[arg(long, global = true, value_name = "DIR")]
     vault: Option<PathBuf>,
+    /// Print results as JSON (on every command that prints any; not for
+    /// `daemon`, `mcp` and `demo`).
+    #[arg(long, global = true)]
+    json: bool,
     #[command(subcommand)]
     command: cmd::Command,
 }
 
+/// The command line, with its examples.
+fn command() -> clap::Command {
+    examples::apply(Cli::command())
+}
+
 fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
+    let cli = match command()
+        .try_get_matches()
+        .and_then(|m| Cli::from_arg_matches(&m))
+    {
         Ok(cli) => cli,
         Err(e) => return output::clap_error(e),
     };
@@ -37,6 +50,11 @@ fn main() -> ExitCode {
         Ok(d) => d,
         Err(e) => return output::fail(&e),
     };
+    if cli.json && cli.command.is_stream() {
+        return output::fail(&anyhow::anyhow!(
+            "--json: this command prints no results to format; run it without --json"
+        ));
+    }
     if let cmd::Command::Daemon(d) = cli.command {
         // The agent hardens itself and builds its own runtime.
         return d.run(dir);
@@ -48,7 +66,7 @@ fn main() -> ExitCode {
         Ok(rt) => rt,
         Err(e) => return output::fail(&anyhow::anyhow!("cannot start the async runtime: {e}")),
     };
-    match rt.block_on(cli.command.run(ctx::Ctx::new(dir))) {
+    match rt.block_on(cli.command.run(ctx::Ctx::new(dir, cli.json))) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => output::fail(&e),
     }

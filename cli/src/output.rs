@@ -145,6 +145,20 @@ pub fn clap_error(e: clap::Error) -> ExitCode {
     }
 }
 
+/// The result of a command: the line `text`, or with `--json` the object
+/// `value`.
+pub fn report(
+    ctx: &crate::ctx::Ctx,
+    value: serde_json::Value,
+    text: impl std::fmt::Display,
+) -> anyhow::Result<()> {
+    if ctx.json {
+        return json(&value);
+    }
+    outln!("{text}");
+    Ok(())
+}
+
 /// `n` and a noun, in the plural unless `n` is 1: `1 item`, `3 items`.
 pub fn count(n: u64, noun: &str) -> String {
     if n == 1 {

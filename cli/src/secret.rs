@@ -18,9 +18,36 @@ pub fn from_env() -> Option<Secret> {
         .map(Secret::new)
 }
 
+/// Warn on stderr when a new passphrase is easy to guess (a zxcvbn score
+/// under 3 of 4: 10^10 guesses or fewer).
+pub fn warn_if_weak(p: &Secret) {
+    let e = zxcvbn::zxcvbn(p.expose_secret(), &["ctxvault", "vault"]);
+    if u8::from(e.score()) >= 3 {
+        return;
+    }
+    let why = e
+        .feedback()
+        .and_then(|f| f.warning())
+        .map(|w| format!(" ({w})"))
+        .unwrap_or_default();
+    eprintln!(
+        "warning: this passphrase is weak{why}: it could be guessed in {} at 10,000 guesses a second; four or five random words are far stronger",
+        e.crack_times().offline_slow_hashing_1e4_per_second()
+    );
+}
+
 /// Read a secret from the environment variable `env`, else from a prompt on
-/// the terminal (asked twice when `confirm`).
+/// the terminal (asked twice when `confirm`, a new secret, which is also
+/// checked for strength).
 pub fn read(env: &str, prompt: &str, confirm: bool) -> anyhow::Result<Secret> {
+    let p = read_once(env, prompt, confirm)?;
+    if confirm {
+        warn_if_weak(&p);
+    }
+    Ok(p)
+}
+
+fn read_once(env: &str, prompt: &str, confirm: bool) -> anyhow::Result<Secret> {
     if let Some(p) = std::env::var(env).ok().filter(|p| !p.is_empty()) {
         return Ok(Secret::new(p));
     }
@@ -49,8 +76,17 @@ pub fn read(env: &str, prompt: &str, confirm: bool) -> anyhow::Result<Secret> {
 }
 
 /// Read the passphrase: `--passphrase-stdin`, else `CTXVAULT_PASSPHRASE`,
-/// else a prompt on the terminal (asked twice when `confirm`).
+/// else a prompt on the terminal (asked twice when `confirm`, a new
+/// passphrase, which is also checked for strength).
 pub fn passphrase(from_stdin: bool, confirm: bool) -> anyhow::Result<Secret> {
+    let p = passphrase_once(from_stdin, confirm)?;
+    if confirm {
+        warn_if_weak(&p);
+    }
+    Ok(p)
+}
+
+fn passphrase_once(from_stdin: bool, confirm: bool) -> anyhow::Result<Secret> {
     if from_stdin {
         let mut line = String::new();
         std::io::stdin()

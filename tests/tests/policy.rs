@@ -73,7 +73,7 @@ fn clients_see_what_their_grants_allow() {
 
     // revoke CLIENT --all.
     let out = env.ok(&["revoke", "ollama", "--all"]);
-    assert!(out.contains("revoked 2 rule(s)"), "{out}");
+    assert!(out.contains("revoked 2 rules of ollama"), "{out}");
     assert!(ids(&env.json(&["search", "garden", "--as", "ollama", "--json"])).is_empty());
 
     // client rm: the client is gone, by name.

@@ -83,12 +83,14 @@ fn bundle_jsonl_and_markdown_round_trips() {
     src.ok(&[
         "export",
         "--plain",
+        "--include-secret",
         "--out",
         dir.join("all.jsonl").to_str().unwrap(),
     ]);
     src.ok(&[
         "export",
         "--plain",
+        "--include-secret",
         "--format",
         "markdown",
         "--out",
@@ -306,7 +308,13 @@ fn bad_input_names_file_and_position_and_writes_nothing() {
     let trunc = dir.join("trunc.bundle");
     std::fs::write(&trunc, &full[..full.len() - 40]).unwrap();
     let jsonl = dir.join("ok.jsonl");
-    src.ok(&["export", "--plain", "--out", jsonl.to_str().unwrap()]);
+    src.ok(&[
+        "export",
+        "--plain",
+        "--include-secret",
+        "--out",
+        jsonl.to_str().unwrap(),
+    ]);
     let text = std::fs::read_to_string(&jsonl).unwrap();
     let future = dir.join("future.jsonl");
     std::fs::write(&future, text.replacen("\"version\":1", "\"version\":2", 1)).unwrap();

@@ -161,7 +161,8 @@ fn body_from_stdin_and_status_fields() {
     let id = o.stdout.trim().to_owned();
     assert_eq!(
         env.json(&["get", &id, "--json"])["body"],
-        "line one\nline two\n"
+        "line one\nline two",
+        "the newline that ends the input is not part of the text"
     );
     let s = env.status();
     for f in ["running", "locked", "items", "vault"] {

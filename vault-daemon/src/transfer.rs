@@ -66,7 +66,12 @@ impl Session {
             Vec::new()
         };
         let policy = Contents::assemble(Vec::new(), &records, r.with_policy);
-        let mut scan = self.vault.scan(EXPORT_CHUNK).await;
+        let max = if r.without_secret {
+            vault_core::Sensitivity::Private
+        } else {
+            vault_core::Sensitivity::Secret
+        };
+        let mut scan = self.vault.scan(EXPORT_CHUNK, max).await;
         let counts = Counts {
             items: scan.len() as u64,
             ..policy.counts()

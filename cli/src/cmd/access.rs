@@ -11,9 +11,6 @@ use crate::output;
 pub struct Access {
     /// The client's name.
     client: String,
-    /// Print JSON.
-    #[arg(long)]
-    json: bool,
 }
 
 impl Access {
@@ -24,7 +21,7 @@ impl Access {
             })
             .await?;
         {
-            if self.json {
+            if ctx.json {
                 return output::json(&a);
             }
             let actions: Vec<&str> = a.actions.iter().map(|x| x.as_str()).collect();

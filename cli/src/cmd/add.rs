@@ -16,9 +16,6 @@ pub struct Add {
     /// with `-` (a list, a `---` line).
     #[arg(value_name = "TEXT|-", allow_hyphen_values = true)]
     text: String,
-    /// Print the stored item as JSON.
-    #[arg(long)]
-    json: bool,
 }
 
 impl Add {
@@ -44,7 +41,7 @@ impl Add {
             })
             .await?;
         {
-            if self.json {
+            if ctx.json {
                 return output::json(&i);
             }
             outln!("{}", i.id);

@@ -18,15 +18,13 @@ pub struct Audit {
     /// Only this client's entries.
     #[arg(long, value_name = "CLIENT")]
     client: Option<String>,
-    /// Only entries since then: a duration (1d, 2h) or an RFC3339 time.
+    /// Only entries since then: a duration ago (1d, 2h), `today`,
+    /// `yesterday`, a date (2026-11-30, local midnight), or an RFC 3339 time.
     #[arg(long, value_name = "WHEN", value_parser = |s: &str| super::parse_time(s, false))]
     since: Option<DateTime<Utc>>,
     /// Only the last N entries.
     #[arg(long, value_name = "N")]
     limit: Option<usize>,
-    /// Print a JSON array.
-    #[arg(long)]
-    json: bool,
 }
 
 /// `audit verify` and `audit head`.
@@ -38,9 +36,6 @@ enum Verify {
         /// earlier with `audit head` recorded (detects truncation and rollback).
         #[arg(long, value_name = "FILE")]
         against: Option<PathBuf>,
-        /// Print the report as JSON.
-        #[arg(long)]
-        json: bool,
     },
     /// Export the signed head of the log (count and last entry), to keep
     /// outside the vault for `audit verify --against`.
@@ -83,7 +78,8 @@ impl Audit {
                 }
             };
         }
-        if let Some(Verify::Verify { against, json }) = self.verify {
+        if let Some(Verify::Verify { against }) = self.verify {
+            let json = ctx.json;
             let against = match &against {
                 None => None,
                 Some(path) => {
@@ -126,7 +122,7 @@ impl Audit {
         };
         let entries = ctx.call_vault(req).await?;
         {
-            if self.json {
+            if ctx.json {
                 return output::json(&entries);
             }
             for e in entries {

@@ -20,16 +20,9 @@ pub enum Client {
         /// setup lines then read it from there (`ctxvault mcp --token-file`).
         #[arg(long, value_name = "FILE")]
         token_file: Option<std::path::PathBuf>,
-        /// Print `{"name", "token", "setup"}`.
-        #[arg(long)]
-        json: bool,
     },
     /// List clients.
-    Ls {
-        /// Print a JSON array.
-        #[arg(long)]
-        json: bool,
-    },
+    Ls,
     /// Remove a client with its token, grants and deny rules.
     Rm {
         /// The client's name.
@@ -42,9 +35,6 @@ pub enum Client {
         /// Write the new token to FILE (0600) instead of printing it.
         #[arg(long, value_name = "FILE")]
         token_file: Option<std::path::PathBuf>,
-        /// Print `{"name", "token", "setup"}`.
-        #[arg(long)]
-        json: bool,
     },
 }
 
@@ -53,13 +43,13 @@ async fn print_token(
     ctx: &Ctx,
     name: &str,
     token: &str,
-    json: bool,
     verb: &str,
     token_file: Option<&Path>,
 ) -> anyhow::Result<()> {
     // The agent's HTTP endpoint, if it serves one.
     let url = ctx.call(p::StatusQuery {}).await.ok().and_then(|s| s.http);
     let http_running = url.is_some();
+    let json = ctx.json;
     let mut setup = Setup::new(name, token, &ctx.dir, url);
     if let Some(file) = token_file {
         write_token(file, token)?;
@@ -101,25 +91,16 @@ async fn print_token(
 impl Client {
     pub async fn run(self, ctx: &Ctx) -> anyhow::Result<()> {
         match self {
-            Client::Add {
-                name,
-                json,
-                token_file,
-            } => {
+            Client::Add { name, token_file } => {
                 let t = ctx.call_vault(p::ClientAdd { name }).await?;
-                print_token(ctx, &t.name, &t.token, json, "added", token_file.as_deref()).await
+                print_token(ctx, &t.name, &t.token, "added", token_file.as_deref()).await
             }
-            Client::Rotate {
-                name,
-                json,
-                token_file,
-            } => {
+            Client::Rotate { name, token_file } => {
                 let t = ctx.call_vault(p::ClientRotate { name }).await?;
                 print_token(
                     ctx,
                     &t.name,
                     &t.token,
-                    json,
                     "has a new token",
                     token_file.as_deref(),
                 )
@@ -128,13 +109,16 @@ impl Client {
             Client::Rm { name } => {
                 ctx.call_vault(p::ClientRemove { name: name.clone() })
                     .await?;
-                outln!("removed client {name} with its token, grants and deny rules");
-                Ok(())
+                output::report(
+                    ctx,
+                    serde_json::json!({ "removed": name }),
+                    format!("removed client {name} with its token, grants and deny rules"),
+                )
             }
-            Client::Ls { json } => {
+            Client::Ls => {
                 let c = ctx.call_vault(p::ClientList {}).await?;
                 {
-                    if json {
+                    if ctx.json {
                         return output::json(&c);
                     }
                     if c.is_empty() {

@@ -24,9 +24,6 @@ impl Deny {
                 scope: self.scope,
             })
             .await?;
-        {
-            outln!("{id}");
-            Ok(())
-        }
+        crate::output::report(ctx, serde_json::json!({ "id": id }), id)
     }
 }

@@ -31,9 +31,6 @@ pub struct Edit {
     /// with `-` (a list, a `---` line).
     #[arg(value_name = "TEXT|-", allow_hyphen_values = true)]
     text: Option<String>,
-    /// Print the changed item as JSON.
-    #[arg(long)]
-    json: bool,
 }
 
 impl Edit {
@@ -75,7 +72,7 @@ impl Edit {
                 new_kind,
             })
             .await?;
-        if self.json {
+        if ctx.json {
             return output::json(&i);
         }
         outln!("updated {} (version {})", i.id, i.version);

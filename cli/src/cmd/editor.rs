@@ -96,11 +96,7 @@ pub fn edit_item(item: &Item) -> anyhow::Result<Option<ItemPatch>> {
 }
 
 /// What changed from `old` to `new`; `None` when nothing did.
-fn patch_between(old: &Item, mut new: Item) -> Option<ItemPatch> {
-    // Editors end the file with a newline the text did not have.
-    if !old.body.ends_with('\n') && new.body.ends_with('\n') {
-        new.body.pop();
-    }
+fn patch_between(old: &Item, new: Item) -> Option<ItemPatch> {
     let mut tags = new.tags.clone();
     tags.sort();
     let mut old_tags = old.tags.clone();

@@ -48,6 +48,9 @@ pub struct Export {
     /// Write unencrypted: readable by anyone who can read the file.
     #[arg(long, conflicts_with_all = ["recipients", "passphrase", "with_policy"])]
     plain: bool,
+    /// With --plain: write `secret` items too (left out otherwise).
+    #[arg(long, requires = "plain")]
+    include_secret: bool,
     /// The plain format.
     #[arg(long, value_enum, requires = "plain", default_value = "jsonl")]
     format: PlainFormat,
@@ -100,84 +103,116 @@ impl Export {
                 self.out.display()
             );
         }
+        let without_secret = self.plain && !self.include_secret;
         let mut stream = ctx
             .export(&p::Export {
                 with_policy: self.with_policy,
+                without_secret,
             })
             .await?;
-        match (seal, self.format) {
+        // The vault is unlocked now: how many items it has in all.
+        let before = if without_secret {
+            ctx.call(p::StatusQuery {}).await?.items
+        } else {
+            0
+        };
+        let warn_plain = || {
+            eprintln!(
+                "warning: {} is not encrypted: anyone who can read it can read your context",
+                self.out.display()
+            )
+        };
+        let (c, what) = match (seal, self.format) {
             (Some(seal), _) => {
                 let c = write_file(&self.out, &mut stream, |f| {
                     Ok(Box::new(vault_core::bundle::encrypt_to(&seal, f)?))
                 })
                 .await?;
-                outln!(
-                    "exported {} items{} to {} (age-encrypted bundle)",
-                    c.items,
-                    if self.with_policy {
-                        format!(
-                            ", {} clients, {} grants, {} deny rules",
-                            c.clients, c.grants, c.denies
-                        )
-                    } else {
-                        String::new()
-                    },
-                    self.out.display()
-                );
+                (c, "age-encrypted bundle")
             }
             (None, PlainFormat::Jsonl) => {
-                eprintln!(
-                    "warning: {} is not encrypted: anyone who can read it can read your context",
-                    self.out.display()
-                );
+                warn_plain();
                 let c = write_file(&self.out, &mut stream, |f| Ok(Box::new(Plain(f)))).await?;
-                outln!(
-                    "exported {} items to {} (plain JSONL)",
-                    c.items,
-                    self.out.display()
-                );
+                (c, "plain JSONL")
             }
             (None, PlainFormat::Markdown) => {
-                eprintln!(
-                    "warning: {} is not encrypted: anyone who can read it can read your context",
-                    self.out.display()
-                );
-                let mut reader = Reader::new();
-                pump(&mut stream, |t| {
-                    reader
-                        .push(t)
-                        .map_err(|e| anyhow!("the agent sent a bundle that does not read: {e}"))
-                })
-                .await?;
-                let contents = reader
-                    .finish()
-                    .map_err(|e| anyhow!("the agent sent a bundle that does not read: {e}"))?
-                    .contents;
-                let n = contents.items.len();
-                let bar = output::progress(n, "exporting");
-                for i in &contents.items {
-                    let (rel, text) = vault_core::formats::to_markdown(i);
-                    let path = self.out.join(rel);
-                    if let Some(dir) = path.parent() {
-                        DirBuilder::new()
-                            .recursive(true)
-                            .mode(0o700)
-                            .create(dir)
-                            .with_context(|| format!("cannot create {}", dir.display()))?;
-                    }
-                    create_file(&path)?
-                        .write_all(text.as_bytes())
-                        .with_context(|| format!("writing {}", path.display()))?;
-                    bar.inc(1);
-                }
-                bar.finish_and_clear();
-                outln!(
-                    "exported {n} items to {}/ (plain Markdown)",
-                    self.out.display()
-                );
+                warn_plain();
+                (self.markdown(&mut stream).await?, "plain Markdown")
             }
+        };
+        let left_out = before.saturating_sub(c.items);
+        if ctx.json {
+            return output::json(&serde_json::json!({
+                "path": self.out.display().to_string(),
+                "format": what,
+                "items": c.items,
+                "clients": c.clients,
+                "grants": c.grants,
+                "denies": c.denies,
+                "secret_left_out": left_out,
+            }));
+        }
+        outln!(
+            "exported {}{} to {} ({what})",
+            output::count(c.items, "item"),
+            if self.with_policy {
+                format!(
+                    ", {}, {}, {}",
+                    output::count(c.clients, "client"),
+                    output::count(c.grants, "grant"),
+                    output::count(c.denies, "deny rule")
+                )
+            } else {
+                String::new()
+            },
+            self.out.display()
+        );
+        if left_out > 0 {
+            outln!(
+                "{} left out: secret items are written unencrypted only with --include-secret",
+                output::count(left_out, "secret item")
+            );
         }
         Ok(())
+    }
+}
+
+impl Export {
+    /// Write the export as one Markdown file per item under `self.out`.
+    async fn markdown(&self, stream: &mut ExportStream) -> anyhow::Result<Counts> {
+        let mut reader = Reader::new();
+        pump(stream, |t| {
+            reader
+                .push(t)
+                .map_err(|e| anyhow!("the agent sent a bundle that does not read: {e}"))
+        })
+        .await?;
+        let contents = reader
+            .finish()
+            .map_err(|e| anyhow!("the agent sent a bundle that does not read: {e}"))?
+            .contents;
+        let n = contents.items.len();
+        let bar = output::progress(n, "exporting");
+        for i in &contents.items {
+            let (rel, text) = vault_core::formats::to_markdown(i);
+            let path = self.out.join(rel);
+            if let Some(dir) = path.parent() {
+                DirBuilder::new()
+                    .recursive(true)
+                    .mode(0o700)
+                    .create(dir)
+                    .with_context(|| format!("cannot create {}", dir.display()))?;
+            }
+            create_file(&path)?
+                .write_all(text.as_bytes())
+                .with_context(|| format!("writing {}", path.display()))?;
+            bar.inc(1);
+        }
+        bar.finish_and_clear();
+        Ok(Counts {
+            items: n as u64,
+            ..Default::default()
+        })
     }
 }
 

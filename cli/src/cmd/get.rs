@@ -11,9 +11,6 @@ pub struct Get {
     /// The item's id, or its first characters (at least 4) if no other id starts so.
     #[arg(value_parser = super::parse_item_id)]
     id: super::ItemId,
-    /// Print JSON.
-    #[arg(long)]
-    json: bool,
 }
 
 impl Get {
@@ -21,7 +18,7 @@ impl Get {
         let id = ctx.item_id(&self.id).await?;
         let i = ctx.call_vault(p::Get { id }).await?;
         {
-            if self.json {
+            if ctx.json {
                 return output::json(&i);
             }
             output::item(&i);

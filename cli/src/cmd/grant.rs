@@ -23,7 +23,8 @@ pub struct GrantCmd {
     /// The most sensitive items reached: public, normal, private or secret.
     #[arg(long, value_name = "S", default_value = "normal")]
     max_sensitivity: Sensitivity,
-    /// When the grant stops working: a duration (2h, 30d) or an RFC3339 time.
+    /// When the grant stops working: a duration (2h, 30d), a date
+    /// (2027-01-01, at local midnight), `tomorrow`, or an RFC 3339 time.
     #[arg(long, value_name = "WHEN", value_parser = |s: &str| super::parse_time(s, true))]
     expires: Option<DateTime<Utc>>,
     /// Mask in returned text: email, phone, url, ip, card (comma-separated).
@@ -43,9 +44,6 @@ impl GrantCmd {
             redact: self.redact,
         };
         let id = ctx.call_vault(req).await?;
-        {
-            outln!("{id}");
-            Ok(())
-        }
+        crate::output::report(ctx, serde_json::json!({ "id": id }), id)
     }
 }

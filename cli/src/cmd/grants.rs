@@ -11,9 +11,6 @@ use crate::output;
 pub struct Grants {
     /// Only this client's.
     client: Option<String>,
-    /// Print a JSON array.
-    #[arg(long)]
-    json: bool,
 }
 
 impl Grants {
@@ -24,7 +21,7 @@ impl Grants {
             })
             .await?;
         {
-            if self.json {
+            if ctx.json {
                 return output::json(&rules);
             }
             if rules.is_empty() {

@@ -38,6 +38,9 @@ impl Identity {
                         identity_file,
                     })
                     .await?;
+                if ctx.json {
+                    return crate::output::json(&serde_json::json!({ "added": added }));
+                }
                 if added.is_empty() {
                     outln!(
                         "every identity in {} can already unlock the vault",
@@ -54,11 +57,17 @@ impl Identity {
                     recipient: recipient.clone(),
                 })
                 .await?;
-                outln!("removed {recipient}");
-                Ok(())
+                crate::output::report(
+                    ctx,
+                    serde_json::json!({ "removed": recipient }),
+                    format!("removed {recipient}"),
+                )
             }
             Identity::Ls => {
                 let ids = ctx.call(p::IdentityList {}).await?;
+                if ctx.json {
+                    return crate::output::json(&ids);
+                }
                 if ids.is_empty() {
                     outln!("no identity can unlock the vault; only the passphrase");
                 }

@@ -60,9 +60,6 @@ pub struct Import {
     /// a terminal).
     #[arg(long, requires = "with_policy")]
     yes: bool,
-    /// Print the report as JSON.
-    #[arg(long)]
-    json: bool,
     /// Markdown: stop at the first file that cannot be an item, importing
     /// nothing (by default such files are named, with the reason, and left
     /// out).
@@ -308,7 +305,7 @@ impl Import {
             }
         }
         let s = import(opts(self.dry_run)).await?;
-        if self.json {
+        if ctx.json {
             return output::json(&serde_json::json!({
                 "path": path.display().to_string(),
                 "format": format.name(),

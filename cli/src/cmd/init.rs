@@ -46,7 +46,10 @@ impl Init {
             work_factor,
         })
         .await?;
-        outln!("created vault at {} (unlocked)", ctx.dir.display());
-        Ok(())
+        crate::output::report(
+            ctx,
+            serde_json::json!({ "vault": ctx.dir.display().to_string(), "locked": false }),
+            format!("created vault at {} (unlocked)", ctx.dir.display()),
+        )
     }
 }

@@ -15,7 +15,6 @@ impl Lock {
         if let Some(r) = ctx.try_call(p::Lock {}).await? {
             r.map_err(|e| anyhow::anyhow!(e.message))?;
         }
-        outln!("vault locked");
-        Ok(())
+        crate::output::report(ctx, serde_json::json!({ "locked": true }), "vault locked")
     }
 }

@@ -103,7 +103,7 @@ struct Reviver {
 
 impl Reviver {
     async fn bring_back(&self, locked: bool) -> anyhow::Result<()> {
-        let ctx = Ctx::new(self.dir.clone());
+        let ctx = Ctx::new(self.dir.clone(), false);
         if !locked {
             // A killed agent may still be letting go of the vault.
             if ctx.client()?.hello().await.is_err() {

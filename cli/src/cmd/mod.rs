@@ -106,6 +106,15 @@ pub enum Command {
 }
 
 impl Command {
+    /// True for the commands that serve or narrate rather than print
+    /// results (`--json` has nothing to format there).
+    pub fn is_stream(&self) -> bool {
+        matches!(
+            self,
+            Command::Daemon(_) | Command::Mcp(_) | Command::Demo(_)
+        )
+    }
+
     /// Run the command (every one but `daemon`, which owns its runtime).
     pub async fn run(self, ctx: Ctx) -> anyhow::Result<()> {
         match self {
@@ -177,7 +186,8 @@ pub fn parse_id(s: &str) -> Result<uuid::Uuid, String> {
         .map_err(|_| format!("malformed id {s:?}: an item id is a UUID such as 0192f0c1-7c5e-7d3a-9a4e-3b1f2c4d5e6f; list ids with `ctxvault ls`"))
 }
 
-/// Read item text: the argument, or standard input for `-`.
+/// Read item text: the argument, or standard input for `-` (without the
+/// newline that ends what `echo` or a file gives).
 pub fn read_text(arg: &str) -> anyhow::Result<String> {
     use anyhow::Context;
     use std::io::Read;
@@ -187,6 +197,12 @@ pub fn read_text(arg: &str) -> anyhow::Result<String> {
             .lock()
             .read_to_string(&mut s)
             .context("reading the text from stdin (it must be UTF-8)")?;
+        if s.ends_with('\n') {
+            s.pop();
+            if s.ends_with('\r') {
+                s.pop();
+            }
+        }
         Ok(s)
     } else {
         Ok(arg.to_owned())
@@ -196,10 +212,10 @@ pub fn read_text(arg: &str) -> anyhow::Result<String> {
 /// Item fields shared by `add` and `edit`.
 #[derive(clap::Args, Default)]
 pub struct ItemFields {
-    /// Namespace, a slash path such as `work/acme`.
+    /// Namespace, a slash path such as `work/acme` (`add`: default `notes`).
     #[arg(long = "ns", value_name = "NS")]
     pub namespace: Option<vault_core::Namespace>,
-    /// Kind (default `note`): fact, preference, note, person, project,
+    /// Kind (`add`: default `note`): fact, preference, note, person, project,
     /// event, document, or one already in use; another needs --new-kind.
     #[arg(long)]
     pub kind: Option<vault_core::Kind>,
@@ -213,18 +229,22 @@ pub struct ItemFields {
     /// replacing the old one (see --add-tag and --rm-tag).
     #[arg(long = "tag", value_name = "TAG")]
     pub tags: Vec<vault_core::Tag>,
-    /// public, normal, private or secret.
+    /// public, normal, private or secret (`add`: default `normal`).
     #[arg(long)]
     pub sensitivity: Option<vault_core::Sensitivity>,
 }
 
 /// Parse a point in time: a duration from now (`2h`, `30d`) in the given
-/// direction, or an RFC3339 time.
+/// direction; `now`, `today`, `yesterday` or `tomorrow` (midnight, local
+/// time); a date (`2027-01-01`, midnight local time) or a date and time
+/// (`2027-01-01 09:30`, local); or an RFC 3339 time.
 pub fn parse_time(s: &str, future: bool) -> Result<chrono::DateTime<chrono::Utc>, String> {
-    let fix = "use a duration such as 2h or 30d, or an RFC3339 time such as 2026-12-31T00:00:00Z";
+    use chrono::{Local, NaiveDate, NaiveDateTime, TimeZone, Utc};
+    let fix = "use a duration such as 2h or 30d, a date such as 2027-01-01, today, yesterday, or an RFC 3339 time such as 2026-12-31T00:00:00Z";
+    let s = s.trim();
     if let Ok(d) = humantime::parse_duration(s) {
         let d = chrono::Duration::from_std(d).map_err(|_| format!("{s:?} is too long; {fix}"))?;
-        let now = chrono::Utc::now();
+        let now = Utc::now();
         return if future {
             now.checked_add_signed(d)
         } else {
@@ -232,8 +252,36 @@ pub fn parse_time(s: &str, future: bool) -> Result<chrono::DateTime<chrono::Utc>
         }
         .ok_or_else(|| format!("{s:?} is too long; {fix}"));
     }
+    let local = |t: NaiveDateTime| {
+        Local
+            .from_local_datetime(&t)
+            .earliest()
+            .map(|t| t.with_timezone(&Utc))
+            .ok_or_else(|| format!("{s:?} does not exist in the local time zone; {fix}"))
+    };
+    let today = Local::now().date_naive();
+    let day = match s.to_ascii_lowercase().as_str() {
+        "now" => return Ok(Utc::now()),
+        "today" => Some(today),
+        "yesterday" => today.pred_opt(),
+        "tomorrow" => today.succ_opt(),
+        _ => NaiveDate::parse_from_str(s, "%Y-%m-%d").ok(),
+    };
+    if let Some(d) = day {
+        return local(d.and_hms_opt(0, 0, 0).unwrap_or_default());
+    }
+    for f in [
+        "%Y-%m-%d %H:%M",
+        "%Y-%m-%d %H:%M:%S",
+        "%Y-%m-%dT%H:%M",
+        "%Y-%m-%dT%H:%M:%S",
+    ] {
+        if let Ok(t) = NaiveDateTime::parse_from_str(s, f) {
+            return local(t);
+        }
+    }
     chrono::DateTime::parse_from_rfc3339(s)
-        .map(|t| t.with_timezone(&chrono::Utc))
+        .map(|t| t.with_timezone(&Utc))
         .map_err(|_| format!("{s:?} is not a time; {fix}"))
 }
 

@@ -23,7 +23,10 @@ impl Passwd {
             work_factor,
         })
         .await?;
-        outln!("passphrase changed");
-        Ok(())
+        crate::output::report(
+            ctx,
+            serde_json::json!({ "changed": true }),
+            "passphrase changed",
+        )
     }
 }

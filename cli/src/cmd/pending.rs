@@ -9,11 +9,7 @@ use crate::output;
 
 /// List proposals, oldest first.
 #[derive(clap::Args)]
-pub struct Pending {
-    /// Print a JSON array (id, client, created_at, namespace, kind, title, body, tags).
-    #[arg(long)]
-    json: bool,
-}
+pub struct Pending {}
 
 /// Store a proposal as an item (its source is `client:NAME`).
 #[derive(clap::Args)]
@@ -37,7 +33,7 @@ pub struct Reject {
 impl Pending {
     pub async fn run(self, ctx: &Ctx) -> anyhow::Result<()> {
         let list = ctx.call_vault(p::PendingList {}).await?;
-        if self.json {
+        if ctx.json {
             return output::json(&list);
         }
         if list.is_empty() {
@@ -77,6 +73,9 @@ impl Approve {
             namespace: self.namespace,
         };
         let i = ctx.call_vault(req).await?;
+        if ctx.json {
+            return output::json(&i);
+        }
         outln!("stored {} in {} as {}", self.id, i.namespace, i.id);
         Ok(())
     }
@@ -85,7 +84,10 @@ impl Approve {
 impl Reject {
     pub async fn run(self, ctx: &Ctx) -> anyhow::Result<()> {
         ctx.call_vault(p::Reject { id: self.id }).await?;
-        outln!("rejected {}", self.id);
-        Ok(())
+        output::report(
+            ctx,
+            serde_json::json!({ "rejected": self.id }),
+            format!("rejected {}", self.id),
+        )
     }
 }

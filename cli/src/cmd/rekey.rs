@@ -22,7 +22,10 @@ impl Rekey {
             work_factor,
         })
         .await?;
-        outln!("vault rekeyed: every record is sealed under a new master key");
-        Ok(())
+        crate::output::report(
+            ctx,
+            serde_json::json!({ "rekeyed": true }),
+            "vault rekeyed: every record is sealed under a new master key",
+        )
     }
 }

@@ -24,8 +24,15 @@ impl Revoke {
                     client: self.target.clone(),
                 })
                 .await?;
-            outln!("revoked {n} rule(s) of {}", self.target);
-            return Ok(());
+            return crate::output::report(
+                ctx,
+                serde_json::json!({ "client": self.target, "revoked": n }),
+                format!(
+                    "revoked {} of {}",
+                    crate::output::count(n as u64, "rule"),
+                    self.target
+                ),
+            );
         }
         let id = uuid::Uuid::parse_str(self.target.trim()).map_err(|_| {
             anyhow!(
@@ -34,7 +41,10 @@ impl Revoke {
             )
         })?;
         ctx.call_vault(p::Revoke { id }).await?;
-        outln!("revoked {id}");
-        Ok(())
+        crate::output::report(
+            ctx,
+            serde_json::json!({ "revoked": id }),
+            format!("revoked {id}"),
+        )
     }
 }

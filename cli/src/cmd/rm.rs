@@ -23,9 +23,6 @@ pub struct Rm {
     /// run in a terminal).
     #[arg(long)]
     yes: bool,
-    /// Print the removed ids as JSON.
-    #[arg(long)]
-    json: bool,
 }
 
 impl Rm {
@@ -69,7 +66,7 @@ impl Rm {
             }
         };
         ctx.call_vault(p::Remove { ids: ids.clone() }).await?;
-        if self.json {
+        if ctx.json {
             return output::json(&ids);
         }
         for id in &ids {

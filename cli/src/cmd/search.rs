@@ -25,9 +25,18 @@ pub struct Search {
     /// run: not recorded as the client's read).
     #[arg(long = "as", value_name = "CLIENT")]
     as_client: Option<String>,
-    /// Print a JSON array.
-    #[arg(long)]
-    json: bool,
+}
+
+/// What an empty search says.
+fn nothing(query: &str, client: Option<&str>, scoped: bool) -> String {
+    let q = crate::output::visible_line(query);
+    let within = if scoped { " within --ns/--tag" } else { "" };
+    match client {
+        Some(c) => format!("nothing that {c} may read matches \"{q}\"{within}"),
+        None => format!(
+            "no item matches \"{q}\"{within}: every word must match (stemmed); try fewer words or word*"
+        ),
+    }
 }
 
 impl Search {
@@ -37,6 +46,9 @@ impl Search {
             tags: self.tags,
         };
         let limit = usize::from(self.limit);
+        let query = self.query.clone();
+        let who = self.as_client.clone();
+        let scoped = filter.namespace.is_some() || !filter.tags.is_empty();
         let hits: Vec<(f64, output::Row, String)> = match self.as_client {
             None => {
                 let query = self.query;
@@ -47,7 +59,7 @@ impl Search {
                         limit,
                     })
                     .await?;
-                if self.json {
+                if ctx.json {
                     return output::json(&hits);
                 }
                 hits.iter()
@@ -62,7 +74,7 @@ impl Search {
                     limit,
                 };
                 let hits = ctx.call_vault(p::SearchAs { client, query }).await?;
-                if self.json {
+                if ctx.json {
                     return output::json(&hits);
                 }
                 hits.iter()
@@ -77,6 +89,11 @@ impl Search {
             }
         };
         let mut hits = hits;
+        if hits.is_empty() {
+            // On stderr: a pipe reading the results gets none.
+            eprintln!("{}", nothing(&query, who.as_deref(), scoped));
+            return Ok(());
+        }
         ctx.shorten(hits.iter_mut().map(|(_, r, _)| r)).await;
         output::hits(&hits);
         Ok(())

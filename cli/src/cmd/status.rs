@@ -8,11 +8,7 @@ use crate::output;
 
 /// Show whether the agent runs, whether the vault is locked, and counts.
 #[derive(clap::Args)]
-pub struct Status {
-    /// Print JSON.
-    #[arg(long)]
-    json: bool,
-}
+pub struct Status {}
 
 /// What `status` knows when no agent runs (ids are plaintext, so the count
 /// needs no key).
@@ -62,7 +58,7 @@ impl Status {
                 items,
                 vault: ctx.dir.display().to_string(),
             };
-            if self.json {
+            if ctx.json {
                 return output::json(&none);
             }
             if !header(ctx, initialized) {
@@ -73,7 +69,7 @@ impl Status {
             outln!("items:  {}", items.unwrap_or(0));
             return Ok(());
         };
-        if self.json {
+        if ctx.json {
             return output::json(&s);
         }
         if !header(ctx, initialized) {

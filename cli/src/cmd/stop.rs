@@ -8,16 +8,16 @@ pub struct Stop {}
 
 impl Stop {
     pub async fn run(self, ctx: &Ctx) -> anyhow::Result<()> {
-        if !ctx.dir.is_dir() {
-            outln!("no agent is running");
-            return Ok(());
-        }
         // Works whatever protocol version the agent speaks.
-        if ctx.stop_agent(&ctx.client()?).await? {
-            outln!("agent stopped");
-        } else {
-            outln!("no agent is running");
-        }
-        Ok(())
+        let stopped = ctx.dir.is_dir() && ctx.stop_agent(&ctx.client()?).await?;
+        crate::output::report(
+            ctx,
+            serde_json::json!({ "stopped": stopped }),
+            if stopped {
+                "agent stopped"
+            } else {
+                "no agent is running"
+            },
+        )
     }
 }

@@ -27,6 +27,9 @@ impl Unlock {
             None => UnlockWith::Passphrase(secret::passphrase(self.passphrase_stdin, false)?),
         };
         ctx.call(p::Unlock { with }).await?;
+        if ctx.json {
+            return crate::output::json(&serde_json::json!({ "locked": false }));
+        }
         outln!("vault unlocked");
         ctx.warn_vault_state().await;
         Ok(())

@@ -2,7 +2,9 @@
 //! people write by hand or keep in tools such as Obsidian.
 //!
 //! An exported file is a YAML front matter block between `---` lines, whose
-//! values are JSON scalars and arrays (valid YAML), then the body verbatim:
+//! values are JSON scalars and arrays (valid YAML), then the body verbatim
+//! and a newline (which reading takes off, as it does the newline that ends
+//! any file):
 //!
 //! ```text
 //! ---
@@ -74,10 +76,17 @@ pub fn to_markdown(i: &Item) -> (String, String) {
     s.push_str(&format!("version: {}\n", i.version));
     s.push_str("---\n");
     s.push_str(&i.body);
+    // Files end in a newline; reading takes one off again.
+    s.push('\n');
     (format!("{}/{}.md", i.namespace.as_str(), i.id), s)
 }
 
-/// The front matter text, the body, and the line the front matter starts on.
+/// The body of a file: its text without the newline that ends the file.
+fn body_of(text: &str) -> String {
+    text.strip_suffix('\n').unwrap_or(text).to_owned()
+}
+
+/// The front matter text and the rest of the file.
 fn split(name: &str, text: &str) -> Result<Option<(String, String)>, FormatError> {
     let mut lines = text.split_inclusive('\n');
     let first = lines.next().unwrap_or("");
@@ -204,14 +213,14 @@ const KNOWN: &[&str] = &[
 /// first heading is the title.
 pub fn from_markdown(name: &str, text: &str) -> Result<Markdown, FormatError> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    let Some((front, body)) = split(name, text)? else {
+    let Some((front, rest)) = split(name, text)? else {
         let now = Utc::now();
         let item = Item {
             id: Uuid::now_v7(),
             namespace: Namespace::default(),
             kind: Kind::default(),
             title: first_heading(text),
-            body: text.to_owned(),
+            body: body_of(text),
             tags: Vec::new(),
             sensitivity: Sensitivity::default(),
             source: imported(),
@@ -303,6 +312,7 @@ pub fn from_markdown(name: &str, text: &str) -> Result<Markdown, FormatError> {
     let id = parsed("id")?
         .map(|s| s.trim().parse::<Uuid>().map_err(|e| bad("id", &e)))
         .transpose()?;
+    let body = body_of(&rest);
     let title = text_of("title")?;
     let title = match (title, id) {
         (None, None) => first_heading(&body),

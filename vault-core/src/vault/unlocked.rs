@@ -286,10 +286,11 @@ impl UnlockedVault {
     /// Every item as of now, to be read `chunk` items at a time (an export
     /// that never holds the whole vault in memory). Items added later are
     /// not in it; one removed before its chunk is read fails that chunk.
-    pub async fn scan(&self, chunk: usize) -> ItemScan {
+    /// Only items up to sensitivity `max` are in it.
+    pub async fn scan(&self, chunk: usize, max: crate::Sensitivity) -> ItemScan {
         let st = self.state.read().await;
-        let all = vec![true; st.groups.len()];
-        let rowids: Vec<i64> = st.rowids_in(&all).collect();
+        let upto: Vec<bool> = st.groups.iter().map(|g| g.sensitivity <= max).collect();
+        let rowids: Vec<i64> = st.rowids_in(&upto).collect();
         // Ids too: a removed item's rowid can be reused by a new one.
         let mut ids: std::collections::HashMap<i64, Uuid> = HashMap::with_capacity(rowids.len());
         for (id, rowid) in &st.by_id {

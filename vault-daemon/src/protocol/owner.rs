@@ -453,6 +453,9 @@ pub struct ImportSummary {
 pub struct Export {
     /// Also clients (names only), grants and deny rules.
     pub with_policy: bool,
+    /// Leave out `secret` items (a plain export, unless asked for them).
+    #[serde(default)]
+    pub without_secret: bool,
 }
 
 calls!(Vault / VaultRequest {

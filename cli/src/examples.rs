@@ -1,0 +1,204 @@
+//! Examples for every subcommand's `--help`, kept in one table so a new
+//! subcommand without any is caught by a test.
+
+/// The examples, by subcommand path.
+const EXAMPLES: &[(&[&str], &str)] = &[
+    (
+        &["init"],
+        "ctxvault init                                  # asks for a new passphrase twice
+ctxvault init --identity key.txt               # an age identity may unlock it too
+ctxvault --vault ~/work-vault init             # a second vault elsewhere",
+    ),
+    (
+        &["unlock"],
+        "ctxvault unlock
+ctxvault unlock --identity key.txt
+pass show ctxvault | ctxvault unlock --passphrase-stdin",
+    ),
+    (&["lock"], "ctxvault lock"),
+    (&["status"], "ctxvault status\nctxvault status --json"),
+    (
+        &["stop"],
+        "ctxvault stop                                  # the vault locks",
+    ),
+    (
+        &["daemon"],
+        "ctxvault daemon                                # the agent in the foreground
+ctxvault daemon --http 127.0.0.1:7410          # also serving MCP over HTTP",
+    ),
+    (
+        &["add"],
+        "ctxvault add \"I prefer green tea over coffee\" --kind preference --ns profile
+ctxvault add --ns work/acme --tag planning --title \"Q3\" \"Ship the beta in November\"
+pbpaste | ctxvault add - --ns notes            # the text from standard input
+ctxvault add --ns health --sensitivity secret \"Allergic to penicillin\"",
+    ),
+    (
+        &["get"],
+        "ctxvault get 0192f0c1                          # any start of an id that is unique
+ctxvault get 0192f0c1 --json",
+    ),
+    (
+        &["edit"],
+        "ctxvault edit 0192f0c1                         # opens $VISUAL or $EDITOR
+ctxvault edit 0192f0c1 \"New text\"
+ctxvault edit 0192f0c1 --add-tag travel --rm-tag draft
+ctxvault edit 0192f0c1 --ns work/old --sensitivity private",
+    ),
+    (
+        &["rm"],
+        "ctxvault rm 0192f0c1
+ctxvault rm 0192f0c1 0192f0d7                  # several, all or none
+ctxvault rm --ns scratch --yes                 # a whole namespace",
+    ),
+    (
+        &["ls"],
+        "ctxvault ls
+ctxvault ls --ns work --tag planning --limit 20
+ctxvault ls --as claude-desktop                # exactly what that client sees",
+    ),
+    (
+        &["search"],
+        "ctxvault search \"green tea\"
+ctxvault search 'lisb*' --ns travel --limit 3
+ctxvault search roadmap --as claude-desktop    # what that client would get",
+    ),
+    (
+        &["client"],
+        "ctxvault client add claude-desktop
+ctxvault client ls
+ctxvault client rotate claude-desktop
+ctxvault client rm claude-desktop",
+    ),
+    (
+        &["client", "add"],
+        "ctxvault client add claude-desktop
+ctxvault client add cursor --token-file ~/.config/ctxvault/cursor.token",
+    ),
+    (
+        &["client", "ls"],
+        "ctxvault client ls\nctxvault client ls --json",
+    ),
+    (&["client", "rm"], "ctxvault client rm cursor"),
+    (
+        &["client", "rotate"],
+        "ctxvault client rotate cursor
+ctxvault client rotate cursor --token-file ~/.config/ctxvault/cursor.token",
+    ),
+    (
+        &["grant"],
+        "ctxvault grant claude-desktop 'work/**'
+ctxvault grant claude-desktop profile --allow read,propose
+ctxvault grant ollama '**' --max-sensitivity private
+ctxvault grant cursor 'work/acme/**' --expires 30d --redact email,phone
+ctxvault grant claude-desktop travel --expires 2027-01-01",
+    ),
+    (
+        &["deny"],
+        "ctxvault deny claude-desktop health           # health and everything below it",
+    ),
+    (
+        &["revoke"],
+        "ctxvault revoke 0192f0c2-0000-7000-8000-000000000000
+ctxvault revoke cursor --all",
+    ),
+    (&["grants"], "ctxvault grants\nctxvault grants --json"),
+    (&["access"], "ctxvault access claude-desktop"),
+    (
+        &["audit"],
+        "ctxvault audit --since yesterday
+ctxvault audit --client claude-desktop --limit 20
+ctxvault audit verify
+ctxvault audit head --out head.json && ctxvault audit verify --against head.json",
+    ),
+    (
+        &["audit", "verify"],
+        "ctxvault audit verify\nctxvault audit verify --against head.json",
+    ),
+    (&["audit", "head"], "ctxvault audit head --out head.json"),
+    (
+        &["export"],
+        "ctxvault export --out me.bundle --with-policy
+ctxvault export --out me.bundle --recipient age1...
+ctxvault export --plain --format markdown --out notes/
+ctxvault export --plain --out all.jsonl --include-secret",
+    ),
+    (
+        &["import"],
+        "ctxvault import me.bundle
+ctxvault import me.bundle --with-policy --dry-run
+ctxvault import ~/Notes --ns notes/obsidian   # a folder of Markdown
+ctxvault import chatgpt-memories.txt --tag chatgpt
+ctxvault import memory.jsonl                   # the MCP memory server's file",
+    ),
+    (&["passwd"], "ctxvault passwd"),
+    (
+        &["identity"],
+        "age-keygen -o key.txt && ctxvault identity add key.txt
+ctxvault identity ls
+ctxvault identity rm age1...",
+    ),
+    (&["identity", "add"], "ctxvault identity add key.txt"),
+    (&["identity", "rm"], "ctxvault identity rm age1..."),
+    (&["identity", "ls"], "ctxvault identity ls"),
+    (&["rekey"], "ctxvault rekey"),
+    (
+        &["mcp"],
+        "CTXVAULT_TOKEN=ctxv_... ctxvault mcp --client claude-desktop
+ctxvault mcp --client cursor --token-file ~/.config/ctxvault/cursor.token",
+    ),
+    (&["demo"], "ctxvault demo"),
+    (&["pending"], "ctxvault pending\nctxvault pending --json"),
+    (
+        &["approve"],
+        "ctxvault approve 0192f0c9-1111-7000-8000-000000000000
+ctxvault approve 0192f0c9-1111-7000-8000-000000000000 --ns profile",
+    ),
+    (
+        &["reject"],
+        "ctxvault reject 0192f0c9-1111-7000-8000-000000000000",
+    ),
+];
+
+/// `cmd` with the examples of each subcommand after its help.
+pub fn apply(mut cmd: clap::Command) -> clap::Command {
+    for (path, text) in EXAMPLES {
+        let body: String = text.lines().map(|l| format!("  {l}\n")).collect();
+        let help = format!("Examples:\n{}", body.trim_end());
+        cmd = at(cmd, path, help);
+    }
+    cmd
+}
+
+fn at(cmd: clap::Command, path: &[&str], help: String) -> clap::Command {
+    match path {
+        [] => cmd.after_help(help),
+        [first, rest @ ..] => {
+            let rest = rest.to_vec();
+            cmd.mut_subcommand(*first, move |c| at(c, &rest, help))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    /// Every subcommand, nested ones too, has examples.
+    #[test]
+    fn every_subcommand_has_examples() {
+        fn walk(c: &clap::Command, path: &str, missing: &mut Vec<String>) {
+            for s in c.get_subcommands() {
+                let p = format!("{path} {}", s.get_name());
+                if s.get_after_help().is_none() {
+                    missing.push(p.clone());
+                }
+                walk(s, &p, missing);
+            }
+        }
+        let cmd = super::apply(crate::Cli::command());
+        let mut missing = Vec::new();
+        walk(&cmd, "ctxvault", &mut missing);
+        assert!(missing.is_empty(), "no examples: {missing:?}");
+    }
+}
