@@ -91,8 +91,10 @@ pub fn vault_dir(flag: Option<PathBuf>) -> anyhow::Result<PathBuf> {
 pub struct Ctx {
     /// The vault directory (absolute).
     pub dir: PathBuf,
-    /// Print results as JSON (`--json`).
+    /// Print results as JSON (`--json`, or `output = "json"`).
     pub json: bool,
+    /// The settings of config.toml.
+    pub config: crate::config::Config,
 }
 
 fn api(e: ApiError) -> anyhow::Error {
@@ -102,7 +104,17 @@ fn api(e: ApiError) -> anyhow::Error {
 impl Ctx {
     /// A context for the vault at `dir`.
     pub fn new(dir: PathBuf, json: bool) -> Self {
-        Ctx { dir, json }
+        Ctx {
+            dir,
+            json,
+            config: Default::default(),
+        }
+    }
+
+    /// This context with the settings of config.toml.
+    pub fn with_config(mut self, config: crate::config::Config) -> Self {
+        self.config = config;
+        self
     }
 
     /// Fail unless a vault exists here.
@@ -114,6 +126,11 @@ impl Ctx {
             );
         }
         Ok(())
+    }
+
+    /// True when an agent holds this vault's lock (runs, or is exiting).
+    pub fn agent_running(&self) -> bool {
+        agent_lock_held(&self.dir)
     }
 
     /// The agent client for this vault, if its directory exists.

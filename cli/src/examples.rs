@@ -158,6 +158,48 @@ ctxvault approve 0192f0c9-1111-7000-8000-000000000000 --ns profile",
         &["reject"],
         "ctxvault reject 0192f0c9-1111-7000-8000-000000000000",
     ),
+    (
+        &["backup"],
+        "ctxvault backup ~/backups/vault-$(date +%F).db",
+    ),
+    (
+        &["service"],
+        "ctxvault service install
+ctxvault service install --no-enable           # only write the file
+ctxvault service uninstall",
+    ),
+    (
+        &["service", "install"],
+        "ctxvault service install
+ctxvault service install --kind launchd --no-enable",
+    ),
+    (&["service", "uninstall"], "ctxvault service uninstall"),
+    (
+        &["completions"],
+        "ctxvault completions bash > ~/.local/share/bash-completion/completions/ctxvault
+ctxvault completions zsh > \"${fpath[1]}/_ctxvault\"
+ctxvault completions fish > ~/.config/fish/completions/ctxvault.fish",
+    ),
+    (
+        &["http"],
+        "ctxvault http on                               # at config.toml's http, else 127.0.0.1:7410
+ctxvault http on 127.0.0.1:0                   # any free port
+ctxvault http status
+ctxvault http off",
+    ),
+    (&["http", "on"], "ctxvault http on\nctxvault http on 127.0.0.1:7411"),
+    (&["http", "off"], "ctxvault http off"),
+    (&["http", "status"], "ctxvault http status --json"),
+    (
+        &["config"],
+        "ctxvault config                                # the settings and their file
+printf 'http = \"127.0.0.1:7410\"\nlock_after = \"2h\"\n' > \"$(ctxvault status --json | jq -r .vault)/config.toml\"",
+    ),
+    (
+        &["man"],
+        "ctxvault man | man -l -
+ctxvault man --out ~/.local/share/man/man1",
+    ),
 ];
 
 /// `cmd` with the examples of each subcommand after its help.

@@ -7,6 +7,7 @@
 #[macro_use]
 mod output;
 mod cmd;
+mod config;
 mod ctx;
 mod examples;
 mod secret;
@@ -34,7 +35,7 @@ struct Cli {
 }
 
 /// The command line, with its examples.
-fn command() -> clap::Command {
+pub(crate) fn command() -> clap::Command {
     examples::apply(Cli::command())
 }
 
@@ -50,6 +51,10 @@ fn main() -> ExitCode {
         Ok(d) => d,
         Err(e) => return output::fail(&e),
     };
+    let config = match config::Config::load(&dir) {
+        Ok(c) => c,
+        Err(e) => return output::fail(&e),
+    };
     if cli.json && cli.command.is_stream() {
         return output::fail(&anyhow::anyhow!(
             "--json: this command prints no results to format; run it without --json"
@@ -57,7 +62,7 @@ fn main() -> ExitCode {
     }
     if let cmd::Command::Daemon(d) = cli.command {
         // The agent hardens itself and builds its own runtime.
-        return d.run(dir);
+        return d.run(dir, &config);
     }
     let rt = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -66,7 +71,11 @@ fn main() -> ExitCode {
         Ok(rt) => rt,
         Err(e) => return output::fail(&anyhow::anyhow!("cannot start the async runtime: {e}")),
     };
-    match rt.block_on(cli.command.run(ctx::Ctx::new(dir, cli.json))) {
+    let json = cli.json || (config.output == config::Output::Json && !cli.command.is_stream());
+    match rt.block_on(
+        cli.command
+            .run(ctx::Ctx::new(dir, json).with_config(config)),
+    ) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => output::fail(&e),
     }

@@ -103,6 +103,8 @@ impl Env {
         c.args(args)
             .env("CTXVAULT_HOME", &self.vault)
             .env("CTXVAULT_RUNTIME_DIR", &self.runtime)
+            // Never the user's own config.toml.
+            .env("XDG_CONFIG_HOME", self.tmp.path().join("xdg-config"))
             .env("CTXVAULT_SCRYPT_WORK_FACTOR", "10")
             .env_remove("CTXVAULT_PASSPHRASE")
             .env_remove("CTXVAULT_LOCK_AFTER")

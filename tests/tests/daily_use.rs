@@ -120,7 +120,12 @@ fn typos_are_caught_and_named() {
 
     let o = env.run(&["serch", "tea"]);
     assert_eq!(o.code, 2);
-    ctxvault_tests::assert_one_line_error(&o.stderr, "a similar subcommand exists: 'search'");
+    ctxvault_tests::assert_one_line_error(&o.stderr, "unrecognized subcommand 'serch'");
+    assert!(
+        o.stderr.contains("similar subcommand") && o.stderr.contains("'search'"),
+        "{}",
+        o.stderr
+    );
     let o = env.run(&["grant", "claude"]);
     ctxvault_tests::assert_one_line_error(&o.stderr, "see `ctxvault grant --help`");
 }

@@ -30,8 +30,12 @@ use crate::view::{Who, locked_error};
 pub(crate) struct Agent {
     pub dir: PathBuf,
     pub socket: PathBuf,
-    /// The MCP HTTP endpoint's URL, when served.
-    pub http_url: Option<String>,
+    /// MCP over HTTP, while open.
+    pub http: Mutex<Option<crate::doors::HttpDoor>>,
+    /// Cancelled when the agent stops: ends every door's sessions.
+    pub doors: tokio_util::sync::CancellationToken,
+    /// The agent itself, for the doors it opens while running.
+    pub me: std::sync::Weak<Agent>,
     /// SHA-256 of each client token, with the client's name. Kept while
     /// locked (hashes of random tokens reveal nothing), so the HTTP endpoint
     /// can still tell a wrong token (401) from a locked vault.
@@ -257,6 +261,22 @@ impl Agent {
             }
             AgentRequest::Rekey(r) => answer(self.rekey(r).await),
             AgentRequest::WhoIs(r) => answer(self.who_is(&r.token).await),
+            AgentRequest::Http(r) => match r.open {
+                Some(o) => {
+                    let me = self.me.upgrade().ok_or_else(|| {
+                        ApiError::new(ErrorKind::Internal, "the agent is stopping")
+                    })?;
+                    let config = crate::http::HttpConfig {
+                        addr: o.addr,
+                        allow_remote: o.allow_remote,
+                    };
+                    answer(me.open_http(config).map(Some))
+                }
+                None => {
+                    self.close_http().await;
+                    answer(Ok(None::<String>))
+                }
+            },
         }
     }
 
@@ -290,7 +310,7 @@ impl Agent {
             socket: self.socket.display().to_string(),
             pid: std::process::id(),
             lock_after_secs: self.lock_after.map(|d| d.as_secs()),
-            http: self.http_url.clone(),
+            http: self.http_url(),
             pending,
             warnings,
             version: env!("CARGO_PKG_VERSION").to_owned(),

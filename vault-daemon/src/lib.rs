@@ -12,6 +12,7 @@
 mod agent;
 pub mod bridge;
 pub mod client;
+mod doors;
 pub mod harden;
 pub mod http;
 pub mod mcp_sessions;

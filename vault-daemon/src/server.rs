@@ -25,7 +25,7 @@ use axum::routing::{get, post};
 use tokio::net::{UnixListener, UnixStream};
 use tokio::sync::watch;
 
-use crate::agent::{Agent, AgentHandle, lock};
+use crate::agent::{Agent, lock};
 use crate::paths::{self, PathError};
 use crate::protocol::frames::{EXPORT_PATH, IMPORT_PATH};
 use crate::protocol::{
@@ -247,7 +247,6 @@ fn take_vault_lock(dir: &Path) -> Result<File, DaemonError> {
 pub struct Bound {
     agent: Arc<Agent>,
     listener: PeerChecked,
-    http: Option<(std::net::TcpListener, HttpConfig)>,
     _lock: File,
     shutdown_rx: watch::Receiver<bool>,
 }
@@ -258,9 +257,9 @@ impl Bound {
         &self.agent.socket
     }
 
-    /// The MCP HTTP endpoint's URL, when served.
-    pub fn http_url(&self) -> Option<&str> {
-        self.agent.http_url.as_deref()
+    /// The MCP HTTP endpoint's URL (once serving has begun).
+    pub fn http_url(&self) -> Option<String> {
+        self.agent.http_url()
     }
 
     /// Serve until SIGTERM, SIGINT or a `stop` request; then lock the vault
@@ -269,25 +268,9 @@ impl Bound {
         let Bound {
             agent,
             listener,
-            http,
             _lock,
             mut shutdown_rx,
         } = self;
-        let cancel = tokio_util::sync::CancellationToken::new();
-        let http_task = match http {
-            Some((tcp, config)) => {
-                tcp.set_nonblocking(true)?;
-                let tcp = tokio::net::TcpListener::from_std(tcp)?;
-                let app = crate::http::router(AgentHandle(agent.clone()), &config, cancel.clone());
-                let stopped = cancel.clone();
-                Some(tokio::spawn(async move {
-                    axum::serve(tcp, app)
-                        .with_graceful_shutdown(async move { stopped.cancelled().await })
-                        .await
-                }))
-            }
-            None => None,
-        };
         let app = Router::new()
             .route(CALL_PATH, post(call))
             .route(HELLO_PATH, get(hello))
@@ -346,16 +329,8 @@ impl Bound {
         }
         // Ends every MCP session (their event streams would otherwise hold
         // the HTTP server open) and stops accepting connections.
-        cancel.cancel();
-        if let Some(task) = http_task {
-            let abort = task.abort_handle();
-            if tokio::time::timeout(Duration::from_secs(2), task)
-                .await
-                .is_err()
-            {
-                abort.abort();
-            }
-        }
+        agent.doors.cancel();
+        agent.close_http().await;
         let unlocked = lock(&agent.vault).take();
         if let Some(v) = unlocked {
             // Close the database (checkpointing the WAL) before the vault
@@ -424,21 +399,13 @@ pub fn bind(config: DaemonConfig) -> Result<Bound, DaemonError> {
         }
         None => None,
     };
-    let http_url = match &http {
-        Some((tcp, h)) => {
-            let addr = tcp.local_addr().map_err(|source| DaemonError::HttpBind {
-                addr: h.addr,
-                source,
-            })?;
-            Some(format!("http://{addr}{}", crate::http::MCP_PATH))
-        }
-        None => None,
-    };
     let (shutdown, shutdown_rx) = watch::channel(false);
-    let agent = Arc::new(Agent {
+    let agent = Arc::new_cyclic(|me| Agent {
         dir: vault_dir,
         socket,
-        http_url,
+        http: Mutex::new(None),
+        doors: tokio_util::sync::CancellationToken::new(),
+        me: me.clone(),
         tokens: Mutex::new(std::collections::HashMap::new()),
         vault: Mutex::new(None),
         retired: Mutex::new(std::sync::Weak::new()),
@@ -451,13 +418,18 @@ pub fn bind(config: DaemonConfig) -> Result<Bound, DaemonError> {
         )),
         shutdown,
     });
+    if let Some((tcp, h)) = http {
+        let addr = h.addr;
+        agent
+            .serve_http(tcp, h)
+            .map_err(|source| DaemonError::HttpBind { addr, source })?;
+    }
     Ok(Bound {
         agent,
         listener: PeerChecked {
             inner: listener,
             uid: nix::unistd::getuid().as_raw(),
         },
-        http,
         _lock: lock_file,
         shutdown_rx,
     })

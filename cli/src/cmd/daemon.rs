@@ -11,12 +11,14 @@ use vault_daemon::{harden, paths};
 /// Run the agent in the foreground (other commands start it in the background).
 #[derive(clap::Args)]
 pub struct Daemon {
-    /// Lock the vault after this much idle time (e.g. 30m, 2h; 0 disables).
-    #[arg(long, value_name = "DURATION", default_value = "30m", env = "CTXVAULT_LOCK_AFTER", value_parser = parse_lock_after)]
-    lock_after: Duration,
+    /// Lock the vault after this much idle time (e.g. 30m, 2h; 0 disables;
+    /// default: config.toml's lock_after, else 30m).
+    #[arg(long, value_name = "DURATION", env = "CTXVAULT_LOCK_AFTER", value_parser = crate::config::parse_duration)]
+    lock_after: Option<Duration>,
     /// Also serve MCP over streamable HTTP at http://ADDR/mcp (such as
-    /// 127.0.0.1:7410; port 0 picks a free port). Clients send their token
-    /// as `Authorization: Bearer`.
+    /// 127.0.0.1:7410; port 0 picks a free port; default: config.toml's
+    /// http). Clients send their token as `Authorization: Bearer`. `ctxvault
+    /// http on|off` opens and closes it in a running agent.
     #[arg(long, value_name = "ADDR", env = "CTXVAULT_HTTP")]
     http: Option<std::net::SocketAddr>,
     /// Audited reads one client may make at once before it is slowed down.
@@ -37,16 +39,8 @@ pub struct Daemon {
     notify_ready: bool,
 }
 
-fn parse_lock_after(s: &str) -> Result<Duration, String> {
-    if s.trim() == "0" {
-        return Ok(Duration::ZERO);
-    }
-    humantime::parse_duration(s)
-        .map_err(|e| format!("{e}; use a duration such as 30m, 2h or 0 to disable"))
-}
-
 impl Daemon {
-    pub fn run(self, vault_dir: PathBuf) -> ExitCode {
+    pub fn run(self, vault_dir: PathBuf, config: &crate::config::Config) -> ExitCode {
         drop_secret_env();
         harden::harden_process();
         init_logging();
@@ -57,18 +51,24 @@ impl Daemon {
             Ok(rt) => rt,
             Err(e) => return self.fail(&format!("cannot start the async runtime: {e}"), false),
         };
+        // Flags and environment first, then config.toml.
+        let lock_after = self
+            .lock_after
+            .or(config.lock_after)
+            .unwrap_or(Duration::from_secs(30 * 60));
+        let (http, allow_remote) = match self.http {
+            Some(a) => (Some(a), self.allow_remote),
+            None => (config.http, config.allow_remote),
+        };
         let config = DaemonConfig {
             vault_dir,
             runtime_dir: paths::runtime_dir(),
-            lock_after: (!self.lock_after.is_zero()).then_some(self.lock_after),
-            http: self.http.map(|addr| server::HttpConfig {
-                addr,
-                allow_remote: self.allow_remote,
-            }),
+            lock_after: (!lock_after.is_zero()).then_some(lock_after),
+            http: http.map(|addr| server::HttpConfig { addr, allow_remote }),
             read_burst: self.read_burst,
             read_rate: self.read_rate,
         };
-        if self.allow_remote && self.http.is_some_and(|a| !a.ip().is_loopback()) {
+        if allow_remote && http.is_some_and(|a| !a.ip().is_loopback()) {
             eprintln!(
                 "warning: MCP over HTTP on a non-loopback address is reachable from other machines, in plain HTTP; only a client token stands between them and your grants"
             );

@@ -3,7 +3,9 @@
 mod access;
 mod add;
 mod audit;
+mod backup;
 mod client;
+mod completions;
 mod daemon;
 mod demo;
 mod deny;
@@ -13,6 +15,7 @@ mod export;
 mod get;
 mod grant;
 mod grants;
+mod http;
 mod identity;
 mod import;
 mod init;
@@ -25,6 +28,7 @@ mod rekey;
 mod revoke;
 mod rm;
 mod search;
+mod service;
 mod status;
 mod stop;
 mod unlock;
@@ -103,6 +107,20 @@ pub enum Command {
     Approve(pending::Approve),
     /// Drop a proposal.
     Reject(pending::Reject),
+    /// Copy the sealed database to a file while the agent runs.
+    Backup(backup::Backup),
+    /// Run the agent at login: a systemd user unit or a launchd agent.
+    #[command(subcommand)]
+    Service(service::Service),
+    /// Print shell completions (bash, zsh, fish, elvish, powershell).
+    Completions(completions::Completions),
+    /// Print the manual page, or write them all with --out DIR.
+    Man(completions::Man),
+    /// Open or close MCP over HTTP in the running agent (no restart).
+    #[command(subcommand)]
+    Http(http::Http),
+    /// Show the settings in force (config.toml) and where they come from.
+    Config(http::ConfigCmd),
 }
 
 impl Command {
@@ -111,7 +129,7 @@ impl Command {
     pub fn is_stream(&self) -> bool {
         matches!(
             self,
-            Command::Daemon(_) | Command::Mcp(_) | Command::Demo(_)
+            Command::Daemon(_) | Command::Mcp(_) | Command::Demo(_) | Command::Completions(_)
         )
     }
 
@@ -147,6 +165,12 @@ impl Command {
             Command::Pending(c) => c.run(&ctx).await,
             Command::Approve(c) => c.run(&ctx).await,
             Command::Reject(c) => c.run(&ctx).await,
+            Command::Backup(c) => c.run(&ctx).await,
+            Command::Service(c) => c.run(&ctx).await,
+            Command::Completions(c) => c.run(),
+            Command::Man(c) => c.run(ctx.json),
+            Command::Http(c) => c.run(&ctx).await,
+            Command::Config(c) => c.run(&ctx).await,
         }
     }
 }

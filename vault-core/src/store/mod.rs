@@ -63,6 +63,7 @@ pub struct SlotRow {
     pub wrapped: Vec<u8>,
 }
 
+mod backup;
 mod tx;
 mod writes;
 

@@ -43,6 +43,8 @@ pub enum AgentRequest {
     Rekey(Rekey),
     /// [`WhoIs`].
     WhoIs(WhoIs),
+    /// [`Http`].
+    Http(Http),
 }
 
 /// Who are you? Answered even when no vault exists.
@@ -176,6 +178,23 @@ pub struct WhoIs {
     pub token: Secret,
 }
 
+/// Open (`open` given) or close MCP over HTTP in the running agent;
+/// answered with the endpoint's URL while open.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Http {
+    /// Where to serve it; `None` closes it.
+    pub open: Option<HttpOpen>,
+}
+
+/// Where to serve MCP over HTTP.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct HttpOpen {
+    /// Address (port 0 picks a free one).
+    pub addr: std::net::SocketAddr,
+    /// Accept a non-loopback address.
+    pub allow_remote: bool,
+}
+
 calls!(Agent / AgentRequest {
     Hello => HelloInfo,
     StatusQuery => Status,
@@ -189,6 +208,7 @@ calls!(Agent / AgentRequest {
     IdentityList => Vec<String>,
     Rekey => (),
     WhoIs => Option<String>,
+    Http => Option<String>,
 });
 
 impl AgentRequest {
@@ -199,6 +219,7 @@ impl AgentRequest {
             self,
             AgentRequest::Hello(_)
                 | AgentRequest::WhoIs(_)
+                | AgentRequest::Http(_)
                 | AgentRequest::StatusQuery(_)
                 | AgentRequest::Stop(_)
                 | AgentRequest::Lock(_)

@@ -1,0 +1,123 @@
+//! The doors the agent opens and closes while it runs (MCP over HTTP), so
+//! `ctxvault http on|off` needs no restart, which would lock the vault.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio_util::sync::CancellationToken;
+
+use crate::agent::{Agent, AgentHandle, lock};
+use crate::http::HttpConfig;
+use crate::protocol::{ApiError, ErrorKind};
+
+/// An open HTTP door.
+pub(crate) struct HttpDoor {
+    /// Its MCP endpoint.
+    pub url: String,
+    /// The address asked for (port 0 included), to tell a repeat request.
+    asked: std::net::SocketAddr,
+    cancel: CancellationToken,
+    task: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+/// Why a non-loopback address is refused without `allow_remote`.
+fn remote_refused(addr: std::net::SocketAddr) -> String {
+    format!(
+        "{addr} is not a loopback address: MCP over HTTP there is reachable from other machines; pass --allow-remote if you mean it"
+    )
+}
+
+/// Bind `config`'s address, refusing a non-loopback one unless allowed.
+pub(crate) fn bind_http(config: &HttpConfig) -> Result<std::net::TcpListener, String> {
+    if !config.addr.ip().is_loopback() && !config.allow_remote {
+        return Err(remote_refused(config.addr));
+    }
+    std::net::TcpListener::bind(config.addr).map_err(|e| {
+        format!(
+            "cannot listen on {}: {e}; choose another address or port",
+            config.addr
+        )
+    })
+}
+
+impl Agent {
+    /// The MCP HTTP endpoint's URL, when served.
+    pub(crate) fn http_url(&self) -> Option<String> {
+        lock(&self.http).as_ref().map(|d| d.url.clone())
+    }
+
+    /// Serve MCP over HTTP on `tcp` (bound from `config`) until closed or
+    /// the agent stops; returns the endpoint's URL.
+    pub(crate) fn serve_http(
+        self: &Arc<Self>,
+        tcp: std::net::TcpListener,
+        config: HttpConfig,
+    ) -> std::io::Result<String> {
+        let url = format!("http://{}{}", tcp.local_addr()?, crate::http::MCP_PATH);
+        tcp.set_nonblocking(true)?;
+        let tcp = tokio::net::TcpListener::from_std(tcp)?;
+        let cancel = self.doors.child_token();
+        let app = crate::http::router(AgentHandle(self.clone()), &config, cancel.clone());
+        let stopped = cancel.clone();
+        let task = tokio::spawn(async move {
+            axum::serve(tcp, app)
+                .with_graceful_shutdown(async move { stopped.cancelled().await })
+                .await
+        });
+        let door = HttpDoor {
+            url: url.clone(),
+            asked: config.addr,
+            cancel,
+            task,
+        };
+        if let Some(old) = lock(&self.http).replace(door) {
+            // Not reached through `open_http`, which closes first.
+            old.cancel.cancel();
+        }
+        tracing::info!(%url, "MCP over HTTP");
+        Ok(url)
+    }
+
+    /// Open MCP over HTTP (`ctxvault http on`); the endpoint's URL. Asking
+    /// again for the address already served answers its URL; another
+    /// address needs `http off` first.
+    pub(crate) fn open_http(self: &Arc<Self>, config: HttpConfig) -> Result<String, ApiError> {
+        let invalid = |m: String| ApiError::new(ErrorKind::Invalid, m);
+        if !config.addr.ip().is_loopback() && !config.allow_remote {
+            return Err(invalid(remote_refused(config.addr)));
+        }
+        if let Some(d) = lock(&self.http).as_ref() {
+            if d.asked == config.addr || d.url.contains(&format!("//{}/", config.addr)) {
+                return Ok(d.url.clone());
+            }
+            return Err(ApiError::new(
+                ErrorKind::Invalid,
+                format!(
+                    "MCP over HTTP is already served at {}; run `ctxvault http off` first",
+                    d.url
+                ),
+            ));
+        }
+        let tcp = bind_http(&config).map_err(invalid)?;
+        self.serve_http(tcp, config)
+            .map_err(|e| ApiError::new(ErrorKind::Internal, format!("cannot serve HTTP: {e}")))
+    }
+
+    /// Close MCP over HTTP, ending its sessions; false when none was open.
+    pub(crate) async fn close_http(&self) -> bool {
+        let Some(door) = lock(&self.http).take() else {
+            return false;
+        };
+        door.cancel.cancel();
+        let abort = door.task.abort_handle();
+        // Sessions' event streams end with the token; give them a moment.
+        if tokio::time::timeout(Duration::from_secs(2), door.task)
+            .await
+            .is_err()
+        {
+            abort.abort();
+        }
+        tracing::info!(url = %door.url, "MCP over HTTP closed");
+        true
+    }
+}
