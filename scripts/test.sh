@@ -36,4 +36,18 @@ if ! "$VENV/bin/python" -c "import mcp" >/dev/null 2>&1; then
 fi
 export CTXVAULT_TEST_PYTHON="$PWD/$VENV/bin/python"
 
+# The Claude Desktop extension test validates the bundle with Anthropic's
+# own `mcpb` tool, installed from npm under target/ (Node 18 or newer).
+if ! command -v npm >/dev/null 2>&1; then
+    SUDO=""
+    if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq nodejs npm
+fi
+NODE_DIR="${CTXVAULT_TEST_NODE:-target/test-node}"
+if [ ! -x "$NODE_DIR/node_modules/.bin/mcpb" ]; then
+    npm install --silent --no-audit --no-fund --prefix "$NODE_DIR" "@anthropic-ai/mcpb@2.1.2" >/dev/null
+fi
+export CTXVAULT_TEST_MCPB="$PWD/$NODE_DIR/node_modules/.bin/mcpb"
+
 cargo test --workspace "$@"

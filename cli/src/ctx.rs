@@ -342,8 +342,9 @@ impl Ctx {
         self.unlocking(client, || client.send_prepared(req)).await
     }
 
-    /// Make a call; when the agent answers that the vault is locked and
-    /// `CTXVAULT_PASSPHRASE` is set, unlock and make it again.
+    /// Make a call; when the agent answers that the vault is locked, unlock
+    /// with `CTXVAULT_PASSPHRASE`, else (on a terminal) with a passphrase
+    /// asked for there (three tries), and make it again.
     async fn unlocking<T, F, Fut>(
         &self,
         client: &Client,
@@ -355,19 +356,36 @@ impl Ctx {
     {
         match send().await? {
             Err(e) if e.kind == ErrorKind::Locked => {
-                let Some(pass) = secret::from_env() else {
-                    return Ok(Err(e));
-                };
-                if let Err(e) = client
-                    .call(Unlock {
-                        with: UnlockWith::Passphrase(pass),
-                    })
-                    .await?
-                {
+                let from_env = secret::from_env();
+                let asking = from_env.is_none() && secret::can_prompt();
+                if from_env.is_none() && !asking {
                     return Ok(Err(e));
                 }
-                self.warn_vault_state().await;
-                send().await
+                let mut pass = from_env;
+                for attempt in 1..=3 {
+                    let p = match pass.take() {
+                        Some(p) => p,
+                        None => match secret::prompt_locked(attempt > 1) {
+                            Ok(p) => p,
+                            Err(_) => return Ok(Err(e)),
+                        },
+                    };
+                    match client
+                        .call(Unlock {
+                            with: UnlockWith::Passphrase(p),
+                        })
+                        .await?
+                    {
+                        Ok(()) => {
+                            self.warn_vault_state().await;
+                            return send().await;
+                        }
+                        Err(u) if asking && attempt < 3 && u.kind == ErrorKind::WrongPassphrase => {
+                        }
+                        Err(u) => return Ok(Err(u)),
+                    }
+                }
+                Ok(Err(e))
             }
             other => Ok(other),
         }

@@ -66,6 +66,7 @@ ctxvault search roadmap --as claude-desktop    # what that client would get",
     (
         &["client"],
         "ctxvault client add claude-desktop
+ctxvault client setup claude-desktop --for claude-desktop
 ctxvault client ls
 ctxvault client rotate claude-desktop
 ctxvault client rm claude-desktop",
@@ -80,6 +81,17 @@ ctxvault client add cursor --token-file ~/.config/ctxvault/cursor.token",
         "ctxvault client ls\nctxvault client ls --json",
     ),
     (&["client", "rm"], "ctxvault client rm cursor"),
+    (
+        &["client", "setup"],
+        "ctxvault client setup claude-desktop --for claude-desktop
+ctxvault client setup cursor --for cursor
+ctxvault client setup code --for vscode --file .vscode/mcp.json   # a workspace's
+ctxvault client setup cursor --for cursor --print                 # only show the entries",
+    ),
+    (
+        &["client", "bundle"],
+        "ctxvault client bundle claude-desktop         # writes ctxvault-claude-desktop.mcpb",
+    ),
     (
         &["client", "rotate"],
         "ctxvault client rotate cursor

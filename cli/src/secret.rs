@@ -75,6 +75,26 @@ fn read_once(env: &str, prompt: &str, confirm: bool) -> anyhow::Result<Secret> {
     Ok(p)
 }
 
+/// True when a passphrase can be asked for on the terminal.
+pub fn can_prompt() -> bool {
+    std::io::stdin().is_terminal()
+}
+
+/// Ask for the passphrase of a locked vault on the terminal (`again`
+/// after a wrong one).
+pub fn prompt_locked(again: bool) -> anyhow::Result<Secret> {
+    let prompt = if again {
+        "Wrong passphrase; try again: "
+    } else {
+        "The vault is locked. Passphrase: "
+    };
+    let p = rpassword::prompt_password(prompt).context("reading the passphrase")?;
+    if p.is_empty() {
+        bail!("no passphrase given");
+    }
+    Ok(Secret::new(p))
+}
+
 /// Read the passphrase: `--passphrase-stdin`, else `CTXVAULT_PASSPHRASE`,
 /// else a prompt on the terminal (asked twice when `confirm`, a new
 /// passphrase, which is also checked for strength).

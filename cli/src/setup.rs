@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 pub const DEFAULT_HTTP_URL: &str = "http://127.0.0.1:7410/mcp";
 
 /// The key under which the server is configured in each client.
-const SERVER_KEY: &str = "ctxvault";
+pub const SERVER_KEY: &str = "ctxvault";
 
 /// Everything needed to write a client's configuration.
 pub struct Setup<'a> {
@@ -75,7 +75,8 @@ impl<'a> Setup<'a> {
         self
     }
 
-    fn args(&self) -> Vec<String> {
+    /// The arguments of `ctxvault mcp` for this client.
+    pub fn args(&self) -> Vec<String> {
         let mut a = vec![
             "--vault".into(),
             self.vault.clone(),

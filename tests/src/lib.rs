@@ -21,6 +21,13 @@ pub fn python() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from("python3"))
 }
 
+/// Anthropic's `mcpb` tool (`CTXVAULT_TEST_MCPB`, set by scripts/test.sh).
+pub fn mcpb() -> PathBuf {
+    std::env::var_os("CTXVAULT_TEST_MCPB")
+        .map(PathBuf::from)
+        .expect("CTXVAULT_TEST_MCPB is not set: run the tests with ./scripts/test.sh, which installs @anthropic-ai/mcpb")
+}
+
 /// The `ctxvault` binary built alongside the tests (`target/<profile>/ctxvault`).
 pub fn bin() -> PathBuf {
     if let Some(p) = std::env::var_os("CTXVAULT_BIN") {

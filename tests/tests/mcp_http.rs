@@ -471,8 +471,8 @@ async fn setup_snippets_work_as_printed() {
             agent.url
         )
     );
-    // The human form prints every client's entries.
-    let human = env.ok(&["client", "rotate", "vscode"]);
+    // The human form of `client setup --print` gives every app's entries.
+    let human = env.ok(&["client", "setup", "vscode", "--for", "vscode", "--print"]);
     for want in [
         "claude_desktop_config.json",
         "claude mcp add --transport stdio",

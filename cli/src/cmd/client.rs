@@ -36,6 +36,13 @@ pub enum Client {
         #[arg(long, value_name = "FILE")]
         token_file: Option<std::path::PathBuf>,
     },
+    /// Write ctxvault's entry into an app's MCP configuration (Claude
+    /// Desktop, Claude Code, Cursor, VS Code), the token kept in a file.
+    Setup(super::client_setup::SetupCmd),
+    /// Build a Claude Desktop extension (.mcpb) that connects it as this
+    /// client; Claude Desktop asks for the token and keeps it in the
+    /// system's keychain.
+    Bundle(super::mcpb::Bundle),
 }
 
 /// Print a new token and the setup snippets that carry it.
@@ -77,6 +84,7 @@ async fn print_token(
             "setup": setup.snippets(),
         }));
     }
+    let _ = http_running;
     outln!("client {name} {verb}. Its token, shown only this once:");
     outln!();
     outln!("    {token}");
@@ -84,7 +92,13 @@ async fn print_token(
     outln!("The agent knows the client by it, applies its grants and records each of its calls.");
     outln!("Keep it secret; `ctxvault client rotate {name}` replaces it.");
     outln!();
-    setup.print(http_running);
+    outln!("Connect an app as {name} (its configuration reads a token file, never this token):");
+    outln!("    ctxvault client setup {name} --for claude-desktop|claude-code|cursor|vscode");
+    outln!("    ctxvault client bundle {name}          # a Claude Desktop extension (.mcpb)");
+    outln!(
+        "    ctxvault client setup {name} --for cursor --print   # the entries, to paste by hand"
+    );
+    outln!("Over HTTP (`ctxvault http on`), an app sends it as `Authorization: Bearer TOKEN`.");
     Ok(())
 }
 
@@ -115,6 +129,8 @@ impl Client {
                     format!("removed client {name} with its token, grants and deny rules"),
                 )
             }
+            Client::Setup(c) => c.run(ctx).await,
+            Client::Bundle(c) => c.run(ctx).await,
             Client::Ls => {
                 let c = ctx.call_vault(p::ClientList {}).await?;
                 {
@@ -141,7 +157,7 @@ impl Client {
 }
 
 /// Write a token to `file`, readable and writable by the user only.
-fn write_token(file: &Path, token: &str) -> anyhow::Result<()> {
+pub(super) fn write_token(file: &Path, token: &str) -> anyhow::Result<()> {
     use std::io::Write;
     use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
     let mut f = std::fs::OpenOptions::new()

@@ -5,6 +5,7 @@ mod add;
 mod audit;
 mod backup;
 mod client;
+mod client_setup;
 mod completions;
 mod daemon;
 mod demo;
@@ -22,6 +23,7 @@ mod init;
 mod lock;
 mod ls;
 mod mcp;
+mod mcpb;
 mod passwd;
 mod pending;
 mod rekey;
@@ -67,7 +69,7 @@ pub enum Command {
     Ls(ls::Ls),
     /// Full-text search, best match first.
     Search(search::Search),
-    /// Manage AI clients: add, ls, rm, rotate.
+    /// Manage AI clients: add, ls, rm, rotate, and connect apps (setup, bundle).
     #[command(subcommand)]
     Client(client::Client),
     /// Give a client actions on a scope; prints the grant id.

@@ -1,0 +1,327 @@
+//! `ctxvault client setup`: write (or merge) ctxvault's entry into an MCP
+//! client's own configuration file, the token kept in a file beside the
+//! vault rather than in that configuration.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, anyhow, bail};
+use indexmap::IndexMap;
+use serde_json::value::RawValue;
+use vault_daemon::protocol as p;
+
+use crate::ctx::Ctx;
+use crate::setup::{SERVER_KEY, Setup};
+
+/// The MCP clients whose configuration `client setup` writes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Target {
+    /// Claude Desktop: claude_desktop_config.json.
+    ClaudeDesktop,
+    /// Claude Code: ~/.claude.json (user scope).
+    ClaudeCode,
+    /// Cursor: ~/.cursor/mcp.json.
+    Cursor,
+    /// VS Code: the user mcp.json.
+    Vscode,
+}
+
+impl Target {
+    /// The file the client reads, and the key holding its servers.
+    fn file(self) -> anyhow::Result<(PathBuf, &'static str)> {
+        let dirs =
+            directories::BaseDirs::new().ok_or_else(|| anyhow!("no home directory: set HOME"))?;
+        let home = dirs.home_dir();
+        let mac = cfg!(target_os = "macos");
+        let app_config = |app: &str| {
+            if mac {
+                home.join("Library/Application Support").join(app)
+            } else {
+                dirs.config_dir().join(app)
+            }
+        };
+        Ok(match self {
+            Target::ClaudeDesktop => (
+                app_config("Claude").join("claude_desktop_config.json"),
+                "mcpServers",
+            ),
+            Target::ClaudeCode => (home.join(".claude.json"), "mcpServers"),
+            Target::Cursor => (home.join(".cursor/mcp.json"), "mcpServers"),
+            Target::Vscode => (app_config("Code/User").join("mcp.json"), "servers"),
+        })
+    }
+
+    /// The entry for ctxvault over stdio.
+    fn entry(self, setup: &Setup) -> serde_json::Value {
+        let mut e = serde_json::json!({
+            "command": setup.exe,
+            "args": setup.args(),
+        });
+        match self {
+            Target::ClaudeCode => {
+                e["type"] = "stdio".into();
+                e["env"] = serde_json::json!({});
+            }
+            Target::Vscode => e["type"] = "stdio".into(),
+            Target::ClaudeDesktop | Target::Cursor => {}
+        }
+        e
+    }
+
+    fn app(self) -> &'static str {
+        match self {
+            Target::ClaudeDesktop => "Claude Desktop",
+            Target::ClaudeCode => "Claude Code",
+            Target::Cursor => "Cursor",
+            Target::Vscode => "VS Code",
+        }
+    }
+}
+
+/// `text` (a JSON object, or `None` for no file yet) with `entry` under
+/// `servers_key`.`key`. Every other key and value is kept as it was
+/// written, in its order; only the entry's own text is new.
+pub fn merge(
+    text: Option<&str>,
+    servers_key: &str,
+    key: &str,
+    entry: &serde_json::Value,
+) -> Result<String, String> {
+    type Obj = IndexMap<String, Box<RawValue>>;
+    let raw = |v: &serde_json::Value, depth: usize| -> Result<Box<RawValue>, String> {
+        let pretty = serde_json::to_string_pretty(v).map_err(|e| e.to_string())?;
+        let indented = pretty.replace('\n', &format!("\n{}", "  ".repeat(depth)));
+        RawValue::from_string(indented).map_err(|e| e.to_string())
+    };
+    let mut top: Obj = match text.filter(|t| !t.trim().is_empty()) {
+        None => Obj::new(),
+        Some(t) => serde_json::from_str(t)
+            .map_err(|e| format!("it is not a JSON object ({e}; comments are not JSON)"))?,
+    };
+    let mut servers: Obj = match top.get(servers_key) {
+        None => Obj::new(),
+        Some(v) => serde_json::from_str(v.get())
+            .map_err(|_| format!("its {servers_key:?} is not an object"))?,
+    };
+    servers.insert(key.to_owned(), raw(entry, 1)?);
+    let servers_text = serde_json::to_string_pretty(&servers).map_err(|e| e.to_string())?;
+    let servers_raw =
+        RawValue::from_string(servers_text.replace('\n', "\n  ")).map_err(|e| e.to_string())?;
+    top.insert(servers_key.to_owned(), servers_raw);
+    let mut out = serde_json::to_string_pretty(&top).map_err(|e| e.to_string())?;
+    out.push('\n');
+    Ok(out)
+}
+
+/// Where a client's token is kept for the entries `setup` writes.
+pub fn token_path(vault: &Path, name: &str) -> PathBuf {
+    vault.join("tokens").join(format!("{name}.token"))
+}
+
+/// The client's token file: the one there if it is still this client's,
+/// else a new token (the old one stops working) written there.
+async fn token_file(ctx: &Ctx, name: &str) -> anyhow::Result<(PathBuf, bool)> {
+    let path = token_path(&ctx.dir, name);
+    if let Ok(text) = std::fs::read_to_string(&path) {
+        let token = vault_daemon::protocol::Secret::new(text.trim().to_owned());
+        if let Ok(Some(owner)) = ctx.call(p::WhoIs { token }).await
+            && owner == name
+        {
+            return Ok((path, false));
+        }
+    }
+    let t = ctx
+        .call_vault(p::ClientRotate {
+            name: name.to_owned(),
+        })
+        .await?;
+    if let Some(d) = path.parent() {
+        use std::os::unix::fs::DirBuilderExt;
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(d)
+            .with_context(|| format!("cannot create {}", d.display()))?;
+    }
+    super::client::write_token(&path, &t.token)?;
+    Ok((path, true))
+}
+
+/// Write the file: a backup of the old one first, then the new text under
+/// a temporary name, synced, renamed over it (keeping its permissions).
+fn write(path: &Path, old: Option<&str>, new: &str) -> anyhow::Result<Option<PathBuf>> {
+    use std::io::Write;
+    let dir = path
+        .parent()
+        .ok_or_else(|| anyhow!("{} has no folder", path.display()))?;
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let backup = match old {
+        Some(_) => {
+            let stamp = chrono::Local::now().format("%Y%m%d-%H%M%S");
+            let b = path.with_file_name(format!(
+                "{}.ctxvault-backup-{stamp}",
+                path.file_name()
+                    .map(|n| n.to_string_lossy())
+                    .unwrap_or_default()
+            ));
+            std::fs::copy(path, &b)
+                .with_context(|| format!("cannot back {} up to {}", path.display(), b.display()))?;
+            Some(b)
+        }
+        None => None,
+    };
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".ctxvault-setup-")
+        .tempfile_in(dir)
+        .with_context(|| format!("cannot create a file in {}", dir.display()))?;
+    if let Ok(m) = std::fs::metadata(path) {
+        let _ = std::fs::set_permissions(tmp.path(), m.permissions());
+    }
+    tmp.write_all(new.as_bytes())
+        .and_then(|()| tmp.as_file().sync_all())
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    tmp.persist(path)
+        .map_err(|e| anyhow!("cannot write {}: {}", path.display(), e.error))?;
+    Ok(backup)
+}
+
+/// Write ctxvault's entry for client NAME into an app's MCP configuration
+/// (merged with what is there, a backup made first, the change shown). The
+/// entry runs `ctxvault mcp` over stdio and reads the client's token from
+/// a file in the vault directory, never from the configuration itself.
+#[derive(clap::Args)]
+pub struct SetupCmd {
+    /// The client's name (as in `ctxvault client add NAME`).
+    name: String,
+    /// The app whose configuration to write.
+    #[arg(long = "for", value_enum, value_name = "APP")]
+    target: Target,
+    /// Write this file instead of the app's usual one (a VS Code
+    /// workspace's .vscode/mcp.json, a Claude Code project's .mcp.json).
+    #[arg(long, value_name = "FILE")]
+    file: Option<PathBuf>,
+    /// Print the entries to paste instead of writing anything (the token
+    /// file is still made).
+    #[arg(long)]
+    print: bool,
+}
+
+impl SetupCmd {
+    pub async fn run(self, ctx: &Ctx) -> anyhow::Result<()> {
+        ctx.require_vault()?;
+        let known = ctx.call_vault(p::ClientList {}).await?;
+        if !known.iter().any(|c| c.name == self.name) {
+            bail!(
+                "no client {:?}: add it first with `ctxvault client add {}`",
+                self.name,
+                self.name
+            );
+        }
+        let (token_file, rotated) = token_file(ctx, &self.name).await?;
+        let url = ctx.call(p::StatusQuery {}).await.ok().and_then(|s| s.http);
+        let setup = Setup::new(&self.name, "", &ctx.dir, url).with_token_file(&token_file);
+        if rotated {
+            eprintln!(
+                "{} has a new token, kept in {} (readable only by you); the old one no longer works",
+                self.name,
+                token_file.display()
+            );
+        }
+        if self.print {
+            if ctx.json {
+                return crate::output::json(&setup.snippets());
+            }
+            setup.print(url_running(ctx).await);
+            return Ok(());
+        }
+        let (default_path, key) = self.target.file()?;
+        let path = self.file.clone().unwrap_or(default_path);
+        let old = match std::fs::read_to_string(&path) {
+            Ok(t) => Some(t),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+            Err(e) => bail!("cannot read {}: {e}", path.display()),
+        };
+        let entry = self.target.entry(&setup);
+        let new = merge(old.as_deref(), key, SERVER_KEY, &entry).map_err(|why| {
+            anyhow!(
+                "cannot merge into {}: {why}; nothing was written (`--print` shows the entry to add by hand)",
+                path.display()
+            )
+        })?;
+        if old.as_deref() == Some(new.as_str()) {
+            return crate::output::report(
+                ctx,
+                serde_json::json!({ "file": path, "changed": false, "backup": null }),
+                format!("{} already has this entry; nothing changed", path.display()),
+            );
+        }
+        let backup = write(&path, old.as_deref(), &new)?;
+        if ctx.json {
+            return crate::output::json(&serde_json::json!({
+                "file": path,
+                "changed": true,
+                "backup": backup,
+                "token_file": token_file,
+            }));
+        }
+        let diff = similar::TextDiff::from_lines(old.as_deref().unwrap_or(""), &new);
+        let shown = diff
+            .unified_diff()
+            .context_radius(2)
+            .header(
+                &backup
+                    .as_ref()
+                    .map_or("(no file)".to_owned(), |b| b.display().to_string()),
+                &path.display().to_string(),
+            )
+            .to_string();
+        out!("{shown}");
+        outln!(
+            "{} {}{}; restart {} to load it",
+            if old.is_some() { "updated" } else { "wrote" },
+            path.display(),
+            backup
+                .as_ref()
+                .map(|b| format!(" (the old file is in {})", b.display()))
+                .unwrap_or_default(),
+            self.target.app()
+        );
+        Ok(())
+    }
+}
+
+async fn url_running(ctx: &Ctx) -> bool {
+    ctx.call(p::StatusQuery {})
+        .await
+        .ok()
+        .and_then(|s| s.http)
+        .is_some()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn merge_keeps_everything_else_as_written() {
+        let entry = serde_json::json!({"command": "/bin/ctxvault", "args": ["mcp"]});
+        let fresh = merge(None, "mcpServers", "ctxvault", &entry).unwrap();
+        let v: serde_json::Value = serde_json::from_str(&fresh).unwrap();
+        assert_eq!(v["mcpServers"]["ctxvault"], entry);
+        let old = "{\n  \"zeta\": 1,\n  \"mcpServers\": {\n    \"other\": {\"command\": \"x\"}\n  },\n  \"alpha\": [1,   2]\n}\n";
+        let new = merge(Some(old), "mcpServers", "ctxvault", &entry).unwrap();
+        let v: serde_json::Value = serde_json::from_str(&new).unwrap();
+        assert_eq!(v["mcpServers"]["other"]["command"], "x");
+        assert_eq!(v["mcpServers"]["ctxvault"], entry);
+        // Order and the other values' own text are kept.
+        assert!(new.find("zeta").unwrap() < new.find("alpha").unwrap());
+        assert!(new.contains("[1,   2]"));
+        // Merging again changes nothing.
+        assert_eq!(
+            merge(Some(&new), "mcpServers", "ctxvault", &entry).unwrap(),
+            new
+        );
+        assert!(merge(Some("// comment\n{}"), "servers", "k", &entry).is_err());
+        assert!(merge(Some("[1]"), "servers", "k", &entry).is_err());
+        assert!(merge(Some("{\"servers\": 3}"), "servers", "k", &entry).is_err());
+    }
+}
