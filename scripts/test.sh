@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Run every test on a fresh machine: install what the tests use beyond Rust
-# (Debian's `age` tool, the official MCP Python SDK in a virtual
-# environment under target/), then
+# (Debian's `age`, `gnome-keyring`, `libsecret-tools` and `nodejs`, the
+# official MCP Python SDK in a virtual environment under target/,
+# Anthropic's `mcpb` from npm under target/), then
 # `cargo test --workspace`, which builds the `ctxvault` binary and runs the
 # unit, property and end-to-end tests against it.
 set -euo pipefail
@@ -35,6 +36,16 @@ if ! "$VENV/bin/python" -c "import mcp" >/dev/null 2>&1; then
     "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check "mcp==2.3.0"
 fi
 export CTXVAULT_TEST_PYTHON="$PWD/$VENV/bin/python"
+
+# The keyring test runs a real Secret Service: GNOME Keyring on a D-Bus
+# session bus of its own, read back with secret-tool.
+if ! command -v gnome-keyring-daemon >/dev/null 2>&1 || ! command -v secret-tool >/dev/null 2>&1 \
+    || ! command -v dbus-daemon >/dev/null 2>&1; then
+    SUDO=""
+    if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq gnome-keyring libsecret-tools dbus-daemon
+fi
 
 # The Claude Desktop extension test validates the bundle with Anthropic's
 # own `mcpb` tool, installed from npm under target/ (Node 18 or newer).

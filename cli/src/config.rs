@@ -6,6 +6,7 @@
 //! allow_remote = false      # allow a non-loopback http address
 //! lock_after = "30m"        # idle auto-lock; "0" disables
 //! output = "text"           # or "json": as if --json were given
+//! notify = true             # a desktop notification when a client finds the vault locked
 //! ```
 //!
 //! A flag or environment variable (`--http`/`CTXVAULT_HTTP`,
@@ -46,6 +47,9 @@ pub struct Config {
     /// How results are printed.
     #[serde(default)]
     pub output: Output,
+    /// A desktop notification when a client finds the vault locked
+    /// (default on).
+    pub notify: Option<bool>,
     /// The file read, if any.
     #[serde(skip)]
     pub path: Option<PathBuf>,
@@ -91,7 +95,7 @@ impl Config {
                 .map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1)
                 .unwrap_or(1);
             anyhow!(
-                "{}:{line}: {}; the keys are http, allow_remote, lock_after and output (see `ctxvault config`)",
+                "{}:{line}: {}; the keys are http, allow_remote, lock_after, output and notify (see `ctxvault config`)",
                 path.display(),
                 e.message().trim().replace('\n', " ")
             )

@@ -343,8 +343,9 @@ impl Ctx {
     }
 
     /// Make a call; when the agent answers that the vault is locked, unlock
-    /// with `CTXVAULT_PASSPHRASE`, else (on a terminal) with a passphrase
-    /// asked for there (three tries), and make it again.
+    /// with `CTXVAULT_PASSPHRASE`, else the system keyring's passphrase
+    /// (`ctxvault keyring on`), else (on a terminal) a passphrase asked for
+    /// there (three tries), and make it again.
     async fn unlocking<T, F, Fut>(
         &self,
         client: &Client,
@@ -356,7 +357,12 @@ impl Ctx {
     {
         match send().await? {
             Err(e) if e.kind == ErrorKind::Locked => {
-                let from_env = secret::from_env();
+                let mut from_env = secret::from_env();
+                if from_env.is_none() {
+                    // A keyring that is not there (no desktop session)
+                    // is the same as one without the passphrase.
+                    from_env = crate::keyring::passphrase(&self.dir).await;
+                }
                 let asking = from_env.is_none() && secret::can_prompt();
                 if from_env.is_none() && !asking {
                     return Ok(Err(e));

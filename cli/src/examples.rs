@@ -208,6 +208,15 @@ ctxvault http off",
 printf 'http = \"127.0.0.1:7410\"\nlock_after = \"2h\"\n' > \"$(ctxvault status --json | jq -r .vault)/config.toml\"",
     ),
     (
+        &["keyring"],
+        "ctxvault keyring on                            # asks for the passphrase, checks it, stores it
+ctxvault keyring status
+ctxvault keyring off",
+    ),
+    (&["keyring", "on"], "CTXVAULT_PASSPHRASE=... ctxvault keyring on"),
+    (&["keyring", "off"], "ctxvault keyring off"),
+    (&["keyring", "status"], "ctxvault keyring status --json"),
+    (
         &["man"],
         "ctxvault man | man -l -
 ctxvault man --out ~/.local/share/man/man1",

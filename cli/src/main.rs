@@ -10,6 +10,7 @@ mod cmd;
 mod config;
 mod ctx;
 mod examples;
+mod keyring;
 mod secret;
 mod setup;
 

@@ -116,6 +116,8 @@ impl Env {
             .env_remove("CTXVAULT_PASSPHRASE")
             .env_remove("CTXVAULT_LOCK_AFTER")
             .env_remove("XDG_RUNTIME_DIR")
+            // Never the user's own keyring (tests that want one add it).
+            .env_remove("DBUS_SESSION_BUS_ADDRESS")
             .env_remove("EDITOR")
             .env_remove("VISUAL")
             .stdin(Stdio::null());
@@ -389,4 +391,64 @@ pub fn raw_http(addr: &str, request: &str) -> (u16, Vec<(String, String)>, Strin
         .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_owned()))
         .collect();
     (status, headers, body.to_owned())
+}
+
+/// A D-Bus session bus of the test's own (Debian's `dbus-daemon`), for the
+/// desktop services the tests run on it. Stopped (by its pid) on drop.
+pub struct SessionBus {
+    child: std::process::Child,
+    /// Its address, for `DBUS_SESSION_BUS_ADDRESS`.
+    pub address: String,
+}
+
+impl SessionBus {
+    /// Start one; it serves once its address is printed.
+    pub fn start() -> SessionBus {
+        use std::io::BufRead;
+        let mut child = Command::new("dbus-daemon")
+            .args(["--session", "--nofork", "--print-address=1"])
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("dbus-daemon (Debian's dbus-daemon) runs");
+        let mut address = String::new();
+        std::io::BufReader::new(child.stdout.take().expect("its stdout"))
+            .read_line(&mut address)
+            .expect("dbus-daemon prints its address");
+        SessionBus {
+            child,
+            address: address.trim().to_owned(),
+        }
+    }
+}
+
+impl Drop for SessionBus {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Run `ctxvault ARGS` on a pseudo-terminal (tests/tests/support/
+/// pty_answer.py, Python's `pty`), answering `answers` (prompt, answer) in
+/// order; the exit code and everything the terminal showed.
+pub fn on_terminal(env: &Env, answers: &[(&str, &str)], args: &[&str]) -> (i32, String) {
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/support/pty_answer.py");
+    let answers = serde_json::to_string(answers).expect("answers as JSON");
+    let out = Command::new("python3")
+        .arg(script)
+        .arg(answers)
+        .arg(bin())
+        .args(args)
+        .env("CTXVAULT_HOME", &env.vault)
+        .env("CTXVAULT_RUNTIME_DIR", &env.runtime)
+        .env("CTXVAULT_SCRYPT_WORK_FACTOR", "10")
+        .env("XDG_CONFIG_HOME", env.tmp.path().join("xdg-config"))
+        .env_remove("CTXVAULT_PASSPHRASE")
+        .env_remove("DBUS_SESSION_BUS_ADDRESS")
+        .output()
+        .expect("python3 runs the terminal driver");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+    )
 }

@@ -3,31 +3,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::process::Command;
-
-use ctxvault_tests::{Env, PASS, assert_one_line_error, bin};
-
-/// Run `ctxvault ARGS` on a pseudo-terminal, answering `answers` in order.
-fn on_terminal(env: &Env, answers: &[(&str, &str)], args: &[&str]) -> (i32, String) {
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/support/pty_answer.py");
-    let answers = serde_json::to_string(answers).unwrap();
-    let out = Command::new("python3")
-        .arg(script)
-        .arg(answers)
-        .arg(bin())
-        .args(args)
-        .env("CTXVAULT_HOME", &env.vault)
-        .env("CTXVAULT_RUNTIME_DIR", &env.runtime)
-        .env("CTXVAULT_SCRYPT_WORK_FACTOR", "10")
-        .env("XDG_CONFIG_HOME", env.tmp.path().join("xdg-config"))
-        .env_remove("CTXVAULT_PASSPHRASE")
-        .output()
-        .expect("python3 runs the terminal driver");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-    )
-}
+use ctxvault_tests::{Env, PASS, assert_one_line_error, on_terminal};
 
 #[test]
 fn a_locked_vault_asks_on_the_terminal() {

@@ -1,26 +1,16 @@
 //! The passphrase prompt on a real terminal: asked twice at `init`, never
 //! echoed, and a mismatch creates nothing. Driven through a pseudo-terminal
-//! by tests/tests/support/pty_init.py (Python's `pty`, expect-style).
+//! by tests/tests/support/pty_answer.py (Python's `pty`, expect-style).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::process::Command;
-
-use ctxvault_tests::{Env, assert_one_line_error, bin};
+use ctxvault_tests::{Env, assert_one_line_error, on_terminal};
 
 fn init_on_terminal(env: &Env, first: &str, second: &str) -> (i32, String) {
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/support/pty_init.py");
-    let out = Command::new("python3")
-        .args([script, bin().to_str().unwrap(), first, second])
-        .env("CTXVAULT_HOME", &env.vault)
-        .env("CTXVAULT_RUNTIME_DIR", &env.runtime)
-        .env("CTXVAULT_SCRYPT_WORK_FACTOR", "10")
-        .env_remove("CTXVAULT_PASSPHRASE")
-        .output()
-        .expect("python3 runs the terminal driver");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
+    on_terminal(
+        env,
+        &[("Passphrase: ", first), ("Passphrase again: ", second)],
+        &["init"],
     )
 }
 

@@ -51,6 +51,10 @@ pub(crate) struct Agent {
     pub lock_after: Option<Duration>,
     /// Each client's audited reads.
     pub reads: Arc<crate::throttle::ReadLimit>,
+    /// Tell the desktop when a client finds the vault locked.
+    pub notify: bool,
+    /// When the desktop was last told (since the last lock).
+    pub notified: Mutex<Option<SystemTime>>,
     pub shutdown: watch::Sender<bool>,
 }
 
@@ -105,7 +109,7 @@ impl AgentHandle {
         token: &Secret,
     ) -> Result<(Arc<Session>, String), ApiError> {
         self.0.touch();
-        let session = self.0.unlocked()?;
+        let session = self.0.client_unlocked(token)?;
         let client = session.client_of_token(token.expose_secret()).await?;
         Ok((session, client))
     }
@@ -122,6 +126,27 @@ fn door_of(named: Option<&str>) -> Option<&'static str> {
 impl Agent {
     pub(crate) fn unlocked(&self) -> Result<Arc<Session>, ApiError> {
         lock(&self.vault).clone().ok_or_else(locked_error)
+    }
+
+    /// The unlocked session for a client's call; when locked, the desktop
+    /// is told (see [`Agent::notify_locked`]) if the token is a client's,
+    /// or may be (no token is known before the first unlock).
+    fn client_unlocked(&self, token: &Secret) -> Result<Arc<Session>, ApiError> {
+        self.unlocked().inspect_err(|_| {
+            let who = {
+                let tokens = lock(&self.tokens);
+                if tokens.is_empty() {
+                    Some("An AI client".to_owned())
+                } else {
+                    tokens
+                        .get(&crate::policy::sha256_hex(token.expose_secret()))
+                        .cloned()
+                }
+            };
+            if let Some(who) = who {
+                self.notify_locked(&who);
+            }
+        })
     }
 
     /// The client holding `token` (see [`crate::protocol::WhoIs`]).
@@ -177,6 +202,7 @@ impl Agent {
         match lock(&self.vault).take() {
             Some(s) => {
                 *lock(&self.retired) = Arc::downgrade(&s);
+                self.forget_notified();
                 true
             }
             None => false,
@@ -222,7 +248,7 @@ impl Agent {
             }
             Request::Client(r) => {
                 self.touch();
-                let session = self.unlocked()?;
+                let session = self.client_unlocked(&r.token)?;
                 let client = session.client_of_token(r.token.expose_secret()).await?;
                 session
                     .client_call(
@@ -261,6 +287,18 @@ impl Agent {
             }
             AgentRequest::Rekey(r) => answer(self.rekey(r).await),
             AgentRequest::WhoIs(r) => answer(self.who_is(&r.token).await),
+            AgentRequest::Verify(r) => {
+                let how = match &r.with {
+                    UnlockWith::Passphrase(p) => {
+                        UnlockHow::Passphrase(keys::passphrase(p.expose_secret()))
+                    }
+                    UnlockWith::IdentityFile(f) => UnlockHow::identity_file(f.expose_secret())?,
+                };
+                let vault = self.open_checked().await?;
+                let checked = self.throttled(vault.check(&how)).await;
+                vault.store().close().await;
+                answer(checked)
+            }
             AgentRequest::Http(r) => match r.open {
                 Some(o) => {
                     let me = self.me.upgrade().ok_or_else(|| {

@@ -16,6 +16,7 @@ mod doors;
 pub mod harden;
 pub mod http;
 pub mod mcp_sessions;
+mod notify;
 mod owner;
 pub mod paths;
 pub mod policy;

@@ -52,6 +52,8 @@ pub struct DaemonConfig {
     pub lock_after: Option<Duration>,
     /// Also serve MCP over streamable HTTP.
     pub http: Option<HttpConfig>,
+    /// Tell the desktop when a client finds the vault locked.
+    pub notify: bool,
     /// Audited reads a client may make at once.
     pub read_burst: u32,
     /// Audited reads a second a client's allowance refills with.
@@ -416,6 +418,8 @@ pub fn bind(config: DaemonConfig) -> Result<Bound, DaemonError> {
             config.read_burst,
             config.read_rate,
         )),
+        notify: config.notify,
+        notified: Mutex::new(None),
         shutdown,
     });
     if let Some((tcp, h)) = http {

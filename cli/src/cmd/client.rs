@@ -157,6 +157,15 @@ impl Client {
 }
 
 /// Write a token to `file`, readable and writable by the user only.
+/// Fail unless a client `name` exists, saying how to add it.
+pub(super) async fn require_client(ctx: &Ctx, name: &str) -> anyhow::Result<()> {
+    let known = ctx.call_vault(p::ClientList {}).await?;
+    if !known.iter().any(|c| c.name == name) {
+        anyhow::bail!("no client {name:?}: add it first with `ctxvault client add {name}`");
+    }
+    Ok(())
+}
+
 pub(super) fn write_token(file: &Path, token: &str) -> anyhow::Result<()> {
     use std::io::Write;
     use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};

@@ -208,14 +208,7 @@ pub struct SetupCmd {
 impl SetupCmd {
     pub async fn run(self, ctx: &Ctx) -> anyhow::Result<()> {
         ctx.require_vault()?;
-        let known = ctx.call_vault(p::ClientList {}).await?;
-        if !known.iter().any(|c| c.name == self.name) {
-            bail!(
-                "no client {:?}: add it first with `ctxvault client add {}`",
-                self.name,
-                self.name
-            );
-        }
+        super::client::require_client(ctx, &self.name).await?;
         let (token_file, rotated) = token_file(ctx, &self.name).await?;
         let url = ctx.call(p::StatusQuery {}).await.ok().and_then(|s| s.http);
         let setup = Setup::new(&self.name, "", &ctx.dir, url).with_token_file(&token_file);

@@ -65,6 +65,7 @@ impl Daemon {
             runtime_dir: paths::runtime_dir(),
             lock_after: (!lock_after.is_zero()).then_some(lock_after),
             http: http.map(|addr| server::HttpConfig { addr, allow_remote }),
+            notify: config.notify.unwrap_or(true),
             read_burst: self.read_burst,
             read_rate: self.read_rate,
         };
@@ -73,6 +74,7 @@ impl Daemon {
                 "warning: MCP over HTTP on a non-loopback address is reachable from other machines, in plain HTTP; only a client token stands between them and your grants"
             );
         }
+        let vault_dir = config.vault_dir.clone();
         rt.block_on(async {
             let bound = match server::bind(config) {
                 Ok(b) => b,
@@ -85,15 +87,24 @@ impl Daemon {
                 tracing::info!(%url, "MCP over HTTP");
                 eprintln!("ctxvault MCP endpoint at {url}");
             }
+            let socket = bound.socket().to_owned();
+            let serving = tokio::spawn(bound.serve());
+            // With `ctxvault keyring on`, unlock now (at login, when a
+            // service manager starts the agent), before saying ready.
+            unlock_from_keyring(&vault_dir, &socket).await;
             if self.notify_ready {
                 let mut out = std::io::stdout().lock();
                 let _ = writeln!(out, "ready");
                 let _ = out.flush();
             } else {
-                eprintln!("ctxvault agent listening on {}", bound.socket().display());
+                eprintln!("ctxvault agent listening on {}", socket.display());
             }
-            match bound.serve().await {
-                Ok(()) => ExitCode::SUCCESS,
+            match serving.await {
+                Ok(Ok(())) => ExitCode::SUCCESS,
+                Ok(Err(e)) => {
+                    tracing::error!("agent failed: {e}");
+                    ExitCode::FAILURE
+                }
                 Err(e) => {
                     tracing::error!("agent failed: {e}");
                     ExitCode::FAILURE
@@ -115,6 +126,25 @@ impl Daemon {
         }
         eprintln!("error: {msg}");
         ExitCode::FAILURE
+    }
+}
+
+/// Unlock the agent at `socket` with the passphrase the system keyring
+/// holds for the vault, if it holds one; failures are logged, not fatal
+/// (the vault stays locked, as without a keyring).
+async fn unlock_from_keyring(vault_dir: &std::path::Path, socket: &std::path::Path) {
+    let Some(pass) = crate::keyring::passphrase(vault_dir).await else {
+        return;
+    };
+    let client = vault_daemon::client::Client::new(socket.to_owned());
+    let with = vault_daemon::protocol::UnlockWith::Passphrase(pass);
+    match client.call(vault_daemon::protocol::Unlock { with }).await {
+        Ok(Ok(())) => tracing::info!("vault unlocked from the system keyring"),
+        Ok(Err(e)) => tracing::warn!(
+            "the system keyring's passphrase did not unlock the vault: {}; run `ctxvault keyring on` again",
+            e.message
+        ),
+        Err(e) => tracing::warn!("cannot unlock from the system keyring: {e}"),
     }
 }
 

@@ -114,6 +114,7 @@ impl ConfigCmd {
                 "allow_remote": c.allow_remote,
                 "lock_after": lock_after,
                 "output": if c.output == crate::config::Output::Json { "json" } else { "text" },
+                "notify": c.notify.unwrap_or(true),
             }));
         }
         match &c.path {
@@ -146,6 +147,7 @@ impl ConfigCmd {
                 "text"
             }
         );
+        outln!("notify = {}", c.notify.unwrap_or(true));
         Ok(())
     }
 }

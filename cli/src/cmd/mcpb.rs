@@ -12,7 +12,6 @@ use std::io::Write;
 use std::path::PathBuf;
 
 use anyhow::{Context, anyhow, bail};
-use vault_daemon::protocol as p;
 
 use crate::ctx::Ctx;
 
@@ -92,14 +91,7 @@ pub fn manifest(name: &str, vault: &str) -> serde_json::Value {
 impl Bundle {
     pub async fn run(self, ctx: &Ctx) -> anyhow::Result<()> {
         ctx.require_vault()?;
-        let known = ctx.call_vault(p::ClientList {}).await?;
-        if !known.iter().any(|c| c.name == self.name) {
-            bail!(
-                "no client {:?}: add it first with `ctxvault client add {}`",
-                self.name,
-                self.name
-            );
-        }
+        super::client::require_client(ctx, &self.name).await?;
         let out = self
             .out
             .clone()

@@ -20,6 +20,7 @@ mod http;
 mod identity;
 mod import;
 mod init;
+mod keyring;
 mod lock;
 mod ls;
 mod mcp;
@@ -123,6 +124,9 @@ pub enum Command {
     Http(http::Http),
     /// Show the settings in force (config.toml) and where they come from.
     Config(http::ConfigCmd),
+    /// Keep the passphrase in the system keyring, to unlock at login.
+    #[command(subcommand)]
+    Keyring(keyring::Keyring),
 }
 
 impl Command {
@@ -173,6 +177,7 @@ impl Command {
             Command::Man(c) => c.run(ctx.json),
             Command::Http(c) => c.run(&ctx).await,
             Command::Config(c) => c.run(&ctx).await,
+            Command::Keyring(c) => c.run(&ctx).await,
         }
     }
 }

@@ -19,11 +19,13 @@ if pid == 0:
     os.execv(binary, [binary] + args)
 
 seen = b""
+# Where the next prompt is looked for: after the last one answered.
+pos = 0
 
 
 def read_until(marker):
     global seen
-    while marker not in seen:
+    while marker not in seen[pos:]:
         try:
             chunk = os.read(fd, 1024)
         except OSError:
@@ -44,7 +46,7 @@ def wait_echo_off():
 for prompt, answer in answers:
     if not (read_until(prompt.encode()) and wait_echo_off()):
         break
-    seen = seen.replace(prompt.encode(), b"<" + prompt.strip().encode() + b">", 1)
+    pos = seen.index(prompt.encode(), pos) + len(prompt)
     os.write(fd, answer.encode() + b"\r")
 
 while True:

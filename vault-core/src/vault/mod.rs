@@ -163,6 +163,12 @@ impl Vault {
         self.store.count().await
     }
 
+    /// Check that `how` opens the vault (its key slot only: nothing is read
+    /// or indexed, and the key is wiped at once).
+    pub async fn check(&self, how: &Unlock) -> Result<()> {
+        self.open_master(how).await.map(drop)
+    }
+
     /// Open the master key with a passphrase or identities, and build the index.
     pub async fn unlock(&self, how: &Unlock) -> Result<UnlockedVault> {
         let master = self.open_master(how).await?;

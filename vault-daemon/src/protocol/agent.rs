@@ -45,6 +45,8 @@ pub enum AgentRequest {
     WhoIs(WhoIs),
     /// [`Http`].
     Http(Http),
+    /// [`Verify`].
+    Verify(Verify),
 }
 
 /// Who are you? Answered even when no vault exists.
@@ -178,6 +180,14 @@ pub struct WhoIs {
     pub token: Secret,
 }
 
+/// Check a passphrase or identity against the vault's key slots (throttled
+/// like an unlock), without unlocking.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Verify {
+    /// What to check.
+    pub with: UnlockWith,
+}
+
 /// Open (`open` given) or close MCP over HTTP in the running agent;
 /// answered with the endpoint's URL while open.
 #[derive(Debug, Serialize, Deserialize)]
@@ -209,6 +219,7 @@ calls!(Agent / AgentRequest {
     Rekey => (),
     WhoIs => Option<String>,
     Http => Option<String>,
+    Verify => (),
 });
 
 impl AgentRequest {
