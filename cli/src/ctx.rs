@@ -357,24 +357,26 @@ impl Ctx {
     {
         match send().await? {
             Err(e) if e.kind == ErrorKind::Locked => {
-                let mut from_env = secret::from_env();
-                if from_env.is_none() {
-                    // A keyring that is not there (no desktop session)
-                    // is the same as one without the passphrase.
-                    from_env = crate::keyring::passphrase(&self.dir).await;
+                // Where a passphrase may come from, in order: the
+                // environment, the system keyring, the terminal.
+                let mut offered: Vec<(vault_daemon::protocol::Secret, &str)> = Vec::new();
+                if let Some(p) = secret::from_env() {
+                    offered.push((p, "env"));
+                } else if let Some(p) = crate::keyring::passphrase(&self.dir).await {
+                    offered.push((p, "keyring"));
                 }
-                let asking = from_env.is_none() && secret::can_prompt();
-                if from_env.is_none() && !asking {
-                    return Ok(Err(e));
-                }
-                let mut pass = from_env;
-                for attempt in 1..=3 {
-                    let p = match pass.take() {
-                        Some(p) => p,
-                        None => match secret::prompt_locked(attempt > 1) {
-                            Ok(p) => p,
-                            Err(_) => return Ok(Err(e)),
-                        },
+                let mut tries = 0;
+                loop {
+                    let (p, from) = match offered.pop() {
+                        Some(o) => o,
+                        None if secret::can_prompt() && tries < 3 => {
+                            tries += 1;
+                            match secret::prompt_locked(tries > 1) {
+                                Ok(p) => (p, "terminal"),
+                                Err(_) => return Ok(Err(e)),
+                            }
+                        }
+                        None => return Ok(Err(e)),
                     };
                     match client
                         .call(Unlock {
@@ -386,12 +388,21 @@ impl Ctx {
                             self.warn_vault_state().await;
                             return send().await;
                         }
-                        Err(u) if asking && attempt < 3 && u.kind == ErrorKind::WrongPassphrase => {
+                        Err(u) if u.kind == ErrorKind::WrongPassphrase && from == "keyring" => {
+                            eprintln!(
+                                "warning: the system keyring's passphrase no longer opens the vault; run `ctxvault keyring on` to store the current one"
+                            );
+                            if !secret::can_prompt() {
+                                return Ok(Err(u));
+                            }
                         }
+                        Err(u)
+                            if u.kind == ErrorKind::WrongPassphrase
+                                && from == "terminal"
+                                && tries < 3 => {}
                         Err(u) => return Ok(Err(u)),
                     }
                 }
-                Ok(Err(e))
             }
             other => Ok(other),
         }

@@ -79,10 +79,19 @@ fn why(e: keyring::Error) -> String {
 async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> Result<T, String> + Send + 'static,
 ) -> Result<T, String> {
-    tokio::task::spawn_blocking(f)
-        .await
-        .map_err(|e| format!("the keyring call failed: {e}"))?
+    // A locked keyring may put up a dialog nobody answers (over SSH, or
+    // away from the desk): give up rather than hang the command.
+    match tokio::time::timeout(WAIT, tokio::task::spawn_blocking(f)).await {
+        Ok(r) => r.map_err(|e| format!("the keyring call failed: {e}"))?,
+        Err(_) => Err(format!(
+            "the system keyring did not answer within {} s (is it locked?)",
+            WAIT.as_secs()
+        )),
+    }
 }
+
+/// How long a keyring call may take.
+const WAIT: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// The stored passphrase of the vault at `dir`; `None` when none is stored.
 pub async fn get(dir: &Path) -> Result<Option<Secret>, String> {

@@ -11,6 +11,7 @@ mod config;
 mod ctx;
 mod examples;
 mod keyring;
+mod merge;
 mod secret;
 mod setup;
 

@@ -77,7 +77,7 @@ async fn setup_writes_each_apps_config_and_it_works() {
 
     // Claude Code: an existing ~/.claude.json with other state and servers.
     let claude = home.join(".claude.json");
-    let before = "{\n  \"numStartups\": 7,\n  \"mcpServers\": {\n    \"other\": {\"command\": \"other-server\"}\n  },\n  \"projects\": {\"/src\": {\"allowedTools\": []}}\n}\n";
+    let before = "{\n  \"numStartups\": 7,\n  \"mcpServers\": {\n    \"other\": {\n      \"command\": \"other-server\",\n      \"env\": {\"OTHER_KEY\": \"sk-other-secret\"}\n    }\n  },\n  \"projects\": {\"/src\": {\"allowedTools\": []}}\n}\n";
     std::fs::write(&claude, before).unwrap();
     let o = in_home(
         &env,
@@ -96,16 +96,36 @@ async fn setup_writes_each_apps_config_and_it_works() {
         o.stdout
     );
     assert!(o.stdout.contains("restart Claude Code"), "{}", o.stdout);
+    assert!(
+        !o.stdout.contains("sk-other-secret"),
+        "another server's key shown: {}",
+        o.stdout
+    );
     let backup: PathBuf = std::fs::read_dir(&home)
         .unwrap()
         .map(|e| e.unwrap().path())
         .find(|p| {
             p.to_string_lossy()
-                .contains(".claude.json.ctxvault-backup-")
+                .ends_with(".claude.json.ctxvault-backup")
         })
         .expect("a backup of the old file");
     assert_eq!(std::fs::read_to_string(&backup).unwrap(), before);
+    assert_eq!(
+        std::fs::metadata(&backup).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
     let text = std::fs::read_to_string(&claude).unwrap();
+    for line in before.lines() {
+        assert!(text.contains(line), "{line:?} changed in {text}");
+    }
+    // Again: the same bytes, nothing written.
+    let o = in_home(
+        &env,
+        &home,
+        &["client", "setup", "desk", "--for", "claude-code"],
+    );
+    assert!(o.stdout.contains("already has this entry"), "{}", o.stdout);
+    assert_eq!(std::fs::read_to_string(&claude).unwrap(), text);
     assert!(
         !text.contains(&token) && !text.contains("cvt_"),
         "a token in the config"
@@ -179,15 +199,23 @@ async fn setup_writes_each_apps_config_and_it_works() {
         "{}",
         o.stdout
     );
-    // A file that is not plain JSON is left alone.
+    // A file that is not plain JSON is left alone, and no token is made.
     let vs = xdg.join("Code/User/mcp.json");
     std::fs::write(&vs, "// my servers\n{}\n").unwrap();
+    let token_before = std::fs::read_to_string(&token_file).unwrap();
+    std::fs::remove_file(&token_file).unwrap();
     let o = in_home(&env, &home, &["client", "setup", "desk", "--for", "vscode"]);
     assert_one_line_error(
         &o.stderr,
         "nothing was written (`--print` shows the entry to add by hand)",
     );
     assert_eq!(std::fs::read_to_string(&vs).unwrap(), "// my servers\n{}\n");
+    assert!(
+        !token_file.exists(),
+        "a token was made for a setup that failed"
+    );
+    std::fs::write(&token_file, &token_before).unwrap();
+    std::fs::set_permissions(&token_file, std::fs::Permissions::from_mode(0o600)).unwrap();
     // --print: the entries to paste, reading the token file.
     let o = in_home(
         &env,

@@ -123,3 +123,31 @@ fn hand_written_markdown_imports_and_bad_files_are_named() {
         )
     );
 }
+
+/// One Markdown file imports as one item (not one per line); Obsidian's
+/// nested tags fold into one word, and a tag that cannot be one is named
+/// and left out while the note comes in.
+#[test]
+fn a_single_markdown_file_and_obsidian_tags() {
+    let env = Env::new();
+    env.init();
+    let file = env.tmp.path().join("trip.md");
+    std::fs::write(
+        &file,
+        "---\ntags: [travel/lisbon, \"café\"]\ncreated: 2024-05-01T10:30:00.250\n---\n# Lisbon\nTrams and tiles.\n",
+    )
+    .unwrap();
+    let o = env.run(&["import", file.to_str().unwrap()]);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert!(o.stdout.contains("imported 1 of 1 items"), "{}", o.stdout);
+    assert!(
+        o.stderr.contains("\"café\"") || o.stderr.contains("café (1 file)"),
+        "{}",
+        o.stderr
+    );
+    let items = env.json(&["ls", "--json"]);
+    assert_eq!(items.as_array().unwrap().len(), 1);
+    assert_eq!(items[0]["title"], "Lisbon");
+    assert_eq!(items[0]["tags"], serde_json::json!(["travel-lisbon"]));
+    assert_eq!(items[0]["body"], "# Lisbon\nTrams and tiles.");
+}

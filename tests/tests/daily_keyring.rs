@@ -104,23 +104,32 @@ fn the_keyring_unlocks_at_agent_start_and_when_locked() {
     assert_eq!(o.code, 0, "{}", o.stderr);
     assert!(o.stdout.contains("Lisbon offsite"));
 
-    // At agent start (at login, under `service install`): unlocked before
-    // it says it is ready.
-    env.ok(&["stop"]);
-    let mut agent = env
-        .cmd(&["daemon", "--notify-ready"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    std::io::BufReader::new(agent.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    assert_eq!(line.trim(), "ready");
-    assert_eq!(env.status()["locked"], false, "not unlocked at start");
-    env.ok(&["stop"]);
-    assert!(agent.wait().unwrap().success());
+    // An agent started by a command or by an AI app's bridge starts
+    // locked; started as `service install` runs it (at login), it is
+    // unlocked before it says it is ready.
+    let start = |args: &[&str]| {
+        env.ok(&["stop"]);
+        let mut agent = env
+            .cmd(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        std::io::BufReader::new(agent.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        assert_eq!(line.trim(), "ready");
+        let locked = env.status()["locked"].clone();
+        env.ok(&["stop"]);
+        assert!(agent.wait().unwrap().success());
+        locked
+    };
+    assert_eq!(start(&["daemon", "--notify-ready"]), true);
+    assert_eq!(
+        start(&["daemon", "--unlock-from-keyring", "--notify-ready"]),
+        false
+    );
 
     // Off: gone from the keyring, and a locked vault stays locked.
     env.ok(&["keyring", "off"]);

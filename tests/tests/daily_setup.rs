@@ -91,7 +91,12 @@ fn run_like_a_service_manager(env: &Env, argv: &[String]) {
     assert!(argv.len() >= 4, "{argv:?}");
     assert_eq!(
         &argv[1..],
-        ["--vault", env.vault.to_str().unwrap(), "daemon"]
+        [
+            "--vault",
+            env.vault.to_str().unwrap(),
+            "daemon",
+            "--unlock-from-keyring"
+        ]
     );
     use std::io::BufRead;
     // The agent says when it listens (the test's only addition).

@@ -54,7 +54,7 @@ pub(crate) struct Agent {
     /// Tell the desktop when a client finds the vault locked.
     pub notify: bool,
     /// When the desktop was last told (since the last lock).
-    pub notified: Mutex<Option<SystemTime>>,
+    pub notified: Mutex<Option<Instant>>,
     pub shutdown: watch::Sender<bool>,
 }
 

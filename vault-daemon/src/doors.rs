@@ -47,9 +47,21 @@ impl Agent {
     }
 
     /// Serve MCP over HTTP on `tcp` (bound from `config`) until closed or
-    /// the agent stops; returns the endpoint's URL.
+    /// the agent stops; returns the endpoint's URL. For the door the agent
+    /// starts with (none is open yet).
     pub(crate) fn serve_http(
         self: &Arc<Self>,
+        tcp: std::net::TcpListener,
+        config: HttpConfig,
+    ) -> std::io::Result<String> {
+        let mut slot = lock(&self.http);
+        self.serve_in(&mut slot, tcp, config)
+    }
+
+    /// Start the door on `tcp` and put it in `slot` (the agent's, locked).
+    fn serve_in(
+        self: &Arc<Self>,
+        slot: &mut Option<HttpDoor>,
         tcp: std::net::TcpListener,
         config: HttpConfig,
     ) -> std::io::Result<String> {
@@ -64,14 +76,12 @@ impl Agent {
                 .with_graceful_shutdown(async move { stopped.cancelled().await })
                 .await
         });
-        let door = HttpDoor {
+        if let Some(old) = slot.replace(HttpDoor {
             url: url.clone(),
             asked: config.addr,
             cancel,
             task,
-        };
-        if let Some(old) = lock(&self.http).replace(door) {
-            // Not reached through `open_http`, which closes first.
+        }) {
             old.cancel.cancel();
         }
         tracing::info!(%url, "MCP over HTTP");
@@ -80,26 +90,25 @@ impl Agent {
 
     /// Open MCP over HTTP (`ctxvault http on`); the endpoint's URL. Asking
     /// again for the address already served answers its URL; another
-    /// address needs `http off` first.
+    /// address needs `http off` first. The check, the bind and the start
+    /// happen under one lock, so two requests cannot both open a door.
     pub(crate) fn open_http(self: &Arc<Self>, config: HttpConfig) -> Result<String, ApiError> {
         let invalid = |m: String| ApiError::new(ErrorKind::Invalid, m);
         if !config.addr.ip().is_loopback() && !config.allow_remote {
             return Err(invalid(remote_refused(config.addr)));
         }
-        if let Some(d) = lock(&self.http).as_ref() {
+        let mut slot = lock(&self.http);
+        if let Some(d) = slot.as_ref() {
             if d.asked == config.addr || d.url.contains(&format!("//{}/", config.addr)) {
                 return Ok(d.url.clone());
             }
-            return Err(ApiError::new(
-                ErrorKind::Invalid,
-                format!(
-                    "MCP over HTTP is already served at {}; run `ctxvault http off` first",
-                    d.url
-                ),
-            ));
+            return Err(invalid(format!(
+                "MCP over HTTP is already served at {}; run `ctxvault http off` first",
+                d.url
+            )));
         }
         let tcp = bind_http(&config).map_err(invalid)?;
-        self.serve_http(tcp, config)
+        self.serve_in(&mut slot, tcp, config)
             .map_err(|e| ApiError::new(ErrorKind::Internal, format!("cannot serve HTTP: {e}")))
     }
 

@@ -4,7 +4,7 @@
 //! on Linux, `osascript` on macOS. At most one per lock, and one per ten
 //! minutes; no notification service is no notification.
 
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, Instant};
 
 use crate::agent::{Agent, lock};
 
@@ -22,8 +22,8 @@ impl Agent {
         }
         {
             let mut last = lock(&self.notified);
-            let now = SystemTime::now();
-            if last.is_some_and(|t| now.duration_since(t).unwrap_or_default() < EVERY) {
+            let now = Instant::now();
+            if last.is_some_and(|t| now.duration_since(t) < EVERY) {
                 return;
             }
             *last = Some(now);

@@ -5,8 +5,6 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, anyhow, bail};
-use indexmap::IndexMap;
-use serde_json::value::RawValue;
 use vault_daemon::protocol as p;
 
 use crate::ctx::Ctx;
@@ -77,41 +75,6 @@ impl Target {
     }
 }
 
-/// `text` (a JSON object, or `None` for no file yet) with `entry` under
-/// `servers_key`.`key`. Every other key and value is kept as it was
-/// written, in its order; only the entry's own text is new.
-pub fn merge(
-    text: Option<&str>,
-    servers_key: &str,
-    key: &str,
-    entry: &serde_json::Value,
-) -> Result<String, String> {
-    type Obj = IndexMap<String, Box<RawValue>>;
-    let raw = |v: &serde_json::Value, depth: usize| -> Result<Box<RawValue>, String> {
-        let pretty = serde_json::to_string_pretty(v).map_err(|e| e.to_string())?;
-        let indented = pretty.replace('\n', &format!("\n{}", "  ".repeat(depth)));
-        RawValue::from_string(indented).map_err(|e| e.to_string())
-    };
-    let mut top: Obj = match text.filter(|t| !t.trim().is_empty()) {
-        None => Obj::new(),
-        Some(t) => serde_json::from_str(t)
-            .map_err(|e| format!("it is not a JSON object ({e}; comments are not JSON)"))?,
-    };
-    let mut servers: Obj = match top.get(servers_key) {
-        None => Obj::new(),
-        Some(v) => serde_json::from_str(v.get())
-            .map_err(|_| format!("its {servers_key:?} is not an object"))?,
-    };
-    servers.insert(key.to_owned(), raw(entry, 1)?);
-    let servers_text = serde_json::to_string_pretty(&servers).map_err(|e| e.to_string())?;
-    let servers_raw =
-        RawValue::from_string(servers_text.replace('\n', "\n  ")).map_err(|e| e.to_string())?;
-    top.insert(servers_key.to_owned(), servers_raw);
-    let mut out = serde_json::to_string_pretty(&top).map_err(|e| e.to_string())?;
-    out.push('\n');
-    Ok(out)
-}
-
 /// Where a client's token is kept for the entries `setup` writes.
 pub fn token_path(vault: &Path, name: &str) -> PathBuf {
     vault.join("tokens").join(format!("{name}.token"))
@@ -146,24 +109,40 @@ async fn token_file(ctx: &Ctx, name: &str) -> anyhow::Result<(PathBuf, bool)> {
     Ok((path, true))
 }
 
-/// Write the file: a backup of the old one first, then the new text under
-/// a temporary name, synced, renamed over it (keeping its permissions).
+/// Write the file: a copy of the old one first (`FILE.ctxvault-backup`,
+/// 0600, replacing an older copy), then the new text under a temporary
+/// name, synced, renamed over it (keeping its permissions). A symbolic
+/// link is written through, not replaced. If the file changed since it was
+/// read (the app wrote it meanwhile), nothing is written.
 fn write(path: &Path, old: Option<&str>, new: &str) -> anyhow::Result<Option<PathBuf>> {
     use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let path = match std::fs::canonicalize(path) {
+        Ok(real) => real,
+        Err(_) => path.to_owned(),
+    };
     let dir = path
         .parent()
         .ok_or_else(|| anyhow!("{} has no folder", path.display()))?;
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     let backup = match old {
-        Some(_) => {
-            let stamp = chrono::Local::now().format("%Y%m%d-%H%M%S");
+        Some(old) => {
             let b = path.with_file_name(format!(
-                "{}.ctxvault-backup-{stamp}",
+                "{}.ctxvault-backup",
                 path.file_name()
                     .map(|n| n.to_string_lossy())
                     .unwrap_or_default()
             ));
-            std::fs::copy(path, &b)
+            let mut f = std::fs::OpenOptions::new()
+                .write(true)
+                .create(true)
+                .truncate(true)
+                .mode(0o600)
+                .open(&b)
+                .with_context(|| format!("cannot back {} up to {}", path.display(), b.display()))?;
+            f.set_permissions(std::os::unix::fs::PermissionsExt::from_mode(0o600))
+                .and_then(|()| f.write_all(old.as_bytes()))
+                .and_then(|()| f.sync_all())
                 .with_context(|| format!("cannot back {} up to {}", path.display(), b.display()))?;
             Some(b)
         }
@@ -173,13 +152,20 @@ fn write(path: &Path, old: Option<&str>, new: &str) -> anyhow::Result<Option<Pat
         .prefix(".ctxvault-setup-")
         .tempfile_in(dir)
         .with_context(|| format!("cannot create a file in {}", dir.display()))?;
-    if let Ok(m) = std::fs::metadata(path) {
+    if let Ok(m) = std::fs::metadata(&path) {
         let _ = std::fs::set_permissions(tmp.path(), m.permissions());
     }
     tmp.write_all(new.as_bytes())
         .and_then(|()| tmp.as_file().sync_all())
         .with_context(|| format!("cannot write {}", path.display()))?;
-    tmp.persist(path)
+    let now = std::fs::read_to_string(&path).ok();
+    if now.as_deref() != old {
+        bail!(
+            "{} changed while ctxvault was writing it (is the app running?); nothing was written: close it and run this again",
+            path.display()
+        );
+    }
+    tmp.persist(&path)
         .map_err(|e| anyhow!("cannot write {}: {}", path.display(), e.error))?;
     Ok(backup)
 }
@@ -209,17 +195,23 @@ impl SetupCmd {
     pub async fn run(self, ctx: &Ctx) -> anyhow::Result<()> {
         ctx.require_vault()?;
         super::client::require_client(ctx, &self.name).await?;
-        let (token_file, rotated) = token_file(ctx, &self.name).await?;
         let url = ctx.call(p::StatusQuery {}).await.ok().and_then(|s| s.http);
-        let setup = Setup::new(&self.name, "", &ctx.dir, url).with_token_file(&token_file);
-        if rotated {
-            eprintln!(
-                "{} has a new token, kept in {} (readable only by you); the old one no longer works",
-                self.name,
-                token_file.display()
-            );
-        }
+        let setup = Setup::new(&self.name, "", &ctx.dir, url)
+            .with_token_file(&token_path(&ctx.dir, &self.name));
+        // The token is made (or checked) only once nothing else can fail.
+        let ready_token = || async {
+            let (token_file, rotated) = token_file(ctx, &self.name).await?;
+            if rotated {
+                eprintln!(
+                    "{} has a new token, kept in {} (readable only by you); the old one no longer works",
+                    self.name,
+                    token_file.display()
+                );
+            }
+            anyhow::Ok(token_file)
+        };
         if self.print {
+            ready_token().await?;
             if ctx.json {
                 return crate::output::json(&setup.snippets());
             }
@@ -234,12 +226,13 @@ impl SetupCmd {
             Err(e) => bail!("cannot read {}: {e}", path.display()),
         };
         let entry = self.target.entry(&setup);
-        let new = merge(old.as_deref(), key, SERVER_KEY, &entry).map_err(|why| {
+        let new = crate::merge::merge(old.as_deref(), key, SERVER_KEY, &entry).map_err(|why| {
             anyhow!(
                 "cannot merge into {}: {why}; nothing was written (`--print` shows the entry to add by hand)",
                 path.display()
             )
         })?;
+        let token_file = ready_token().await?;
         if old.as_deref() == Some(new.as_str()) {
             return crate::output::report(
                 ctx,
@@ -259,7 +252,9 @@ impl SetupCmd {
         let diff = similar::TextDiff::from_lines(old.as_deref().unwrap_or(""), &new);
         let shown = diff
             .unified_diff()
-            .context_radius(2)
+            // Only the entry's own lines: other servers' settings (their
+            // keys, often) are not shown.
+            .context_radius(0)
             .header(
                 &backup
                     .as_ref()
@@ -274,7 +269,7 @@ impl SetupCmd {
             path.display(),
             backup
                 .as_ref()
-                .map(|b| format!(" (the old file is in {})", b.display()))
+                .map(|b| format!(" (a copy of the old file is in {})", b.display()))
                 .unwrap_or_default(),
             self.target.app()
         );
@@ -288,33 +283,4 @@ async fn url_running(ctx: &Ctx) -> bool {
         .ok()
         .and_then(|s| s.http)
         .is_some()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn merge_keeps_everything_else_as_written() {
-        let entry = serde_json::json!({"command": "/bin/ctxvault", "args": ["mcp"]});
-        let fresh = merge(None, "mcpServers", "ctxvault", &entry).unwrap();
-        let v: serde_json::Value = serde_json::from_str(&fresh).unwrap();
-        assert_eq!(v["mcpServers"]["ctxvault"], entry);
-        let old = "{\n  \"zeta\": 1,\n  \"mcpServers\": {\n    \"other\": {\"command\": \"x\"}\n  },\n  \"alpha\": [1,   2]\n}\n";
-        let new = merge(Some(old), "mcpServers", "ctxvault", &entry).unwrap();
-        let v: serde_json::Value = serde_json::from_str(&new).unwrap();
-        assert_eq!(v["mcpServers"]["other"]["command"], "x");
-        assert_eq!(v["mcpServers"]["ctxvault"], entry);
-        // Order and the other values' own text are kept.
-        assert!(new.find("zeta").unwrap() < new.find("alpha").unwrap());
-        assert!(new.contains("[1,   2]"));
-        // Merging again changes nothing.
-        assert_eq!(
-            merge(Some(&new), "mcpServers", "ctxvault", &entry).unwrap(),
-            new
-        );
-        assert!(merge(Some("// comment\n{}"), "servers", "k", &entry).is_err());
-        assert!(merge(Some("[1]"), "servers", "k", &entry).is_err());
-        assert!(merge(Some("{\"servers\": 3}"), "servers", "k", &entry).is_err());
-    }
 }

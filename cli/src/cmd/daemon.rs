@@ -34,6 +34,12 @@ pub struct Daemon {
     /// Allow --http on a non-loopback address (reachable from other machines).
     #[arg(long, requires = "http")]
     allow_remote: bool,
+    /// Unlock at start with the passphrase the system keyring holds (after
+    /// `ctxvault keyring on`); `service install` runs the agent so at
+    /// login. An agent started any other way (by a command, or by an AI
+    /// app's `ctxvault mcp`) starts locked.
+    #[arg(long)]
+    unlock_from_keyring: bool,
     /// Print one line on stdout when ready ("ready"), for the CLI that spawned us.
     #[arg(long, hide = true)]
     notify_ready: bool,
@@ -91,7 +97,9 @@ impl Daemon {
             let serving = tokio::spawn(bound.serve());
             // With `ctxvault keyring on`, unlock now (at login, when a
             // service manager starts the agent), before saying ready.
-            unlock_from_keyring(&vault_dir, &socket).await;
+            if self.unlock_from_keyring {
+                unlock_from_keyring(&vault_dir, &socket).await;
+            }
             if self.notify_ready {
                 let mut out = std::io::stdout().lock();
                 let _ = writeln!(out, "ready");

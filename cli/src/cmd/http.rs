@@ -35,11 +35,13 @@ impl Http {
         ctx.require_vault()?;
         let url = match self {
             Http::On { addr, allow_remote } => {
+                // config.toml's allow_remote covers only its own address.
+                let from_config = addr.is_none() && ctx.config.http.is_some();
                 let addr = match addr.or(ctx.config.http) {
                     Some(a) => a,
                     None => DEFAULT_ADDR.parse()?,
                 };
-                let allow_remote = allow_remote || ctx.config.allow_remote;
+                let allow_remote = allow_remote || (from_config && ctx.config.allow_remote);
                 if allow_remote && !addr.ip().is_loopback() {
                     eprintln!(
                         "warning: MCP over HTTP on a non-loopback address is reachable from other machines, in plain HTTP; only a client token stands between them and your grants"

@@ -215,7 +215,14 @@ impl Import {
                     path.display()
                 );
             }
-            let (items, skipped) = self.markdown(path)?;
+            let (items, skipped) = self.markdown(markdown_files(path)?, self.strict)?;
+            skipped_files = skipped;
+            (Format::Markdown, as_bundle(items), true)
+        } else if self.format == Some(Format::Markdown)
+            || (self.format.is_none() && path.extension().is_some_and(|x| x == "md"))
+        {
+            // One Markdown file: one item (bad input is an error here).
+            let (items, skipped) = self.markdown(vec![path.clone()], true)?;
             skipped_files = skipped;
             (Format::Markdown, as_bundle(items), true)
         } else {
@@ -256,7 +263,7 @@ impl Import {
                     (format, as_bundle(items), true)
                 }
                 Format::Markdown => bail!(
-                    "{} is a file: --format markdown reads a folder",
+                    "{} is not a Markdown file (.md); pass the file or its folder",
                     path.display()
                 ),
             }
@@ -375,12 +382,12 @@ impl Import {
     /// --strict ends the import; keys left out of front matter are named
     /// once, with how many files had them. Returns the items (in the order
     /// they were made) and how many files were left out.
-    fn markdown(&self, dir: &Path) -> anyhow::Result<(Vec<Item>, usize)> {
-        let files = markdown_files(dir)?;
+    fn markdown(&self, files: Vec<PathBuf>, strict: bool) -> anyhow::Result<(Vec<Item>, usize)> {
         let bar = output::progress(files.len(), "reading");
         let mut items = Vec::with_capacity(files.len());
         let mut skipped = 0;
         let mut ignored: std::collections::BTreeMap<String, usize> = Default::default();
+        let mut bad_tags: std::collections::BTreeMap<String, usize> = Default::default();
         for f in &files {
             let read = markdown_file(f).and_then(|m| {
                 if m.item.body.trim().is_empty() {
@@ -392,16 +399,19 @@ impl Import {
                 let item = self
                     .adjust_one(Format::Markdown, m.item)
                     .map_err(|e| anyhow!("{}: {e}", f.display()))?;
-                Ok((item, m.ignored))
+                Ok((item, m.ignored, m.bad_tags))
             });
             match read {
-                Ok((item, keys)) => {
+                Ok((item, keys, tags)) => {
                     items.push(item);
                     for k in keys {
                         *ignored.entry(k).or_default() += 1;
                     }
+                    for t in tags {
+                        *bad_tags.entry(t).or_default() += 1;
+                    }
                 }
-                Err(e) if self.strict => {
+                Err(e) if strict => {
                     return Err(e.context("nothing was imported (--strict)"));
                 }
                 Err(e) => {
@@ -414,20 +424,28 @@ impl Import {
             bar.inc(1);
         }
         bar.finish_and_clear();
-        if !ignored.is_empty() {
-            let keys: Vec<String> = ignored
-                .iter()
+        let counted = |m: &std::collections::BTreeMap<String, usize>| {
+            m.iter()
                 .map(|(k, n)| {
                     format!(
-                        "{} ({n} file{})",
+                        "{} ({})",
                         output::visible_line(k),
-                        if *n == 1 { "" } else { "s" }
+                        output::count(*n as u64, "file")
                     )
                 })
-                .collect();
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        if !bad_tags.is_empty() {
+            eprintln!(
+                "tags that cannot be ctxvault tags (lowercase a-z 0-9 . _ -) were left out: {}",
+                counted(&bad_tags)
+            );
+        }
+        if !ignored.is_empty() {
             eprintln!(
                 "front matter keys ctxvault has no field for were left out: {}",
-                keys.join(", ")
+                counted(&ignored)
             );
         }
         // Files come in path order; restore the order the items were made in.

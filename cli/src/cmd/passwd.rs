@@ -19,14 +19,28 @@ impl Passwd {
         let work_factor = super::work_factor_from_env()?;
         ctx.call(p::Passwd {
             old,
-            new,
+            new: new.clone(),
             work_factor,
         })
         .await?;
+        // The keyring's copy follows, or it would unlock nothing.
+        let keyring = if crate::keyring::enabled(&ctx.dir) {
+            match crate::keyring::set(&ctx.dir, new).await {
+                Ok(()) => "; the system keyring holds the new one",
+                Err(e) => {
+                    eprintln!(
+                        "warning: {e}; run `ctxvault keyring on` to store the new passphrase"
+                    );
+                    ""
+                }
+            }
+        } else {
+            ""
+        };
         crate::output::report(
             ctx,
             serde_json::json!({ "changed": true }),
-            "passphrase changed",
+            format!("passphrase changed{keyring}"),
         )
     }
 }

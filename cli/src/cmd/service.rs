@@ -96,20 +96,28 @@ pub fn render(kind: Kind, exe: &Path, vault: &Path) -> anyhow::Result<String> {
         })
     };
     let (exe, vault) = (utf8(exe)?, utf8(vault)?);
+    for p in [&exe, &vault] {
+        if p.chars().any(char::is_control) {
+            bail!(
+                "{p:?} holds a control character (a newline?); a service file cannot name it safely"
+            );
+        }
+    }
     Ok(match kind {
         Kind::Systemd => format!(
             "# Written by `ctxvault service install`; `ctxvault service uninstall` removes it.\n\
              [Unit]\n\
-             Description=ctxvault agent for the vault at {vault}\n\
+             Description=ctxvault agent for the vault at {}\n\
              Documentation=man:ctxvault(1)\n\
              \n\
              [Service]\n\
              Type=simple\n\
-             ExecStart={} --vault {} daemon\n\
+             ExecStart={} --vault {} daemon --unlock-from-keyring\n\
              Restart=on-failure\n\
              \n\
              [Install]\n\
              WantedBy=default.target\n",
+            vault.replace('%', "%%"),
             systemd_word(&exe),
             systemd_word(&vault)
         ),
@@ -126,6 +134,7 @@ pub fn render(kind: Kind, exe: &Path, vault: &Path) -> anyhow::Result<String> {
              \x20   <string>--vault</string>\n\
              \x20   <string>{}</string>\n\
              \x20   <string>daemon</string>\n\
+             \x20   <string>--unlock-from-keyring</string>\n\
              \x20 </array>\n\
              \x20 <key>RunAtLoad</key>\n\
              \x20 <true/>\n\

@@ -47,6 +47,8 @@ pub struct Markdown {
     pub front_matter: bool,
     /// Front matter keys that ctxvault has no field for, and so left out.
     pub ignored: Vec<String>,
+    /// Tags that are not ctxvault tags (lowercase a-z 0-9 _ -), left out.
+    pub bad_tags: Vec<String>,
 }
 
 fn ts(t: &DateTime<Utc>) -> String {
@@ -112,10 +114,60 @@ fn split(name: &str, text: &str) -> Result<Option<(String, String)>, FormatError
         }
         front.push_str(line);
     }
-    Err(ferr(
-        format!("{name}:1"),
-        "the front matter is never closed by a --- line",
-    ))
+    // Never closed: the first line was a rule, not front matter.
+    Ok(None)
+}
+
+/// Deepest nesting of lists and maps front matter may have.
+const MAX_DEPTH: usize = 16;
+/// Most values front matter may hold.
+const MAX_NODES: usize = 10_000;
+
+/// Check front matter before it is loaded: no anchors or aliases (an
+/// alias is copied where it is used, so a few of them make a small file
+/// load as billions of values), at most [`MAX_DEPTH`] levels and
+/// [`MAX_NODES`] values. The error and the line it is on.
+fn check_shape(front: &str) -> Result<(), (usize, String)> {
+    use yaml_rust2::parser::{Event, Parser};
+    let mut parser = Parser::new_from_str(front);
+    let (mut depth, mut nodes) = (0usize, 0usize);
+    loop {
+        let (event, mark) = parser.next_token().map_err(|e| {
+            (
+                e.marker().line(),
+                format!("the front matter is not valid YAML: {}", e.info()),
+            )
+        })?;
+        let line = mark.line();
+        let anchored = match &event {
+            Event::Alias(_) => true,
+            Event::Scalar(_, _, a, _) | Event::SequenceStart(a, _) | Event::MappingStart(a, _) => {
+                *a != 0
+            }
+            _ => false,
+        };
+        if anchored {
+            return Err((line, "the front matter uses YAML anchors or aliases (& or *), which ctxvault does not read; write the values out".into()));
+        }
+        match event {
+            Event::SequenceStart(..) | Event::MappingStart(..) => {
+                depth += 1;
+                nodes += 1;
+            }
+            Event::SequenceEnd | Event::MappingEnd => depth = depth.saturating_sub(1),
+            Event::Scalar(..) => nodes += 1,
+            Event::StreamEnd => return Ok(()),
+            _ => {}
+        }
+        if depth > MAX_DEPTH || nodes > MAX_NODES {
+            return Err((
+                line,
+                format!(
+                    "the front matter nests deeper than {MAX_DEPTH} levels or holds more than {MAX_NODES} values; it is not an item's fields"
+                ),
+            ));
+        }
+    }
 }
 
 /// The text of the first heading (`# Title`) outside code blocks.
@@ -162,9 +214,16 @@ fn imported() -> Source {
     "import:markdown".parse().unwrap_or_else(|_| Source::user())
 }
 
-/// A tag as people write it (`#Food`, ` travel `) made a ctxvault tag.
-fn tag(raw: &str) -> crate::Result<Tag> {
-    raw.trim().trim_start_matches('#').to_lowercase().parse()
+/// A tag as people write it (`#Food`, ` travel `, Obsidian's nested
+/// `project/alpha`) made a ctxvault tag (`food`, `travel`,
+/// `project-alpha`); `None` when it cannot be one.
+fn tag(raw: &str) -> Option<Tag> {
+    raw.trim()
+        .trim_start_matches('#')
+        .to_lowercase()
+        .replace(['/', ' '], "-")
+        .parse()
+        .ok()
 }
 
 /// A time: RFC 3339, a date (`2024-05-01`, midnight UTC) or a date and time
@@ -178,8 +237,8 @@ fn time(s: &str) -> Result<DateTime<Utc>, String> {
         return Ok(d.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc());
     }
     for f in [
-        "%Y-%m-%d %H:%M:%S",
-        "%Y-%m-%dT%H:%M:%S",
+        "%Y-%m-%d %H:%M:%S%.f",
+        "%Y-%m-%dT%H:%M:%S%.f",
         "%Y-%m-%d %H:%M",
         "%Y-%m-%dT%H:%M",
     ] {
@@ -213,7 +272,18 @@ const KNOWN: &[&str] = &[
 /// first heading is the title.
 pub fn from_markdown(name: &str, text: &str) -> Result<Markdown, FormatError> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    let Some((front, rest)) = split(name, text)? else {
+    // A block that is only words (a `---` rule, text, another rule) is
+    // text, not front matter.
+    let split = split(name, text)?.filter(|(front, _)| {
+        check_shape(front).is_err()
+            || !matches!(
+                YamlLoader::load_from_str(front)
+                    .ok()
+                    .and_then(|d| d.into_iter().next()),
+                Some(Yaml::String(_) | Yaml::Integer(_) | Yaml::Real(_) | Yaml::Boolean(_))
+            )
+    });
+    let Some((front, rest)) = split else {
         let now = Utc::now();
         let item = Item {
             id: Uuid::now_v7(),
@@ -232,6 +302,7 @@ pub fn from_markdown(name: &str, text: &str) -> Result<Markdown, FormatError> {
             item,
             front_matter: false,
             ignored: Vec::new(),
+            bad_tags: Vec::new(),
         });
     };
     // Where a key is, for errors: the line it starts on.
@@ -244,6 +315,7 @@ pub fn from_markdown(name: &str, text: &str) -> Result<Markdown, FormatError> {
             })
             .map_or(1, |n| n + 2)
     };
+    check_shape(&front).map_err(|(line, why)| ferr(format!("{name}:{}", line + 1), why))?;
     let docs = YamlLoader::load_from_str(&front).map_err(|e| {
         ferr(
             format!("{name}:{}", e.marker().line() + 1),
@@ -291,24 +363,28 @@ pub fn from_markdown(name: &str, text: &str) -> Result<Markdown, FormatError> {
         }
         Ok(None)
     };
-    let tags: Vec<Tag> = match get("tags") {
+    let written: Vec<String> = match get("tags") {
         None | Some(Yaml::Null) => Vec::new(),
         Some(Yaml::Array(a)) => a
             .iter()
             .filter_map(|t| scalar(t).transpose())
-            .map(|t| {
-                t.map_err(|e| bad("tags", &e))
-                    .and_then(|t| tag(&t).map_err(|e| bad("tags", &e)))
-            })
-            .collect::<Result<_, _>>()?,
+            .collect::<Result<_, _>>()
+            .map_err(|e| bad("tags", &e))?,
         Some(v) => scalar(v)
             .map_err(|e| bad("tags", &e))?
             .unwrap_or_default()
             .split([',', ' '])
             .filter(|t| !t.trim().is_empty())
-            .map(|t| tag(t).map_err(|e| bad("tags", &e)))
-            .collect::<Result<_, _>>()?,
+            .map(str::to_owned)
+            .collect(),
     };
+    let (mut tags, mut bad_tags): (Vec<Tag>, Vec<String>) = (Vec::new(), Vec::new());
+    for t in written {
+        match tag(&t) {
+            Some(t) => tags.push(t),
+            None => bad_tags.push(t),
+        }
+    }
     let id = parsed("id")?
         .map(|s| s.trim().parse::<Uuid>().map_err(|e| bad("id", &e)))
         .transpose()?;
@@ -378,6 +454,7 @@ pub fn from_markdown(name: &str, text: &str) -> Result<Markdown, FormatError> {
         item,
         front_matter: true,
         ignored,
+        bad_tags,
     })
 }
 

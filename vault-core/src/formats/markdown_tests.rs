@@ -59,6 +59,12 @@ fn hand_written_front_matter() {
     assert_eq!(m.item.source.as_str(), "import:markdown");
     let m = read("---\ntags: [food]\n---\n");
     assert_eq!(m.item.tags[0].as_str(), "food");
+    // Obsidian's nested tags fold to one word; a tag that cannot be one is
+    // reported, and the note kept.
+    let m = read("---\ntags: [project/alpha, \"café\"]\ncreated: 2024-05-01T10:30:00.123\n---\nb");
+    assert_eq!(m.item.tags[0].as_str(), "project-alpha");
+    assert_eq!(m.bad_tags, ["café"]);
+    assert_eq!(ts(&m.item.created_at), "2024-05-01T10:30:00.123000Z");
     let m = read(
         "---\ntags: food, travel\nkind: Preference\nmodified: 2024-05-02 10:30\n---\n# Tea\nGreen",
     );
@@ -82,12 +88,17 @@ fn no_front_matter_is_a_note_titled_by_its_heading() {
 
 #[test]
 fn errors_name_the_line_and_the_fix() {
-    assert!(err("---\nid: 1\n").contains("never closed"));
+    // A first `---` never closed is a rule, and the file a note.
+    let rule = read("---\nid: 1\n");
+    assert!(!rule.front_matter && rule.item.body == "---\nid: 1");
     let e = err("---\nnamespace: \"Bad NS\"\n---\nbody");
     assert!(e.starts_with("x.md:2: front matter namespace"), "{e}");
     let e = err("---\ntitle: a\ntags: [a, b\n---\nbody");
     assert!(e.contains("not valid YAML"), "{e}");
-    let e = err("---\njust words\n---\nbody");
+    // Words between two rules are text too; a list there is an error.
+    let words = read("---\njust words\n---\nbody");
+    assert!(!words.front_matter && words.item.body.starts_with("---\njust words"));
+    let e = err("---\n- a\n- b\n---\nbody");
     assert!(e.contains("not a set of `key: value` lines"), "{e}");
     let e = err("---\ntitle: t\ncreated: last tuesday\n---\nbody");
     assert!(e.starts_with("x.md:3: front matter created"), "{e}");
@@ -95,6 +106,25 @@ fn errors_name_the_line_and_the_fix() {
     assert!(err("---\ntitle: [a, b]\n---\nb").contains("not a list"));
     let deep = format!("---\nt: {}\n---\n", "[".repeat(300));
     assert!(from_markdown("x.md", &deep).is_err());
+    let deep = format!("---\nt: {}x{}\n---\nb", "[".repeat(20), "]".repeat(20));
+    assert!(err(&deep).contains("deeper than 16"));
+    // A "billion laughs": refused before anything is expanded.
+    let mut laughs = String::from("---\na: &a [x,x,x,x,x,x,x,x,x,x]\n");
+    for (k, prev) in ["b", "c", "d", "e", "f", "g", "h", "i"]
+        .iter()
+        .zip(["a", "b", "c", "d", "e", "f", "g", "h"])
+    {
+        laughs.push_str(&format!(
+            "{k}: &{k} [{}]\n",
+            vec![format!("*{prev}"); 10].join(",")
+        ));
+    }
+    laughs.push_str("---\nbody");
+    let e = err(&laughs);
+    assert!(
+        e.starts_with("x.md:2:") && e.contains("anchors or aliases"),
+        "{e}"
+    );
     let big = format!("---\n{}", "k: v\n".repeat(MAX_FRONT_MATTER / 4));
     assert!(err(&big).contains("over 64 KiB"));
 }
