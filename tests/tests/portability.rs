@@ -334,7 +334,7 @@ fn bad_input_names_file_and_position_and_writes_nothing() {
     std::fs::write(broken_md.join("a.md"), "---\ntitle: \"fine\"\n---\nfine").unwrap();
     std::fs::write(
         broken_md.join("b.md"),
-        "---\nthis line has no colon\n---\nbody",
+        "---\n- a list, not fields\n---\nbody",
     )
     .unwrap();
     let unreadable = dir.join("md-unreadable");
