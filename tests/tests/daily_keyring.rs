@@ -97,6 +97,22 @@ fn the_keyring_unlocks_at_agent_start_and_when_locked() {
     );
     assert_eq!(env.json(&["keyring", "status", "--json"])["keyring"], true);
 
+    // `passwd` keeps the keyring's copy current (and back again).
+    let new = "a different passphrase for a while";
+    for (from, to) in [(PASS, new), (new, PASS)] {
+        let mut c = env.cmd(&["passwd"]);
+        c.env("CTXVAULT_PASSPHRASE", from)
+            .env("CTXVAULT_NEW_PASSPHRASE", to);
+        let o: ctxvault_tests::Out = c.output().unwrap().into();
+        assert_eq!(o.code, 0, "{}", o.stderr);
+        assert!(
+            o.stdout.contains("the system keyring holds the new one"),
+            "{}",
+            o.stdout
+        );
+        assert_eq!(ss.lookup(&env.vault).as_deref(), Some(to));
+    }
+
     // Locked (auto-lock, or by hand): a command unlocks from the keyring,
     // with no passphrase in its environment and no terminal.
     env.ok(&["lock"]);

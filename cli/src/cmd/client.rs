@@ -84,7 +84,6 @@ async fn print_token(
             "setup": setup.snippets(),
         }));
     }
-    let _ = http_running;
     outln!("client {name} {verb}. Its token, shown only this once:");
     outln!();
     outln!("    {token}");

@@ -196,6 +196,7 @@ impl SetupCmd {
         ctx.require_vault()?;
         super::client::require_client(ctx, &self.name).await?;
         let url = ctx.call(p::StatusQuery {}).await.ok().and_then(|s| s.http);
+        let http_running = url.is_some();
         let setup = Setup::new(&self.name, "", &ctx.dir, url)
             .with_token_file(&token_path(&ctx.dir, &self.name));
         // The token is made (or checked) only once nothing else can fail.
@@ -215,7 +216,7 @@ impl SetupCmd {
             if ctx.json {
                 return crate::output::json(&setup.snippets());
             }
-            setup.print(url_running(ctx).await);
+            setup.print(http_running);
             return Ok(());
         }
         let (default_path, key) = self.target.file()?;
@@ -275,12 +276,4 @@ impl SetupCmd {
         );
         Ok(())
     }
-}
-
-async fn url_running(ctx: &Ctx) -> bool {
-    ctx.call(p::StatusQuery {})
-        .await
-        .ok()
-        .and_then(|s| s.http)
-        .is_some()
 }

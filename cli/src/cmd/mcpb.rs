@@ -77,13 +77,6 @@ pub fn manifest(name: &str, vault: &str) -> serde_json::Value {
                 "sensitive": true,
             },
         },
-        "tools": [
-            { "name": "search_context", "description": "Search the context this app may read." },
-            { "name": "get_context", "description": "Read one item by id." },
-            { "name": "list_namespaces", "description": "The namespaces this app may read." },
-            { "name": "describe_access", "description": "What this app may read and do." },
-            { "name": "remember", "description": "Propose (or, if granted, write) an item." },
-        ],
         "compatibility": { "platforms": [platform] },
     })
 }

@@ -7,6 +7,7 @@ mod backup;
 mod client;
 mod client_setup;
 mod completions;
+mod config;
 mod daemon;
 mod demo;
 mod deny;
@@ -123,7 +124,7 @@ pub enum Command {
     #[command(subcommand)]
     Http(http::Http),
     /// Show the settings in force (config.toml) and where they come from.
-    Config(http::ConfigCmd),
+    Config(config::ConfigCmd),
     /// Keep the passphrase in the system keyring, to unlock at login.
     #[command(subcommand)]
     Keyring(keyring::Keyring),

@@ -265,6 +265,34 @@ const KNOWN: &[&str] = &[
     "version",
 ];
 
+/// The front matter (its text and its fields) and the rest of the file;
+/// `None` when the file has none. A block that is only words (a `---`
+/// rule, text, another rule) is text, not front matter.
+fn front_matter(
+    name: &str,
+    text: &str,
+) -> Result<Option<(String, yaml_rust2::yaml::Hash, String)>, FormatError> {
+    let Some((front, rest)) = split(name, text)? else {
+        return Ok(None);
+    };
+    check_shape(&front).map_err(|(line, why)| ferr(format!("{name}:{}", line + 1), why))?;
+    let docs = YamlLoader::load_from_str(&front).map_err(|e| {
+        ferr(
+            format!("{name}:{}", e.marker().line() + 1),
+            format!("the front matter is not valid YAML: {}", e.info()),
+        )
+    })?;
+    match docs.into_iter().next() {
+        None | Some(Yaml::Null) => Ok(Some((front, Default::default(), rest))),
+        Some(Yaml::Hash(h)) => Ok(Some((front, h, rest))),
+        Some(Yaml::String(_) | Yaml::Integer(_) | Yaml::Real(_) | Yaml::Boolean(_)) => Ok(None),
+        Some(_) => Err(ferr(
+            format!("{name}:2"),
+            "the front matter is not a set of `key: value` lines",
+        )),
+    }
+}
+
 /// Read an item from a Markdown file. `name` is used in errors. Fields the
 /// file does not give get defaults: a new id, namespace `notes`, kind
 /// `note`, sensitivity `normal`, source `import:markdown`, now, version 1;
@@ -272,18 +300,7 @@ const KNOWN: &[&str] = &[
 /// first heading is the title.
 pub fn from_markdown(name: &str, text: &str) -> Result<Markdown, FormatError> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    // A block that is only words (a `---` rule, text, another rule) is
-    // text, not front matter.
-    let split = split(name, text)?.filter(|(front, _)| {
-        check_shape(front).is_err()
-            || !matches!(
-                YamlLoader::load_from_str(front)
-                    .ok()
-                    .and_then(|d| d.into_iter().next()),
-                Some(Yaml::String(_) | Yaml::Integer(_) | Yaml::Real(_) | Yaml::Boolean(_))
-            )
-    });
-    let Some((front, rest)) = split else {
+    let Some((front, map, rest)) = front_matter(name, text)? else {
         let now = Utc::now();
         let item = Item {
             id: Uuid::now_v7(),
@@ -314,23 +331,6 @@ pub fn from_markdown(name: &str, text: &str) -> Result<Markdown, FormatError> {
                     .is_some_and(|r| r.trim_start().starts_with(':'))
             })
             .map_or(1, |n| n + 2)
-    };
-    check_shape(&front).map_err(|(line, why)| ferr(format!("{name}:{}", line + 1), why))?;
-    let docs = YamlLoader::load_from_str(&front).map_err(|e| {
-        ferr(
-            format!("{name}:{}", e.marker().line() + 1),
-            format!("the front matter is not valid YAML: {}", e.info()),
-        )
-    })?;
-    let map = match docs.into_iter().next() {
-        None | Some(Yaml::Null) => Default::default(),
-        Some(Yaml::Hash(h)) => h,
-        Some(_) => {
-            return Err(ferr(
-                format!("{name}:2"),
-                "the front matter is not a set of `key: value` lines",
-            ));
-        }
     };
     let mut fields: Vec<(String, Yaml)> = Vec::with_capacity(map.len());
     for (k, v) in map {

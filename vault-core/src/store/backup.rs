@@ -6,7 +6,7 @@ use std::path::Path;
 
 use sqlx::{ConnectOptions, Connection};
 
-use super::{Store, connect_options};
+use super::{Store, connect_options, holds_vault};
 use crate::error::{Error, Result};
 
 impl Store {
@@ -25,12 +25,7 @@ impl Store {
             source: std::io::Error::other("the path is not UTF-8"),
         })?;
         let mut conn = connect_options(&path).connect().await?;
-        let tables: i64 = sqlx::query_scalar(
-            "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'vault_meta'",
-        )
-        .fetch_one(&mut conn)
-        .await?;
-        if tables == 0 {
+        if !holds_vault(&mut conn).await? {
             return Err(Error::Format(format!("{} holds no vault", path.display())));
         }
         sqlx::query("VACUUM INTO ?")

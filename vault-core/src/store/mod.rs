@@ -133,6 +133,17 @@ fn connect_options(path: &Path) -> SqliteConnectOptions {
         .pragma("journal_size_limit", JOURNAL_LIMIT.to_string())
 }
 
+/// True when the database has a vault's tables (a file cut short, or
+/// replaced, may open as an empty database).
+async fn holds_vault<'e>(db: impl sqlx::SqliteExecutor<'e>) -> Result<bool> {
+    let tables: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'vault_meta'",
+    )
+    .fetch_one(db)
+    .await?;
+    Ok(tables > 0)
+}
+
 /// Bytes the write-ahead log is cut back to after a checkpoint.
 const JOURNAL_LIMIT: u64 = 4 * 1024 * 1024;
 
@@ -232,12 +243,7 @@ impl Store {
         // Never create a schema in a file that should hold a vault: a
         // database whose tables are gone (a write-ahead log cut at its
         // header, a truncated copy) is refused, not made anew.
-        let tables: i64 = sqlx::query_scalar(
-            "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'vault_meta'",
-        )
-        .fetch_one(&store.pool)
-        .await?;
-        if tables == 0 {
+        if !holds_vault(&store.pool).await? {
             store.pool.close().await;
             return Err(Error::Format(format!(
                 "{} holds no vault (it was cut short or replaced; its write-ahead log may be missing): restore the vault directory from a backup or an export",
