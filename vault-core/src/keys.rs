@@ -169,6 +169,8 @@ pub enum Purpose {
     Audit,
     /// MACs of the audit chain and its head.
     AuditMac,
+    /// Sealing item vectors (recall by meaning).
+    Vectors,
 }
 
 impl Purpose {
@@ -178,6 +180,7 @@ impl Purpose {
             Purpose::Records => "records",
             Purpose::Audit => "audit",
             Purpose::AuditMac => "audit-mac",
+            Purpose::Vectors => "vectors",
         }
     }
 }

@@ -11,6 +11,7 @@
 
 pub mod audit;
 pub mod bundle;
+pub mod embed;
 pub mod error;
 pub mod formats;
 pub mod guard;
@@ -24,6 +25,7 @@ pub mod store;
 pub mod vault;
 pub mod wiped;
 
+pub use embed::{Embed, Engines, SearchMode};
 pub use error::{Error, Result};
 pub use item::{Item, ItemFilter, ItemPatch, Kind, Namespace, NewItem, Sensitivity, Tag};
 pub use keys::{Unlock, WorkFactor};

@@ -27,6 +27,14 @@
 //!   tags[]}` (a client's proposal waiting for review).
 //!
 //! Times are RFC 3339 in policy records.
+//!
+//! ## Item vector, version 1
+//! Sealed with the `vectors` subkey; associated data
+//! `"ctxvault/vector/v1" || vault_id || item_id || version (u64 BE) ||
+//! model id`, so a vector moved to another item, version, model or vault
+//! fails to open. Plaintext: the format byte `1`, the dimension (u16 LE),
+//! then each value as an IEEE half float (LE). Stored in the `vectors`
+//! table with the item's rowid, the model id and the version embedded.
 
 use std::borrow::Cow;
 
@@ -40,6 +48,9 @@ use crate::error::{Error, Result};
 use crate::item::{Item, Kind, Namespace, Tag};
 use crate::seal::{self, Sealer};
 use crate::store::ItemRow;
+
+mod vector;
+pub use vector::{MAX_DIM, VECTOR_VERSION, open_vector, seal_vector};
 
 /// Version of the item payload format.
 pub const ITEM_PAYLOAD_VERSION: u32 = 1;

@@ -104,6 +104,18 @@ pub fn item_aad(vault_id: &[u8; 16], item_id: &Uuid, version: u64) -> [u8; 56] {
     aad
 }
 
+/// The associated data binding a vector's blob to its vault, item, the
+/// item's version and the model that made it.
+pub fn vector_aad(vault_id: &[u8; 16], item_id: &Uuid, version: u64, model: &str) -> Vec<u8> {
+    let mut aad = Vec::with_capacity(58 + model.len());
+    aad.extend_from_slice(b"ctxvault/vector/v1");
+    aad.extend_from_slice(vault_id);
+    aad.extend_from_slice(item_id.as_bytes());
+    aad.extend_from_slice(&version.to_be_bytes());
+    aad.extend_from_slice(model.as_bytes());
+    aad
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -30,7 +30,7 @@ async fn bulk_insert_search_edit_remove_and_reunlock() {
     assert_eq!(v.stats().await.items, 1000);
 
     let hits = v
-        .search("quantum", &ItemFilter::default(), 10)
+        .search("quantum", None, &ItemFilter::default(), 10)
         .await
         .unwrap();
     assert_eq!(hits.len(), 1);
@@ -39,7 +39,7 @@ async fn bulk_insert_search_edit_remove_and_reunlock() {
         namespace: Some("home".parse().unwrap()),
         tags: vec![],
     };
-    let home = v.search("gardening", &f, 1000).await.unwrap();
+    let home = v.search("gardening", None, &f, 1000).await.unwrap();
     assert_eq!(home.len(), 500);
     assert!(home.iter().all(|h| h.item.namespace.as_str() == "home"));
     assert_eq!(v.list(&f).await.unwrap().len(), 500);
@@ -50,7 +50,7 @@ async fn bulk_insert_search_edit_remove_and_reunlock() {
         .await
         .unwrap();
     assert_eq!(
-        v.search("beekeeping", &ItemFilter::default(), 5)
+        v.search("beekeeping", None, &ItemFilter::default(), 5)
             .await
             .unwrap()[0]
             .item
@@ -63,13 +63,13 @@ async fn bulk_insert_search_edit_remove_and_reunlock() {
     let edited = v.edit(&ids[500], patch).await.unwrap();
     assert_eq!(edited.version, 2);
     assert!(
-        v.search("quantum", &ItemFilter::default(), 10)
+        v.search("quantum", None, &ItemFilter::default(), 10)
             .await
             .unwrap()
             .is_empty()
     );
     assert_eq!(
-        v.search("astronomy", &ItemFilter::default(), 10)
+        v.search("astronomy", None, &ItemFilter::default(), 10)
             .await
             .unwrap()[0]
             .item
@@ -86,14 +86,14 @@ async fn bulk_insert_search_edit_remove_and_reunlock() {
     assert!(matches!(v.add_bulk(bad).await, Err(Error::Invalid { .. })));
     assert_eq!(v.stats().await.items, before);
     assert!(
-        v.search("fine", &ItemFilter::default(), 5)
+        v.search("fine", None, &ItemFilter::default(), 5)
             .await
             .unwrap()
             .is_empty()
     );
 
     let before_hits: Vec<_> = v
-        .search("gardening", &ItemFilter::default(), 20)
+        .search("gardening", None, &ItemFilter::default(), 20)
         .await
         .unwrap()
         .into_iter()
@@ -117,7 +117,7 @@ async fn bulk_insert_search_edit_remove_and_reunlock() {
     assert_eq!(v.stats().await.items, 1000);
     assert!(v.stats().await.damaged.is_empty());
     assert_eq!(
-        v.search("astronomy", &ItemFilter::default(), 10)
+        v.search("astronomy", None, &ItemFilter::default(), 10)
             .await
             .unwrap()[0]
             .item
@@ -125,7 +125,7 @@ async fn bulk_insert_search_edit_remove_and_reunlock() {
         ids[500]
     );
     let after_hits: Vec<_> = v
-        .search("gardening", &ItemFilter::default(), 20)
+        .search("gardening", None, &ItemFilter::default(), 20)
         .await
         .unwrap()
         .into_iter()

@@ -55,6 +55,10 @@ pub(crate) struct Agent {
     pub notify: bool,
     /// When the desktop was last told (since the last lock).
     pub notified: Mutex<Option<Instant>>,
+    /// The embedding model last loaded (kept across locks).
+    pub model: Mutex<Option<Arc<crate::models::Model>>>,
+    /// Why the vault's model is not in use, when it failed.
+    pub model_error: Mutex<Option<String>>,
     pub shutdown: watch::Sender<bool>,
 }
 
@@ -195,7 +199,9 @@ impl Agent {
     /// with the gate held.
     async fn install(&self, session: Session) {
         *lock(&self.tokens) = session.token_table().await;
-        *lock(&self.vault) = Some(Arc::new(session));
+        let session = Arc::new(session);
+        self.use_model(&session).await;
+        *lock(&self.vault) = Some(session);
     }
 
     pub(crate) fn lock_vault(&self) -> bool {
@@ -264,6 +270,13 @@ impl Agent {
         match req {
             AgentRequest::Hello(_) => answer(Ok(self.hello())),
             AgentRequest::StatusQuery(_) => answer(self.status().await),
+            AgentRequest::ModelReload(_) => {
+                let session = lock(&self.vault).clone();
+                if let Some(s) = &session {
+                    self.use_model(s).await;
+                }
+                answer(Ok(self.model_status(session.as_ref()).await))
+            }
             AgentRequest::Init(r) => answer(self.init(r).await),
             AgentRequest::Unlock(r) => answer(self.unlock(r).await),
             AgentRequest::Lock(_) => {
@@ -351,6 +364,7 @@ impl Agent {
             http: self.http_url(),
             pending,
             warnings,
+            model: self.model_status(unlocked.as_ref()).await,
             version: env!("CARGO_PKG_VERSION").to_owned(),
         })
     }

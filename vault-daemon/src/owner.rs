@@ -62,13 +62,14 @@ impl Session {
                 answer(self.list_for(&Who::dry_run(&r.client), r.query).await)
             }
             VaultRequest::Search(r) => answer(
-                v.search(&r.query, &r.filter, r.limit)
+                v.search(&r.query, r.mode, &r.filter, r.limit)
                     .await
                     .map_err(ApiError::from),
             ),
-            VaultRequest::SearchAs(r) => {
-                answer(self.search_for(&Who::dry_run(&r.client), r.query).await)
-            }
+            VaultRequest::SearchAs(r) => answer(
+                self.search_for(&Who::dry_run(&r.client), r.query, r.mode)
+                    .await,
+            ),
             VaultRequest::ClientAdd(r) => answer(self.client_token(r.name, false).await),
             VaultRequest::ClientRotate(r) => answer(self.client_token(r.name, true).await),
             VaultRequest::ClientRemove(r) => answer(self.client_remove(r).await),

@@ -420,6 +420,8 @@ pub fn bind(config: DaemonConfig) -> Result<Bound, DaemonError> {
         )),
         notify: config.notify,
         notified: Mutex::new(None),
+        model: Mutex::new(None),
+        model_error: Mutex::new(None),
         shutdown,
     });
     if let Some((tcp, h)) = http {

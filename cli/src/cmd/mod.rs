@@ -26,6 +26,7 @@ mod lock;
 mod ls;
 mod mcp;
 mod mcpb;
+mod model;
 mod passwd;
 mod pending;
 mod rekey;
@@ -69,8 +70,11 @@ pub enum Command {
     Rm(rm::Rm),
     /// List items.
     Ls(ls::Ls),
-    /// Full-text search, best match first.
+    /// Search by words and meaning, best match first.
     Search(search::Search),
+    /// Embedding models for search by meaning: install, ls, use.
+    #[command(subcommand)]
+    Model(model::Model),
     /// Manage AI clients: add, ls, rm, rotate, and connect apps (setup, bundle).
     #[command(subcommand)]
     Client(client::Client),
@@ -155,6 +159,7 @@ impl Command {
             Command::Rm(c) => c.run(&ctx).await,
             Command::Ls(c) => c.run(&ctx).await,
             Command::Search(c) => c.run(&ctx).await,
+            Command::Model(c) => c.run(&ctx).await,
             Command::Client(c) => c.run(&ctx).await,
             Command::Grant(c) => c.run(&ctx).await,
             Command::Deny(c) => c.run(&ctx).await,

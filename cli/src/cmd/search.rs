@@ -1,17 +1,23 @@
 //! `ctxvault search`.
 
-use vault_core::{ItemFilter, Namespace, Tag};
+use vault_core::{ItemFilter, Namespace, SearchMode, Tag};
 use vault_daemon::protocol as p;
 
 use crate::ctx::Ctx;
 use crate::output;
 
-/// Full-text search, best match first. Every word must match (stemmed:
-/// "running" finds "run"); `word*` matches a prefix.
+/// Search by words and by meaning, best match first. Words: every word
+/// must match (stemmed: "running" finds "run"), `word*` matches a prefix.
+/// Meaning: with an embedding model (`ctxvault model`), "what do I drink in
+/// the morning" finds "I prefer green tea over coffee".
 #[derive(clap::Args)]
 pub struct Search {
     /// The words to look for.
     query: String,
+    /// lexical (words), semantic (meaning) or hybrid (both, fused). Default:
+    /// hybrid when the vault has a model, else lexical.
+    #[arg(long, value_name = "MODE", value_parser = parse_mode)]
+    mode: Option<SearchMode>,
     /// Only items in this namespace or below it.
     #[arg(long = "ns", value_name = "PREFIX")]
     namespace: Option<Namespace>,
@@ -25,6 +31,10 @@ pub struct Search {
     /// run: not recorded as the client's read).
     #[arg(long = "as", value_name = "CLIENT")]
     as_client: Option<String>,
+}
+
+fn parse_mode(s: &str) -> Result<SearchMode, String> {
+    s.parse().map_err(|e: vault_core::Error| e.to_string())
 }
 
 /// What an empty search says.
@@ -55,6 +65,7 @@ impl Search {
                 let hits = ctx
                     .call_vault(p::Search {
                         query,
+                        mode: self.mode,
                         filter,
                         limit,
                     })
@@ -73,7 +84,13 @@ impl Search {
                     tags: filter.tags.iter().map(|t| t.as_str().to_owned()).collect(),
                     limit,
                 };
-                let hits = ctx.call_vault(p::SearchAs { client, query }).await?;
+                let hits = ctx
+                    .call_vault(p::SearchAs {
+                        client,
+                        query,
+                        mode: self.mode,
+                    })
+                    .await?;
                 if ctx.json {
                     return output::json(&hits);
                 }

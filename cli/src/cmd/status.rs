@@ -87,6 +87,7 @@ impl Status {
                 s.pending
             );
         }
+        model_lines(s.model.as_ref(), s.locked);
         for w in &s.warnings {
             outln!("warning: {w}");
         }
@@ -97,5 +98,63 @@ impl Status {
             );
         }
         Ok(())
+    }
+}
+
+/// A count with thousands separators.
+pub fn grouped(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// The model lines of `status`.
+fn model_lines(m: Option<&p::ModelStatus>, locked: bool) {
+    let Some(m) = m else {
+        outln!(
+            "model:  none: search is by words only (`ctxvault model install PATH` adds search by meaning)"
+        );
+        return;
+    };
+    if let Some(e) = &m.error {
+        outln!("model:  {} is not in use: {e}", m.name);
+        return;
+    }
+    match m.dim {
+        Some(d) => outln!("model:  {} ({d} dimensions)", m.name),
+        None if locked => outln!("model:  {} (loaded at unlock)", m.name),
+        None => outln!("model:  {}", m.name),
+    }
+    if let (Some(done), Some(total)) = (m.embedded, m.items)
+        && done + m.failed < total
+    {
+        outln!(
+            "        embedding {} of {} items in the background",
+            grouped(done),
+            grouped(total)
+        );
+    }
+    if m.failed > 0 {
+        outln!(
+            "        {} item(s) could not be embedded (see agent.log)",
+            m.failed
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn grouped() {
+        assert_eq!(super::grouped(0), "0");
+        assert_eq!(super::grouped(999), "999");
+        assert_eq!(super::grouped(4200), "4,200");
+        assert_eq!(super::grouped(1_000_000), "1,000,000");
     }
 }

@@ -32,7 +32,7 @@ use rustc_hash::FxHashMap;
 
 use super::dict::Dict;
 use super::text::for_each_token;
-use super::{Doc, Query, SearchIndex, View, ViewId};
+use super::{Doc, Query, Ranked, SearchIndex, View, ViewId};
 
 mod rank;
 
@@ -441,12 +441,18 @@ impl SearchIndex for Index {
     }
 
     /// Every word must match; if no document matches all, any word may.
-    fn search(&self, query: &Query<'_>, limit: usize, view: View<'_>) -> Vec<(i64, f64)> {
+    fn search(&self, query: &Query<'_>, limit: usize, view: View<'_>) -> Ranked {
         let hits = Index::search(self, query.terms, Mode::All, limit, view);
         if hits.is_empty() && query.terms.len() > 1 {
-            return Index::search(self, query.terms, Mode::Any, limit, view);
+            return Ranked {
+                hits: Index::search(self, query.terms, Mode::Any, limit, view),
+                all_words: false,
+            };
         }
-        hits
+        Ranked {
+            all_words: !hits.is_empty(),
+            hits,
+        }
     }
 }
 

@@ -1,6 +1,7 @@
-//! The search-index seam: every engine (today BM25; vectors and a fusion of
-//! both next) implements [`SearchIndex`], and the vault's catalog feeds and
-//! queries it without knowing which engine it is.
+//! The search-index seam: the lexical engine (BM25) implements
+//! [`SearchIndex`], and the vault's catalog feeds and queries it without
+//! knowing which engine it is; the semantic engine ([`Vectors`]) is fed
+//! vectors as they are made, and [`fusion`] merges the two rankings.
 //!
 //! # Invariants
 //! - An engine lives only in memory: built at unlock, kept current by the
@@ -15,10 +16,13 @@
 
 mod bm25;
 mod dict;
+pub mod fusion;
 mod text;
+mod vectors;
 
 pub use bm25::{Index, Mode};
 pub use text::query_terms;
+pub use vectors::{Vectors, dot};
 
 /// Text of one item to index.
 pub struct Doc<'a> {
@@ -77,6 +81,16 @@ pub struct Query<'a> {
     pub terms: &'a [(String, bool)],
 }
 
+/// An engine's ranking for one query.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Ranked {
+    /// Rowids, best first, with scores (higher is better).
+    pub hits: Vec<(i64, f64)>,
+    /// True when every hit matched every word of the query (false when the
+    /// engine fell back to documents matching some of them).
+    pub all_words: bool,
+}
+
 /// A search engine over the vault's documents.
 pub trait SearchIndex: Send + Sync {
     /// The engine's name, such as `bm25`.
@@ -101,5 +115,5 @@ pub trait SearchIndex: Send + Sync {
     fn view_len(&self, view: ViewId) -> usize;
     /// Rowids matching `query` within `view`, best first, with scores
     /// (higher is better); at most `limit`.
-    fn search(&self, query: &Query<'_>, limit: usize, view: View<'_>) -> Vec<(i64, f64)>;
+    fn search(&self, query: &Query<'_>, limit: usize, view: View<'_>) -> Ranked;
 }

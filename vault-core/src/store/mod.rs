@@ -65,9 +65,11 @@ pub struct SlotRow {
 
 mod backup;
 mod tx;
+mod vectors;
 mod writes;
 
 pub use tx::{Durability, WriteTx, put_request, raise_generation};
+pub use vectors::{VectorRow, delete_vector, delete_vectors, put_vector, reseal_vector};
 pub use writes::*;
 
 /// The SQLite store of one vault.

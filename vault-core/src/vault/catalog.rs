@@ -13,7 +13,7 @@ use uuid::Uuid;
 use zeroize::Zeroizing;
 
 use super::views::Views;
-use crate::index::{Doc, Index, SearchIndex, ViewId};
+use crate::index::{Doc, Index, SearchIndex, Vectors, ViewId};
 use crate::item::{Item, Kind, Namespace, Sensitivity, Tag};
 use crate::records::ItemPayload;
 
@@ -46,6 +46,8 @@ pub(crate) struct Opened {
 pub(crate) struct Catalog {
     /// The search engine (behind the index seam).
     pub index: Box<dyn SearchIndex>,
+    /// The semantic engine: vectors of the attached model, when one is.
+    pub vectors: Option<Vectors>,
     /// rowid -> group, in rowid (creation) order.
     pub rows: BTreeMap<i64, u32>,
     pub by_id: HashMap<Uuid, i64>,
@@ -62,6 +64,7 @@ impl Default for Catalog {
     fn default() -> Self {
         Catalog {
             index: Box::new(Index::new()),
+            vectors: None,
             rows: BTreeMap::new(),
             by_id: HashMap::new(),
             groups: Vec::new(),
@@ -223,10 +226,41 @@ impl Catalog {
     pub fn remove_item(&mut self, id: &Uuid) {
         if let Some(rowid) = self.by_id.remove(id) {
             self.index.remove(rowid);
+            if let Some(v) = &mut self.vectors {
+                v.remove(rowid);
+            }
             if let Some(g) = self.rows.remove(&rowid) {
                 self.counts[g as usize] -= 1;
             }
         }
         self.damaged.remove(id);
+    }
+
+    /// Set the vectors of live rows (rows gone by now are skipped); false
+    /// when no semantic engine is attached.
+    pub fn put_vectors(&mut self, vectors: &[(i64, &[f32])]) -> bool {
+        let Some(engine) = self.vectors.as_mut() else {
+            return false;
+        };
+        for (rowid, v) in vectors {
+            if let Some(&g) = self.rows.get(rowid) {
+                engine.put(*rowid, g, &self.views.seeing(g), v);
+            }
+        }
+        true
+    }
+
+    /// Live rows without a vector (none when no engine is attached), oldest
+    /// first, at most `max`, skipping those in `skip`.
+    pub fn unembedded(&self, max: usize, skip: &BTreeSet<i64>) -> Vec<i64> {
+        let Some(engine) = &self.vectors else {
+            return Vec::new();
+        };
+        self.rows
+            .keys()
+            .filter(|r| !engine.contains(**r) && !skip.contains(r))
+            .take(max)
+            .copied()
+            .collect()
     }
 }

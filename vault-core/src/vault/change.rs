@@ -114,8 +114,19 @@ impl UnlockedVault {
             return Err(Error::Repeated(made));
         }
         if change.insert.len() >= BULK_MIN {
-            return self.apply_bulk(change).await;
+            self.apply_bulk(change).await?;
+            self.want_embedding();
+            return Ok(());
         }
+        let fresh: Vec<&Item> = change
+            .insert
+            .iter()
+            .chain(change.update.iter().map(|(_, i, _)| i))
+            .collect();
+        let inline = self.inline_vectors(&fresh).await;
+        drop(fresh);
+        let model = inline.as_ref().map(|(s, _)| s.model.model_id().to_owned());
+        let vector_of = |k: usize| inline.as_ref().map(|(_, v)| v[k].as_slice());
         let made = change
             .insert
             .first()
@@ -123,14 +134,23 @@ impl UnlockedVault {
             .or_else(|| change.records.put.first().map(|r| r.id()));
         let mut inserted = Vec::with_capacity(change.insert.len());
         let mut tx = self.store.begin().await?;
-        for item in &change.insert {
+        for (k, item) in change.insert.iter().enumerate() {
             let row = records::seal_item(&self.sealer, &self.vault_id, item)?;
-            inserted.push(Store::insert_in(&mut tx, &row).await?);
+            let rowid = Store::insert_in(&mut tx, &row).await?;
+            inserted.push(rowid);
+            if let (Some(m), Some(v)) = (&model, vector_of(k)) {
+                self.put_vector_in(&mut tx, rowid, item, m, v).await?;
+            }
         }
-        for (_, item, expected) in &change.update {
+        for (k, (rowid, item, expected)) in change.update.iter().enumerate() {
             let row = records::seal_item(&self.sealer, &self.vault_id, item)?;
             if !store::update_item(&mut tx, &row, *expected).await? {
                 return Err(Error::NoItem(item.id));
+            }
+            // The text changed: every model's vector of it is stale.
+            store::delete_vectors(&mut tx, *rowid).await?;
+            if let (Some(m), Some(v)) = (&model, vector_of(change.insert.len() + k)) {
+                self.put_vector_in(&mut tx, *rowid, item, m, v).await?;
             }
         }
         for id in &change.delete {
@@ -158,6 +178,39 @@ impl UnlockedVault {
             .chain(change.update.iter().map(|(r, i, _)| (*r, i)))
             .collect();
         st.add_items(&placed);
+        match &inline {
+            Some((sem, vectors)) if self.is_attached(sem) => {
+                let pairs: Vec<(i64, &[f32])> = placed
+                    .iter()
+                    .zip(vectors)
+                    .map(|((r, _), v)| (*r, v.as_slice()))
+                    .collect();
+                st.put_vectors(&pairs);
+            }
+            _ if !placed.is_empty() => self.want_embedding(),
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// Seal and store one item's vector inside the change's transaction.
+    async fn put_vector_in(
+        &self,
+        tx: &mut sqlx::SqliteConnection,
+        rowid: i64,
+        item: &Item,
+        model: &str,
+        vector: &[f32],
+    ) -> Result<()> {
+        let blob = records::seal_vector(
+            &self.vectors,
+            &self.vault_id,
+            &item.id,
+            item.version,
+            model,
+            vector,
+        )?;
+        store::put_vector(tx, rowid, model, item.version, &blob).await?;
         Ok(())
     }
 

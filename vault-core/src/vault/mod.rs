@@ -16,6 +16,7 @@ mod audit_log;
 mod catalog;
 mod change;
 mod search;
+mod semantic;
 mod slots;
 mod unlocked;
 mod views;
@@ -40,6 +41,7 @@ pub use catalog::GroupKey;
 use catalog::{Catalog, Opened};
 pub use change::{ChangeSet, RecordChange};
 pub use search::{SearchFilter, snippet};
+pub use semantic::{EMBED_BATCH, EmbedProgress, embed_text};
 pub use unlocked::{ItemScan, MIN_PREFIX, UnlockedVault, WriteGuard};
 pub use views::{Admit, MAX_VIEWS, ViewKey};
 
@@ -85,6 +87,9 @@ pub struct SearchHit {
     pub score: f64,
     /// A short passage of the body around the first match.
     pub snippet: String,
+    /// Which engines found it.
+    #[serde(default)]
+    pub engines: crate::Engines,
 }
 
 fn new_vault_id() -> Result<[u8; 16]> {
@@ -243,6 +248,8 @@ impl Vault {
             sealer: Arc::new(keys.items),
             records: keys.records,
             audit: keys.audit,
+            vectors: keys.vectors,
+            semantic: std::sync::RwLock::new(None),
             state: RwLock::new(catalog),
             writer: tokio::sync::Mutex::new(()),
             audit_queue: std::sync::Mutex::new(Vec::new()),

@@ -5,8 +5,9 @@ use std::collections::HashMap;
 
 use super::catalog::{Catalog, GroupKey};
 use super::{SearchHit, UnlockedVault};
+use crate::embed::{Engines, SearchMode};
 use crate::error::{Error, Result};
-use crate::index::{self, Query, Universe, View};
+use crate::index::{self, Query, Ranked, Universe, View, fusion};
 use crate::item::ItemFilter;
 
 /// Characters of context in a search snippet.
@@ -20,11 +21,14 @@ pub type SearchFilter<'a> = dyn Fn(&GroupKey) -> bool + Sync + 'a;
 type GroupTest<'a> = dyn Fn(u32, &GroupKey) -> bool + Sync + 'a;
 
 impl UnlockedVault {
-    /// Full-text search: every word must match (stemmed; `word*` for a
-    /// prefix); if nothing matches all words, items matching any word.
+    /// Search by words (every word must match, stemmed; `word*` for a
+    /// prefix; if nothing matches all words, items matching any word), by
+    /// meaning, or both fused: `mode`, or when `None` hybrid with a model
+    /// attached and lexical without.
     pub async fn search(
         &self,
         query: &str,
+        mode: Option<SearchMode>,
         filter: &ItemFilter,
         limit: usize,
     ) -> Result<Vec<SearchHit>> {
@@ -33,6 +37,7 @@ impl UnlockedVault {
         let hits = self
             .search_where(
                 query,
+                mode,
                 limit,
                 filtered.then_some(&test as &GroupTest),
                 |_| Some(Universe::All),
@@ -51,6 +56,7 @@ impl UnlockedVault {
     pub async fn search_groups(
         &self,
         query: &str,
+        mode: Option<SearchMode>,
         limit: usize,
         universe: Option<&[bool]>,
         results: &[bool],
@@ -58,7 +64,7 @@ impl UnlockedVault {
         let test = |id: u32, _: &GroupKey| results.get(id as usize).copied().unwrap_or(false);
         let universe = universe.map_or(Universe::All, Universe::Groups);
         let hits = self
-            .search_where(query, limit, Some(&test), |_| Some(universe))
+            .search_where(query, mode, limit, Some(&test), |_| Some(universe))
             .await?;
         Ok(hits.unwrap_or_default())
     }
@@ -68,15 +74,17 @@ impl UnlockedVault {
     pub(super) async fn search_view_where(
         &self,
         query: &str,
+        mode: Option<SearchMode>,
         limit: usize,
         wanted: Option<&SearchFilter<'_>>,
         universe: impl FnOnce(&Catalog) -> Option<Universe<'static>>,
     ) -> Result<Option<Vec<SearchHit>>> {
         match wanted {
-            None => self.search_where(query, limit, None, universe).await,
+            None => self.search_where(query, mode, limit, None, universe).await,
             Some(w) => {
                 let test = |_: u32, g: &GroupKey| w(g);
-                self.search_where(query, limit, Some(&test), universe).await
+                self.search_where(query, mode, limit, Some(&test), universe)
+                    .await
             }
         }
     }
@@ -87,6 +95,7 @@ impl UnlockedVault {
     async fn search_where<'u>(
         &self,
         query: &str,
+        mode: Option<SearchMode>,
         limit: usize,
         results: Option<&GroupTest<'_>>,
         universe: impl FnOnce(&Catalog) -> Option<Universe<'u>>,
@@ -98,6 +107,11 @@ impl UnlockedVault {
                 reason: "the query has no words; give at least one word to search for".into(),
             });
         }
+        let mode = self.resolve_mode(mode)?;
+        let vector = match mode {
+            SearchMode::Lexical => None,
+            _ => self.query_vector(query).await?,
+        };
         let hits = {
             let st = self.state.read().await;
             let Some(universe) = universe(&st) else {
@@ -126,24 +140,108 @@ impl UnlockedVault {
                 universe,
                 results: results.map(|_| &pass as &dyn Fn(u32) -> bool),
             };
-            st.index.search(&q, limit, view)
+            let wide = match mode {
+                SearchMode::Hybrid => limit.max(fusion::CANDIDATES),
+                _ => limit,
+            };
+            let lexical = match mode {
+                SearchMode::Semantic => Ranked::default(),
+                _ => st.index.search(&q, wide, view),
+            };
+            let semantic = match (&vector, &st.vectors) {
+                (Some(v), Some(engine)) => engine.search(v, wide, view),
+                _ => Vec::new(),
+            };
+            rank(mode, lexical, semantic, limit)
         };
         let rowids: Vec<i64> = hits.iter().map(|h| h.0).collect();
         let rows = self.store.get_many(&rowids).await?;
-        let scores: HashMap<i64, f64> = hits.into_iter().collect();
+        let scores: HashMap<i64, (f64, Engines)> =
+            hits.into_iter().map(|(r, s, e)| (r, (s, e))).collect();
         let hits = rows
             .iter()
             .map(|row| {
                 let item = self.open_item(row)?;
                 let snippet = snippet(&item.body, &terms);
+                let (score, engines) = scores.get(&row.rowid).copied().unwrap_or_default();
                 Ok(SearchHit {
-                    score: scores.get(&row.rowid).copied().unwrap_or_default(),
+                    score,
                     snippet,
+                    engines,
                     item,
                 })
             })
             .collect::<Result<Vec<_>>>()?;
         Ok(Some(hits))
+    }
+}
+
+impl UnlockedVault {
+    /// The mode a search runs in: the one asked for, or hybrid when a model
+    /// is attached and lexical when not. Asking for meaning without a model
+    /// is an error saying how to get one.
+    pub fn resolve_mode(&self, mode: Option<SearchMode>) -> Result<SearchMode> {
+        let attached = self.model().is_some();
+        match mode {
+            None if attached => Ok(SearchMode::Hybrid),
+            None => Ok(SearchMode::Lexical),
+            Some(SearchMode::Lexical) => Ok(SearchMode::Lexical),
+            Some(m) if attached => Ok(m),
+            Some(m) => Err(Error::Invalid {
+                field: "mode",
+                reason: format!(
+                    "{m} search needs an embedding model and none is active; install one with \
+                     `ctxvault model install PATH`, or search with --mode lexical"
+                ),
+            }),
+        }
+    }
+}
+
+/// The results of one search: rowid, score and which engines found it.
+fn rank(
+    mode: SearchMode,
+    lexical: Ranked,
+    semantic: Vec<(i64, f64)>,
+    limit: usize,
+) -> Vec<(i64, f64, Engines)> {
+    match mode {
+        SearchMode::Lexical => {
+            let all_words = lexical.all_words;
+            lexical
+                .hits
+                .into_iter()
+                .map(|(r, s)| {
+                    let e = Engines {
+                        lexical: Some(s),
+                        all_words,
+                        semantic: None,
+                    };
+                    (r, s, e)
+                })
+                .collect()
+        }
+        SearchMode::Semantic => semantic
+            .into_iter()
+            .map(|(r, s)| {
+                let e = Engines {
+                    semantic: Some(s),
+                    ..Engines::default()
+                };
+                (r, s, e)
+            })
+            .collect(),
+        SearchMode::Hybrid => fusion::fuse(&lexical, &semantic, limit)
+            .into_iter()
+            .map(|f| {
+                let e = Engines {
+                    lexical: f.lexical,
+                    all_words: f.lexical.is_some() && lexical.all_words,
+                    semantic: f.semantic,
+                };
+                (f.rowid, f.score, e)
+            })
+            .collect(),
     }
 }
 

@@ -18,6 +18,7 @@ pub(super) struct Keys {
     pub items: Sealer,
     pub records: Sealer,
     pub audit: AuditKeys,
+    pub vectors: Sealer,
 }
 
 impl Vault {
@@ -31,6 +32,7 @@ impl Vault {
                 master.subkey(&self.vault_id, Purpose::AuditMac)?,
                 self.vault_id,
             ),
+            vectors: Sealer::new(master.subkey(&self.vault_id, Purpose::Vectors)?),
         })
     }
 
@@ -152,6 +154,18 @@ impl Vault {
             store::reseal_item(&mut tx, r.rowid, &new_keys.items.seal(&aad, &plain)?).await?;
         }
         drop(rows);
+        // Vectors, of every model and version (blobs that no longer open
+        // are dropped: they would be made again).
+        for v in self.store.all_vectors().await? {
+            let aad = seal::vector_aad(&self.vault_id, &v.id, v.version, &v.model);
+            match old_keys.vectors.open(&aad, &v.sealed) {
+                Ok(plain) => {
+                    let sealed = new_keys.vectors.seal(&aad, &plain)?;
+                    store::reseal_vector(&mut tx, v.item, &v.model, &sealed).await?;
+                }
+                Err(_) => store::delete_vector(&mut tx, v.item, &v.model).await?,
+            }
+        }
         for (id, sealed) in self.store.records().await? {
             let resealed = records::reseal_record(
                 &old_keys.records,

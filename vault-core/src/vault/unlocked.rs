@@ -36,6 +36,10 @@ pub struct UnlockedVault {
     pub(super) sealer: Arc<Sealer>,
     pub(super) records: Sealer,
     pub(super) audit: AuditKeys,
+    /// Seals item vectors.
+    pub(super) vectors: Sealer,
+    /// The attached embedding model, when recall by meaning is on.
+    pub(super) semantic: std::sync::RwLock<Option<Arc<super::semantic::Semantic>>>,
     pub(super) state: RwLock<Catalog>,
     /// Held by every writer of the database, in order: writers are
     /// serialized (the audit chain and SQLite's single writer need it) while

@@ -18,6 +18,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use super::catalog::{Catalog, GroupKey};
 use super::search::SearchFilter;
 use super::{SearchHit, UnlockedVault};
+use crate::embed::SearchMode;
 use crate::error::Result;
 use crate::index::{Universe, ViewId};
 
@@ -126,6 +127,9 @@ impl Catalog {
             && let Some(id) = self.views.remove(&old)
         {
             self.index.drop_view(id);
+            if let Some(v) = &mut self.vectors {
+                v.drop_view(id);
+            }
         }
         if self.views.find(&key).is_some() {
             return;
@@ -133,14 +137,26 @@ impl Catalog {
         let (id, dropped) = self.views.free_slot();
         if let Some(d) = dropped {
             self.index.drop_view(d);
+            if let Some(v) = &mut self.vectors {
+                v.drop_view(d);
+            }
         }
         let groups = admit.admit(&self.groups);
+        let admitted = |g: &u32| groups.get(*g as usize).copied().unwrap_or(false);
         let mut rows = self
             .rows
             .iter()
-            .filter(|(_, g)| groups.get(**g as usize).copied().unwrap_or(false))
+            .filter(|(_, g)| admitted(g))
             .map(|(r, _)| *r);
         self.index.set_view(id, &mut rows);
+        if let Some(v) = &mut self.vectors {
+            let mut rows = self
+                .rows
+                .iter()
+                .filter(|(_, g)| admitted(g))
+                .map(|(r, _)| *r);
+            v.set_view(id, &mut rows);
+        }
         let now = self.views.clock.fetch_add(1, Ordering::Relaxed);
         self.views.slots[id as usize] = Some(Slot {
             key,
@@ -149,6 +165,24 @@ impl Catalog {
             used: AtomicU64::new(now),
         });
         self.views.by_key.insert(key, id);
+    }
+}
+
+impl Catalog {
+    /// Give the semantic engine every registered view (after it is made).
+    pub fn refresh_vector_views(&mut self) {
+        let Some(vectors) = self.vectors.as_mut() else {
+            return;
+        };
+        for (id, slot) in self.views.slots.iter().enumerate() {
+            let Some(slot) = slot else { continue };
+            let mut rows = self
+                .rows
+                .iter()
+                .filter(|(_, g)| slot.groups.get(**g as usize).copied().unwrap_or(false))
+                .map(|(r, _)| *r);
+            vectors.set_view(id as ViewId, &mut rows);
+        }
     }
 }
 
@@ -175,10 +209,11 @@ impl UnlockedVault {
         &self,
         key: &ViewKey,
         query: &str,
+        mode: Option<SearchMode>,
         limit: usize,
         wanted: Option<&SearchFilter<'_>>,
     ) -> Result<Option<Vec<SearchHit>>> {
-        self.search_view_where(query, limit, wanted, |st| {
+        self.search_view_where(query, mode, limit, wanted, |st| {
             st.views.find(key).map(Universe::View)
         })
         .await

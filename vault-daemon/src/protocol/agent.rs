@@ -47,6 +47,8 @@ pub enum AgentRequest {
     Http(Http),
     /// [`Verify`].
     Verify(Verify),
+    /// [`ModelReload`].
+    ModelReload(ModelReload),
 }
 
 /// Who are you? Answered even when no vault exists.
@@ -102,7 +104,35 @@ pub struct Status {
     /// line each.
     #[serde(default)]
     pub warnings: Vec<String>,
+    /// Recall by meaning: the vault's model and how far embedding is.
+    #[serde(default)]
+    pub model: Option<ModelStatus>,
 }
+
+/// The vault's embedding model, as `status` shows it.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ModelStatus {
+    /// The model's name.
+    pub name: String,
+    /// Its id, once loaded.
+    pub id: Option<String>,
+    /// Dimensions of its vectors, once loaded.
+    pub dim: Option<usize>,
+    /// Items with a vector of it (while unlocked).
+    pub embedded: Option<u64>,
+    /// Items (while unlocked).
+    pub items: Option<u64>,
+    /// Items it could not embed.
+    #[serde(default)]
+    pub failed: u64,
+    /// Why it is not in use, when it failed to load.
+    pub error: Option<String>,
+}
+
+/// Use the vault's model as its `model` file names it now (after `ctxvault
+/// model install` or `model use`).
+#[derive(Debug, Default, Serialize, Deserialize)]
+pub struct ModelReload {}
 
 /// Create the vault and keep it unlocked.
 #[derive(Debug, Serialize, Deserialize)]
@@ -220,6 +250,7 @@ calls!(Agent / AgentRequest {
     WhoIs => Option<String>,
     Http => Option<String>,
     Verify => (),
+    ModelReload => Option<ModelStatus>,
 });
 
 impl AgentRequest {

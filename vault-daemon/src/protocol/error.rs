@@ -91,6 +91,7 @@ impl From<vault_core::Error> for ApiError {
             | E::Migrate(_)
             | E::Io { .. }
             | E::Crypto(_)
+            | E::Embed(_)
             | E::Repeated(_) => ErrorKind::Internal,
         };
         ApiError::new(kind, e.to_string())

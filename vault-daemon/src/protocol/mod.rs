@@ -35,7 +35,7 @@ pub use error::{ApiError, ErrorKind};
 pub use owner::*;
 
 /// Version of this protocol; checked on every `/v1/call` request.
-pub const PROTOCOL_VERSION: u32 = 9;
+pub const PROTOCOL_VERSION: u32 = 10;
 /// Header carrying the protocol version.
 pub const PROTOCOL_HEADER: &str = "x-ctxvault-protocol";
 /// Path of the versioned endpoint.
@@ -164,6 +164,7 @@ mod tests {
     fn requests_roundtrip() {
         let r: Request = Search {
             query: "q".into(),
+            mode: Some(vault_core::SearchMode::Hybrid),
             filter: vault_core::ItemFilter::default(),
             limit: 3,
         }

@@ -7,7 +7,7 @@ use policies::{Action, Actions, Redaction, Scope, Sensitivity};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 use vault_core::audit::{AuditRecord, AuditReport, SignedHead};
-use vault_core::{Item, ItemFilter, ItemPatch, Namespace, NewItem, SearchHit, Tag};
+use vault_core::{Item, ItemFilter, ItemPatch, Namespace, NewItem, SearchHit, SearchMode, Tag};
 
 use super::calls;
 
@@ -142,11 +142,14 @@ pub struct ListAs {
     pub query: ListQuery,
 }
 
-/// Full-text search.
+/// Search by words, meaning or both.
 #[derive(Debug, Serialize, Deserialize)]
 pub struct Search {
     /// The words.
     pub query: String,
+    /// The engines to use; `None` for the default (hybrid with a model).
+    #[serde(default)]
+    pub mode: Option<SearchMode>,
     /// Which items to consider.
     pub filter: ItemFilter,
     /// Most results.
@@ -161,6 +164,9 @@ pub struct SearchAs {
     pub client: String,
     /// The client's query.
     pub query: SearchQuery,
+    /// The engines to use; `None` for what the client gets.
+    #[serde(default)]
+    pub mode: Option<SearchMode>,
 }
 
 /// Register a client; answers its token (shown once).

@@ -18,7 +18,7 @@ use client_view::*;
 use policies::ClientPolicy;
 use uuid::Uuid;
 use vault_core::audit::AuditEntry;
-use vault_core::{ItemFilter, Namespace, Tag};
+use vault_core::{ItemFilter, Namespace, SearchMode, Tag};
 
 use crate::agent::AgentHandle;
 use crate::owner::answer;
@@ -157,13 +157,27 @@ impl Session {
         }
     }
 
-    /// Search within the client's view.
-    pub async fn search_for(&self, who: &Who, q: SearchQuery) -> Result<Vec<Hit>, ApiError> {
+    /// Search within the client's view (`mode` `None`: hybrid with a
+    /// model, lexical without; clients always get that).
+    pub async fn search_for(
+        &self,
+        who: &Who,
+        q: SearchQuery,
+        mode: Option<SearchMode>,
+    ) -> Result<Vec<Hit>, ApiError> {
         check_query(&q.query).map_err(view_error)?;
         let filter = filter_of(q.namespace, q.tags)?;
         let query = q.query;
         self.read(who, "search", Some(query.clone()), |p| async move {
-            reads::search_as(&self.vault, &self.views, &p, &query, &filter, q.limit).await
+            reads::search_as(
+                &self.vault,
+                &self.views,
+                &p,
+                (&query, mode),
+                &filter,
+                q.limit,
+            )
+            .await
         })
         .await
     }
@@ -281,7 +295,7 @@ impl Session {
                         &self.vault,
                         &self.views,
                         &p,
-                        t,
+                        (t, None),
                         &ItemFilter::default(),
                         q.limit,
                     )
@@ -320,7 +334,7 @@ impl Session {
     /// A client call from the socket, answered by the typed method it names.
     pub async fn client_call(&self, who: &Who, call: ClientCall) -> Result<Encoded, ApiError> {
         match call {
-            ClientCall::Search(q) => answer(self.search_for(who, q).await),
+            ClientCall::Search(q) => answer(self.search_for(who, q, None).await),
             ClientCall::Get(q) => answer(self.get_for(who, q.id).await),
             ClientCall::List(q) => answer(self.list_for(who, q).await),
             ClientCall::Page(q) => answer(self.page_for(who, q).await),
@@ -406,7 +420,10 @@ impl AgentView {
 
 impl ClientView for AgentView {
     fn search(&self, tool: &'static str, q: SearchQuery) -> ViewFuture<'_, Vec<Hit>> {
-        self.run(Some(tool), |s, w| async move { s.search_for(&w, q).await })
+        self.run(
+            Some(tool),
+            |s, w| async move { s.search_for(&w, q, None).await },
+        )
     }
 
     fn get(&self, tool: &'static str, id: Uuid) -> ViewFuture<'_, ContextItem> {

@@ -7,7 +7,7 @@ use client_view::{ContextItem, Hit, Page};
 use policies::{Action, ClientPolicy, Decision, ItemFacts, Redactions};
 use uuid::Uuid;
 use vault_core::vault::{GroupKey, SearchFilter};
-use vault_core::{Item, ItemFilter, UnlockedVault};
+use vault_core::{Item, ItemFilter, SearchMode, UnlockedVault};
 
 use super::visible::ClientViews;
 use crate::policy::facts;
@@ -134,7 +134,7 @@ pub async fn search_as(
     vault: &UnlockedVault,
     views: &ClientViews,
     policy: &ClientPolicy,
-    query: &str,
+    (query, mode): (&str, Option<SearchMode>),
     filter: &ItemFilter,
     limit: usize,
 ) -> Result<Seen<Vec<Hit>>, ApiError> {
@@ -144,7 +144,7 @@ pub async fn search_as(
         .search(
             vault,
             policy,
-            query,
+            (query, mode),
             limit,
             filtered.then_some(&wanted as &SearchFilter),
         )

@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 
 use policies::{Action, ClientPolicy, Decision};
 use vault_core::vault::{Admit, GroupKey, SearchFilter, ViewKey};
-use vault_core::{SearchHit, UnlockedVault};
+use vault_core::{SearchHit, SearchMode, UnlockedVault};
 
 use crate::policy::facts;
 
@@ -52,12 +52,12 @@ impl ClientViews {
         &self,
         vault: &UnlockedVault,
         policy: &ClientPolicy,
-        query: &str,
+        (query, mode): (&str, Option<SearchMode>),
         limit: usize,
         wanted: Option<&SearchFilter<'_>>,
     ) -> vault_core::Result<Vec<SearchHit>> {
         if let Some(key) = view_key(policy) {
-            if let Some(hits) = vault.search_view(&key, query, limit, wanted).await? {
+            if let Some(hits) = vault.search_view(&key, query, mode, limit, wanted).await? {
                 return Ok(hits);
             }
             let replaces = self
@@ -69,7 +69,7 @@ impl ClientViews {
             vault.set_view(key, replaces, admit).await;
             // Gone again only if other readers filled the vault's views
             // since (it keeps a bounded number).
-            if let Some(hits) = vault.search_view(&key, query, limit, wanted).await? {
+            if let Some(hits) = vault.search_view(&key, query, mode, limit, wanted).await? {
                 return Ok(hits);
             }
         }
@@ -82,7 +82,7 @@ impl ClientViews {
             .map(|(g, r)| *r && wanted.is_none_or(|w| w(g)))
             .collect();
         vault
-            .search_groups(query, limit, Some(&readable), &results)
+            .search_groups(query, mode, limit, Some(&readable), &results)
             .await
     }
 }

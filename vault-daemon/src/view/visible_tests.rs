@@ -120,7 +120,7 @@ async fn by_groups(
         .map(|(g, r)| *r && filter.matches(&g.namespace, &g.tags))
         .collect();
     s.vault
-        .search_groups(query, 20, Some(&readable), &results)
+        .search_groups(query, None, 20, Some(&readable), &results)
         .await
         .unwrap()
 }
@@ -234,7 +234,7 @@ async fn run(ops: Vec<Op>) {
                 };
                 let p = s.compile(CLIENTS[client]).await.unwrap();
                 let expected = by_groups(&s, &p, &query, &filter).await;
-                let seen = reads::search_as(&s.vault, &s.views, &p, &query, &filter, 20)
+                let seen = reads::search_as(&s.vault, &s.views, &p, (&query, None), &filter, 20)
                     .await
                     .unwrap();
                 let got: Vec<_> = seen
