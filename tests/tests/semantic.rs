@@ -153,7 +153,7 @@ async fn kill_during_background_embedding_then_resume() {
     env.init().install_model();
     // A bulk import (over 256 items) is embedded in the background.
     let lines: String = (0..600)
-        .map(|i| format!("Note {i} about the garden, the kitchen and trip number {i}\n"))
+        .map(|i| format!("Note {i} zqxkillmarker about the garden, the kitchen and trip {i}\n"))
         .collect();
     let file = env.tmp.path().join("notes.txt");
     std::fs::write(&file, lines).unwrap();
@@ -176,6 +176,19 @@ async fn kill_during_background_embedding_then_resume() {
     let s = wait_embedded(&env);
     assert_eq!(s["model"]["items"], 600);
     let model = s["model"]["id"].as_str().unwrap().to_owned();
+    // The text embedded is the one the scan below looks for.
+    let own = "memories: Note 0 zqxkillmarker about the garden, the kitchen and trip 0";
+    let hit = env.json(&[
+        "search", own, "--mode", "semantic", "--json", "--limit", "1",
+    ]);
+    assert!(
+        hit[0]["body"].as_str().unwrap().starts_with("Note 0 "),
+        "{hit}"
+    );
+    assert!(
+        hit[0]["engines"]["semantic"].as_f64().unwrap() > 0.98,
+        "{hit}"
+    );
     env.ok(&["stop"]);
     env.wait_agent_gone();
     let mut c = db(&env).await;
@@ -199,6 +212,13 @@ async fn kill_during_background_embedding_then_resume() {
         .unwrap();
     assert_eq!(ok, "ok");
     assert!(seen > 0);
+    drop(c);
+    // Nothing unsealed on disk after the kill either.
+    let model = embedder::Embedder::from_dir(&test_model()).unwrap();
+    let first = model
+        .embed(&["memories: Note 0 zqxkillmarker about the garden, the kitchen and trip 0"])
+        .unwrap();
+    assert_nothing_unsealed(&env, &["zqxkillmarker", "the kitchen"], &first);
 }
 
 #[tokio::test]
@@ -229,35 +249,7 @@ async fn vectors_are_sealed_and_bound_to_their_item() {
         "notes: zqxvecmarker2 the second private note about baking bread",
     ];
     let vectors = model.embed(&texts).unwrap();
-    let mut files = Vec::new();
-    walk(&env.vault, &mut files);
-    for f in &files {
-        let bytes = std::fs::read(f).unwrap();
-        for marker in ["zqxvecmarker", "sailing", "baking bread"] {
-            assert!(
-                !contains(&bytes, marker.as_bytes()),
-                "{marker} in {}",
-                f.display()
-            );
-        }
-        for v in &vectors {
-            let f32le: Vec<u8> = v[..8].iter().flat_map(|x| x.to_le_bytes()).collect();
-            let f16le: Vec<u8> = v[..8]
-                .iter()
-                .flat_map(|x| half::f16::from_f32(*x).to_le_bytes())
-                .collect();
-            assert!(
-                !contains(&bytes, &f32le),
-                "an f32 vector in {}",
-                f.display()
-            );
-            assert!(
-                !contains(&bytes, &f16le),
-                "an f16 vector in {}",
-                f.display()
-            );
-        }
-    }
+    assert_nothing_unsealed(&env, &["zqxvecmarker", "sailing", "baking bread"], &vectors);
 
     // Vectors of both models are stored; flip a byte of one, move another
     // to the other item: neither opens, and both are made again.
@@ -323,6 +315,41 @@ async fn vectors_are_sealed_and_bound_to_their_item() {
         "1",
     ]);
     assert_eq!(ids(&hits), vec![b], "{hits}");
+}
+
+/// No marker text and no vector (as f32 or f16, little-endian: its first
+/// eight values) in any file under the vault directory.
+fn assert_nothing_unsealed(env: &Env, markers: &[&str], vectors: &[Vec<f32>]) {
+    let mut files = Vec::new();
+    walk(&env.vault, &mut files);
+    assert!(files.iter().any(|f| f.ends_with("vault.db")));
+    for f in &files {
+        let bytes = std::fs::read(f).unwrap();
+        for marker in markers {
+            assert!(
+                !contains(&bytes, marker.as_bytes()),
+                "{marker} in {}",
+                f.display()
+            );
+        }
+        for v in vectors {
+            let f32le: Vec<u8> = v[..8].iter().flat_map(|x| x.to_le_bytes()).collect();
+            let f16le: Vec<u8> = v[..8]
+                .iter()
+                .flat_map(|x| half::f16::from_f32(*x).to_le_bytes())
+                .collect();
+            assert!(
+                !contains(&bytes, &f32le),
+                "an f32 vector in {}",
+                f.display()
+            );
+            assert!(
+                !contains(&bytes, &f16le),
+                "an f16 vector in {}",
+                f.display()
+            );
+        }
+    }
 }
 
 fn walk(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {

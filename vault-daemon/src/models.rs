@@ -51,6 +51,24 @@ pub struct ModelInfo {
     pub files: BTreeMap<String, String>,
 }
 
+impl ModelInfo {
+    /// The record of model `name` with these files (in [`FILES`] order) and
+    /// their SHA-256 digests.
+    fn of(name: &str, dim: usize, files: &[Vec<u8>], digests: &[String]) -> ModelInfo {
+        ModelInfo {
+            name: name.to_owned(),
+            id: format!("{name}-{}", &sha256_hex(digests.concat().as_bytes())[..12]),
+            dim,
+            size: files.iter().map(|f| f.len() as u64).sum(),
+            files: FILES
+                .iter()
+                .zip(digests)
+                .map(|(f, d)| ((*f).to_owned(), d.clone()))
+                .collect(),
+        }
+    }
+}
+
 /// Why a model cannot be installed, chosen or loaded.
 #[derive(Debug, thiserror::Error)]
 pub enum ModelError {
@@ -344,18 +362,7 @@ pub fn install(src: &Path, opts: &InstallOptions) -> Result<ModelInfo, ModelErro
         .clone()
         .unwrap_or_else(|| default_name(src, &digests[2]));
     check_name(&name)?;
-    let id = format!("{name}-{}", &sha256_hex(digests.concat().as_bytes())[..12]);
-    let info = ModelInfo {
-        name: name.clone(),
-        id,
-        dim,
-        size: files.iter().map(|f| f.len() as u64).sum(),
-        files: FILES
-            .iter()
-            .zip(&digests)
-            .map(|(f, d)| ((*f).to_owned(), d.clone()))
-            .collect(),
-    };
+    let info = ModelInfo::of(&name, dim, &files, &digests);
     if let Ok(old) = find(&name) {
         return if old.id == info.id {
             Ok(old)
@@ -424,19 +431,17 @@ pub fn load_dir(dir: &Path, name: &str) -> Result<Model, ModelError> {
         .map_err(|_| ModelError::NotAModel(format!("{}: incomplete", dir.display())))?;
     let embedder = embedder::Embedder::from_bytes(dir, &config, &tokenizer, weights)
         .map_err(|e| ModelError::NotAModel(e.to_string()))?;
-    let info = ModelInfo {
-        name: name.to_owned(),
-        id: format!("{name}-{}", &sha256_hex(digests.concat().as_bytes())[..12]),
-        dim: embedder.dim(),
-        size: (config.len() + tokenizer.len()) as u64
-            + std::fs::metadata(dir.join(FILES[2])).map_or(0, |m| m.len()),
-        files: FILES
-            .iter()
-            .zip(&digests)
-            .map(|(f, d)| ((*f).to_owned(), d.clone()))
-            .collect(),
-    };
-    Ok(Model { info, embedder })
+    let info = ModelInfo::of(
+        name,
+        embedder.dim(),
+        &[config, tokenizer, Vec::new()],
+        &digests,
+    );
+    let size = info.size + std::fs::metadata(dir.join(FILES[2])).map_or(0, |m| m.len());
+    Ok(Model {
+        info: ModelInfo { size, ..info },
+        embedder,
+    })
 }
 
 /// Load the installed model `name`, checking its files against what was

@@ -10,7 +10,9 @@
 //! - 0: a raw item row: id (16 bytes), version, `created_at`, `updated_at`
 //!   (8 bytes each, big-endian), then the sealed blob;
 //! - 1: an item payload plaintext, sealed for version `1 + m / 4`, with the
-//!   row's times taken from the payload's `created_at`/`updated_at`;
+//!   row's times taken from the payload's `created_at`/`updated_at`; the
+//!   same bytes, sealed as an item vector, go through the vector decoder
+//!   (with the dimension its header claims);
 //! - 2: a raw policy record: id (16 bytes), then the sealed blob;
 //! - 3: a policy record plaintext, sealed for the id in its `data.id` (a
 //!   fixed id when there is none).
@@ -67,6 +69,43 @@ fn item_row(sealer: &Sealer, row: &ItemRow) {
     match again {
         Ok(again) => assert!(again == item, "an item resealed opens different"),
         Err(e) => panic!("an item that opened does not reseal and open: {e}"),
+    }
+}
+
+/// The vector decoder on `plain` sealed as a vector of the fixed item.
+fn vector(sealer: &Sealer, plain: &[u8], version: u64) {
+    let dim = plain
+        .get(1..3)
+        .map_or(0, |d| usize::from(u16::from_le_bytes([d[0], d[1]])));
+    let aad = seal::vector_aad(&VAULT_ID, &FIXED_ID, version, "fuzz-model");
+    let Some(sealed) = seal_or_skip(sealer, &aad, plain) else {
+        return;
+    };
+    let open = |blob: &[u8]| {
+        records::open_vector(
+            sealer,
+            &VAULT_ID,
+            &FIXED_ID,
+            version,
+            "fuzz-model",
+            dim,
+            blob,
+        )
+    };
+    let Ok(v) = open(&sealed) else {
+        return;
+    };
+    let again = records::seal_vector(sealer, &VAULT_ID, &FIXED_ID, version, "fuzz-model", &v)
+        .and_then(|blob| open(&blob));
+    match again {
+        Ok(again) => assert!(
+            again
+                .iter()
+                .map(|x| x.to_bits())
+                .eq(v.iter().map(|x| x.to_bits())),
+            "a vector resealed opens different"
+        ),
+        Err(e) => panic!("a vector that opened does not reseal and open: {e}"),
     }
 }
 
@@ -133,6 +172,7 @@ pub fn run(data: &[u8]) {
                 sealed,
             };
             item_row(&sealer, &row);
+            vector(&sealer, plain, version);
         }
         2 => {
             let id = f.uuid();

@@ -22,7 +22,7 @@ mod vectors;
 
 pub use bm25::{Index, Mode};
 pub use text::query_terms;
-pub use vectors::{Vectors, dot};
+pub use vectors::{Vectors, quantize};
 
 /// Text of one item to index.
 pub struct Doc<'a> {

@@ -1,6 +1,13 @@
 //! Exact nearest neighbours over item vectors: the semantic engine behind
 //! the index seam.
 //!
+//! # Format
+//! Vectors are held as 8-bit integers with one scale each (the largest
+//! magnitude maps to 127): a quarter of the memory of single precision, and
+//! an integer dot product the compiler vectorises. The query is quantised
+//! the same way; a score is the scaled integer dot product, within about
+//! 0.01 of the exact cosine.
+//!
 //! # Invariants
 //! - Vectors are unit length (the embedder normalises them), so the dot
 //!   product is the cosine similarity. A score depends on the query and the
@@ -28,7 +35,8 @@ const PARALLEL_MIN: usize = 24_000;
 /// Item vectors of one model, searched exhaustively.
 pub struct Vectors {
     dim: usize,
-    data: Vec<f32>,
+    data: Vec<i8>,
+    scales: Vec<f32>,
     rowids: Vec<i64>,
     groups: Vec<u32>,
     by_rowid: FxHashMap<i64, u32>,
@@ -39,6 +47,7 @@ pub struct Vectors {
 impl Drop for Vectors {
     fn drop(&mut self) {
         self.data.zeroize();
+        self.scales.zeroize();
     }
 }
 
@@ -62,8 +71,41 @@ impl Ord for Scored {
     }
 }
 
-/// The dot product, in sixteen lanes the compiler can keep in registers.
-pub fn dot(a: &[f32], b: &[f32]) -> f32 {
+/// `v` as 8-bit integers and the scale that maps them back.
+pub fn quantize(v: &[f32]) -> (Vec<i8>, f32) {
+    let max = v.iter().fold(0f32, |m, x| m.max(x.abs()));
+    if max == 0.0 || !max.is_finite() {
+        return (vec![0; v.len()], 0.0);
+    }
+    let scale = max / 127.0;
+    let q = v
+        .iter()
+        .map(|x| (x / scale).round().clamp(-127.0, 127.0) as i8)
+        .collect();
+    (q, scale)
+}
+
+/// The integer dot product, in sixteen lanes the compiler vectorises.
+fn dot_i8(a: &[i8], b: &[i8]) -> i32 {
+    let mut acc = [0i32; 16];
+    let (ca, cb) = (a.chunks_exact(16), b.chunks_exact(16));
+    let tail: i32 = ca
+        .remainder()
+        .iter()
+        .zip(cb.remainder())
+        .map(|(x, y)| i32::from(*x) * i32::from(*y))
+        .sum();
+    for (x, y) in ca.zip(cb) {
+        for i in 0..16 {
+            acc[i] += i32::from(x[i]) * i32::from(y[i]);
+        }
+    }
+    acc.iter().sum::<i32>() + tail
+}
+
+/// The exact dot product (the reference for the quantised one).
+#[cfg(test)]
+fn dot(a: &[f32], b: &[f32]) -> f32 {
     let mut acc = [0f32; 16];
     let (ca, cb) = (a.chunks_exact(16), b.chunks_exact(16));
     let tail: f32 = ca
@@ -86,6 +128,7 @@ impl Vectors {
         Vectors {
             dim,
             data: Vec::new(),
+            scales: Vec::new(),
             rowids: Vec::new(),
             groups: Vec::new(),
             by_rowid: FxHashMap::default(),
@@ -121,21 +164,25 @@ impl Vectors {
             return;
         }
         self.remove(rowid);
+        let (mut q, scale) = quantize(vector);
         let slot = match self.free.pop() {
             Some(s) => {
                 let at = s as usize * self.dim;
-                self.data[at..at + self.dim].copy_from_slice(vector);
+                self.data[at..at + self.dim].copy_from_slice(&q);
+                self.scales[s as usize] = scale;
                 self.rowids[s as usize] = rowid;
                 self.groups[s as usize] = group;
                 s
             }
             None => {
-                self.data.extend_from_slice(vector);
+                self.data.extend_from_slice(&q);
+                self.scales.push(scale);
                 self.rowids.push(rowid);
                 self.groups.push(group);
                 (self.rowids.len() - 1) as u32
             }
         };
+        q.zeroize();
         self.by_rowid.insert(rowid, slot);
         for &v in views {
             if let Some(Some(view)) = self.views.get_mut(v as usize) {
@@ -151,6 +198,7 @@ impl Vectors {
         };
         let at = slot as usize * self.dim;
         self.data[at..at + self.dim].zeroize();
+        self.scales[slot as usize] = 0.0;
         self.groups[slot as usize] = FREE;
         for view in self.views.iter_mut().flatten() {
             view.remove(slot);
@@ -177,9 +225,10 @@ impl Vectors {
         }
     }
 
-    fn vector(&self, slot: u32) -> &[f32] {
+    /// The similarity of slot `slot` to a quantised query.
+    fn score(&self, slot: u32, (q, qs): (&[i8], f32)) -> f32 {
         let at = slot as usize * self.dim;
-        &self.data[at..at + self.dim]
+        dot_i8(q, &self.data[at..at + self.dim]) as f32 * qs * self.scales[slot as usize]
     }
 
     /// The `limit` documents of `view` most similar to `query` (a unit
@@ -189,6 +238,7 @@ impl Vectors {
         if query.len() != self.dim || limit == 0 {
             return Vec::new();
         }
+        let (mut qv, qs) = quantize(query);
         let slots: Vec<u32> = match view.universe {
             Universe::All => (0..self.rowids.len() as u32)
                 .filter(|s| self.groups[*s as usize] != FREE)
@@ -214,7 +264,7 @@ impl Vectors {
         let scan = |part: &[u32]| {
             let mut heap = BinaryHeap::with_capacity(limit + 1);
             for &s in part {
-                let score = dot(query, self.vector(s));
+                let score = self.score(s, (&qv, qs));
                 let cand = Scored(score, self.rowids[s as usize]);
                 if heap.len() < limit {
                     heap.push(cand);
@@ -236,6 +286,7 @@ impl Vectors {
         } else {
             scan(&slots)
         };
+        qv.zeroize();
         found.sort();
         found.truncate(limit);
         found
@@ -269,7 +320,10 @@ mod tests {
             .by_rowid
             .iter()
             .filter(|(r, _)| keep(**r))
-            .map(|(r, s)| (dot(q, e.vector(*s)), *r))
+            .map(|(r, s)| {
+                let (qv, qs) = quantize(q);
+                (e.score(*s, (&qv, qs)), *r)
+            })
             .collect();
         all.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
         all.into_iter().take(limit).map(|x| x.1).collect()
@@ -337,6 +391,19 @@ mod tests {
             .map(|h| h.0)
             .collect();
         assert_eq!(got, naive(&big, &q8, 20, |_| true));
+    }
+
+    #[test]
+    fn quantised_scores_are_close_to_exact() {
+        let mut e = Vectors::new(384);
+        for r in 0..200i64 {
+            e.put(r, 0, &[], &unit(r as u64, 384));
+        }
+        let q = unit(999, 384);
+        for (r, s) in e.search(&q, 200, View::ALL) {
+            let exact = dot(&q, &unit(r as u64, 384));
+            assert!((s - f64::from(exact)).abs() < 0.01, "{s} vs {exact}");
+        }
     }
 
     #[test]

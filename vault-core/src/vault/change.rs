@@ -202,14 +202,7 @@ impl UnlockedVault {
         model: &str,
         vector: &[f32],
     ) -> Result<()> {
-        let blob = records::seal_vector(
-            &self.vectors,
-            &self.vault_id,
-            &item.id,
-            item.version,
-            model,
-            vector,
-        )?;
+        let blob = self.seal_vector(item, model, vector)?;
         store::put_vector(tx, rowid, model, item.version, &blob).await?;
         Ok(())
     }

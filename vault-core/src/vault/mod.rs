@@ -248,7 +248,7 @@ impl Vault {
             sealer: Arc::new(keys.items),
             records: keys.records,
             audit: keys.audit,
-            vectors: keys.vectors,
+            vectors: Arc::new(keys.vectors),
             semantic: std::sync::RwLock::new(None),
             state: RwLock::new(catalog),
             writer: tokio::sync::Mutex::new(()),

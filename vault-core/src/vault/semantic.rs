@@ -32,7 +32,9 @@ use crate::store;
 /// Query vectors kept for repeated queries.
 const QUERY_CACHE: usize = 256;
 /// Items embedded per background batch (and per commit).
-pub const EMBED_BATCH: usize = 32;
+pub const EMBED_BATCH: usize = 128;
+/// Texts per model run (sorted by length first).
+const MODEL_BATCH: usize = 16;
 /// Change sets with at most this many new or changed items are embedded
 /// before they commit (in the same transaction); larger ones in the
 /// background.
@@ -132,26 +134,51 @@ impl UnlockedVault {
         let _writer = self.writer.lock().await;
         let dim = model.dim();
         let id = model.model_id().to_owned();
-        let mut engine = Vectors::new(dim);
-        let mut loaded: Vec<(i64, Zeroizing<Vec<f32>>)> = Vec::new();
-        let mut bad = 0usize;
-        {
-            let mut rows = self.store.vectors(&id);
-            while let Some(v) = rows.try_next().await? {
-                match records::open_vector(
-                    &self.vectors,
-                    &self.vault_id,
-                    &v.id,
-                    v.version,
-                    &id,
-                    dim,
-                    &v.sealed,
-                ) {
-                    Ok(x) => loaded.push((v.item, x)),
-                    Err(_) => bad += 1,
+        // A pipeline, as at unlock: this task reads rows while a blocking
+        // thread opens them into the engine. Rows cannot change meanwhile
+        // (the writer lock is held), so their groups are read once.
+        let groups = self.state.read().await.rows.clone();
+        let (tx, mut rx) = tokio::sync::mpsc::channel::<Vec<store::VectorRow>>(4);
+        let (sealer, vault_id, model_id) = (self.vectors.clone(), self.vault_id, id.clone());
+        let builder = tokio::task::spawn_blocking(move || {
+            let mut engine = Vectors::new(dim);
+            let mut bad = 0usize;
+            while let Some(batch) = rx.blocking_recv() {
+                for v in batch {
+                    let Some(&g) = groups.get(&v.item) else {
+                        continue;
+                    };
+                    let opened = records::open_vector(
+                        &sealer, &vault_id, &v.id, v.version, &model_id, dim, &v.sealed,
+                    );
+                    match opened {
+                        Ok(x) => engine.put(v.item, g, &[], &x),
+                        Err(_) => bad += 1,
+                    }
                 }
             }
+            (engine, bad)
+        });
+        {
+            let mut rows = self.store.vectors(&id);
+            let mut batch = Vec::with_capacity(1024);
+            while let Some(v) = rows.try_next().await? {
+                batch.push(v);
+                if batch.len() == 1024
+                    && tx
+                        .send(std::mem::replace(&mut batch, Vec::with_capacity(1024)))
+                        .await
+                        .is_err()
+                {
+                    break;
+                }
+            }
+            let _ = tx.send(batch).await;
+            drop(tx);
         }
+        let (engine, bad) = builder
+            .await
+            .map_err(|_| Error::Embed("the vector loader thread failed".into()))?;
         if bad > 0 {
             tracing::warn!(
                 count = bad,
@@ -159,12 +186,6 @@ impl UnlockedVault {
             );
         }
         let mut st = self.state.write().await;
-        for (rowid, v) in &loaded {
-            if let Some(&g) = st.rows.get(rowid) {
-                engine.put(*rowid, g, &[], v);
-            }
-        }
-        drop(loaded);
         st.vectors = Some(engine);
         st.refresh_vector_views();
         drop(st);
@@ -242,32 +263,40 @@ impl UnlockedVault {
                 }
             }
         }
-        let texts: Vec<_> = items.iter().map(|(_, i)| embed_text(i)).collect();
-        let vectors = match run_model(&sem.model, texts).await {
-            Ok(v) => v,
-            Err(_) => {
+        // Similar lengths together: a batch is padded to its longest text.
+        items.sort_by_key(|(_, i)| i.body.len() + i.title.as_ref().map_or(0, String::len));
+        let mut kept = Vec::with_capacity(items.len());
+        let mut vectors = Vec::with_capacity(items.len());
+        let mut rest = items.into_iter().peekable();
+        while rest.peek().is_some() {
+            let chunk: Vec<(i64, Item)> = rest.by_ref().take(MODEL_BATCH).collect();
+            let texts = chunk.iter().map(|(_, i)| embed_text(i)).collect();
+            match run_model(&sem.model, texts).await {
+                Ok(v) => {
+                    vectors.extend(v);
+                    kept.extend(chunk);
+                }
                 // Find the one the model refuses: each alone.
-                let mut out = Vec::with_capacity(items.len());
-                let mut kept = Vec::with_capacity(items.len());
-                for (rowid, item) in items {
-                    match run_model(&sem.model, vec![embed_text(&item)]).await {
-                        Ok(mut v) => {
-                            out.push(v.remove(0));
-                            kept.push((rowid, item));
-                        }
-                        Err(e) => {
-                            tracing::warn!(error = %e, "an item could not be embedded");
-                            sem.failed
-                                .lock()
-                                .unwrap_or_else(|p| p.into_inner())
-                                .insert(rowid);
+                Err(_) => {
+                    for (rowid, item) in chunk {
+                        match run_model(&sem.model, vec![embed_text(&item)]).await {
+                            Ok(mut v) => {
+                                vectors.push(v.remove(0));
+                                kept.push((rowid, item));
+                            }
+                            Err(e) => {
+                                tracing::warn!(error = %e, "an item could not be embedded");
+                                sem.failed
+                                    .lock()
+                                    .unwrap_or_else(|p| p.into_inner())
+                                    .insert(rowid);
+                            }
                         }
                     }
                 }
-                items = kept;
-                out
             }
-        };
+        }
+        let items = kept;
         let handled = todo.len();
         let pairs: Vec<(i64, &Item, Vec<f32>)> = items
             .iter()
@@ -276,6 +305,18 @@ impl UnlockedVault {
             .collect();
         self.store_vectors(&sem, &pairs).await?;
         Ok(handled)
+    }
+
+    /// Seal `item`'s vector of `model` at the item's version.
+    pub(super) fn seal_vector(&self, item: &Item, model: &str, v: &[f32]) -> Result<Vec<u8>> {
+        records::seal_vector(
+            &self.vectors,
+            &self.vault_id,
+            &item.id,
+            item.version,
+            model,
+            v,
+        )
     }
 
     /// Seal and commit vectors for items at the versions given, then put
@@ -288,14 +329,7 @@ impl UnlockedVault {
         let model = sem.model.model_id();
         let mut sealed = Vec::with_capacity(pairs.len());
         for (rowid, item, v) in pairs {
-            let blob = records::seal_vector(
-                &self.vectors,
-                &self.vault_id,
-                &item.id,
-                item.version,
-                model,
-                v,
-            )?;
+            let blob = self.seal_vector(item, model, v)?;
             sealed.push((*rowid, item.version, blob));
         }
         let _writer = self.writer.lock().await;

@@ -37,7 +37,7 @@ pub struct UnlockedVault {
     pub(super) records: Sealer,
     pub(super) audit: AuditKeys,
     /// Seals item vectors.
-    pub(super) vectors: Sealer,
+    pub(super) vectors: Arc<Sealer>,
     /// The attached embedding model, when recall by meaning is on.
     pub(super) semantic: std::sync::RwLock<Option<Arc<super::semantic::Semantic>>>,
     pub(super) state: RwLock<Catalog>,
