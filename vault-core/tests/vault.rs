@@ -133,3 +133,29 @@ async fn bulk_insert_search_edit_remove_and_reunlock() {
         .collect();
     assert_eq!(after_hits.len(), before_hits.len());
 }
+
+/// A vector made from a deleted item is not stored at the rowid a new item
+/// took: the row must still hold the same item at the same version.
+#[tokio::test]
+async fn a_vector_never_lands_on_a_reused_rowid() {
+    let t = tempfile::tempdir().unwrap();
+    let dir = t.path().join("v");
+    let v = Vault::create(&dir, &keys::passphrase("pw"), WorkFactor::MIN, &[])
+        .await
+        .unwrap();
+    let old = v.add(note("notes", "the first text")).await.unwrap().id;
+    let row = v.store().get(&old).await.unwrap().unwrap().rowid;
+    v.remove(&old).await.unwrap();
+    let new = v.add(note("notes", "the second text")).await.unwrap().id;
+    let taken = v.store().get(&new).await.unwrap().unwrap();
+    assert_eq!(taken.rowid, row, "SQLite reuses the largest rowid");
+    let mut tx = v.store().begin().await.unwrap();
+    let stale = vault_core::store::put_vector(&mut tx, (row, &old), "m", 1, b"blob")
+        .await
+        .unwrap();
+    let fresh = vault_core::store::put_vector(&mut tx, (row, &new), "m", 1, b"blob")
+        .await
+        .unwrap();
+    assert!(!stale && fresh);
+    tx.commit().await.unwrap();
+}

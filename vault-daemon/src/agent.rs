@@ -207,6 +207,7 @@ impl Agent {
     pub(crate) fn lock_vault(&self) -> bool {
         match lock(&self.vault).take() {
             Some(s) => {
+                s.vault.retire();
                 *lock(&self.retired) = Arc::downgrade(&s);
                 self.forget_notified();
                 true
@@ -479,6 +480,9 @@ impl Agent {
         let vault = Vault::open(&self.dir).await?;
         let result = vault.rekey(&pass, wf).await;
         throttle_record(&mut throttle, &result);
+        if let (Ok(_), Some(s)) = (&result, &old) {
+            s.vault.retire();
+        }
         drop(quiet);
         match result {
             Ok(new) => {

@@ -145,6 +145,22 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> ModelError + '_ {
     }
 }
 
+/// The first line of an engine's error (candle may append a backtrace).
+fn first_line(e: impl std::fmt::Display) -> String {
+    e.to_string().lines().next().unwrap_or_default().to_owned()
+}
+
+/// Refuse vectors the vault cannot hold.
+fn check_dim(dim: usize) -> Result<(), ModelError> {
+    if dim > vault_core::records::MAX_DIM {
+        return Err(ModelError::NotAModel(format!(
+            "the model makes vectors of {dim} dimensions; ctxvault keeps at most {}",
+            vault_core::records::MAX_DIM
+        )));
+    }
+    Ok(())
+}
+
 fn sha256_hex(bytes: &[u8]) -> String {
     ring::digest::digest(&ring::digest::SHA256, bytes)
         .as_ref()
@@ -244,7 +260,10 @@ pub struct InstallOptions {
 
 /// The three files of a model, read from a directory or an archive.
 fn read_source(src: &Path) -> Result<(Vec<Vec<u8>>, PathBuf), ModelError> {
-    let meta = std::fs::metadata(src).map_err(|_| ModelError::Missing(src.to_owned()))?;
+    let meta = std::fs::metadata(src).map_err(|e| match e.kind() {
+        std::io::ErrorKind::NotFound => ModelError::Missing(src.to_owned()),
+        _ => io(src)(e),
+    })?;
     if meta.is_dir() {
         let mut files = Vec::new();
         for f in FILES {
@@ -271,30 +290,42 @@ fn read_source(src: &Path) -> Result<(Vec<Vec<u8>>, PathBuf), ModelError> {
     let file = std::fs::File::open(src).map_err(io(src))?;
     let mut zip =
         zip::ZipArchive::new(file).map_err(|e| not_archive(format!("not a zip archive ({e})")))?;
+    let names: Vec<String> = zip
+        .file_names()
+        .filter_map(|n| n.ok().map(|n| n.into_owned()))
+        .collect();
+    // The weights decide the directory: the other files are its neighbours
+    // (a sentence-transformers layout has more config.json files deeper).
+    let weights: Vec<&String> = names
+        .iter()
+        .filter(|n| *n == FILES[2] || n.ends_with(&format!("/{}", FILES[2])))
+        .collect();
+    let [weights] = weights.as_slice() else {
+        return Err(not_archive(format!(
+            "it holds {} files named {}, not one",
+            weights.len(),
+            FILES[2]
+        )));
+    };
+    let dir = &weights[..weights.len() - FILES[2].len()];
     let mut files = Vec::new();
     for f in FILES {
-        let matching: Vec<String> = zip
-            .file_names()
-            .filter_map(|n| n.ok().map(|n| n.into_owned()))
-            .filter(|n| n == f || n.ends_with(&format!("/{f}")))
-            .collect();
-        let [entry] = matching.as_slice() else {
-            return Err(not_archive(format!(
-                "it holds {} files named {f}, not one",
-                matching.len()
-            )));
-        };
+        let entry = format!("{dir}{f}");
+        if !names.contains(&entry) {
+            return Err(not_archive(format!("it has no {f} beside {weights}")));
+        }
         let mut z = zip
-            .by_name(entry)
-            .map_err(|e| not_archive(format!("{entry}: {e}")))?;
+            .by_name(&entry)
+            .map_err(|e| not_archive(format!("{entry}: {}", first_line(e))))?;
         if z.size() > MAX_FILE {
             return Err(not_archive(format!("{entry} is too large")));
         }
-        let mut buf = Vec::with_capacity(z.size() as usize);
+        // The header's size may lie: grow as the bytes come, up to the cap.
+        let mut buf = Vec::with_capacity((z.size() as usize).min(64 << 20));
         z.by_ref()
             .take(MAX_FILE)
             .read_to_end(&mut buf)
-            .map_err(|e| not_archive(format!("{entry}: {e}")))?;
+            .map_err(|e| not_archive(format!("{entry}: {}", first_line(e))))?;
         files.push(buf);
     }
     Ok((files, src.to_owned()))
@@ -349,9 +380,10 @@ pub fn install(src: &Path, opts: &InstallOptions) -> Result<ModelInfo, ModelErro
     }
     let digests: Vec<String> = files.iter().map(|f| sha256_hex(f)).collect();
     let embedder = embedder::Embedder::from_bytes(src, &files[0], &files[1], files[2].clone())
-        .map_err(|e| ModelError::NotAModel(e.to_string()))?;
+        .map_err(|e| ModelError::NotAModel(first_line(e)))?;
     let dim = embedder.dim();
     drop(embedder);
+    check_dim(dim)?;
     if let Some(want) = opts.dim
         && want != dim
     {
@@ -416,7 +448,10 @@ impl vault_core::Embed for Model {
         self.info.dim
     }
     fn embed(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>, String> {
-        self.embedder.embed(texts).map_err(|e| e.to_string())
+        self.embedder.embed(texts).map_err(|e| match e {
+            embedder::Error::Embed(why) => first_line(why),
+            e => first_line(e),
+        })
     }
 }
 
@@ -430,7 +465,7 @@ pub fn load_dir(dir: &Path, name: &str) -> Result<Model, ModelError> {
         .try_into()
         .map_err(|_| ModelError::NotAModel(format!("{}: incomplete", dir.display())))?;
     let embedder = embedder::Embedder::from_bytes(dir, &config, &tokenizer, weights)
-        .map_err(|e| ModelError::NotAModel(e.to_string()))?;
+        .map_err(|e| ModelError::NotAModel(first_line(e)))?;
     let info = ModelInfo::of(
         name,
         embedder.dim(),
@@ -463,7 +498,8 @@ pub fn load(name: &str) -> Result<Model, ModelError> {
     }
     let weights = files.pop().unwrap_or_default();
     let embedder = embedder::Embedder::from_bytes(&dir, &files[0], &files[1], weights)
-        .map_err(|e| ModelError::NotAModel(e.to_string()))?;
+        .map_err(|e| ModelError::NotAModel(first_line(e)))?;
+    check_dim(embedder.dim())?;
     if embedder.dim() != info.dim {
         return Err(ModelError::Damaged {
             name: name.into(),

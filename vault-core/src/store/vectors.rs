@@ -78,25 +78,28 @@ impl Store {
     }
 }
 
-/// Store item `item`'s vector of `model` made from `version`, inside a
-/// transaction, replacing the one it had; nothing when the item is gone or
-/// at another version by now. True when stored.
+/// Store the vector of `model` made from item `id` at `version`, at rowid
+/// `item`, inside a transaction, replacing the one it had; nothing when that
+/// item is gone from the row (deleted, its rowid taken by another) or at
+/// another version by now. True when stored.
 pub async fn put_vector(
     tx: &mut sqlx::SqliteConnection,
-    item: i64,
+    (item, id): (i64, &Uuid),
     model: &str,
     version: u64,
     sealed: &[u8],
 ) -> Result<bool> {
     let n = sqlx::query(
         "INSERT INTO vectors (item, model, version, sealed) \
-         SELECT ?1, ?2, ?3, ?4 WHERE EXISTS (SELECT 1 FROM items WHERE rowid = ?1 AND version = ?3) \
+         SELECT ?1, ?2, ?3, ?4 WHERE EXISTS \
+         (SELECT 1 FROM items WHERE rowid = ?1 AND version = ?3 AND id = ?5) \
          ON CONFLICT (item, model) DO UPDATE SET version = excluded.version, sealed = excluded.sealed",
     )
     .bind(item)
     .bind(model)
     .bind(version as i64)
     .bind(sealed)
+    .bind(&id.as_bytes()[..])
     .execute(tx)
     .await?
     .rows_affected();

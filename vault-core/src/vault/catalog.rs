@@ -236,13 +236,17 @@ impl Catalog {
         self.damaged.remove(id);
     }
 
-    /// Set the vectors of live rows (rows gone by now are skipped); false
-    /// when no semantic engine is attached.
-    pub fn put_vectors(&mut self, vectors: &[(i64, &[f32])]) -> bool {
+    /// Set the vectors of live items at their rows (an item gone by now,
+    /// or whose row another item took, is skipped); false when no semantic
+    /// engine is attached.
+    pub fn put_vectors(&mut self, vectors: &[(i64, Uuid, &[f32])]) -> bool {
         let Some(engine) = self.vectors.as_mut() else {
             return false;
         };
-        for (rowid, v) in vectors {
+        for (rowid, id, v) in vectors {
+            if self.by_id.get(id) != Some(rowid) {
+                continue;
+            }
             if let Some(&g) = self.rows.get(rowid) {
                 engine.put(*rowid, g, &self.views.seeing(g), v);
             }

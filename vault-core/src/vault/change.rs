@@ -180,10 +180,10 @@ impl UnlockedVault {
         st.add_items(&placed);
         match &inline {
             Some((sem, vectors)) if self.is_attached(sem) => {
-                let pairs: Vec<(i64, &[f32])> = placed
+                let pairs: Vec<(i64, Uuid, &[f32])> = placed
                     .iter()
                     .zip(vectors)
-                    .map(|((r, _), v)| (*r, v.as_slice()))
+                    .map(|((r, i), v)| (*r, i.id, v.as_slice()))
                     .collect();
                 st.put_vectors(&pairs);
             }
@@ -203,7 +203,7 @@ impl UnlockedVault {
         vector: &[f32],
     ) -> Result<()> {
         let blob = self.seal_vector(item, model, vector)?;
-        store::put_vector(tx, rowid, model, item.version, &blob).await?;
+        store::put_vector(tx, (rowid, &item.id), model, item.version, &blob).await?;
         Ok(())
     }
 

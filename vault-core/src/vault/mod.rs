@@ -256,6 +256,7 @@ impl Vault {
             guard,
             synced_at: std::sync::Mutex::new(std::time::Instant::now()),
             warnings: Vec::new(),
+            retired: std::sync::atomic::AtomicBool::new(false),
         };
         if let Some(w) = vault.settle_guard(&check).await? {
             vault.warnings.push(w);

@@ -36,6 +36,7 @@ impl UnlockedVault {
         let filtered = filter.namespace.is_some() || !filter.tags.is_empty();
         let hits = self
             .search_where(
+                b"owner",
                 query,
                 mode,
                 limit,
@@ -64,7 +65,9 @@ impl UnlockedVault {
         let test = |id: u32, _: &GroupKey| results.get(id as usize).copied().unwrap_or(false);
         let universe = universe.map_or(Universe::All, Universe::Groups);
         let hits = self
-            .search_where(query, mode, limit, Some(&test), |_| Some(universe))
+            .search_where(b"groups", query, mode, limit, Some(&test), |_| {
+                Some(universe)
+            })
             .await?;
         Ok(hits.unwrap_or_default())
     }
@@ -73,6 +76,7 @@ impl UnlockedVault {
     /// passes `wanted`; `None` when there is no such view.
     pub(super) async fn search_view_where(
         &self,
+        reader: &[u8],
         query: &str,
         mode: Option<SearchMode>,
         limit: usize,
@@ -80,10 +84,13 @@ impl UnlockedVault {
         universe: impl FnOnce(&Catalog) -> Option<Universe<'static>>,
     ) -> Result<Option<Vec<SearchHit>>> {
         match wanted {
-            None => self.search_where(query, mode, limit, None, universe).await,
+            None => {
+                self.search_where(reader, query, mode, limit, None, universe)
+                    .await
+            }
             Some(w) => {
                 let test = |_: u32, g: &GroupKey| w(g);
-                self.search_where(query, mode, limit, Some(&test), universe)
+                self.search_where(reader, query, mode, limit, Some(&test), universe)
                     .await
             }
         }
@@ -94,6 +101,7 @@ impl UnlockedVault {
     /// once per group met among the candidates.
     async fn search_where<'u>(
         &self,
+        reader: &[u8],
         query: &str,
         mode: Option<SearchMode>,
         limit: usize,
@@ -110,7 +118,7 @@ impl UnlockedVault {
         let mode = self.resolve_mode(mode)?;
         let vector = match mode {
             SearchMode::Lexical => None,
-            _ => self.query_vector(query).await?,
+            _ => self.query_vector(reader, query).await?,
         };
         let hits = {
             let st = self.state.read().await;
@@ -149,7 +157,11 @@ impl UnlockedVault {
                 _ => st.index.search(&q, wide, view),
             };
             let semantic = match (&vector, &st.vectors) {
-                (Some(v), Some(engine)) => engine.search(v, wide, view),
+                // Only with the vector of the engine's own model (one
+                // attached while this query was embedded has another).
+                (Some((sem, v)), Some(engine)) if self.is_attached(sem) => {
+                    engine.search(v, wide, view)
+                }
                 _ => Vec::new(),
             };
             rank(mode, lexical, semantic, limit)

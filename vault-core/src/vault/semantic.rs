@@ -8,8 +8,13 @@
 //!   model it names; a row is only written if the item is still at that
 //!   version, so an edit racing the background work never gets a stale
 //!   vector. Edits delete an item's vectors in the edit's transaction.
-//! - Embedding runs outside every lock; only the commit of a batch takes
-//!   the writer lock, so reads and writes go on while a vault is embedded.
+//! - Background embedding runs outside every lock; only the commit of a
+//!   batch takes the writer lock, so reads and writes go on while a vault
+//!   is embedded. (A change of at most [`EMBED_INLINE_MAX`] items is
+//!   embedded under its writer lock, to commit with its vectors.)
+//! - A retired vault (locked, or rekeyed away) commits no more vectors.
+//! - The query cache is per reader (the owner, or a client's view), so no
+//!   reader can time another's queries.
 //! - Each live item has at most one vector per model (the table's key), and
 //!   a batch that was committed is never embedded again: after a kill,
 //!   work resumes with the items that have none.
@@ -64,6 +69,9 @@ struct QueryCache {
     order: VecDeque<[u8; 32]>,
 }
 
+/// A query's vector and the attached model that made it.
+pub(super) type QueryVector = (Arc<Semantic>, Arc<Zeroizing<Vec<f32>>>);
+
 /// Where background embedding stands.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct EmbedProgress {
@@ -103,6 +111,7 @@ pub(super) async fn run_model(
     texts: Vec<Zeroizing<String>>,
 ) -> Result<Vec<Vec<f32>>> {
     let m = model.clone();
+    let count = texts.len();
     let out = tokio::task::spawn_blocking(move || {
         let refs: Vec<&str> = texts.iter().map(|t| t.as_str()).collect();
         m.embed(&refs)
@@ -110,6 +119,12 @@ pub(super) async fn run_model(
     .await
     .map_err(|_| Error::Embed("the embedding thread failed".into()))?
     .map_err(Error::Embed)?;
+    if out.len() != count {
+        return Err(Error::Embed(format!(
+            "the model gave {} vectors for {count} texts",
+            out.len()
+        )));
+    }
     if out.iter().any(|v| v.len() != model.dim()) {
         return Err(Error::Embed(format!(
             "the model made vectors that do not have its {} dimensions",
@@ -185,10 +200,6 @@ impl UnlockedVault {
                 "vectors failed authentication; they will be made again"
             );
         }
-        let mut st = self.state.write().await;
-        st.vectors = Some(engine);
-        st.refresh_vector_views();
-        drop(st);
         let semantic = Arc::new(Semantic {
             model,
             wanted: Arc::new(Notify::new()),
@@ -196,7 +207,13 @@ impl UnlockedVault {
             cache: Mutex::new(QueryCache::default()),
         });
         semantic.wanted.notify_one();
+        // Engine and model change together, under the catalog's lock: a
+        // search checks there that its query vector is the engine's model's.
+        let mut st = self.state.write().await;
+        st.vectors = Some(engine);
+        st.refresh_vector_views();
         *self.semantic.write().unwrap_or_else(|p| p.into_inner()) = Some(semantic);
+        drop(st);
         Ok(())
     }
 
@@ -204,11 +221,12 @@ impl UnlockedVault {
     /// (they stay sealed on disk).
     pub async fn detach_model(&self) {
         let _writer = self.writer.lock().await;
+        let mut st = self.state.write().await;
         self.semantic
             .write()
             .unwrap_or_else(|p| p.into_inner())
             .take();
-        self.state.write().await.vectors = None;
+        st.vectors = None;
     }
 
     /// The attached model's id and dimension.
@@ -243,6 +261,9 @@ impl UnlockedVault {
         let Some(sem) = self.semantic() else {
             return Ok(0);
         };
+        if self.is_retired() {
+            return Ok(0);
+        }
         let todo = {
             let failed = sem.failed.lock().unwrap_or_else(|p| p.into_inner()).clone();
             self.state.read().await.unembedded(max, &failed)
@@ -333,11 +354,16 @@ impl UnlockedVault {
             sealed.push((*rowid, item.version, blob));
         }
         let _writer = self.writer.lock().await;
+        // A lock or rekey took this vault away while the batch was made:
+        // nothing more is written under its keys (the next unlock redoes it).
+        if self.is_retired() {
+            return Ok(());
+        }
         let mut tx = self.store.begin().await?;
         let mut stored = Vec::with_capacity(sealed.len());
-        for ((rowid, version, blob), (_, _, v)) in sealed.iter().zip(pairs) {
-            if store::put_vector(&mut tx, *rowid, model, *version, blob).await? {
-                stored.push((*rowid, v.as_slice()));
+        for ((rowid, version, blob), (_, item, v)) in sealed.iter().zip(pairs) {
+            if store::put_vector(&mut tx, (*rowid, &item.id), model, *version, blob).await? {
+                stored.push((*rowid, item.id, v.as_slice()));
             }
         }
         self.finish(tx).await?;
@@ -347,16 +373,22 @@ impl UnlockedVault {
         Ok(())
     }
 
-    /// The query's vector, from the cache when it was asked recently.
+    /// The query's vector and the model that made it, from the cache when
+    /// `reader` (the owner, or a client's view) asked it recently.
     pub(super) async fn query_vector(
         &self,
+        reader: &[u8],
         text: &str,
-    ) -> Result<Option<Arc<Zeroizing<Vec<f32>>>>> {
+    ) -> Result<Option<QueryVector>> {
         let Some(sem) = self.semantic() else {
             return Ok(None);
         };
+        let mut ctx = ring::digest::Context::new(&ring::digest::SHA256);
+        ctx.update(&(reader.len() as u64).to_be_bytes());
+        ctx.update(reader);
+        ctx.update(text.as_bytes());
         let mut key = [0u8; 32];
-        key.copy_from_slice(ring::digest::digest(&ring::digest::SHA256, text.as_bytes()).as_ref());
+        key.copy_from_slice(ctx.finish().as_ref());
         if let Some(v) = sem
             .cache
             .lock()
@@ -364,7 +396,7 @@ impl UnlockedVault {
             .map
             .get(&key)
         {
-            return Ok(Some(v.clone()));
+            return Ok(Some((sem.clone(), v.clone())));
         }
         let mut v = run_model(&sem.model, vec![Zeroizing::new(text.to_owned())]).await?;
         let v = Arc::new(Zeroizing::new(v.remove(0)));
@@ -377,7 +409,8 @@ impl UnlockedVault {
                 cache.map.remove(&old);
             }
         }
-        Ok(Some(v))
+        drop(cache);
+        Ok(Some((sem, v)))
     }
 
     /// Vectors for items a change set is about to commit, made before it

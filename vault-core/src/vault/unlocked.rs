@@ -56,6 +56,8 @@ pub struct UnlockedVault {
     /// What unlock found wrong with the vault's state (a rollback), for
     /// `status` to show.
     pub(super) warnings: Vec<String>,
+    /// Set when the vault is locked or rekeyed away (see [`UnlockedVault::retire`]).
+    pub(super) retired: std::sync::atomic::AtomicBool,
 }
 
 impl UnlockedVault {
@@ -67,6 +69,18 @@ impl UnlockedVault {
     /// The store (for maintenance and checks).
     pub fn store(&self) -> &Store {
         &self.store
+    }
+
+    /// Mark the vault as taken away (locked, or replaced by a rekey): the
+    /// background work commits nothing more under its keys.
+    pub fn retire(&self) {
+        self.retired
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// True once [`UnlockedVault::retire`] was called.
+    pub fn is_retired(&self) -> bool {
+        self.retired.load(std::sync::atomic::Ordering::SeqCst)
     }
 
     /// Wait for writes in flight and hold off new ones until the guard drops

@@ -213,7 +213,7 @@ impl UnlockedVault {
         limit: usize,
         wanted: Option<&SearchFilter<'_>>,
     ) -> Result<Option<Vec<SearchHit>>> {
-        self.search_view_where(query, mode, limit, wanted, |st| {
+        self.search_view_where(key, query, mode, limit, wanted, |st| {
             st.views.find(key).map(Universe::View)
         })
         .await
