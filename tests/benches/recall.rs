@@ -60,6 +60,15 @@ impl Score {
     }
 }
 
+/// Question `q` asked with `ctxvault search --mode MODE --limit N --json`.
+fn ask(env: &Env, q: &Value, mode: &str, limit: usize) -> Value {
+    let limit = limit.to_string();
+    let question = q["question"].as_str().unwrap();
+    env.json(&[
+        "search", question, "--mode", mode, "--limit", &limit, "--json",
+    ])
+}
+
 fn main() {
     let dir = std::env::var_os("CTXVAULT_RECALL_DIR")
         .map(std::path::PathBuf::from)
@@ -123,15 +132,7 @@ fn main() {
             let mut line =
                 serde_json::json!({ "id": q["id"], "type": q["type"], "answers": q["answers"] });
             for mode in ["lexical", "semantic"] {
-                let hits = env.json(&[
-                    "search",
-                    q["question"].as_str().unwrap(),
-                    "--mode",
-                    mode,
-                    "--limit",
-                    "50",
-                    "--json",
-                ]);
+                let hits = ask(&env, q, mode, 50);
                 let ranked: Vec<Value> = hits
                     .as_array()
                     .unwrap()
@@ -152,15 +153,7 @@ fn main() {
         let mut scores: HashMap<String, Score> = HashMap::new();
         let mut all = Score::default();
         for q in &questions {
-            let hits = env.json(&[
-                "search",
-                q["question"].as_str().unwrap(),
-                "--mode",
-                mode,
-                "--limit",
-                "10",
-                "--json",
-            ]);
+            let hits = ask(&env, q, mode, 10);
             let ranked: Vec<String> = hits
                 .as_array()
                 .unwrap()

@@ -540,3 +540,42 @@ fn hidden_items_change_nothing_in_any_mode() {
         assert!(seen > 0);
     }
 }
+
+/// Rekey reseals the vectors under the new key: they open after it, and
+/// nothing is embedded again.
+#[tokio::test]
+async fn rekey_reseals_vectors() {
+    let env = Env::new();
+    env.init().install_model();
+    let tea = env.add(&["--ns", "profile", TEA]);
+    distractors(&env);
+    env.ok(&["stop"]);
+    env.wait_agent_gone();
+    let before = vector_blobs(&env).await;
+    assert_eq!(before.len(), 6);
+    env.ok(&["rekey"]);
+    env.ok(&["stop"]);
+    env.wait_agent_gone();
+    let after = vector_blobs(&env).await;
+    assert_eq!(after.len(), 6, "every vector kept");
+    for (b, a) in before.iter().zip(&after) {
+        assert_eq!(b.0, a.0);
+        assert_ne!(b.1, a.1, "resealed under the new key");
+    }
+    env.ok(&["unlock"]);
+    let s = env.status();
+    assert_eq!(s["model"]["embedded"], 6, "nothing to embed again: {s}");
+    let log = std::fs::read_to_string(env.vault.join("agent.log")).unwrap();
+    assert!(!log.contains("vectors failed authentication"), "{log}");
+    let hits = env.json(&[
+        "search", QUESTION, "--mode", "semantic", "--json", "--limit", "1",
+    ]);
+    assert_eq!(ids(&hits), vec![tea]);
+}
+
+async fn vector_blobs(env: &Env) -> Vec<(i64, Vec<u8>)> {
+    sqlx::query_as("SELECT item, sealed FROM vectors ORDER BY item")
+        .fetch_all(&mut db(env).await)
+        .await
+        .unwrap()
+}
