@@ -20,6 +20,13 @@ use std::process::ExitCode;
 
 use clap::{CommandFactory, FromArgMatches, Parser};
 
+/// Every heap block is wiped as it is freed: the agent's request and answer
+/// buffers, the HTTP stack's read buffers and the parser's scratch copies
+/// hold passphrases, tokens and item text that no `Zeroizing` type reaches.
+#[global_allocator]
+static ALLOC: zalloc::ZeroizingAlloc<std::alloc::System> =
+    zalloc::ZeroizingAlloc(std::alloc::System);
+
 /// ctxvault keeps your AI context in one encrypted vault that you own, and
 /// decides which slices each AI client may see.
 #[derive(Parser)]

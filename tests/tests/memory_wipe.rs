@@ -1,10 +1,10 @@
 //! While unlocked, the key pages are locked against swapping; after `lock`,
-//! the agent's memory holds neither the master key nor the
-//! passphrase (its environment included): read from `/proc/<agent>/mem` as
-//! root can (the agent is not dumpable, so another process of the user
-//! cannot read it at all). The index wipes its words on lock; copies of
-//! item text in freed transport buffers are not yet covered (see
-//! docs/ARCHITECTURE.md, threat model).
+//! the agent's memory holds neither the master key nor the passphrase (its
+//! environment included) nor the text of an item a client read: read from
+//! `/proc/<agent>/mem` as root can (the agent is not dumpable, so another
+//! process of the user cannot read it at all). The index wipes its words on
+//! lock, and the binary's allocator wipes every block it frees, transport
+//! buffers included.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -28,8 +28,9 @@ async fn master_key(env: &Env) -> Vec<u8> {
     age::decrypt(&id, &wrapped).unwrap()
 }
 
-/// Every readable mapping of `pid`, or None when the kernel refuses.
-fn memory(pid: i32) -> Option<Vec<u8>> {
+/// Every readable mapping of `pid` with its `maps` line, or None when the
+/// kernel refuses.
+fn memory(pid: i32) -> Option<Vec<(String, Vec<u8>)>> {
     let maps = std::fs::read_to_string(format!("/proc/{pid}/maps")).ok()?;
     let mut mem = std::fs::File::open(format!("/proc/{pid}/mem")).ok()?;
     let mut all = Vec::new();
@@ -46,14 +47,28 @@ fn memory(pid: i32) -> Option<Vec<u8>> {
         );
         let mut buf = vec![0u8; (b - a) as usize];
         if mem.seek(SeekFrom::Start(a)).is_ok() && mem.read_exact(&mut buf).is_ok() {
-            all.extend_from_slice(&buf);
+            all.push((line.to_owned(), buf));
         }
     }
     Some(all)
 }
 
 fn count(hay: &[u8], needle: &[u8]) -> usize {
-    hay.windows(needle.len()).filter(|w| *w == needle).count()
+    memchr::memmem::find_iter(hay, needle).count()
+}
+
+/// How many copies of `needle` the mappings hold, and in which mappings.
+fn find(maps: &[(String, Vec<u8>)], needle: &[u8]) -> (usize, Vec<String>) {
+    let mut total = 0;
+    let mut at = Vec::new();
+    for (line, bytes) in maps {
+        let n = count(bytes, needle);
+        if n > 0 {
+            total += n;
+            at.push(format!("{n} in {line}"));
+        }
+    }
+    (total, at)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -87,17 +102,19 @@ async fn lock_leaves_neither_the_master_key_nor_the_passphrase_in_memory() {
         return;
     };
     assert!(
-        count(&before, b"zqxmembody") > 0,
+        find(&before, b"zqxmembody").0 > 0,
         "the scan sees the unlocked vault"
     );
     env.ok(&["lock"]);
     let after = memory(pid).unwrap();
-    assert_eq!(count(&after, &key), 0, "the master key is still in memory");
-    assert_eq!(
-        count(&after, PASS.as_bytes()),
-        0,
-        "the passphrase is still in memory"
-    );
+    let (keys, at) = find(&after, &key);
+    assert_eq!(keys, 0, "the master key is still in memory: {at:?}");
+    let (passes, at) = find(&after, PASS.as_bytes());
+    assert_eq!(passes, 0, "the passphrase is still in memory: {at:?}");
+    let (texts, at) = find(&after, b"zqxmembody");
+    assert_eq!(texts, 0, "item text is still in memory: {at:?}");
+    let (titles, at) = find(&after, b"zqxmemtitle");
+    assert_eq!(titles, 0, "an item title is still in memory: {at:?}");
     let environ = std::fs::read(format!("/proc/{pid}/environ")).unwrap();
     assert_eq!(
         count(&environ, PASS.as_bytes()),
