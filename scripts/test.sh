@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Run every test on a fresh machine: install what the tests use beyond Rust
 # (Debian's `age`, `gnome-keyring`, `libsecret-tools` and `nodejs`, the
-# official MCP Python SDK in a virtual environment under target/,
+# official MCP, OpenAI and Anthropic Python SDKs in a virtual environment
+# under target/,
 # Anthropic's `mcpb` from npm under target/), then
 # `cargo test --workspace`, which builds the `ctxvault` binary and runs the
 # unit, property and end-to-end tests against it.
@@ -34,6 +35,12 @@ if [ ! -x "$VENV/bin/python" ]; then
 fi
 if ! "$VENV/bin/python" -c "import mcp" >/dev/null 2>&1; then
     "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check "mcp==2.3.0"
+fi
+# The provider proxy's tests drive it with the official OpenAI and Anthropic
+# Python SDKs.
+if ! "$VENV/bin/python" -c "import openai, anthropic" >/dev/null 2>&1; then
+    "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check \
+        "openai==3.57.0" "anthropic==2.15.0"
 fi
 export CTXVAULT_TEST_PYTHON="$PWD/$VENV/bin/python"
 

@@ -3,13 +3,15 @@
 //!
 //! ```toml
 //! http = "127.0.0.1:7410"   # serve MCP over HTTP at every agent start
-//! allow_remote = false      # allow a non-loopback http address
+//! proxy = "127.0.0.1:7411"  # serve the provider proxy at every agent start
+//! allow_remote = false      # allow a non-loopback http or proxy address
 //! lock_after = "30m"        # idle auto-lock; "0" disables
 //! output = "text"           # or "json": as if --json were given
 //! notify = true             # a desktop notification when a client finds the vault locked
 //! ```
 //!
 //! A flag or environment variable (`--http`/`CTXVAULT_HTTP`,
+//! `--proxy`/`CTXVAULT_PROXY`,
 //! `--lock-after`/`CTXVAULT_LOCK_AFTER`, `--json`) wins over the file.
 
 use std::path::{Path, PathBuf};
@@ -38,7 +40,9 @@ pub enum Output {
 pub struct Config {
     /// Serve MCP over HTTP here at every agent start.
     pub http: Option<std::net::SocketAddr>,
-    /// Allow `http` on a non-loopback address.
+    /// Serve the provider proxy here at every agent start.
+    pub proxy: Option<std::net::SocketAddr>,
+    /// Allow `http` or `proxy` on a non-loopback address.
     #[serde(default)]
     pub allow_remote: bool,
     /// Idle auto-lock (`30m`, `2h`; `0` disables).
@@ -95,19 +99,21 @@ impl Config {
                 .map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1)
                 .unwrap_or(1);
             anyhow!(
-                "{}:{line}: {}; the keys are http, allow_remote, lock_after, output and notify (see `ctxvault config`)",
+                "{}:{line}: {}; the keys are http, proxy, allow_remote, lock_after, output and notify (see `ctxvault config`)",
                 path.display(),
                 e.message().trim().replace('\n', " ")
             )
         })?;
-        if let Some(a) = config.http
-            && !a.ip().is_loopback()
-            && !config.allow_remote
-        {
-            bail!(
-                "{}: http = \"{a}\" is not a loopback address: other machines could reach it; set allow_remote = true if you mean it",
-                path.display()
-            );
+        for (key, addr) in [("http", config.http), ("proxy", config.proxy)] {
+            if let Some(a) = addr
+                && !a.ip().is_loopback()
+                && !config.allow_remote
+            {
+                bail!(
+                    "{}: {key} = \"{a}\" is not a loopback address: other machines could reach it; set allow_remote = true if you mean it",
+                    path.display()
+                );
+            }
         }
         config.path = Some(path);
         Ok(config)

@@ -200,6 +200,29 @@ ctxvault http on 127.0.0.1:0                   # any free port
 ctxvault http status
 ctxvault http off",
     ),
+    (
+        &["provider"],
+        "printenv OPENAI_API_KEY | ctxvault provider add openai --kind openai --url https://api.openai.com/v1 --key-stdin
+ctxvault provider add local --kind ollama --url http://127.0.0.1:11434
+ctxvault provider route my-app openai         # my-app's requests go to openai
+ctxvault provider ls",
+    ),
+    (
+        &["provider", "add"],
+        "printenv OPENAI_API_KEY | ctxvault provider add openai --kind openai --url https://api.openai.com/v1 --key-stdin
+ctxvault provider add claude --kind anthropic --url https://api.anthropic.com --key-env ANTHROPIC_API_KEY
+ctxvault provider add openrouter --kind openai --url https://openrouter.ai/api/v1 --key-env OPENROUTER_API_KEY
+ctxvault provider add local --kind ollama --url http://127.0.0.1:11434",
+    ),
+    (&["provider", "ls"], "ctxvault provider ls\nctxvault provider ls --json"),
+    (&["provider", "rm"], "ctxvault provider rm openrouter"),
+    (&["provider", "set-default"], "ctxvault provider set-default local"),
+    (
+        &["provider", "route"],
+        "ctxvault provider route my-app openrouter     # switch my-app's provider; nothing changes in the app
+ctxvault provider route my-app default        # back to the default provider
+ctxvault provider route my-app --context profile --fail-closed on",
+    ),
     (&["http", "on"], "ctxvault http on\nctxvault http on 127.0.0.1:7411"),
     (&["http", "off"], "ctxvault http off"),
     (&["http", "status"], "ctxvault http status --json"),

@@ -67,6 +67,8 @@ pub trait ClientView: Send + Sync + 'static {
     fn profile(&self, tool: &'static str, q: ProfileQuery) -> ViewFuture<'_, Profile>;
     /// Store (with `write`) or propose (with `propose`) a new item.
     fn remember(&self, tool: &'static str, r: RememberRequest) -> ViewFuture<'_, Remembered>;
+    /// The context to hand a model with a request (see [`ContextQuery`]).
+    fn context(&self, tool: &'static str, q: ContextQuery) -> ViewFuture<'_, Profile>;
 }
 
 /// A view call as it travels between processes: one variant per
@@ -90,6 +92,8 @@ pub enum ClientCall {
     Profile(ProfileQuery),
     /// [`ClientView::remember`].
     Remember(RememberRequest),
+    /// [`ClientView::context`].
+    Context(ContextQuery),
 }
 
 /// A query with its answer type.
@@ -122,6 +126,7 @@ view_calls! {
     ActionsQuery => Actions: Vec<Action>,
     ProfileQuery => Profile: Profile,
     RememberRequest => Remember: Remembered,
+    ContextQuery => Context: Profile,
 }
 
 /// What kind of failure a view call met.

@@ -184,6 +184,24 @@ pub struct AccessQuery {}
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct ActionsQuery {}
 
+/// The context a door hands a model along with a request: the client's
+/// profile and preferences and, unless `profile_only`, the best matches for
+/// the user's message. Answered as a [`Profile`]; audited as `inject`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ContextQuery {
+    /// The user's latest message (at most [`crate::MAX_QUERY_CHARS`]).
+    #[serde(default)]
+    pub message: Option<String>,
+    /// The profile and preferences only.
+    #[serde(default)]
+    pub profile_only: bool,
+    /// Most matches for the message.
+    pub limit: usize,
+    /// Where the context goes (such as `provider openai, model gpt-4o`),
+    /// for the audit log.
+    pub destination: String,
+}
+
 /// The client's profile, and matches for a topic.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct ProfileQuery {

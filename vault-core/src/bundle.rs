@@ -137,7 +137,9 @@ impl Contents {
                 }),
                 PolicyRecord::Grant(g) => c.grants.push(g.clone().into()),
                 PolicyRecord::Deny(d) => c.denies.push(d.clone().into()),
-                PolicyRecord::Pending(_) => {}
+                // Proposals are not the user's yet; providers hold API keys
+                // and routes name them: neither leaves in a bundle.
+                PolicyRecord::Pending(_) | PolicyRecord::Provider(_) | PolicyRecord::Route(_) => {}
             }
         }
         c.clients.sort_by(|a, b| a.name.cmp(&b.name));

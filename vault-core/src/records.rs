@@ -24,7 +24,16 @@
 //!   expires?, redact[], created_at}`;
 //! - `deny`: `{id, client, scope, created_at}`;
 //! - `pending`: `{id, client, created_at, namespace, kind, title?, body,
-//!   tags[]}` (a client's proposal waiting for review).
+//!   tags[]}` (a client's proposal waiting for review);
+//! - `provider`: `{id, name, kind, url, key?, default, created_at}` (a model
+//!   provider for the proxy, `kind` one of `openai`, `anthropic`, `ollama`;
+//!   its API key exists only here, sealed);
+//! - `route`: `{id, client, provider?, context, fail_closed, created_at}`
+//!   (a client's provider and context for the proxy; `context` one of
+//!   `full`, `profile`, `off`).
+//!
+//! A kind this ctxvault does not know is a format error asking for an
+//! upgrade, not an integrity failure.
 //!
 //! Times are RFC 3339 in policy records.
 //!
@@ -49,7 +58,9 @@ use crate::item::{Item, Kind, Namespace, Tag};
 use crate::seal::{self, Sealer};
 use crate::store::ItemRow;
 
+mod provider;
 mod vector;
+pub use provider::{ContextMode, ProviderKind, ProviderRecord, RouteRecord};
 pub use vector::{MAX_DIM, VECTOR_VERSION, open_vector, seal_vector};
 
 /// Version of the item payload format.
@@ -327,6 +338,10 @@ pub enum PolicyRecord {
     Deny(DenyRecord),
     /// A proposal waiting for review.
     Pending(PendingRecord),
+    /// A model provider for the proxy.
+    Provider(ProviderRecord),
+    /// A client's route through the proxy.
+    Route(RouteRecord),
 }
 
 /// The plaintext envelope of a policy record (see the module's Format).
@@ -346,6 +361,8 @@ impl PolicyRecord {
             PolicyRecord::Grant(g) => g.id,
             PolicyRecord::Deny(d) => d.id,
             PolicyRecord::Pending(p) => p.id,
+            PolicyRecord::Provider(p) => p.id,
+            PolicyRecord::Route(r) => r.id,
         }
     }
 
@@ -359,6 +376,8 @@ impl PolicyRecord {
             PolicyRecord::Grant(g) => ("grant", serde_json::to_value(g).map_err(enc)?),
             PolicyRecord::Deny(d) => ("deny", serde_json::to_value(d).map_err(enc)?),
             PolicyRecord::Pending(p) => ("pending", serde_json::to_value(p).map_err(enc)?),
+            PolicyRecord::Provider(p) => ("provider", serde_json::to_value(p).map_err(enc)?),
+            PolicyRecord::Route(r) => ("route", serde_json::to_value(r).map_err(enc)?),
         };
         let env = Envelope {
             v: Some(POLICY_RECORD_VERSION),
@@ -386,7 +405,15 @@ impl PolicyRecord {
             "pending" => {
                 PolicyRecord::Pending(serde_json::from_value(env.data).map_err(|_| bad())?)
             }
-            _ => return Err(bad()),
+            "provider" => {
+                PolicyRecord::Provider(serde_json::from_value(env.data).map_err(|_| bad())?)
+            }
+            "route" => PolicyRecord::Route(serde_json::from_value(env.data).map_err(|_| bad())?),
+            other => {
+                return Err(Error::Format(format!(
+                    "policy record {id} is of kind {other:?}, which this ctxvault does not know; upgrade ctxvault"
+                )));
+            }
         };
         if rec.id() != id {
             return Err(bad());

@@ -32,6 +32,10 @@ pub(crate) struct Agent {
     pub socket: PathBuf,
     /// MCP over HTTP, while open.
     pub http: Mutex<Option<crate::doors::HttpDoor>>,
+    /// The provider proxy, while open.
+    pub proxy: Mutex<Option<crate::doors::HttpDoor>>,
+    /// Who may use the proxy and where it sends them (kept while locked).
+    pub proxy_table: Mutex<Arc<crate::proxy::Table>>,
     /// Cancelled when the agent stops: ends every door's sessions.
     pub doors: tokio_util::sync::CancellationToken,
     /// The agent itself, for the doors it opens while running.
@@ -187,8 +191,18 @@ impl Agent {
     ) -> Result<crate::protocol::ImportSummary, ApiError> {
         let session = self.owner_session()?;
         let result = session.import(opts, parsed).await;
-        *lock(&self.tokens) = session.token_table().await;
+        self.refresh_tables(&session).await;
         result
+    }
+
+    /// Refresh the token and proxy route tables from `session`'s policy.
+    async fn refresh_tables(&self, session: &Session) {
+        let (tokens, table) = {
+            let st = session.policy.read().await;
+            (st.token_table(), crate::proxy::Table::of(&st))
+        };
+        *lock(&self.tokens) = tokens;
+        *lock(&self.proxy_table) = Arc::new(table);
     }
 
     fn touch(&self) {
@@ -198,7 +212,7 @@ impl Agent {
     /// Put `session` in place and refresh the token table from it. Called
     /// with the gate held.
     async fn install(&self, session: Session) {
-        *lock(&self.tokens) = session.token_table().await;
+        self.refresh_tables(&session).await;
         let session = Arc::new(session);
         self.use_model(&session).await;
         *lock(&self.vault) = Some(session);
@@ -249,7 +263,7 @@ impl Agent {
                 let session = self.unlocked()?;
                 let result = session.handle_vault(r).await;
                 if changes_clients {
-                    *lock(&self.tokens) = session.token_table().await;
+                    self.refresh_tables(&session).await;
                 }
                 result
             }
@@ -363,6 +377,7 @@ impl Agent {
             pid: std::process::id(),
             lock_after_secs: self.lock_after.map(|d| d.as_secs()),
             http: self.http_url(),
+            proxy: self.proxy_url(),
             pending,
             warnings,
             model: self.model_status(unlocked.as_ref()).await,

@@ -128,6 +128,10 @@ impl ClientView for SocketView {
     fn remember(&self, tool: &'static str, r: RememberRequest) -> ViewFuture<'_, Remembered> {
         self.ask(Some(tool), r)
     }
+
+    fn context(&self, tool: &'static str, q: ContextQuery) -> ViewFuture<'_, Profile> {
+        self.ask(Some(tool), q)
+    }
 }
 
 /// Serve the MCP protocol on stdin/stdout until the client hangs up.

@@ -1,5 +1,6 @@
-//! The doors the agent opens and closes while it runs (MCP over HTTP), so
-//! `ctxvault http on|off` needs no restart, which would lock the vault.
+//! The doors the agent serves over HTTP: MCP over HTTP, which it opens and
+//! closes while it runs (so `ctxvault http on|off` needs no restart, which
+//! would lock the vault), and the provider proxy.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -58,18 +59,52 @@ impl Agent {
         self.serve_in(&mut slot, tcp, config)
     }
 
-    /// Start the door on `tcp` and put it in `slot` (the agent's, locked).
+    /// The provider proxy's base URL, when served.
+    pub(crate) fn proxy_url(&self) -> Option<String> {
+        lock(&self.proxy).as_ref().map(|d| d.url.clone())
+    }
+
+    /// Serve the provider proxy on `tcp` (bound from `config`) until the
+    /// agent stops; returns its base URL.
+    pub(crate) fn serve_proxy(
+        self: &Arc<Self>,
+        tcp: std::net::TcpListener,
+        config: HttpConfig,
+    ) -> std::io::Result<String> {
+        let mut slot = lock(&self.proxy);
+        self.serve_door(&mut slot, tcp, config, Door::Proxy)
+    }
+
+    /// Start MCP over HTTP on `tcp` and put it in `slot` (the agent's, locked).
     fn serve_in(
         self: &Arc<Self>,
         slot: &mut Option<HttpDoor>,
         tcp: std::net::TcpListener,
         config: HttpConfig,
     ) -> std::io::Result<String> {
-        let url = format!("http://{}{}", tcp.local_addr()?, crate::http::MCP_PATH);
+        self.serve_door(slot, tcp, config, Door::Mcp)
+    }
+
+    fn serve_door(
+        self: &Arc<Self>,
+        slot: &mut Option<HttpDoor>,
+        tcp: std::net::TcpListener,
+        config: HttpConfig,
+        door: Door,
+    ) -> std::io::Result<String> {
+        let addr = tcp.local_addr()?;
+        let url = match door {
+            Door::Mcp => format!("http://{addr}{}", crate::http::MCP_PATH),
+            Door::Proxy => format!("http://{addr}"),
+        };
         tcp.set_nonblocking(true)?;
         let tcp = tokio::net::TcpListener::from_std(tcp)?;
         let cancel = self.doors.child_token();
-        let app = crate::http::router(AgentHandle(self.clone()), &config, cancel.clone());
+        let handle = AgentHandle(self.clone());
+        let app = match door {
+            Door::Mcp => crate::http::router(handle, &config, cancel.clone()),
+            Door::Proxy => crate::proxy::router(handle, &config),
+        };
         let stopped = cancel.clone();
         let task = tokio::spawn(async move {
             axum::serve(tcp, app)
@@ -84,7 +119,10 @@ impl Agent {
         }) {
             old.cancel.cancel();
         }
-        tracing::info!(%url, "MCP over HTTP");
+        match door {
+            Door::Mcp => tracing::info!(%url, "MCP over HTTP"),
+            Door::Proxy => tracing::info!(%url, "provider proxy"),
+        }
         Ok(url)
     }
 
@@ -114,19 +152,38 @@ impl Agent {
 
     /// Close MCP over HTTP, ending its sessions; false when none was open.
     pub(crate) async fn close_http(&self) -> bool {
-        let Some(door) = lock(&self.http).take() else {
-            return false;
-        };
-        door.cancel.cancel();
-        let abort = door.task.abort_handle();
-        // Sessions' event streams end with the token; give them a moment.
-        if tokio::time::timeout(Duration::from_secs(2), door.task)
-            .await
-            .is_err()
-        {
-            abort.abort();
-        }
-        tracing::info!(url = %door.url, "MCP over HTTP closed");
-        true
+        let door = lock(&self.http).take();
+        close(door).await
     }
+
+    /// Close the provider proxy (when the agent stops).
+    pub(crate) async fn close_proxy(&self) -> bool {
+        let door = lock(&self.proxy).take();
+        close(door).await
+    }
+}
+
+/// Which door.
+#[derive(Clone, Copy)]
+enum Door {
+    Mcp,
+    Proxy,
+}
+
+/// Close `door`, giving its connections a moment to end.
+async fn close(door: Option<HttpDoor>) -> bool {
+    let Some(door) = door else {
+        return false;
+    };
+    door.cancel.cancel();
+    let abort = door.task.abort_handle();
+    // Sessions' event streams end with the token; give them a moment.
+    if tokio::time::timeout(Duration::from_secs(2), door.task)
+        .await
+        .is_err()
+    {
+        abort.abort();
+    }
+    tracing::info!(url = %door.url, "door closed");
+    true
 }

@@ -96,14 +96,14 @@ fn is_loopback_host(host: &str) -> bool {
             .is_ok_and(|ip| ip.is_loopback())
 }
 
-fn host_allowed(headers: &HeaderMap) -> bool {
+pub(crate) fn host_allowed(headers: &HeaderMap) -> bool {
     headers
         .get(header::HOST)
         .and_then(|h| h.to_str().ok())
         .is_some_and(|h| is_loopback_host(host_of(h.trim())))
 }
 
-fn origin_allowed(headers: &HeaderMap) -> bool {
+pub(crate) fn origin_allowed(headers: &HeaderMap) -> bool {
     let Some(origin) = headers.get(header::ORIGIN) else {
         return true;
     };
@@ -116,7 +116,7 @@ fn origin_allowed(headers: &HeaderMap) -> bool {
     rest.is_some_and(|r| !r.contains('/') && is_loopback_host(host_of(r)))
 }
 
-fn bearer(headers: &HeaderMap) -> Option<&str> {
+pub(crate) fn bearer(headers: &HeaderMap) -> Option<&str> {
     let v = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = v.split_once(' ')?;
     scheme

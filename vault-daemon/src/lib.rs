@@ -23,6 +23,8 @@ mod owner;
 pub mod paths;
 pub mod policy;
 pub mod protocol;
+mod providers;
+pub mod proxy;
 mod rules;
 pub mod server;
 pub mod session;

@@ -97,6 +97,11 @@ impl Session {
             }
             VaultRequest::Approve(r) => answer(self.approve(r).await),
             VaultRequest::Reject(r) => answer(self.reject(r).await),
+            VaultRequest::ProviderAdd(r) => answer(self.provider_add(r).await),
+            VaultRequest::ProviderList(_) => answer(Ok(self.provider_list().await)),
+            VaultRequest::ProviderRemove(r) => answer(self.provider_remove(r).await),
+            VaultRequest::ProviderDefault(r) => answer(self.provider_default(r).await),
+            VaultRequest::ProviderRoute(r) => answer(self.provider_route(r).await),
         }
     }
 

@@ -7,7 +7,7 @@ use policies::{ClientPolicy, DenyRule, Grant, ItemFacts};
 use ring::rand::SecureRandom;
 use uuid::Uuid;
 use vault_core::audit::AuditEntry;
-use vault_core::records::{ClientRecord, PendingRecord, PolicyRecord};
+use vault_core::records::{ClientRecord, PendingRecord, PolicyRecord, ProviderRecord, RouteRecord};
 use vault_core::vault::{GroupKey, RecordChange};
 
 use crate::protocol::{ApiError, ErrorKind};
@@ -23,6 +23,10 @@ pub struct PolicyState {
     pub denies: Vec<DenyRule>,
     /// Proposals from clients waiting for the user's review.
     pub pending: Vec<PendingRecord>,
+    /// Model providers for the proxy.
+    pub providers: Vec<ProviderRecord>,
+    /// Clients' routes through the proxy.
+    pub routes: Vec<RouteRecord>,
 }
 
 /// The refusal of a token no client holds.
@@ -81,6 +85,16 @@ pub fn no_client(name: &str) -> ApiError {
     )
 }
 
+/// The error for a provider name that is not registered.
+pub fn no_provider(name: &str) -> ApiError {
+    ApiError::new(
+        ErrorKind::Invalid,
+        format!(
+            "unknown provider {name:?}; see `ctxvault provider ls`, or add it with `ctxvault provider add {name} --kind KIND --url URL`"
+        ),
+    )
+}
+
 /// What the policy needs to know of an item's group.
 pub fn facts(g: &GroupKey) -> ItemFacts<'_, vault_core::Tag> {
     ItemFacts {
@@ -105,6 +119,8 @@ impl PolicyState {
                 PolicyRecord::Grant(g) => self.grants.push(g.into()),
                 PolicyRecord::Deny(d) => self.denies.push(d.into()),
                 PolicyRecord::Pending(p) => self.pending.push(p),
+                PolicyRecord::Provider(p) => self.providers.push(p),
+                PolicyRecord::Route(r) => self.routes.push(r),
             }
         }
     }
@@ -196,6 +212,19 @@ impl PolicyState {
             .collect()
     }
 
+    /// `name`'s route through the proxy, if it has one of its own.
+    pub fn route_of(&self, name: &str) -> Option<&RouteRecord> {
+        self.routes.iter().find(|r| r.client == name)
+    }
+
+    /// The provider called `name`.
+    pub fn provider(&self, name: &str) -> Result<&ProviderRecord, ApiError> {
+        self.providers
+            .iter()
+            .find(|p| p.name == name)
+            .ok_or_else(|| no_provider(name))
+    }
+
     /// Apply a committed change to this in-memory copy.
     pub fn apply(&mut self, put: &[PolicyRecord], delete: &[Uuid]) {
         let gone = |id: &Uuid| delete.contains(id) || put.iter().any(|p| p.id() == *id);
@@ -203,6 +232,8 @@ impl PolicyState {
         self.grants.retain(|g| !gone(&g.id));
         self.denies.retain(|d| !gone(&d.id));
         self.pending.retain(|p| !gone(&p.id));
+        self.providers.retain(|p| !gone(&p.id));
+        self.routes.retain(|r| !gone(&r.id));
         self.extend(put.to_vec());
     }
 }

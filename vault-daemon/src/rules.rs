@@ -75,6 +75,7 @@ impl Session {
         let mut delete = st.rule_ids_of(&name);
         let rules = delete.clone();
         delete.push(id);
+        delete.extend(st.route_of(&name).map(|r| r.id));
         let entry = policy::user_entry(
             "client-rm",
             rules,

@@ -52,6 +52,8 @@ pub struct DaemonConfig {
     pub lock_after: Option<Duration>,
     /// Also serve MCP over streamable HTTP.
     pub http: Option<HttpConfig>,
+    /// Also serve the provider proxy.
+    pub proxy: Option<HttpConfig>,
     /// Tell the desktop when a client finds the vault locked.
     pub notify: bool,
     /// Audited reads a client may make at once.
@@ -74,11 +76,11 @@ pub enum DaemonError {
     NoVaultDir(PathBuf),
     /// A non-loopback HTTP address without `--allow-remote`.
     #[error(
-        "{0} is not a loopback address: MCP over HTTP would be reachable from other machines; use 127.0.0.1, or pass --allow-remote if you mean it"
+        "{0} is not a loopback address: it would be reachable from other machines; use 127.0.0.1, or pass --allow-remote if you mean it"
     )]
     RemoteRefused(std::net::SocketAddr),
     /// The HTTP address cannot be bound.
-    #[error("cannot listen on {addr}: {source}; choose another address or port with --http")]
+    #[error("cannot listen on {addr}: {source}; choose another address or port")]
     HttpBind {
         /// The address.
         addr: std::net::SocketAddr,
@@ -264,6 +266,11 @@ impl Bound {
         self.agent.http_url()
     }
 
+    /// The provider proxy's base URL (once serving has begun).
+    pub fn proxy_url(&self) -> Option<String> {
+        self.agent.proxy_url()
+    }
+
     /// Serve until SIGTERM, SIGINT or a `stop` request; then lock the vault
     /// and remove the socket.
     pub async fn serve(self) -> std::io::Result<()> {
@@ -333,6 +340,7 @@ impl Bound {
         // the HTTP server open) and stops accepting connections.
         agent.doors.cancel();
         agent.close_http().await;
+        agent.close_proxy().await;
         let unlocked = lock(&agent.vault).take();
         if let Some(v) = unlocked {
             // Close the database (checkpointing the WAL) before the vault
@@ -387,7 +395,7 @@ pub fn bind(config: DaemonConfig) -> Result<Bound, DaemonError> {
     };
     let listener = UnixListener::bind(&socket).map_err(io)?;
     std::fs::set_permissions(&socket, std::fs::Permissions::from_mode(0o600)).map_err(io)?;
-    let http = match config.http {
+    let bind_tcp = |h: Option<HttpConfig>| match h {
         Some(h) => {
             if !h.addr.ip().is_loopback() && !h.allow_remote {
                 return Err(DaemonError::RemoteRefused(h.addr));
@@ -397,15 +405,19 @@ pub fn bind(config: DaemonConfig) -> Result<Bound, DaemonError> {
                     addr: h.addr,
                     source,
                 })?;
-            Some((tcp, h))
+            Ok(Some((tcp, h)))
         }
-        None => None,
+        None => Ok(None),
     };
+    let http = bind_tcp(config.http)?;
+    let proxy = bind_tcp(config.proxy)?;
     let (shutdown, shutdown_rx) = watch::channel(false);
     let agent = Arc::new_cyclic(|me| Agent {
         dir: vault_dir,
         socket,
         http: Mutex::new(None),
+        proxy: Mutex::new(None),
+        proxy_table: Mutex::new(Arc::default()),
         doors: tokio_util::sync::CancellationToken::new(),
         me: me.clone(),
         tokens: Mutex::new(std::collections::HashMap::new()),
@@ -428,6 +440,12 @@ pub fn bind(config: DaemonConfig) -> Result<Bound, DaemonError> {
         let addr = h.addr;
         agent
             .serve_http(tcp, h)
+            .map_err(|source| DaemonError::HttpBind { addr, source })?;
+    }
+    if let Some((tcp, h)) = proxy {
+        let addr = h.addr;
+        agent
+            .serve_proxy(tcp, h)
             .map_err(|source| DaemonError::HttpBind { addr, source })?;
     }
     Ok(Bound {

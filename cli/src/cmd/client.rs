@@ -53,8 +53,18 @@ async fn print_token(
     verb: &str,
     token_file: Option<&Path>,
 ) -> anyhow::Result<()> {
-    // The agent's HTTP endpoint, if it serves one.
-    let url = ctx.call(p::StatusQuery {}).await.ok().and_then(|s| s.http);
+    // The agent's HTTP endpoint and proxy, if it serves them.
+    let status = ctx.call(p::StatusQuery {}).await.ok();
+    let proxy = status
+        .as_ref()
+        .and_then(|s| s.proxy.clone())
+        .unwrap_or_else(|| "http://127.0.0.1:7411".to_owned());
+    let url = status.and_then(|s| s.http);
+    let proxy_setup = serde_json::json!({
+        "openai_base_url": format!("{proxy}/v1"),
+        "anthropic_base_url": proxy,
+        "ollama_host": proxy,
+    });
     let http_running = url.is_some();
     let json = ctx.json;
     let mut setup = Setup::new(name, token, &ctx.dir, url);
@@ -66,6 +76,7 @@ async fn print_token(
                 "name": name,
                 "token_file": setup.token_file,
                 "setup": setup.snippets(),
+                "proxy": proxy_setup,
             }));
         }
         outln!(
@@ -75,6 +86,7 @@ async fn print_token(
         outln!("`ctxvault client rotate {name}` replaces it.");
         outln!();
         setup.print(http_running);
+        print_proxy(&proxy);
         return Ok(());
     }
     if json {
@@ -82,6 +94,7 @@ async fn print_token(
             "name": name,
             "token": token,
             "setup": setup.snippets(),
+            "proxy": proxy_setup,
         }));
     }
     outln!("client {name} {verb}. Its token, shown only this once:");
@@ -98,7 +111,24 @@ async fn print_token(
         "    ctxvault client setup {name} --for cursor --print   # the entries, to paste by hand"
     );
     outln!("Over HTTP (`ctxvault http on`), an app sends it as `Authorization: Bearer TOKEN`.");
+    print_proxy(&proxy);
     Ok(())
+}
+
+/// How an app reaches its providers through the proxy with this token.
+fn print_proxy(proxy: &str) {
+    outln!();
+    outln!(
+        "Through the provider proxy (`ctxvault daemon --proxy ADDR`, or proxy = in config.toml), the token is the API key:"
+    );
+    outln!(
+        "    OpenAI SDKs, Open WebUI: base URL {proxy}/v1   (OPENAI_BASE_URL, OPENAI_API_KEY=TOKEN)"
+    );
+    outln!(
+        "    Anthropic SDKs:          base URL {proxy}      (ANTHROPIC_BASE_URL, ANTHROPIC_API_KEY=TOKEN)"
+    );
+    outln!("    Ollama clients:          host {proxy}, header Authorization: Bearer TOKEN");
+    outln!("Choose the provider with `ctxvault provider route NAME PROVIDER`.");
 }
 
 impl Client {

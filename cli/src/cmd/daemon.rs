@@ -21,6 +21,11 @@ pub struct Daemon {
     /// http on|off` opens and closes it in a running agent.
     #[arg(long, value_name = "ADDR", env = "CTXVAULT_HTTP")]
     http: Option<std::net::SocketAddr>,
+    /// Also serve the provider proxy at http://ADDR (such as 127.0.0.1:7411;
+    /// default: config.toml's proxy): the OpenAI, Anthropic and Ollama APIs,
+    /// forwarded to your providers with your context (`ctxvault provider`).
+    #[arg(long, value_name = "ADDR", env = "CTXVAULT_PROXY")]
+    proxy: Option<std::net::SocketAddr>,
     /// Audited reads one client may make at once before it is slowed down.
     #[arg(long, value_name = "N", env = "CTXVAULT_READ_BURST",
           default_value_t = vault_daemon::throttle::DEFAULT_READ_BURST,
@@ -31,8 +36,9 @@ pub struct Daemon {
           default_value_t = vault_daemon::throttle::DEFAULT_READ_RATE,
           value_parser = clap::value_parser!(u32).range(1..))]
     read_rate: u32,
-    /// Allow --http on a non-loopback address (reachable from other machines).
-    #[arg(long, requires = "http")]
+    /// Allow --http or --proxy on a non-loopback address (reachable from
+    /// other machines).
+    #[arg(long)]
     allow_remote: bool,
     /// Unlock at start with the passphrase the system keyring holds (after
     /// `ctxvault keyring on`); `service install` runs the agent so at
@@ -62,22 +68,26 @@ impl Daemon {
             .lock_after
             .or(config.lock_after)
             .unwrap_or(Duration::from_secs(30 * 60));
-        let (http, allow_remote) = match self.http {
-            Some(a) => (Some(a), self.allow_remote),
-            None => (config.http, config.allow_remote),
-        };
+        let allow_remote = self.allow_remote || config.allow_remote;
+        let http = self.http.or(config.http);
+        let proxy = self.proxy.or(config.proxy);
         let config = DaemonConfig {
             vault_dir,
             runtime_dir: paths::runtime_dir(),
             lock_after: (!lock_after.is_zero()).then_some(lock_after),
             http: http.map(|addr| server::HttpConfig { addr, allow_remote }),
+            proxy: proxy.map(|addr| server::HttpConfig { addr, allow_remote }),
             notify: config.notify.unwrap_or(true),
             read_burst: self.read_burst,
             read_rate: self.read_rate,
         };
-        if allow_remote && http.is_some_and(|a| !a.ip().is_loopback()) {
+        if allow_remote
+            && [http, proxy]
+                .iter()
+                .any(|a| a.is_some_and(|a| !a.ip().is_loopback()))
+        {
             eprintln!(
-                "warning: MCP over HTTP on a non-loopback address is reachable from other machines, in plain HTTP; only a client token stands between them and your grants"
+                "warning: a door on a non-loopback address is reachable from other machines, in plain HTTP; only a client token stands between them and your grants"
             );
         }
         let vault_dir = config.vault_dir.clone();
@@ -92,6 +102,9 @@ impl Daemon {
             if let Some(url) = bound.http_url() {
                 tracing::info!(%url, "MCP over HTTP");
                 eprintln!("ctxvault MCP endpoint at {url}");
+            }
+            if let Some(url) = bound.proxy_url() {
+                eprintln!("ctxvault provider proxy at {url}");
             }
             let socket = bound.socket().to_owned();
             let serving = tokio::spawn(bound.serve());

@@ -29,6 +29,7 @@ mod mcpb;
 mod model;
 mod passwd;
 mod pending;
+mod provider;
 mod rekey;
 mod revoke;
 mod rm;
@@ -127,6 +128,9 @@ pub enum Command {
     /// Open or close MCP over HTTP in the running agent (no restart).
     #[command(subcommand)]
     Http(http::Http),
+    /// The model providers the proxy forwards to, and each client's route.
+    #[command(subcommand)]
+    Provider(provider::Provider),
     /// Show the settings in force (config.toml) and where they come from.
     Config(config::ConfigCmd),
     /// Keep the passphrase in the system keyring, to unlock at login.
@@ -161,6 +165,7 @@ impl Command {
             Command::Search(c) => c.run(&ctx).await,
             Command::Model(c) => c.run(&ctx).await,
             Command::Client(c) => c.run(&ctx).await,
+            Command::Provider(c) => c.run(&ctx).await,
             Command::Grant(c) => c.run(&ctx).await,
             Command::Deny(c) => c.run(&ctx).await,
             Command::Revoke(c) => c.run(&ctx).await,

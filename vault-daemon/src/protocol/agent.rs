@@ -97,6 +97,9 @@ pub struct Status {
     /// The MCP HTTP endpoint, when served.
     #[serde(default)]
     pub http: Option<String>,
+    /// The provider proxy's base URL, when served.
+    #[serde(default)]
+    pub proxy: Option<String>,
     /// Proposals waiting for review (0 while locked: they are sealed).
     #[serde(default)]
     pub pending: u64,

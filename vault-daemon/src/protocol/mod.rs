@@ -23,6 +23,7 @@ mod agent;
 mod error;
 pub mod frames;
 mod owner;
+mod provider;
 
 use std::fmt;
 
@@ -33,9 +34,10 @@ use zeroize::Zeroizing;
 pub use agent::*;
 pub use error::{ApiError, ErrorKind};
 pub use owner::*;
+pub use provider::*;
 
 /// Version of this protocol; checked on every `/v1/call` request.
-pub const PROTOCOL_VERSION: u32 = 10;
+pub const PROTOCOL_VERSION: u32 = 11;
 /// Header carrying the protocol version.
 pub const PROTOCOL_HEADER: &str = "x-ctxvault-protocol";
 /// Path of the versioned endpoint.

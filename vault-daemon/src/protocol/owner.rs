@@ -67,6 +67,16 @@ pub enum VaultRequest {
     Approve(Approve),
     /// [`Reject`].
     Reject(Reject),
+    /// [`ProviderAdd`].
+    ProviderAdd(super::ProviderAdd),
+    /// [`ProviderList`].
+    ProviderList(super::ProviderList),
+    /// [`ProviderRemove`].
+    ProviderRemove(super::ProviderRemove),
+    /// [`ProviderDefault`].
+    ProviderDefault(super::ProviderDefault),
+    /// [`ProviderRoute`].
+    ProviderRoute(super::ProviderRoute),
 }
 
 /// Store a new item.
@@ -494,14 +504,18 @@ calls!(Vault / VaultRequest {
 });
 
 impl VaultRequest {
-    /// True for requests that change who may read what (the agent refreshes
-    /// its token table after them).
+    /// True for requests that change the clients or where the proxy sends
+    /// them (the agent refreshes its token and route tables after them).
     pub fn changes_clients(&self) -> bool {
         matches!(
             self,
             VaultRequest::ClientAdd(_)
                 | VaultRequest::ClientRotate(_)
                 | VaultRequest::ClientRemove(_)
+                | VaultRequest::ProviderAdd(_)
+                | VaultRequest::ProviderRemove(_)
+                | VaultRequest::ProviderDefault(_)
+                | VaultRequest::ProviderRoute(_)
         )
     }
 }

@@ -3,6 +3,7 @@
 //! through [`AgentView`] (in the agent's process) or over the socket
 //! ([`crate::bridge::SocketView`]); both end in the typed methods here.
 
+mod profile;
 pub mod reads;
 mod remember;
 pub mod visible;
@@ -107,6 +108,23 @@ impl Session {
         F: FnOnce(ClientPolicy) -> Fut,
         Fut: Future<Output = Result<reads::Seen<T>, ApiError>>,
     {
+        self.read_to(who, action, query, None, f).await
+    }
+
+    /// [`Session::read`], its audit entry saying where the answer goes
+    /// (`detail`; a failure's message replaces it).
+    async fn read_to<T, F, Fut>(
+        &self,
+        who: &Who,
+        action: &str,
+        query: Option<String>,
+        detail: Option<String>,
+        f: F,
+    ) -> Result<T, ApiError>
+    where
+        F: FnOnce(ClientPolicy) -> Fut,
+        Fut: Future<Output = Result<reads::Seen<T>, ApiError>>,
+    {
         if who.audited
             && let Err(wait) = self.reads.take(&who.client, std::time::Instant::now())
         {
@@ -123,6 +141,7 @@ impl Session {
         }
         let mut entry = self.entry(who, action);
         entry.query = query.map(|q| audit_query(&q));
+        entry.detail = detail;
         let p = self.compile(&who.client).await?;
         let result = f(p).await;
         if !who.audited {
@@ -271,66 +290,6 @@ impl Session {
         }
     }
 
-    /// The client's visible profile and preferences, and matches for a topic.
-    pub async fn profile_for(&self, who: &Who, q: ProfileQuery) -> Result<Profile, ApiError> {
-        if let Some(t) = &q.topic {
-            check_query(t).map_err(view_error)?;
-        }
-        let topic = q.topic.clone();
-        self.read(who, "profile", topic, |p| async move {
-            let profile_ns: Namespace = PROFILE_NS.parse()?;
-            let found = reads::list_groups_as(&self.vault, &p, |g| {
-                g.namespace.is_under(&profile_ns) || g.kind.as_str() == PREFERENCE_KIND
-            })
-            .await?;
-            // What the user vouched for only: text a client wrote on its own
-            // must not reach other clients as the user's profile.
-            let found = found.retain(vouched);
-            let mut grants = found.grants;
-            let mut ids = found.ids;
-            let items = found.value;
-            let hits = match q.topic.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
-                Some(t) => {
-                    let seen = reads::search_as(
-                        &self.vault,
-                        &self.views,
-                        &p,
-                        (t, None),
-                        &ItemFilter::default(),
-                        q.limit,
-                    )
-                    .await?;
-                    for g in seen.grants {
-                        if !grants.contains(&g) {
-                            grants.push(g);
-                        }
-                    }
-                    // Matches already in the profile stay (the prompt names
-                    // them), so a topic never reads "nothing matches" for
-                    // what search_context finds.
-                    let hits: Vec<Hit> = seen
-                        .value
-                        .into_iter()
-                        .filter(|h| vouched(&h.item))
-                        .collect();
-                    for h in &hits {
-                        if !ids.contains(&h.item.id) {
-                            ids.push(h.item.id);
-                        }
-                    }
-                    hits
-                }
-                None => Vec::new(),
-            };
-            Ok(reads::Seen {
-                value: Profile { items, hits },
-                ids,
-                grants,
-            })
-        })
-        .await
-    }
-
     /// A client call from the socket, answered by the typed method it names.
     pub async fn client_call(&self, who: &Who, call: ClientCall) -> Result<Encoded, ApiError> {
         match call {
@@ -342,6 +301,7 @@ impl Session {
             ClientCall::Actions(_) => answer(self.actions_for(&who.client).await),
             ClientCall::Profile(q) => answer(self.profile_for(who, q).await),
             ClientCall::Remember(r) => answer(self.remember_for(who, r).await),
+            ClientCall::Context(q) => answer(self.context_for(who, q).await),
         }
     }
 }
@@ -458,6 +418,10 @@ impl ClientView for AgentView {
             Some(tool),
             |s, w| async move { s.remember_for(&w, r).await },
         )
+    }
+
+    fn context(&self, tool: &'static str, q: ContextQuery) -> ViewFuture<'_, Profile> {
+        self.run(Some(tool), |s, w| async move { s.context_for(&w, q).await })
     }
 }
 

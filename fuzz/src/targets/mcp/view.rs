@@ -14,9 +14,9 @@ use std::sync::{Mutex, MutexGuard};
 
 use chrono::{DateTime, Utc};
 use client_view::{
-    AccessReport, Action, ClientView, ContextItem, GrantView, Hit, ListQuery, NamespaceCount, Page,
-    PageQuery, Profile, ProfileQuery, Redaction, RememberRequest, RememberStatus, Remembered,
-    SearchQuery, Sensitivity, ViewError, ViewErrorKind, ViewFuture,
+    AccessReport, Action, ClientView, ContextItem, ContextQuery, GrantView, Hit, ListQuery,
+    NamespaceCount, Page, PageQuery, Profile, ProfileQuery, Redaction, RememberRequest,
+    RememberStatus, Remembered, SearchQuery, Sensitivity, ViewError, ViewErrorKind, ViewFuture,
 };
 use policies::Redactions;
 use uuid::Uuid;
@@ -250,6 +250,18 @@ impl ClientView for FuzzView {
                 .unwrap_or_default(),
         });
         done(r)
+    }
+
+    fn context(&self, tool: &'static str, q: ContextQuery) -> ViewFuture<'_, Profile> {
+        // The MCP server never asks for it; answered as the profile is.
+        let topic = q.message.filter(|_| !q.profile_only);
+        self.profile(
+            tool,
+            ProfileQuery {
+                topic,
+                limit: q.limit,
+            },
+        )
     }
 
     fn remember(&self, _tool: &'static str, r: RememberRequest) -> ViewFuture<'_, Remembered> {

@@ -1,0 +1,449 @@
+//! The provider proxy driven by the official `openai` and `anthropic`
+//! Python SDKs against local providers that record what they receive: the
+//! provider gets the client's context (its grants only, redactions
+//! applied) and the provider's key, never the ctxvault token; the SDK gets
+//! the provider's answer, streams and usage included; routes switch
+//! providers with no change in the app; every refusal is its own clear
+//! answer and records no read.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod proxy_upstream;
+
+use ctxvault_tests::{Env, PASS, raw_http};
+use proxy_upstream::Upstream;
+
+const KEY_A: &str = "sk-test-upstream-a-9f3e1111";
+const KEY_B: &str = "sk-ant-upstream-b-77c42222";
+const QUESTION: &str = "When is the Falcon deadline, and what should I drink?";
+
+fn python() -> String {
+    std::env::var("CTXVAULT_TEST_PYTHON").expect("CTXVAULT_TEST_PYTHON (run scripts/test.sh)")
+}
+
+/// Run the SDK script: what the SDK returned.
+async fn sdk(which: &str, base: &str, token: &str) -> serde_json::Value {
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/support/proxy_sdk_client.py"
+    );
+    let out = tokio::process::Command::new(python())
+        .args([script, which, base, token, QUESTION])
+        .output()
+        .await
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{which} SDK failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// The vault the tests share: work, profile and health items; two clients.
+fn vault(env: &Env) -> (String, String) {
+    env.init();
+    env.add(&[
+        "--ns",
+        "work/falcon",
+        "--title",
+        "Falcon deadline",
+        "The Falcon launch is due on March 3; mail pm@falcon.example with slips",
+    ]);
+    env.add(&[
+        "--ns",
+        "profile",
+        "--kind",
+        "preference",
+        "I prefer green tea over coffee in the morning",
+    ]);
+    env.add(&[
+        "--ns",
+        "health",
+        "--title",
+        "zqxhealthtitle",
+        "--tag",
+        "zqxhealthtag",
+        "zqxhealthbody blood pressure",
+    ]);
+    let a = env.json(&["client", "add", "app-a", "--json"])["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let b = env.json(&["client", "add", "app-b", "--json"])["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    env.ok(&["grant", "app-a", "work/**", "--redact", "email"]);
+    env.ok(&["grant", "app-a", "profile/**"]);
+    env.ok(&["grant", "app-b", "profile/**"]);
+    (a, b)
+}
+
+fn add_provider(env: &Env, name: &str, kind: &str, url: &str, key: Option<&str>) {
+    let mut args = vec!["provider", "add", name, "--kind", kind, "--url", url];
+    if key.is_some() {
+        args.push("--key-stdin");
+    }
+    let out = env.run_with(&args, key.map(str::as_bytes), Some(PASS));
+    assert_eq!(out.code, 0, "provider add: {}", out.stderr);
+}
+
+fn count_audit(env: &Env) -> usize {
+    env.json(&["audit", "--json"]).as_array().unwrap().len()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sdks_reach_their_providers_with_their_own_context() {
+    let env = Env::new();
+    let (token_a, token_b) = vault(&env);
+    let (up_a, up_b, up_c) = (
+        Upstream::start("alpha").await,
+        Upstream::start("beta").await,
+        Upstream::start("gamma").await,
+    );
+    add_provider(
+        &env,
+        "alpha",
+        "openai",
+        &format!("http://{}/v1", up_a.addr),
+        Some(KEY_A),
+    );
+    add_provider(
+        &env,
+        "beta",
+        "anthropic",
+        &format!("http://{}", up_b.addr),
+        Some(KEY_B),
+    );
+    add_provider(
+        &env,
+        "gamma",
+        "openai",
+        &format!("http://{}/v1", up_c.addr),
+        None,
+    );
+    env.ok(&["provider", "route", "app-a", "alpha"]);
+    env.ok(&["provider", "route", "app-b", "beta"]);
+    let agent = env.http_agent_with(&["--proxy", "127.0.0.1:0"]);
+    let base = env.status()["proxy"]
+        .as_str()
+        .expect("status names the proxy")
+        .to_owned();
+
+    // app-a through the OpenAI SDK reaches alpha with its grants' context.
+    let got = sdk("openai", &base, &token_a).await;
+    assert_eq!(got["text"], "Hello from alpha");
+    assert_eq!(got["stream_text"], "Hello from alpha");
+    assert!(got["stream_chunks"].as_u64().unwrap() >= 3, "{got}");
+    let usage =
+        serde_json::json!({"prompt_tokens": 11, "completion_tokens": 7, "total_tokens": 18});
+    assert_eq!(got["usage"], usage);
+    assert_eq!(got["stream_usage"], usage);
+    assert_eq!(got["models"], serde_json::json!(["model-alpha"]));
+    assert_eq!(got["context_header"], "injected 2");
+    let seen = up_a.received();
+    assert_eq!(seen.len(), 4, "plain, raw, stream and models");
+    for r in &seen {
+        assert_eq!(
+            r.header("authorization"),
+            Some(format!("Bearer {KEY_A}").as_str())
+        );
+        assert!(
+            !r.all_text().contains(&token_a),
+            "the ctxvault token reached the provider"
+        );
+    }
+    let chat = seen[0].json();
+    assert_eq!(chat["messages"][0]["role"], "system");
+    let system = chat["messages"][0]["content"].as_str().unwrap();
+    assert!(
+        system.contains("March 3") && system.contains("green tea"),
+        "{system}"
+    );
+    assert!(
+        !system.contains("pm@falcon.example"),
+        "the redaction was not applied: {system}"
+    );
+    assert_eq!(
+        chat["messages"][1]["content"], QUESTION,
+        "the app's own messages stay"
+    );
+    assert_eq!(chat["model"], "test-model");
+
+    // app-b through the Anthropic SDK reaches beta with only its profile.
+    let got = sdk("anthropic", &base, &token_b).await;
+    assert_eq!(got["text"], "Hello from beta");
+    assert_eq!(got["stream_text"], "Hello from beta");
+    assert!(got["stream_deltas"].as_u64().unwrap() >= 2, "{got}");
+    assert_eq!(
+        got["usage"],
+        serde_json::json!({"input_tokens": 13, "output_tokens": 5})
+    );
+    assert_eq!(
+        got["stream_usage"],
+        serde_json::json!({"input_tokens": 13, "output_tokens": 5})
+    );
+    let seen = up_b.received();
+    assert_eq!(seen.len(), 2);
+    for r in &seen {
+        assert_eq!(r.header("x-api-key"), Some(KEY_B));
+        assert!(r.header("authorization").is_none());
+        assert!(
+            !r.all_text().contains(&token_b),
+            "the ctxvault token reached the provider"
+        );
+    }
+    let plain = seen[0].json();
+    let system = plain["system"].as_str().expect("system text");
+    assert!(
+        system.contains("green tea") && !system.contains("March 3"),
+        "{system}"
+    );
+    assert!(
+        system.ends_with("\n\nAnswer briefly."),
+        "the app's own system text stays last: {system}"
+    );
+    let streamed = seen[1].json();
+    assert!(streamed["system"].as_str().unwrap().contains("green tea"));
+
+    // Nothing of the health item reached any provider, in any form.
+    for r in up_a.received().iter().chain(up_b.received().iter()) {
+        let t = r.all_text();
+        for hidden in ["zqxhealthtitle", "zqxhealthtag", "zqxhealthbody", "health"] {
+            assert!(!t.contains(hidden), "{hidden} reached a provider");
+        }
+    }
+
+    // Every injection is one audit entry naming provider, model and ids.
+    let injects: Vec<serde_json::Value> = env
+        .json(&["audit", "--client", "app-a", "--json"])
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["action"] == "inject")
+        .cloned()
+        .collect();
+    assert_eq!(
+        injects.len(),
+        3,
+        "plain, raw and stream (models read nothing)"
+    );
+    assert!(
+        injects[0]["detail"]
+            .as_str()
+            .unwrap()
+            .contains("provider alpha, model test-model"),
+        "{}",
+        injects[0]
+    );
+    assert_eq!(injects[0]["ids"].as_array().unwrap().len(), 2);
+
+    // A revoke applies at the next request.
+    let work = env
+        .json(&["grants", "app-a", "--json"])
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|g| g["scope"] == "work/**")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    env.ok(&["revoke", &work]);
+    up_a.clear();
+    sdk("openai", &base, &token_a).await;
+    let system = up_a.received()[0].json()["messages"][0]["content"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        system.contains("green tea") && !system.contains("March 3"),
+        "{system}"
+    );
+
+    // One command switches app-a's provider; the app changes nothing.
+    env.ok(&["provider", "route", "app-a", "gamma"]);
+    up_a.clear();
+    let got = sdk("openai", &base, &token_a).await;
+    assert_eq!(got["text"], "Hello from gamma");
+    assert!(up_a.received().is_empty());
+    assert!(
+        up_c.received()[0].header("authorization").is_none(),
+        "gamma has no key"
+    );
+
+    // No key in any file under the vault, nor in any command's output.
+    let ls = env.ok(&["provider", "ls"]);
+    assert!(ls.contains("…1111") && ls.contains("…2222"), "{ls}");
+    let ls_json = env.ok(&["provider", "ls", "--json"]);
+    for key in [KEY_A, KEY_B] {
+        assert!(!ls.contains(key) && !ls_json.contains(key));
+        for f in walk(&env.vault) {
+            let bytes = std::fs::read(&f).unwrap_or_default();
+            assert!(
+                memchr::memmem::find(&bytes, key.as_bytes()).is_none(),
+                "{key} in {}",
+                f.display()
+            );
+        }
+    }
+    drop(agent);
+}
+
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap().flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            out.extend(walk(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_refusal_is_clear_and_records_no_read() {
+    let env = Env::new();
+    let (token_a, token_b) = vault(&env);
+    let up = Upstream::start("alpha").await;
+    let gone = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let down = gone.local_addr().unwrap().to_string();
+    drop(gone);
+    add_provider(
+        &env,
+        "alpha",
+        "openai",
+        &format!("http://{}/v1", up.addr),
+        Some(KEY_A),
+    );
+    add_provider(
+        &env,
+        "down",
+        "openai",
+        &format!("http://{down}/v1"),
+        Some(KEY_A),
+    );
+    add_provider(
+        &env,
+        "beta",
+        "anthropic",
+        &format!("http://{}", up.addr),
+        Some(KEY_B),
+    );
+    env.ok(&["provider", "route", "app-b", "alpha", "--fail-closed", "on"]);
+    let _agent = env.http_agent_with(&["--proxy", "127.0.0.1:0"]);
+    let base = env.status()["proxy"].as_str().unwrap().to_owned();
+    let addr = base.trim_start_matches("http://").to_owned();
+    let chat = |token: &str, extra: &str, body: &str| {
+        format!(
+            "POST /v1/chat/completions HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {token}\r\nContent-Type: application/json\r\n{extra}Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        )
+    };
+    let ok_body = r#"{"model":"test-model","messages":[{"role":"user","content":"Falcon?"}]}"#;
+    let before = count_audit(&env);
+    let cases: Vec<(String, u16, &str)> = vec![
+        (
+            chat("cvt_wrong", "", ok_body),
+            401,
+            "unknown or revoked ctxvault client token",
+        ),
+        (
+            chat(&token_a, "", "{not json"),
+            400,
+            "malformed request body",
+        ),
+        (chat(&token_a, "", "[1]"), 400, "not a JSON object"),
+        (
+            chat(&token_a, "x-ctxvault-provider: nobody\r\n", ok_body),
+            400,
+            "unknown provider \\\"nobody\\\"",
+        ),
+        (
+            chat(&token_a, "x-ctxvault-provider: down\r\n", ok_body),
+            502,
+            "provider down at",
+        ),
+        (
+            chat(&token_a, "x-ctxvault-provider: beta\r\n", ok_body),
+            400,
+            "speaks the anthropic API",
+        ),
+        (
+            chat(&token_a, "x-ctxvault-context: everything\r\n", ok_body),
+            400,
+            "unknown context mode",
+        ),
+        (
+            chat(&token_a, "Origin: https://evil.example\r\n", ok_body),
+            403,
+            "web pages",
+        ),
+        (
+            chat(
+                &token_a,
+                "",
+                &format!("{{\"pad\":\"{}\"}}", "x".repeat(33 << 20)),
+            ),
+            413,
+            "over 32 MiB",
+        ),
+    ];
+    for (req, status, needle) in &cases {
+        let (got, headers, body) = raw_http(&addr, req);
+        assert_eq!(got, *status, "{needle}: {body}");
+        assert!(body.contains(needle), "{needle:?} not in {body}");
+        assert!(
+            headers
+                .iter()
+                .any(|(k, v)| k == "content-type" && v == "application/json")
+        );
+        let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+        assert!(
+            v["error"]["message"].is_string(),
+            "OpenAI's error shape: {body}"
+        );
+    }
+    assert!(
+        up.received().is_empty(),
+        "nothing refused reached the provider"
+    );
+    // app-a has no route and there is a default (alpha, the first added).
+    let (got, _, _) = raw_http(&addr, &chat(&token_a, "", ok_body));
+    assert_eq!(got, 200);
+    assert_eq!(
+        count_audit(&env),
+        before + 1,
+        "only the served request was recorded"
+    );
+
+    // Locked: forwarded without context, or refused for a fail-closed client.
+    env.ok(&["lock"]);
+    up.clear();
+    let (got, headers, _) = raw_http(&addr, &chat(&token_a, "", ok_body));
+    assert_eq!(got, 200);
+    assert!(
+        headers
+            .iter()
+            .any(|(k, v)| k == "x-ctxvault-context" && v == "locked"),
+        "{headers:?}"
+    );
+    let sent = up.last().json();
+    assert_eq!(
+        sent["messages"][0]["role"], "user",
+        "no context while locked"
+    );
+    let (got, _, body) = raw_http(&addr, &chat(&token_b, "", ok_body));
+    assert_eq!(got, 503, "{body}");
+    assert!(body.contains("app-b is set to fail closed"), "{body}");
+    assert_eq!(up.received().len(), 1);
+    env.ok(&["unlock"]);
+    assert_eq!(
+        count_audit(&env),
+        before + 1,
+        "nothing recorded while locked"
+    );
+}
