@@ -325,10 +325,11 @@ impl Env {
         self.ok(&["stop"]);
         let mut args = vec!["daemon", "--http", "127.0.0.1:0", "--notify-ready"];
         args.extend_from_slice(extra);
+        let log = std::fs::File::create(self.agent_log_path()).expect("the agent's log file");
         let mut child = self
             .cmd(&args)
             .stdout(Stdio::piped())
-            .stderr(Stdio::null())
+            .stderr(Stdio::from(log))
             .spawn()
             .expect("spawn the agent");
         let mut line = String::new();
@@ -346,6 +347,13 @@ impl Env {
             .trim_end_matches("/mcp")
             .to_owned();
         HttpAgent { child, url, addr }
+    }
+}
+
+impl Env {
+    /// Where an agent started by [`Env::http_agent_with`] logs (its stderr).
+    pub fn agent_log_path(&self) -> PathBuf {
+        self.tmp.path().join("agent.log")
     }
 }
 

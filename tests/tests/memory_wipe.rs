@@ -9,6 +9,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
+mod proxy_upstream;
 
 use std::io::{Read, Seek, SeekFrom};
 
@@ -84,6 +85,42 @@ async fn lock_leaves_neither_the_master_key_nor_the_passphrase_in_memory() {
     ]);
     let token = common::add_client(&env, "reader");
     env.ok(&["grant", "reader", "**"]);
+    // A provider behind the proxy, so item text also crosses its
+    // connections (injected context) before the lock.
+    let up = proxy_upstream::Upstream::start("mem").await;
+    let url = format!("http://{}/v1", up.addr);
+    let out = env.run_with(
+        &[
+            "provider",
+            "add",
+            "mem",
+            "--kind",
+            "openai",
+            "--url",
+            &url,
+            "--key-stdin",
+        ],
+        Some(b"sk-memtest-zqxkey-0000"),
+        Some(PASS),
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let agent = env.http_agent_with(&["--proxy", "127.0.0.1:0"]);
+    let proxy = env.status()["proxy"]
+        .as_str()
+        .unwrap()
+        .trim_start_matches("http://")
+        .to_owned();
+    let body = r#"{"model":"m","messages":[{"role":"user","content":"zqxmembody orchard"}]}"#;
+    let req = format!(
+        "POST /v1/chat/completions HTTP/1.1\r\nHost: {proxy}\r\nAuthorization: Bearer {token}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    let (status, _, _) = ctxvault_tests::raw_http(&proxy, &req);
+    assert_eq!(status, 200);
+    assert!(
+        up.last().body.contains("zqxmembody about the orchard"),
+        "context went out"
+    );
     let s = common::stdio(&env, "reader", &token).await;
     for _ in 0..20 {
         common::call(
@@ -95,7 +132,7 @@ async fn lock_leaves_neither_the_master_key_nor_the_passphrase_in_memory() {
     }
     drop(s);
     let key = master_key(&env).await;
-    let pid = env.agent_pid().unwrap();
+    let pid = agent.pid() as i32;
     let Some(before) = memory(pid) else {
         // Not root: the agent's memory is closed to us, which is the point.
         assert!(std::fs::File::open(format!("/proc/{pid}/mem")).is_err());

@@ -95,7 +95,9 @@ fn count_audit(env: &Env) -> usize {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sdks_reach_their_providers_with_their_own_context() {
-    let env = Env::new();
+    let mut env = Env::new();
+    // The agent logs at debug: still no key or token in its log.
+    env.vars.push(("CTXVAULT_LOG".into(), "debug".into()));
     let (token_a, token_b) = vault(&env);
     let (up_a, up_b, up_c) = (
         Upstream::start("alpha").await,
@@ -142,8 +144,17 @@ async fn sdks_reach_their_providers_with_their_own_context() {
     assert_eq!(got["stream_usage"], usage);
     assert_eq!(got["models"], serde_json::json!(["model-alpha"]));
     assert_eq!(got["context_header"], "injected 2");
+    assert_eq!(got["responses_text"], "Hello from alpha");
+    assert_eq!(got["responses_usage"], 13);
     let seen = up_a.received();
-    assert_eq!(seen.len(), 4, "plain, raw, stream and models");
+    assert_eq!(seen.len(), 5, "plain, raw, stream, models and responses");
+    let responses = seen[4].json();
+    let instructions = responses["instructions"].as_str().unwrap();
+    assert!(
+        instructions.contains("March 3") && instructions.ends_with("\n\nBe brief."),
+        "{instructions}"
+    );
+    assert_eq!(responses["input"], QUESTION);
     for r in &seen {
         assert_eq!(
             r.header("authorization"),
@@ -226,8 +237,8 @@ async fn sdks_reach_their_providers_with_their_own_context() {
         .collect();
     assert_eq!(
         injects.len(),
-        3,
-        "plain, raw and stream (models read nothing)"
+        4,
+        "plain, raw, stream and responses (models read nothing)"
     );
     assert!(
         injects[0]["detail"]
@@ -289,6 +300,11 @@ async fn sdks_reach_their_providers_with_their_own_context() {
         }
     }
     drop(agent);
+    let log = std::fs::read_to_string(env.agent_log_path()).unwrap();
+    assert!(log.contains("provider proxy"), "the agent logged: {log}");
+    for secret in [KEY_A, KEY_B, &token_a, &token_b] {
+        assert!(!log.contains(secret), "a key or token in the agent's log");
+    }
 }
 
 fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
@@ -391,6 +407,28 @@ async fn every_refusal_is_clear_and_records_no_read() {
             413,
             "over 32 MiB",
         ),
+        (
+            chat(
+                &token_a,
+                "",
+                &ok_body.replace("test-model", "down/test-model"),
+            ),
+            502,
+            "provider down at",
+        ),
+        (
+            chat(&token_a, "", ok_body).replace(&format!("Host: {addr}"), "Host: evil.example"),
+            403,
+            "Host header",
+        ),
+        (
+            chat(&token_a, "", ok_body).replace(
+                "/v1/chat/completions HTTP/1.1",
+                &format!("/v1/chat/completions?key={token_a} HTTP/1.1"),
+            ),
+            400,
+            "the URL holds the client token",
+        ),
     ];
     for (req, status, needle) in &cases {
         let (got, headers, body) = raw_http(&addr, req);
@@ -412,13 +450,62 @@ async fn every_refusal_is_clear_and_records_no_read() {
         "nothing refused reached the provider"
     );
     // app-a has no route and there is a default (alpha, the first added).
-    let (got, _, _) = raw_http(&addr, &chat(&token_a, "", ok_body));
+    // The provider's headers come back, less its cookies.
+    let (got, headers, _) = raw_http(&addr, &chat(&token_a, "", ok_body));
     assert_eq!(got, 200);
+    assert!(
+        headers
+            .iter()
+            .any(|(k, v)| k == "x-upstream" && v == "kept"),
+        "{headers:?}"
+    );
+    assert!(
+        !headers.iter().any(|(k, _)| k == "set-cookie"),
+        "{headers:?}"
+    );
+    assert!(
+        up.last().json()["messages"][0]["content"]
+            .as_str()
+            .unwrap()
+            .contains("March 3")
+    );
+
     assert_eq!(
         count_audit(&env),
         before + 1,
         "only the served request was recorded"
     );
+    // A request may ask for less context, never for more than the route.
+    let (got, headers, _) = raw_http(
+        &addr,
+        &chat(&token_a, "x-ctxvault-context: off\r\n", ok_body),
+    );
+    assert_eq!(got, 200);
+    assert!(
+        headers
+            .iter()
+            .any(|(k, v)| k == "x-ctxvault-context" && v == "off")
+    );
+    assert_eq!(
+        up.last().json()["messages"][0]["role"],
+        "user",
+        "off adds nothing"
+    );
+    env.ok(&["provider", "route", "app-a", "--context", "profile"]);
+    let (got, _, _) = raw_http(
+        &addr,
+        &chat(&token_a, "x-ctxvault-context: full\r\n", ok_body),
+    );
+    assert_eq!(got, 200);
+    let system = up.last().json()["messages"][0]["content"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        system.contains("green tea") && !system.contains("March 3"),
+        "{system}"
+    );
+    let before = count_audit(&env);
 
     // Locked: forwarded without context, or refused for a fail-closed client.
     env.ok(&["lock"]);
@@ -441,9 +528,79 @@ async fn every_refusal_is_clear_and_records_no_read() {
     assert!(body.contains("app-b is set to fail closed"), "{body}");
     assert_eq!(up.received().len(), 1);
     env.ok(&["unlock"]);
-    assert_eq!(
-        count_audit(&env),
-        before + 1,
-        "nothing recorded while locked"
+    assert_eq!(count_audit(&env), before, "nothing recorded while locked");
+}
+
+/// Ollama's chat and generate, streamed as NDJSON, relayed byte for byte.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ollama_streams_come_back_byte_for_byte() {
+    let env = Env::new();
+    let (token_a, _) = vault(&env);
+    let up = Upstream::start("llama").await;
+    add_provider(
+        &env,
+        "local",
+        "ollama",
+        &format!("http://{}", up.addr),
+        None,
     );
+    env.ok(&["provider", "route", "app-a", "local"]);
+    let _agent = env.http_agent_with(&["--proxy", "127.0.0.1:0"]);
+    let base = env.status()["proxy"].as_str().unwrap().to_owned();
+    let addr = base.trim_start_matches("http://").to_owned();
+    // HTTP/1.0: the answer ends with the connection, not in chunks, so the
+    // body read is the bytes relayed.
+    let post = |path: &str, body: &str| {
+        format!(
+            "POST {path} HTTP/1.0\r\nHost: {addr}\r\nAuthorization: Bearer {token_a}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        )
+    };
+    let chat = r#"{"model":"llama3","messages":[{"role":"user","content":"Falcon?"}]}"#;
+    let (status, headers, body) = raw_http(&addr, &post("/api/chat", chat));
+    assert_eq!(status, 200, "{body}");
+    assert!(
+        headers
+            .iter()
+            .any(|(k, v)| k == "content-type" && v == "application/x-ndjson")
+    );
+    let want = [
+        r#"{"done":false,"message":{"content":"Hello ","role":"assistant"},"model":"test-model"}"#,
+        r#"{"done":false,"message":{"content":"from llama","role":"assistant"},"model":"test-model"}"#,
+        r#"{"done":true,"eval_count":3,"message":{"content":"","role":"assistant"},"model":"test-model","prompt_eval_count":12}"#,
+    ];
+    assert_eq!(
+        body,
+        format!("{}\n", want.join("\n")),
+        "the provider's bytes, unchanged"
+    );
+    let sent = up.last().json();
+    assert_eq!(sent["messages"][0]["role"], "system");
+    assert!(
+        sent["messages"][0]["content"]
+            .as_str()
+            .unwrap()
+            .contains("March 3")
+    );
+    assert!(
+        up.last().header("authorization").is_none(),
+        "no key, no header"
+    );
+
+    let generate = r#"{"model":"llama3","prompt":"When is Falcon due?","system":"Be brief."}"#;
+    let (status, _, body) = raw_http(&addr, &post("/api/generate", generate));
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains(r#""response":"from llama""#), "{body}");
+    let system = up.last().json()["system"].as_str().unwrap().to_owned();
+    assert!(
+        system.contains("March 3") && system.ends_with("\n\nBe brief."),
+        "{system}"
+    );
+
+    let tags = format!(
+        "GET /api/tags HTTP/1.0\r\nHost: {addr}\r\nAuthorization: Bearer {token_a}\r\n\r\n"
+    );
+    let (status, _, body) = raw_http(&addr, &tags);
+    assert_eq!(status, 200);
+    assert_eq!(body, r#"{"models":[{"name":"model-llama"}]}"#);
 }

@@ -36,6 +36,8 @@ pub(crate) struct Agent {
     pub proxy: Mutex<Option<crate::doors::HttpDoor>>,
     /// Who may use the proxy and where it sends them (kept while locked).
     pub proxy_table: Mutex<Arc<crate::proxy::Table>>,
+    /// The proxy's connections to providers (idle ones closed at lock).
+    pub proxy_pool: Arc<crate::proxy::Pool>,
     /// Cancelled when the agent stops: ends every door's sessions.
     pub doors: tokio_util::sync::CancellationToken,
     /// The agent itself, for the doors it opens while running.
@@ -222,6 +224,7 @@ impl Agent {
         match lock(&self.vault).take() {
             Some(s) => {
                 s.vault.retire();
+                self.proxy_pool.clear();
                 *lock(&self.retired) = Arc::downgrade(&s);
                 self.forget_notified();
                 true

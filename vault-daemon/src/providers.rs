@@ -104,10 +104,10 @@ impl Session {
         let key = r.key.map(|k| k.expose_secret().trim().to_owned());
         if key
             .as_deref()
-            .is_some_and(|k| k.is_empty() || k.chars().any(char::is_control))
+            .is_some_and(|k| k.is_empty() || !k.chars().all(|c| c.is_ascii_graphic()))
         {
             return Err(invalid(
-                "the API key given is empty or holds control characters; give the key alone".into(),
+                "the API key given is empty or holds spaces, control or non-ASCII characters; give the key alone".into(),
             ));
         }
         let url = check_url(&r.url, r.kind, key.is_some())?;

@@ -418,6 +418,7 @@ pub fn bind(config: DaemonConfig) -> Result<Bound, DaemonError> {
         http: Mutex::new(None),
         proxy: Mutex::new(None),
         proxy_table: Mutex::new(Arc::default()),
+        proxy_pool: Arc::default(),
         doors: tokio_util::sync::CancellationToken::new(),
         me: me.clone(),
         tokens: Mutex::new(std::collections::HashMap::new()),

@@ -68,15 +68,30 @@ impl Daemon {
             .lock_after
             .or(config.lock_after)
             .unwrap_or(Duration::from_secs(30 * 60));
-        let allow_remote = self.allow_remote || config.allow_remote;
-        let http = self.http.or(config.http);
-        let proxy = self.proxy.or(config.proxy);
+        // --allow-remote covers the addresses given with it; config.toml's
+        // allow_remote covers config.toml's own.
+        let allow = |flag: bool| {
+            if flag {
+                self.allow_remote
+            } else {
+                config.allow_remote
+            }
+        };
+        let (http, http_remote) = (self.http.or(config.http), allow(self.http.is_some()));
+        let (proxy, proxy_remote) = (self.proxy.or(config.proxy), allow(self.proxy.is_some()));
+        let allow_remote = http_remote || proxy_remote;
         let config = DaemonConfig {
             vault_dir,
             runtime_dir: paths::runtime_dir(),
             lock_after: (!lock_after.is_zero()).then_some(lock_after),
-            http: http.map(|addr| server::HttpConfig { addr, allow_remote }),
-            proxy: proxy.map(|addr| server::HttpConfig { addr, allow_remote }),
+            http: http.map(|addr| server::HttpConfig {
+                addr,
+                allow_remote: http_remote,
+            }),
+            proxy: proxy.map(|addr| server::HttpConfig {
+                addr,
+                allow_remote: proxy_remote,
+            }),
             notify: config.notify.unwrap_or(true),
             read_burst: self.read_burst,
             read_rate: self.read_rate,

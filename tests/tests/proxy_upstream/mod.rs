@@ -1,7 +1,7 @@
-//! A local model provider for the proxy tests: speaks the OpenAI chat
-//! completions and models endpoints and the Anthropic messages endpoint,
-//! answers at once (streams in several chunks), and records every request
-//! it receives.
+//! A local model provider for the proxy tests and benchmark: speaks the
+//! OpenAI chat completions, responses and models endpoints, the Anthropic
+//! messages endpoint and Ollama's chat, generate and tags, answers at once
+//! (streams in several chunks), and records every request it receives.
 
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
@@ -109,6 +109,7 @@ fn json(v: serde_json::Value) -> Response {
     Response::builder()
         .header("content-type", "application/json")
         .header("x-upstream", "kept")
+        .header("set-cookie", "session=upstream")
         .body(Body::from(v.to_string()))
         .unwrap()
 }
@@ -213,6 +214,46 @@ async fn handle(State(up): State<Upstream>, req: Request) -> Response {
             "stop_reason": "end_turn", "stop_sequence": null,
             "usage": {"input_tokens": 13, "output_tokens": 5},
         })),
+        "/v1/responses" => json(serde_json::json!({
+            "id": "resp_1", "object": "response", "created_at": 1, "status": "completed",
+            "model": "test-model", "output": [{"type": "message", "id": "m1", "status": "completed",
+                "role": "assistant", "content": [{"type": "output_text", "annotations": [],
+                    "text": format!("Hello from {name}")}]}],
+            "parallel_tool_calls": false, "tool_choice": "auto", "tools": [],
+            "usage": {"input_tokens": 9, "output_tokens": 4, "total_tokens": 13,
+                "input_tokens_details": {"cached_tokens": 0},
+                "output_tokens_details": {"reasoning_tokens": 0}},
+        })),
+        "/api/tags" => json(serde_json::json!({"models": [{"name": format!("model-{name}")}]})),
+        "/api/chat" | "/api/generate" => {
+            let chat = parts.uri.path() == "/api/chat";
+            let line = |text: &str, done: bool| {
+                let mut v = if chat {
+                    serde_json::json!({"model": "test-model", "message": {"role": "assistant", "content": text}, "done": done})
+                } else {
+                    serde_json::json!({"model": "test-model", "response": text, "done": done})
+                };
+                if done {
+                    v["prompt_eval_count"] = 12.into();
+                    v["eval_count"] = 3.into();
+                }
+                format!("{v}\n")
+            };
+            let lines = vec![
+                line("Hello ", false),
+                line(&format!("from {name}"), false),
+                line("", true),
+            ];
+            let stream = futures_util::stream::iter(
+                lines
+                    .into_iter()
+                    .map(|c| Ok::<_, Infallible>(Bytes::from(c))),
+            );
+            Response::builder()
+                .header("content-type", "application/x-ndjson")
+                .body(Body::from_stream(stream))
+                .unwrap()
+        }
         _ => Response::builder()
             .status(404)
             .body(Body::from("no such endpoint"))

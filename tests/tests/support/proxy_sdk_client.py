@@ -39,6 +39,7 @@ def run_openai(base, token, question):
                 if c.delta.content:
                     parts.append(c.delta.content)
     models = [m.id for m in client.models.list()]
+    resp = client.responses.create(model="test-model", input=question, instructions="Be brief.")
     return {
         "text": plain.choices[0].message.content,
         "usage": plain.usage.model_dump(include={"prompt_tokens", "completion_tokens", "total_tokens"}),
@@ -47,6 +48,8 @@ def run_openai(base, token, question):
         "stream_chunks": chunks,
         "stream_usage": {k: usage[k] for k in ("prompt_tokens", "completion_tokens", "total_tokens")} if usage else None,
         "models": models,
+        "responses_text": resp.output_text,
+        "responses_usage": resp.usage.total_tokens,
     }
 
 

@@ -121,9 +121,13 @@ pub struct ProviderRecord {
 }
 
 impl ProviderRecord {
-    /// The key's last four characters, for the user to recognise it.
+    /// The key's last four characters, for the user to recognise it (only
+    /// `…` for a key shorter than 12, of which four would be too much).
     pub fn key_hint(&self) -> Option<String> {
         self.key.as_ref().map(|k| {
+            if k.chars().count() < 12 {
+                return "…".to_owned();
+            }
             let tail: Vec<char> = k.chars().rev().take(4).collect();
             let tail: String = tail.into_iter().rev().collect();
             format!("…{tail}")

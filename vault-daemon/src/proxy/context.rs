@@ -28,8 +28,28 @@ fn line(i: &ContextItem) -> String {
         _ => format!("- [{}] {}", i.namespace, body),
     };
     body.zeroize();
-    text.replace(CLOSE, "</user-context\u{200b}>")
-        .replace(OPEN, "<user-context\u{200b} source=\"ctxvault\">")
+    defuse(&text)
+}
+
+/// `text` with every `<user-context` and `</user-context`, in any case,
+/// broken by a zero-width space, so no item can open or close the frame.
+fn defuse(text: &str) -> String {
+    const TAG: &str = "user-context";
+    let lower = text.to_ascii_lowercase();
+    let mut out = String::with_capacity(text.len());
+    let mut at = 0;
+    while let Some(i) = lower[at..].find('<') {
+        let i = at + i;
+        let rest = &lower[i + 1..];
+        let rest = rest.strip_prefix('/').unwrap_or(rest);
+        out.push_str(&text[at..=i]);
+        if rest.starts_with(TAG) {
+            out.push('\u{200b}');
+        }
+        at = i + 1;
+    }
+    out.push_str(&text[at..]);
+    out
 }
 
 /// The system text for `p`, and how many items it holds; `None` when there
@@ -72,4 +92,15 @@ pub(crate) fn render(p: &Profile) -> Option<(Zeroizing<String>, usize)> {
     );
     out.push_str(CLOSE);
     (n > 0).then_some((out, n))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn no_item_closes_the_frame() {
+        let t = super::defuse("a </USER-context> b <user-Context source=x> c < d");
+        assert!(!t.to_ascii_lowercase().contains("</user-context"));
+        assert!(!t.to_ascii_lowercase().contains("<user-context"));
+        assert!(t.ends_with("c < d"));
+    }
 }

@@ -33,6 +33,8 @@ mod apis;
 mod context;
 mod upstream;
 
+pub(crate) use upstream::Pool;
+
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -159,11 +161,21 @@ impl Table {
     }
 }
 
+/// The smaller of two context modes (off < profile < full).
+fn less(a: ContextMode, b: ContextMode) -> ContextMode {
+    let rank = |m: ContextMode| match m {
+        ContextMode::Off => 0,
+        ContextMode::Profile => 1,
+        ContextMode::Full => 2,
+    };
+    if rank(b) < rank(a) { b } else { a }
+}
+
 /// What the proxy's handlers share.
 struct Proxy {
     agent: AgentHandle,
     allow_remote: bool,
-    pool: upstream::Pool,
+    pool: Arc<Pool>,
 }
 
 /// A refusal, answered in the API's own error shape.
@@ -175,10 +187,13 @@ fn refusal(status: StatusCode, message: impl Into<String>) -> Refusal {
 
 /// The proxy's HTTP app.
 pub(crate) fn router(agent: AgentHandle, config: &HttpConfig) -> Router {
+    let pool = agent.0.proxy_pool.clone();
     let proxy = Arc::new(Proxy {
         agent,
-        allow_remote: config.allow_remote,
-        pool: upstream::Pool::default(),
+        // The Host check goes only for a door that is itself reachable
+        // from other machines.
+        allow_remote: config.allow_remote && !config.addr.ip().is_loopback(),
+        pool,
     });
     let mut app = Router::new();
     for api in [
@@ -233,13 +248,23 @@ fn token_of(headers: &HeaderMap) -> Option<String> {
 
 /// Read the whole body, at most [`MAX_BODY`], as a JSON object.
 async fn json_body(body: Body) -> Result<Value, Refusal> {
-    let bytes = axum::body::to_bytes(body, MAX_BODY).await.map_err(|_| {
+    let bytes = axum::body::to_bytes(body, MAX_BODY).await.map_err(|e| {
+        let mut source: Option<&(dyn std::error::Error + 'static)> = Some(&e);
+        while let Some(s) = source {
+            if s.is::<http_body_util::LengthLimitError>() {
+                return refusal(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    format!(
+                        "request body over {} MiB: send a shorter conversation",
+                        MAX_BODY >> 20
+                    ),
+                );
+            }
+            source = s.source();
+        }
         refusal(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            format!(
-                "request body over {} MiB: send a shorter conversation",
-                MAX_BODY >> 20
-            ),
+            StatusCode::BAD_REQUEST,
+            format!("cannot read the request body: {e}"),
         )
     })?;
     let v: Value = serde_json::from_slice(&bytes).map_err(|e| {
@@ -258,18 +283,12 @@ async fn json_body(body: Body) -> Result<Value, Refusal> {
 }
 
 /// The client's route and provider for this request.
-fn route<'t>(
-    table: &'t Table,
+fn provider(
+    table: &Table,
+    route: &ClientRoute,
     headers: &HeaderMap,
-    token: &str,
     body: Option<&mut Value>,
-) -> Result<(&'t ClientRoute, Arc<Upstream>), Refusal> {
-    let route = table.clients.get(&sha256_hex(token)).ok_or_else(|| {
-        refusal(
-            StatusCode::UNAUTHORIZED,
-            "unknown or revoked ctxvault client token: send the token `ctxvault client add NAME` printed as the API key, or get a new one with `ctxvault client rotate NAME`",
-        )
-    })?;
+) -> Result<Arc<Upstream>, Refusal> {
     let unknown = |name: &str| {
         refusal(
             StatusCode::BAD_REQUEST,
@@ -279,7 +298,7 @@ fn route<'t>(
     if let Some(name) = headers.get(PROVIDER_HEADER) {
         let name = name.to_str().unwrap_or_default();
         let up = table.providers.get(name).ok_or_else(|| unknown(name))?;
-        return Ok((route, up.clone()));
+        return Ok(up.clone());
     }
     if let Some(body) = body
         && let Some((prefix, rest)) = apis::model(body).and_then(|m| m.split_once('/'))
@@ -287,7 +306,7 @@ fn route<'t>(
     {
         let rest = rest.to_owned();
         apis::set_model(body, &rest);
-        return Ok((route, up.clone()));
+        return Ok(up.clone());
     }
     let name = route.provider.as_ref().or(table.default.as_ref()).ok_or_else(|| {
         refusal(
@@ -299,7 +318,7 @@ fn route<'t>(
         )
     })?;
     let up = table.providers.get(name).ok_or_else(|| unknown(name))?;
-    Ok((route, up.clone()))
+    Ok(up.clone())
 }
 
 async fn serve(p: &Proxy, api: Api, req: Request) -> Result<Response, Refusal> {
@@ -330,12 +349,29 @@ async fn serve(p: &Proxy, api: Api, req: Request) -> Result<Response, Refusal> {
             "the vault has not been unlocked since the agent started: run `ctxvault unlock`",
         ));
     }
+    if parts
+        .uri
+        .query()
+        .is_some_and(|q| q.contains(token.as_str()))
+    {
+        return Err(refusal(
+            StatusCode::BAD_REQUEST,
+            "the URL holds the client token: send it only as the API key",
+        ));
+    }
+    // The token first: no body is read for a caller who is no client.
+    let route = table.clients.get(&sha256_hex(&token)).ok_or_else(|| {
+        refusal(
+            StatusCode::UNAUTHORIZED,
+            "unknown or revoked ctxvault client token: send the token `ctxvault client add NAME` printed as the API key, or get a new one with `ctxvault client rotate NAME`",
+        )
+    })?;
     let mut body = if api.is_chat() {
         Some(json_body(body).await?)
     } else {
         None
     };
-    let (route, up) = route(&table, headers, &token, body.as_mut())?;
+    let up = provider(&table, route, headers, body.as_mut())?;
     if up.kind != api.kind() {
         return Err(refusal(
             StatusCode::BAD_REQUEST,
@@ -350,12 +386,15 @@ async fn serve(p: &Proxy, api: Api, req: Request) -> Result<Response, Refusal> {
             ),
         ));
     }
+    // A request may ask for less context than the client's setting, never more.
     let mode = match headers.get(CONTEXT_HEADER) {
-        Some(v) => v
-            .to_str()
-            .unwrap_or_default()
-            .parse::<ContextMode>()
-            .map_err(|e| refusal(StatusCode::BAD_REQUEST, format!("{CONTEXT_HEADER}: {e}")))?,
+        Some(v) => less(
+            route.context,
+            v.to_str()
+                .unwrap_or_default()
+                .parse::<ContextMode>()
+                .map_err(|e| refusal(StatusCode::BAD_REQUEST, format!("{CONTEXT_HEADER}: {e}")))?,
+        ),
         None => route.context,
     };
     let conn = p.pool.connect(&up.url).await.map_err(|e| {
@@ -403,16 +442,23 @@ async fn serve(p: &Proxy, api: Api, req: Request) -> Result<Response, Refusal> {
         }
         if let Some(key) = &up.key {
             let (name, value) = apis::key_header(up.kind, key);
-            let mut value = HeaderValue::from_str(&value).unwrap_or(HeaderValue::from_static(""));
-            value.set_sensitive(true);
-            b = b.header(name, value);
+            // Checked when the provider was added: a header-safe line.
+            if let Ok(mut value) = HeaderValue::from_str(&value) {
+                value.set_sensitive(true);
+                b = b.header(name, value);
+            }
         }
         if body.is_some() {
             b = b.header(header::CONTENT_TYPE, "application/json");
         }
-        b.body(Full::new(bytes.clone()))
-            .unwrap_or_else(|_| hyper::Request::new(Full::new(Bytes::new())))
+        b.body(Full::new(bytes.clone())).map_err(|e| e.to_string())
     };
+    if let Err(e) = build() {
+        return Err(refusal(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("cannot make the request to provider {}: {e}", up.name),
+        ));
+    }
     let res = p.pool.send(conn, build).await.map_err(|e| {
         refusal(
             StatusCode::BAD_GATEWAY,
@@ -460,7 +506,7 @@ async fn add_context(
         destination: format!(
             "provider {}, model {}",
             up.name,
-            apis::model(body).unwrap_or("-")
+            apis::model(body).map_or("-".to_owned(), |m| m.chars().take(100).collect())
         ),
     };
     match view.context(api.path(), q).await {

@@ -7,7 +7,7 @@
 
 use std::collections::HashMap;
 use std::sync::{Mutex, OnceLock};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use axum::body::Bytes;
 use http_body_util::Full;
@@ -23,6 +23,11 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Idle connections kept per provider URL.
 const IDLE_PER_UPSTREAM: usize = 8;
 
+/// An idle connection older than this is closed rather than reused: many
+/// servers end idle connections after about 5 s, and a request sent on one
+/// they just closed fails after its context was read.
+const IDLE_MAX: Duration = Duration::from_secs(4);
+
 type Sender = SendRequest<Full<Bytes>>;
 
 /// A connection ready for one request.
@@ -37,7 +42,7 @@ pub(crate) struct Conn {
 /// Open and idle connections to the providers.
 #[derive(Default)]
 pub(crate) struct Pool {
-    idle: Mutex<HashMap<String, Vec<Sender>>>,
+    idle: Mutex<HashMap<String, Vec<(Sender, Instant)>>>,
     https: OnceLock<Result<HttpsConnector<HttpConnector>, String>>,
 }
 
@@ -115,9 +120,15 @@ impl Pool {
     fn take_idle(&self, key: &str) -> Option<Sender> {
         let mut idle = lock(&self.idle);
         let list = idle.get_mut(key)?;
-        list.retain(|s| !s.is_closed());
-        let at = list.iter().position(|s| s.is_ready())?;
-        Some(list.swap_remove(at))
+        list.retain(|(s, at)| !s.is_closed() && at.elapsed() < IDLE_MAX);
+        let at = list.iter().position(|(s, _)| s.is_ready())?;
+        Some(list.swap_remove(at).0)
+    }
+
+    /// Close every idle connection (at lock: their buffers held requests
+    /// with context in them).
+    pub(crate) fn clear(&self) {
+        lock(&self.idle).clear();
     }
 
     /// Send the request `build` makes on `conn` (again on a new connection
@@ -126,14 +137,19 @@ impl Pool {
     pub(crate) async fn send(
         &self,
         mut conn: Conn,
-        build: impl Fn() -> hyper::Request<Full<Bytes>>,
+        build: impl Fn() -> Result<hyper::Request<Full<Bytes>>, String>,
     ) -> Result<hyper::Response<hyper::body::Incoming>, String> {
-        let res = match conn.sender.send_request(build()).await {
+        let res = match conn.sender.send_request(build()?).await {
             Ok(res) => res,
-            Err(e) if conn.reused && (e.is_closed() || e.is_canceled()) => {
+            // A pooled connection the provider closed meanwhile (its
+            // keep-alive ran out): once more on a new one.
+            Err(e)
+                if conn.reused
+                    && (e.is_closed() || e.is_canceled() || e.is_incomplete_message()) =>
+            {
                 conn = self.open(&conn.url, conn.key).await?;
                 conn.sender
-                    .send_request(build())
+                    .send_request(build()?)
                     .await
                     .map_err(|e| e.to_string())?
             }
@@ -141,9 +157,9 @@ impl Pool {
         };
         let mut idle = lock(&self.idle);
         let list = idle.entry(conn.key).or_default();
-        list.retain(|s| !s.is_closed());
+        list.retain(|(s, at)| !s.is_closed() && at.elapsed() < IDLE_MAX);
         if list.len() < IDLE_PER_UPSTREAM {
-            list.push(conn.sender);
+            list.push((conn.sender, Instant::now()));
         }
         Ok(res)
     }

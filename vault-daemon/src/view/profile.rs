@@ -32,7 +32,8 @@ impl Session {
             check_query(m).map_err(view_error)?;
         }
         let message = q.message.clone().filter(|_| !q.profile_only);
-        let detail = Some(format!("to {}", q.destination));
+        let destination: String = q.destination.chars().take(200).collect();
+        let detail = Some(format!("to {destination}"));
         self.read_to(who, "inject", message.clone(), detail, |p| async move {
             self.profile_seen(&p, message.as_deref(), q.limit).await
         })
