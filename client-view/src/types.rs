@@ -197,6 +197,9 @@ pub struct ContextQuery {
     pub profile_only: bool,
     /// Most matches for the message.
     pub limit: usize,
+    /// Most profile and preference items, the newest (`None`: all).
+    #[serde(default)]
+    pub profile_limit: Option<usize>,
     /// Where the context goes (such as `provider openai, model gpt-4o`),
     /// for the audit log.
     pub destination: String,

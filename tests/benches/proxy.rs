@@ -54,6 +54,7 @@ async fn chat(
     token: &str,
     q: &str,
     stream: bool,
+    mode: &str,
 ) -> (Duration, Duration) {
     let body = serde_json::json!({
         "model": "test-model",
@@ -65,6 +66,7 @@ async fn chat(
         .header("host", host)
         .header("authorization", format!("Bearer {token}"))
         .header("content-type", "application/json")
+        .header("x-ctxvault-context", mode)
         .body(Full::new(Bytes::from(body)))
         .unwrap();
     s.ready().await.unwrap();
@@ -152,9 +154,19 @@ async fn run(shape: Shape) {
                     token,
                     q,
                     stream,
+                    "full",
                 )
                 .await;
-                chat(&mut via, &proxy, "/v1/chat/completions", token, q, stream).await;
+                chat(
+                    &mut via,
+                    &proxy,
+                    "/v1/chat/completions",
+                    token,
+                    q,
+                    stream,
+                    "full",
+                )
+                .await;
             }
             let (mut d_all, mut d_first, mut p_all, mut p_first) =
                 (Vec::new(), Vec::new(), Vec::new(), Vec::new());
@@ -166,11 +178,21 @@ async fn run(shape: Shape) {
                     token,
                     q,
                     stream,
+                    "full",
                 )
                 .await;
                 d_all.push(a);
                 d_first.push(f);
-                let (a, f) = chat(&mut via, &proxy, "/v1/chat/completions", token, q, stream).await;
+                let (a, f) = chat(
+                    &mut via,
+                    &proxy,
+                    "/v1/chat/completions",
+                    token,
+                    q,
+                    stream,
+                    "full",
+                )
+                .await;
                 p_all.push(a);
                 p_first.push(f);
             }
@@ -197,6 +219,32 @@ async fn run(shape: Shape) {
                 );
             }
         }
+    }
+    // Where the time goes: the proxy alone (no context), the profile only.
+    for mode in ["off", "profile"] {
+        let mut via = connect(&proxy).await;
+        let mut lat = Vec::new();
+        for q in &qs {
+            lat.push(
+                chat(
+                    &mut via,
+                    &proxy,
+                    "/v1/chat/completions",
+                    &all,
+                    q,
+                    false,
+                    mode,
+                )
+                .await
+                .0,
+            );
+        }
+        lat.sort();
+        println!(
+            "{lab}  proxy, client granted everything, plain chat with context {mode} ({CALLS} calls): p50 {:.2} ms p99 {:.2} ms",
+            ms(pct(&lat, 0.5)),
+            ms(pct(&lat, 0.99))
+        );
     }
     let injected = up.received().len();
     assert!(

@@ -604,3 +604,222 @@ async fn ollama_streams_come_back_byte_for_byte() {
     assert_eq!(status, 200);
     assert_eq!(body, r#"{"models":[{"name":"model-llama"}]}"#);
 }
+
+/// A command, its standard input, and what its error must say.
+type Case<'a> = (Vec<&'a str>, Option<&'a [u8]>, &'a str);
+
+/// Bad provider commands: one clear line each, nothing changed.
+#[test]
+fn provider_commands_refuse_bad_input() {
+    let env = Env::new();
+    env.init();
+    env.ok(&["client", "add", "app"]);
+    add_provider(&env, "local", "ollama", "http://127.0.0.1:11434", None);
+    let before = env.ok(&["provider", "ls", "--json"]);
+    let cases: Vec<Case> = vec![
+        (
+            vec![
+                "provider",
+                "add",
+                "x",
+                "--kind",
+                "gemini",
+                "--url",
+                "https://a.example",
+            ],
+            None,
+            "unknown provider kind \"gemini\"",
+        ),
+        (
+            vec![
+                "provider",
+                "add",
+                "x",
+                "--kind",
+                "openai",
+                "--url",
+                "ftp://a.example/v1",
+            ],
+            None,
+            "use an http or https URL",
+        ),
+        (
+            vec![
+                "provider",
+                "add",
+                "x",
+                "--kind",
+                "openai",
+                "--url",
+                "not a url",
+            ],
+            None,
+            "invalid provider URL",
+        ),
+        (
+            vec![
+                "provider",
+                "add",
+                "x",
+                "--kind",
+                "openai",
+                "--url",
+                "https://u:p@a.example/v1",
+            ],
+            None,
+            "holds a user name or password",
+        ),
+        (
+            vec![
+                "provider",
+                "add",
+                "x",
+                "--kind",
+                "openai",
+                "--url",
+                "https://a.example/v1?k=1",
+            ],
+            None,
+            "has a query or fragment",
+        ),
+        (
+            vec![
+                "provider",
+                "add",
+                "x",
+                "--kind",
+                "openai",
+                "--url",
+                "http://a.example/v1",
+                "--key-stdin",
+            ],
+            Some(b"sk-abcdefghijklmnop"),
+            "in the clear; use https",
+        ),
+        (
+            vec![
+                "provider",
+                "add",
+                "x",
+                "--kind",
+                "openai",
+                "--url",
+                "https://a.example/v1",
+                "--key-stdin",
+            ],
+            Some(b"sk with spaces"),
+            "holds spaces",
+        ),
+        (
+            vec![
+                "provider",
+                "add",
+                "x",
+                "--kind",
+                "openai",
+                "--url",
+                "https://a.example/v1",
+                "--key-stdin",
+            ],
+            Some(b""),
+            "no API key on standard input",
+        ),
+        (
+            vec![
+                "provider",
+                "add",
+                "x",
+                "--kind",
+                "openai",
+                "--url",
+                "https://a.example/v1",
+                "--key-env",
+                "CTXVAULT_NO_SUCH_VAR",
+            ],
+            None,
+            "CTXVAULT_NO_SUCH_VAR is not set",
+        ),
+        (
+            vec![
+                "provider",
+                "add",
+                "Bad Name",
+                "--kind",
+                "openai",
+                "--url",
+                "https://a.example/v1",
+            ],
+            None,
+            "invalid provider name",
+        ),
+        (
+            vec![
+                "provider",
+                "add",
+                "local",
+                "--kind",
+                "ollama",
+                "--url",
+                "http://127.0.0.1:11434",
+            ],
+            None,
+            "already exists; pass --replace",
+        ),
+        (
+            vec!["provider", "rm", "nobody"],
+            None,
+            "unknown provider \"nobody\"",
+        ),
+        (
+            vec!["provider", "set-default", "nobody"],
+            None,
+            "unknown provider \"nobody\"",
+        ),
+        (
+            vec!["provider", "route", "app", "nobody"],
+            None,
+            "unknown provider \"nobody\"",
+        ),
+        (
+            vec!["provider", "route", "ghost", "local"],
+            None,
+            "unknown client \"ghost\"",
+        ),
+        (
+            vec!["provider", "route", "app", "--context", "all"],
+            None,
+            "unknown context mode \"all\"",
+        ),
+        (
+            vec!["provider", "route", "app", "--fail-closed", "yes"],
+            None,
+            "use on or off",
+        ),
+    ];
+    for (args, stdin, needle) in cases {
+        let o = env.run_with(&args, stdin, Some(PASS));
+        assert_ne!(o.code, 0, "{args:?} should fail");
+        if needle.contains("unknown provider kind")
+            || needle.contains("use on or off")
+            || needle.contains("unknown context mode")
+        {
+            // clap's own usage error, naming the value and the choices.
+            assert!(o.stderr.contains(needle), "{needle:?} not in {}", o.stderr);
+        } else {
+            ctxvault_tests::assert_one_line_error(&o.stderr, needle);
+        }
+    }
+    assert_eq!(
+        env.ok(&["provider", "ls", "--json"]),
+        before,
+        "nothing changed"
+    );
+    // `client add` says how an app reaches the proxy with its token.
+    let out = env.ok(&["client", "add", "other"]);
+    assert!(
+        out.contains("http://127.0.0.1:7411/v1") && out.contains("ANTHROPIC_BASE_URL"),
+        "{out}"
+    );
+    let json = env.json(&["client", "add", "third", "--json"]);
+    assert_eq!(json["proxy"]["openai_base_url"], "http://127.0.0.1:7411/v1");
+}

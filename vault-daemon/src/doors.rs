@@ -98,7 +98,11 @@ impl Agent {
             Door::Proxy => format!("http://{addr}"),
         };
         tcp.set_nonblocking(true)?;
-        let tcp = tokio::net::TcpListener::from_std(tcp)?;
+        // Small writes (a stream's events, an answer's head then its body)
+        // go out at once, not after the peer's delayed acknowledgement.
+        let tcp = axum::serve::ListenerExt::tap_io(tokio::net::TcpListener::from_std(tcp)?, |s| {
+            let _ = s.set_nodelay(true);
+        });
         let cancel = self.doors.child_token();
         let handle = AgentHandle(self.clone());
         let app = match door {

@@ -171,7 +171,7 @@ impl UnlockedVault {
         records::open_item(&self.sealer, &self.vault_id, row)
     }
 
-    fn open_rows(&self, rows: &[ItemRow]) -> Result<Vec<Item>> {
+    pub(super) fn open_rows(&self, rows: &[ItemRow]) -> Result<Vec<Item>> {
         rows.iter().map(|r| self.open_item(r)).collect()
     }
 
@@ -222,6 +222,17 @@ impl UnlockedVault {
         };
         let items = self.open_rows(&self.store.get_many(&rowids).await?)?;
         Ok((items, more))
+    }
+
+    /// The newest `n` items of the groups marked in `results`, oldest of
+    /// them first; only those are opened.
+    pub async fn newest_in_groups(&self, results: &[bool], n: usize) -> Result<Vec<Item>> {
+        let rowids: Vec<i64> = {
+            let st = self.state.read().await;
+            let all: Vec<i64> = st.rowids_in(results).collect();
+            all[all.len().saturating_sub(n)..].to_vec()
+        };
+        self.open_rows(&self.store.get_many(&rowids).await?)
     }
 
     /// The one item whose id starts with `prefix`: hex digits (dashes

@@ -21,6 +21,7 @@ use super::{SearchHit, UnlockedVault};
 use crate::embed::SearchMode;
 use crate::error::Result;
 use crate::index::{Universe, ViewId};
+use crate::item::Item;
 
 /// What identifies a view: a digest of the rules it stands for.
 pub type ViewKey = [u8; 32];
@@ -58,6 +59,14 @@ impl Views {
             slot.used.store(now, Ordering::Relaxed);
         }
         Some(id)
+    }
+
+    /// The groups view `id` admits, by group id.
+    pub fn groups_of(&self, id: ViewId) -> Option<&[bool]> {
+        self.slots
+            .get(id as usize)?
+            .as_ref()
+            .map(|s| s.groups.as_slice())
     }
 
     /// A new group appeared: decide it for every view.
@@ -217,5 +226,31 @@ impl UnlockedVault {
             st.views.find(key).map(Universe::View)
         })
         .await
+    }
+
+    /// The newest `n` items of the view under `key` whose group passes
+    /// `wanted`, oldest of them first; only those are opened. `None` when no
+    /// view is registered under `key`.
+    pub async fn newest_in_view(
+        &self,
+        key: &ViewKey,
+        wanted: &SearchFilter<'_>,
+        n: usize,
+    ) -> Result<Option<Vec<Item>>> {
+        let rowids: Vec<i64> = {
+            let st = self.state.read().await;
+            let Some(admitted) = st.views.find(key).and_then(|id| st.views.groups_of(id)) else {
+                return Ok(None);
+            };
+            let mask: Vec<bool> = st
+                .groups
+                .iter()
+                .zip(admitted)
+                .map(|(g, a)| *a && wanted(g))
+                .collect();
+            let all: Vec<i64> = st.rowids_in(&mask).collect();
+            all[all.len().saturating_sub(n)..].to_vec()
+        };
+        Ok(Some(self.open_rows(&self.store.get_many(&rowids).await?)?))
     }
 }

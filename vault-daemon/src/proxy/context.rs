@@ -84,7 +84,8 @@ pub(crate) fn render(p: &Profile) -> Option<(Zeroizing<String>, usize)> {
     out.push('\n');
     out.push_str(OPEN);
     out.push('\n');
-    section(&mut out, "About the user:", &mut p.items.iter());
+    // The newest first: what the budget cuts is the oldest.
+    section(&mut out, "About the user:", &mut p.items.iter().rev());
     section(
         &mut out,
         "Notes that may bear on the latest message:",

@@ -61,6 +61,9 @@ use apis::Api;
 pub const MAX_BODY: usize = 32 * 1024 * 1024;
 /// Most matches for the user's message put in one request.
 const MATCHES: usize = 8;
+/// Most profile and preference items read for one request (the newest):
+/// more would not fit in the context's size budget.
+const PROFILE_ITEMS: usize = 16;
 /// The header naming a provider for one request.
 pub const PROVIDER_HEADER: &str = "x-ctxvault-provider";
 /// The header choosing the context for one request, and (in the answer)
@@ -503,6 +506,7 @@ async fn add_context(
         message,
         profile_only: mode == ContextMode::Profile,
         limit: MATCHES,
+        profile_limit: Some(PROFILE_ITEMS),
         destination: format!(
             "provider {}, model {}",
             up.name,

@@ -61,9 +61,12 @@ impl Pool {
         self.https
             .get_or_init(|| {
                 let provider = rustls::crypto::ring::default_provider();
+                let mut tcp = HttpConnector::new();
+                tcp.set_nodelay(true);
+                tcp.enforce_http(false);
                 hyper_rustls::HttpsConnectorBuilder::new()
                     .with_provider_and_native_roots(provider)
-                    .map(|b| b.https_or_http().enable_http1().build())
+                    .map(|b| b.https_or_http().enable_http1().wrap_connector(tcp))
                     .map_err(|e| format!("cannot load the system's certificate authorities: {e}"))
             })
             .clone()

@@ -19,7 +19,8 @@ impl Session {
         }
         let topic = q.topic.clone();
         self.read(who, "profile", topic, |p| async move {
-            self.profile_seen(&p, q.topic.as_deref(), q.limit).await
+            self.profile_seen(&p, q.topic.as_deref(), q.limit, None)
+                .await
         })
         .await
     }
@@ -35,7 +36,8 @@ impl Session {
         let destination: String = q.destination.chars().take(200).collect();
         let detail = Some(format!("to {destination}"));
         self.read_to(who, "inject", message.clone(), detail, |p| async move {
-            self.profile_seen(&p, message.as_deref(), q.limit).await
+            self.profile_seen(&p, message.as_deref(), q.limit, q.profile_limit)
+                .await
         })
         .await
     }
@@ -45,12 +47,16 @@ impl Session {
         p: &ClientPolicy,
         topic: Option<&str>,
         limit: usize,
+        profile_limit: Option<usize>,
     ) -> Result<reads::Seen<Profile>, ApiError> {
         let profile_ns: Namespace = PROFILE_NS.parse()?;
-        let found = reads::list_groups_as(&self.vault, p, |g| {
+        let wanted = |g: &vault_core::vault::GroupKey| {
             g.namespace.is_under(&profile_ns) || g.kind.as_str() == PREFERENCE_KIND
-        })
-        .await?;
+        };
+        let found = match profile_limit {
+            Some(n) => reads::newest_groups_as(&self.vault, &self.views, p, &wanted, n).await?,
+            None => reads::list_groups_as(&self.vault, p, wanted).await?,
+        };
         // What the user vouched for only: text a client wrote on its own
         // must not reach other clients as the user's profile.
         let found = found.retain(vouched);

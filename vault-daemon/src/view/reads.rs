@@ -227,6 +227,19 @@ pub async fn list_groups_as(
     Ok(read_as(policy, items, |v| v))
 }
 
+/// The newest `n` items the client may read in the groups passing
+/// `wanted`, oldest of them first; only those are opened.
+pub async fn newest_groups_as(
+    vault: &UnlockedVault,
+    views: &ClientViews,
+    policy: &ClientPolicy,
+    wanted: &vault_core::vault::SearchFilter<'_>,
+    n: usize,
+) -> Result<Seen<Vec<ContextItem>>, ApiError> {
+    let items = views.newest(vault, policy, wanted, n).await?;
+    Ok(read_as(policy, items, |v| v))
+}
+
 /// One page of what the client may read, oldest first; and where the next
 /// page starts.
 pub async fn page_as(

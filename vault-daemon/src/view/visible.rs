@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 
 use policies::{Action, ClientPolicy, Decision};
 use vault_core::vault::{Admit, GroupKey, SearchFilter, ViewKey};
-use vault_core::{SearchHit, SearchMode, UnlockedVault};
+use vault_core::{Item, SearchHit, SearchMode, UnlockedVault};
 
 use crate::policy::facts;
 
@@ -60,13 +60,7 @@ impl ClientViews {
             if let Some(hits) = vault.search_view(&key, query, mode, limit, wanted).await? {
                 return Ok(hits);
             }
-            let replaces = self
-                .current
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .insert(policy.client().to_owned(), key);
-            let admit = Arc::new(Readable(policy.clone()));
-            vault.set_view(key, replaces, admit).await;
+            self.register(vault, policy, key).await;
             // Gone again only if other readers filled the vault's views
             // since (it keeps a bounded number).
             if let Some(hits) = vault.search_view(&key, query, mode, limit, wanted).await? {
@@ -84,5 +78,45 @@ impl ClientViews {
         vault
             .search_groups(query, mode, limit, Some(&readable), &results)
             .await
+    }
+
+    /// The newest `n` items `policy` may read whose group passes `wanted`,
+    /// oldest of them first, found through the client's view (registered
+    /// first when its rules are new): no decision per group on the way.
+    pub async fn newest(
+        &self,
+        vault: &UnlockedVault,
+        policy: &ClientPolicy,
+        wanted: &SearchFilter<'_>,
+        n: usize,
+    ) -> vault_core::Result<Vec<Item>> {
+        if let Some(key) = view_key(policy) {
+            if let Some(items) = vault.newest_in_view(&key, wanted, n).await? {
+                return Ok(items);
+            }
+            self.register(vault, policy, key).await;
+            if let Some(items) = vault.newest_in_view(&key, wanted, n).await? {
+                return Ok(items);
+            }
+        }
+        let keys = vault.group_keys().await;
+        let readable = Readable(policy.clone()).admit(&keys);
+        let results: Vec<bool> = keys
+            .iter()
+            .zip(&readable)
+            .map(|(g, r)| *r && wanted(g))
+            .collect();
+        vault.newest_in_groups(&results, n).await
+    }
+
+    /// Register `policy`'s view under `key`, replacing the client's last one.
+    async fn register(&self, vault: &UnlockedVault, policy: &ClientPolicy, key: ViewKey) {
+        let replaces = self
+            .current
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(policy.client().to_owned(), key);
+        let admit = Arc::new(Readable(policy.clone()));
+        vault.set_view(key, replaces, admit).await;
     }
 }
