@@ -19,7 +19,7 @@ mod common;
 mod corpus;
 
 use common::{Transport, call, connect};
-use corpus::{Shape, TEN_GRANTS, corpus, large_size, pct, queries, runtime, shapes};
+use corpus::{Shape, corpus, large_size, pct, queries, runtime, shapes};
 
 /// A vault of `n` generated items, opened by the test passphrase.
 async fn populate(env: &Env, n: usize, shape: Shape) -> Vec<String> {
@@ -47,18 +47,7 @@ async fn run(n: usize, shape: Shape, throughput: bool) {
     env.ok(&["grant", "bench", "**", "--max-sensitivity", "secret"]);
     // A client with ten grants (see `corpus::TEN_GRANTS`).
     let scoped = common::add_client(&env, "scoped");
-    for g in &TEN_GRANTS {
-        let max = format!("{:?}", g.max).to_lowercase();
-        let mut args = vec!["grant", "scoped", g.scope, "--max-sensitivity", &max];
-        for t in g.tags {
-            args.extend(["--tag", t]);
-        }
-        let redact = g.redact.join(",");
-        if !redact.is_empty() {
-            args.extend(["--redact", &redact]);
-        }
-        env.ok(&args);
-    }
+    corpus::grant_ten(&env, "scoped");
 
     // Cold start: process start, initialize, tools/list.
     let mut cold = Vec::new();

@@ -24,7 +24,7 @@ mod corpus;
 #[path = "../tests/proxy_upstream/mod.rs"]
 mod proxy_upstream;
 
-use corpus::{Shape, TEN_GRANTS, corpus, pct, queries, runtime, shapes};
+use corpus::{Shape, corpus, pct, queries, runtime, shapes};
 use proxy_upstream::Upstream;
 
 const N: usize = 10_000;
@@ -120,18 +120,7 @@ async fn run(shape: Shape) {
     let all = common::add_client(&env, "bench");
     env.ok(&["grant", "bench", "**", "--max-sensitivity", "secret"]);
     let scoped = common::add_client(&env, "scoped");
-    for g in &TEN_GRANTS {
-        let max = format!("{:?}", g.max).to_lowercase();
-        let mut args = vec!["grant", "scoped", g.scope, "--max-sensitivity", &max];
-        for t in g.tags {
-            args.extend(["--tag", t]);
-        }
-        let redact = g.redact.join(",");
-        if !redact.is_empty() {
-            args.extend(["--redact", &redact]);
-        }
-        env.ok(&args);
-    }
+    corpus::grant_ten(&env, "scoped");
     let _agent = env.http_agent_with(&["--proxy", "127.0.0.1:0"]);
     let proxy = env.status()["proxy"]
         .as_str()

@@ -55,15 +55,20 @@ pub fn new_token() -> Result<String, ApiError> {
     ))
 }
 
-/// Check a client name: a lowercase word such as `claude-desktop`.
-pub fn check_client_name(name: &str) -> Result<(), ApiError> {
-    let ok = !name.is_empty()
+/// A name the user gives a client or a provider: a lowercase word of
+/// a-z 0-9 - _ (starting with a letter or digit), at most 64 bytes.
+pub fn is_lowercase_word(name: &str) -> bool {
+    !name.is_empty()
         && name.len() <= 64
         && name.starts_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit())
         && name
             .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_');
-    if ok {
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
+}
+
+/// Check a client name: a lowercase word such as `claude-desktop`.
+pub fn check_client_name(name: &str) -> Result<(), ApiError> {
+    if is_lowercase_word(name) {
         Ok(())
     } else {
         Err(ApiError::new(

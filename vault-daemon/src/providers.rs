@@ -20,13 +20,7 @@ fn invalid(m: String) -> ApiError {
 
 /// Check a provider name: a lowercase word such as `openai` or `work-llm`.
 fn check_provider_name(name: &str) -> Result<(), ApiError> {
-    let ok = !name.is_empty()
-        && name.len() <= 64
-        && name.starts_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit())
-        && name
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_');
-    if ok {
+    if policy::is_lowercase_word(name) {
         Ok(())
     } else {
         Err(invalid(format!(

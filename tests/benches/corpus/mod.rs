@@ -289,3 +289,19 @@ pub fn runtime() -> tokio::runtime::Runtime {
         .build()
         .expect("a tokio runtime")
 }
+
+/// Give `client` the ten grants of [`TEN_GRANTS`], through the CLI.
+pub fn grant_ten(env: &ctxvault_tests::Env, client: &str) {
+    for g in &TEN_GRANTS {
+        let max = format!("{:?}", g.max).to_lowercase();
+        let mut args = vec!["grant", client, g.scope, "--max-sensitivity", &max];
+        for t in g.tags {
+            args.extend(["--tag", t]);
+        }
+        let redact = g.redact.join(",");
+        if !redact.is_empty() {
+            args.extend(["--redact", &redact]);
+        }
+        env.ok(&args);
+    }
+}
