@@ -10,6 +10,8 @@ use std::process::{Command, Output, Stdio};
 
 use tempfile::TempDir;
 
+pub mod chatgpt_export;
+
 /// The passphrase every test vault gets.
 pub const PASS: &str = "correct horse battery staple";
 

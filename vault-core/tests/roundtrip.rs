@@ -101,9 +101,9 @@ proptest! {
         let got = rt.block_on(async {
             let dir = tempfile::tempdir().unwrap();
             let v = Vault::create(&dir.path().join("v"), &keys::passphrase("pw"), WorkFactor::MIN, &[]).await.unwrap();
-            let report = v.import(items.clone(), RecordChange::default(), false).await.unwrap();
+            let report = v.import(items.clone(), RecordChange::default(), false, vault_core::vault::Dedupe::IdOrText).await.unwrap();
             assert_eq!(report.added + report.duplicates, items.len() as u64);
-            let again = v.import(items.clone(), RecordChange::default(), false).await.unwrap();
+            let again = v.import(items.clone(), RecordChange::default(), false, vault_core::vault::Dedupe::IdOrText).await.unwrap();
             assert_eq!(again.added, 0, "importing twice changes nothing");
             v.list(&ItemFilter::default()).await.unwrap()
         });

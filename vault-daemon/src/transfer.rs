@@ -117,6 +117,7 @@ impl Session {
             with_policy,
             prefix,
             tags,
+            ids_only,
         } = opts;
         let Parsed {
             contents,
@@ -204,7 +205,12 @@ impl Session {
             audit: Some(entry),
             request: None,
         };
-        let report = self.vault.import(items, change, dry_run).await?;
+        let dedupe = if ids_only {
+            vault_core::vault::Dedupe::Id
+        } else {
+            vault_core::vault::Dedupe::IdOrText
+        };
+        let report = self.vault.import(items, change, dry_run, dedupe).await?;
         if !dry_run {
             st.apply(&put, &[]);
         }

@@ -11,8 +11,10 @@ use vault_daemon::client::Bytes;
 use vault_daemon::protocol as p;
 use zeroize::Zeroizing;
 
+use super::history::History;
 use crate::ctx::Ctx;
 use crate::{output, secret};
+use vault_core::formats::history::Origin;
 
 /// An import format.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -28,6 +30,12 @@ enum Format {
     Lines,
     /// The memory.jsonl of the MCP memory server (@modelcontextprotocol/server-memory).
     McpMemory,
+    /// ChatGPT's data export: the zip, or its conversations.json.
+    Chatgpt,
+    /// Claude's data export: the zip, or its conversations.json.
+    Claude,
+    /// Chat transcripts: JSON lines of {role, content} messages.
+    Transcript,
 }
 
 /// Bring items in, in one transaction: a bad record anywhere aborts the
@@ -185,6 +193,9 @@ impl Format {
             Format::Markdown => "markdown",
             Format::Lines => "lines",
             Format::McpMemory => "mcp-memory",
+            Format::Chatgpt => "chatgpt",
+            Format::Claude => "claude",
+            Format::Transcript => "transcript",
         }
     }
 
@@ -196,11 +207,38 @@ impl Format {
             Format::Markdown => "a folder of Markdown files",
             Format::Lines => "one memory per line",
             Format::McpMemory => "the MCP memory server's memory file",
+            Format::Chatgpt => "a ChatGPT data export",
+            Format::Claude => "a Claude data export",
+            Format::Transcript => "chat transcripts",
         }
     }
 }
 
 impl Import {
+    /// The history export at the path, when it is one (by --format, or
+    /// detected when no other format is given).
+    fn history(&self) -> anyhow::Result<Option<History>> {
+        let forced = match self.format {
+            None => None,
+            Some(Format::Chatgpt) => Some(Origin::ChatGpt),
+            Some(Format::Claude) => Some(Origin::Claude),
+            Some(Format::Transcript) => Some(Origin::Transcript),
+            Some(_) => return Ok(None),
+        };
+        if self.path.is_dir()
+            || (forced.is_none() && self.path.extension().is_some_and(|x| x == "md"))
+        {
+            if forced.is_some() {
+                bail!(
+                    "{} is a folder: pass the export's zip or its conversations.json",
+                    self.path.display()
+                );
+            }
+            return Ok(None);
+        }
+        History::detect(&self.path, forced)
+    }
+
     pub async fn run(self, ctx: &Ctx) -> anyhow::Result<()> {
         ctx.require_vault()?;
         let path = &self.path;
@@ -208,6 +246,22 @@ impl Import {
         // Bundles and JSONL go to the agent as they are (it reads them, and
         // applies --ns and --tag); the other formats are read here into
         // items, checked (naming their position), and sent as bundle text.
+        if let Some(h) = self.history()? {
+            if self.with_policy {
+                bail!(
+                    "{}: a history export holds no clients or rules; drop --with-policy",
+                    path.display()
+                );
+            }
+            if self.namespace.is_some() {
+                bail!(
+                    "--ns does not apply to {}: history goes under history/{}/; drop --ns",
+                    h.words(),
+                    h.format_name()
+                );
+            }
+            return h.import(ctx, &self.tags, self.dry_run).await;
+        }
         let (format, text, applied) = if path.is_dir() {
             if self.format.is_some_and(|f| f != Format::Markdown) {
                 bail!(
@@ -266,6 +320,9 @@ impl Import {
                     "{} is not a Markdown file (.md); pass the file or its folder",
                     path.display()
                 ),
+                Format::Chatgpt | Format::Claude | Format::Transcript => {
+                    bail!("{}: cannot be read as {}", path.display(), format.words())
+                }
             }
         };
         let text = Bytes::from_owner(text);
@@ -273,6 +330,7 @@ impl Import {
             dry_run,
             with_policy: self.with_policy,
             prefix: self.namespace.clone().filter(|_| !applied),
+            ids_only: false,
             tags: if applied {
                 Vec::new()
             } else {

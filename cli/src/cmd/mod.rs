@@ -17,6 +17,7 @@ mod export;
 mod get;
 mod grant;
 mod grants;
+mod history;
 mod http;
 mod identity;
 mod import;

@@ -24,6 +24,7 @@ use uuid::Uuid;
 
 use crate::item::{Item, Kind, Namespace, Sensitivity, Source};
 
+pub mod history;
 pub mod markdown;
 
 pub use markdown::{Markdown, from_markdown, to_markdown};
@@ -38,7 +39,7 @@ pub struct FormatError {
     pub reason: String,
 }
 
-fn ferr(at: impl Into<String>, reason: impl Into<String>) -> FormatError {
+pub(crate) fn ferr(at: impl Into<String>, reason: impl Into<String>) -> FormatError {
     FormatError {
         at: at.into(),
         reason: reason.into(),

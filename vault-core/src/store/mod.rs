@@ -507,12 +507,12 @@ impl Store {
         // SQLite takes the safety level only outside a transaction. On an
         // error `tx` drops and closes the connection, so none goes back to
         // the pool relaxed.
-        if durability == Durability::Process {
-            sqlx::query("PRAGMA synchronous = NORMAL")
-                .execute(&mut *tx)
-                .await?;
-        }
-        sqlx::query("BEGIN IMMEDIATE").execute(&mut *tx).await?;
+        // One round trip to SQLite's thread for both statements.
+        let begin = match durability {
+            Durability::Process => "PRAGMA synchronous = NORMAL; BEGIN IMMEDIATE",
+            Durability::Disk => "BEGIN IMMEDIATE",
+        };
+        sqlx::raw_sql(begin).execute(&mut *tx).await?;
         Ok(tx)
     }
 

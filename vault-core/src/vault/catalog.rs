@@ -118,6 +118,27 @@ impl Catalog {
             .map(|(r, _)| *r)
     }
 
+    /// The newest `n` live rows whose group passes `pass`, oldest of them
+    /// first. Walks from the newest row and stops once `n` are found; each
+    /// group met is decided once.
+    pub fn newest_rowids(&self, pass: impl Fn(u32) -> bool, n: usize) -> Vec<i64> {
+        let mut decided: Vec<Option<bool>> = vec![None; self.groups.len()];
+        let mut found: Vec<i64> = self
+            .rows
+            .iter()
+            .rev()
+            .filter(|(_, g)| match decided.get_mut(**g as usize) {
+                Some(Some(d)) => *d,
+                Some(slot) => *slot.insert(pass(**g)),
+                None => false,
+            })
+            .map(|(r, _)| *r)
+            .take(n)
+            .collect();
+        found.reverse();
+        found
+    }
+
     fn place(&mut self, rowid: i64, id: Uuid, group: u32) {
         self.by_id.insert(id, rowid);
         self.rows.insert(rowid, group);

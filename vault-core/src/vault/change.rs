@@ -356,9 +356,10 @@ impl UnlockedVault {
     }
 
     /// Bring in complete items (ids, timestamps, versions and provenance
-    /// kept), in one transaction. Items whose id exists, or whose namespace
-    /// and body equal an existing item's (or an earlier one's in `items`),
-    /// are skipped and counted. With `dry_run` nothing is written.
+    /// kept), in one transaction. Items whose id exists, or (with
+    /// [`Dedupe::IdOrText`]) whose namespace and body equal an existing
+    /// item's or an earlier one's in `items`, are skipped and counted. With
+    /// `dry_run` nothing is written.
     ///
     /// `records` (policy records and an audit entry) is written in the same
     /// transaction.
@@ -367,16 +368,30 @@ impl UnlockedVault {
         items: Vec<Item>,
         records: RecordChange,
         dry_run: bool,
+        dedupe: Dedupe,
     ) -> Result<ImportReport> {
         let mut items = items;
         for i in &mut items {
             let id = i.id;
             i.validate().map_err(|e| at_item(e, &id))?;
         }
-        // The scan for duplicates opens every item: it runs before the
-        // writer lock, so audited reads are not held up meanwhile.
-        let existing = self.list(&ItemFilter::default()).await?;
-        let mut ids: HashSet<Uuid> = existing.iter().map(|i| i.id).collect();
+        // The scan for duplicates by text opens every item: it runs before
+        // the writer lock, so audited reads are not held up meanwhile.
+        let existing = match dedupe {
+            Dedupe::IdOrText => self.list(&ItemFilter::default()).await?,
+            Dedupe::Id => Vec::new(),
+        };
+        let mut ids: HashSet<Uuid> = match dedupe {
+            Dedupe::IdOrText => existing.iter().map(|i| i.id).collect(),
+            Dedupe::Id => {
+                let st = self.state.read().await;
+                items
+                    .iter()
+                    .map(|i| i.id)
+                    .filter(|id| st.by_id.contains_key(id))
+                    .collect()
+            }
+        };
         let content_key = |i: &Item| {
             let mut d = ring::digest::Context::new(&ring::digest::SHA256);
             d.update(i.namespace.as_str().as_bytes());
@@ -389,7 +404,9 @@ impl UnlockedVault {
         let mut fresh = Vec::with_capacity(items.len());
         let mut duplicates = 0u64;
         for i in items {
-            if ids.contains(&i.id) || !contents.insert(content_key(&i)) {
+            if ids.contains(&i.id)
+                || (dedupe == Dedupe::IdOrText && !contents.insert(content_key(&i)))
+            {
                 duplicates += 1;
                 continue;
             }
@@ -462,4 +479,14 @@ impl UnlockedVault {
         };
         self.apply(&w, change).await
     }
+}
+
+/// What makes an imported item a duplicate of one already there.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Dedupe {
+    /// The same id, or the same namespace and text.
+    IdOrText,
+    /// The same id only (for items whose ids are derived from where they
+    /// came from): the vault's items are not opened to compare.
+    Id,
 }

@@ -39,7 +39,7 @@ use crate::store::Store;
 
 pub use catalog::GroupKey;
 use catalog::{Catalog, Opened};
-pub use change::{ChangeSet, RecordChange};
+pub use change::{ChangeSet, Dedupe, RecordChange};
 pub use search::{SearchFilter, snippet};
 pub use semantic::{EMBED_BATCH, EmbedProgress, embed_text};
 pub use unlocked::{ItemScan, MIN_PREFIX, UnlockedVault, WriteGuard};

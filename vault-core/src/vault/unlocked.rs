@@ -229,8 +229,7 @@ impl UnlockedVault {
     pub async fn newest_in_groups(&self, results: &[bool], n: usize) -> Result<Vec<Item>> {
         let rowids: Vec<i64> = {
             let st = self.state.read().await;
-            let all: Vec<i64> = st.rowids_in(results).collect();
-            all[all.len().saturating_sub(n)..].to_vec()
+            st.newest_rowids(|g| results.get(g as usize).copied().unwrap_or(false), n)
         };
         self.open_rows(&self.store.get_many(&rowids).await?)
     }

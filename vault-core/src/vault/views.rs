@@ -242,14 +242,13 @@ impl UnlockedVault {
             let Some(admitted) = st.views.find(key).and_then(|id| st.views.groups_of(id)) else {
                 return Ok(None);
             };
-            let mask: Vec<bool> = st
-                .groups
-                .iter()
-                .zip(admitted)
-                .map(|(g, a)| *a && wanted(g))
-                .collect();
-            let all: Vec<i64> = st.rowids_in(&mask).collect();
-            all[all.len().saturating_sub(n)..].to_vec()
+            st.newest_rowids(
+                |g| {
+                    admitted.get(g as usize).copied().unwrap_or(false)
+                        && st.groups.get(g as usize).is_some_and(wanted)
+                },
+                n,
+            )
         };
         Ok(Some(self.open_rows(&self.store.get_many(&rowids).await?)?))
     }

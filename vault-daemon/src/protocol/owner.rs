@@ -429,6 +429,10 @@ pub struct Import {
     /// Add these tags to every item.
     #[serde(default)]
     pub tags: Vec<Tag>,
+    /// Items are duplicates by id only (history, whose ids come from the
+    /// export): the vault's items are not opened to compare text.
+    #[serde(default)]
+    pub ids_only: bool,
 }
 
 /// What an import did (or would do).
