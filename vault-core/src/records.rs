@@ -316,6 +316,10 @@ pub struct PendingRecord {
     pub body: String,
     /// Labels.
     pub tags: Vec<Tag>,
+    /// The items it was drawn from (conversation chunks, for a proposal
+    /// `distill` made).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sources: Vec<Uuid>,
 }
 
 impl Drop for PendingRecord {

@@ -260,6 +260,11 @@ impl Agent {
                 }
                 self.handle_agent(r).await
             }
+            Request::Vault(crate::protocol::VaultRequest::Distill(r)) => {
+                self.touch();
+                let session = self.unlocked()?;
+                answer(session.distill(&self.proxy_pool, r).await)
+            }
             Request::Vault(r) => {
                 self.touch();
                 let changes_clients = r.changes_clients();

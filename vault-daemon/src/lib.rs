@@ -12,6 +12,7 @@
 mod agent;
 pub mod bridge;
 pub mod client;
+mod distill;
 mod doors;
 mod embedding;
 pub mod harden;

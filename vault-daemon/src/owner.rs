@@ -102,6 +102,11 @@ impl Session {
             VaultRequest::ProviderRemove(r) => answer(self.provider_remove(r).await),
             VaultRequest::ProviderDefault(r) => answer(self.provider_default(r).await),
             VaultRequest::ProviderRoute(r) => answer(self.provider_route(r).await),
+            // It needs the agent's connections to providers.
+            VaultRequest::Distill(_) => Err(ApiError::new(
+                ErrorKind::Internal,
+                "distill is carried out by the agent, not a session",
+            )),
         }
     }
 

@@ -11,6 +11,7 @@ mod config;
 mod daemon;
 mod demo;
 mod deny;
+mod distill;
 mod edit;
 mod editor;
 mod export;
@@ -96,8 +97,9 @@ pub enum Command {
     /// Write everything to an encrypted bundle (or a plain JSONL file or
     /// Markdown folder) that you can take anywhere.
     Export(export::Export),
-    /// Bring items in: a bundle, our JSONL or Markdown, plain lines, or the
-    /// MCP memory server's memory.jsonl.
+    /// Bring items in: a bundle, our JSONL or Markdown, plain lines, the
+    /// MCP memory server's memory.jsonl, or history: ChatGPT's and Claude's
+    /// data exports and chat transcripts.
     Import(import::Import),
     /// Change the passphrase (only its key slot changes).
     Passwd(passwd::Passwd),
@@ -117,6 +119,8 @@ pub enum Command {
     Approve(pending::Approve),
     /// Drop a proposal.
     Reject(pending::Reject),
+    /// Ask a model to propose facts and preferences from imported history.
+    Distill(distill::Distill),
     /// Copy the sealed database to a file while the agent runs.
     Backup(backup::Backup),
     /// Run the agent at login: a systemd user unit or a launchd agent.
@@ -181,6 +185,7 @@ impl Command {
             Command::Mcp(c) => c.run(&ctx).await,
             Command::Demo(c) => c.run().await,
             Command::Pending(c) => c.run(&ctx).await,
+            Command::Distill(c) => c.run(&ctx).await,
             Command::Approve(c) => c.run(&ctx).await,
             Command::Reject(c) => c.run(&ctx).await,
             Command::Backup(c) => c.run(&ctx).await,

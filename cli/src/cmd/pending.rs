@@ -1,5 +1,6 @@
 //! `ctxvault pending`, `approve` and `reject`: the review queue of what
-//! clients with `propose` asked to remember.
+//! clients with `propose` asked to remember, and of what `distill` drew
+//! from history.
 
 use uuid::Uuid;
 use vault_daemon::protocol as p;
@@ -56,6 +57,10 @@ impl Pending {
             );
             for line in p.body.lines() {
                 outln!("    {}", output::visible_line(line));
+            }
+            if !p.sources.is_empty() {
+                let ids: Vec<String> = p.sources.iter().map(|s| s.simple().to_string()).collect();
+                outln!("    (from {}: `ctxvault get ID`)", ids.join(", "));
             }
         }
         outln!();

@@ -58,6 +58,9 @@ pub struct Upstream {
     /// What it says in each answer.
     pub name: String,
     seen: Arc<Mutex<Vec<Received>>>,
+    /// What a model answers instead of the greeting (for `distill`):
+    /// Ollama's chat then answers in one object, as it does unstreamed.
+    reply: Arc<Mutex<Option<String>>>,
 }
 
 impl Upstream {
@@ -68,6 +71,7 @@ impl Upstream {
             addr: tcp.local_addr().unwrap().to_string(),
             name: name.to_owned(),
             seen: Arc::default(),
+            reply: Arc::default(),
         };
         let app = Router::new().fallback(handle).with_state(up.clone());
         tokio::spawn(async move { axum::serve(tcp, app).await });
@@ -85,6 +89,11 @@ impl Upstream {
             .last()
             .cloned()
             .expect("a request reached the provider")
+    }
+
+    /// Answer chat requests with `text` from now on.
+    pub fn set_reply(&self, text: &str) {
+        *self.reply.lock().unwrap() = Some(text.to_owned());
     }
 
     /// Forget what was received.
@@ -136,6 +145,24 @@ async fn handle(State(up): State<Upstream>, req: Request) -> Response {
         .and_then(|v| v["stream"].as_bool())
         .unwrap_or(false);
     let name = &up.name;
+    let reply = up.reply.lock().unwrap().clone();
+    if let Some(text) = reply.filter(|_| !stream) {
+        return match parts.uri.path() {
+            "/api/chat" => json(serde_json::json!({"model": "test-model",
+                "message": {"role": "assistant", "content": text}, "done": true})),
+            "/v1/chat/completions" => json(serde_json::json!({
+                "id": "c1", "object": "chat.completion", "created": 1, "model": "test-model",
+                "choices": [{"index": 0, "finish_reason": "stop",
+                    "message": {"role": "assistant", "content": text}}]})),
+            "/v1/messages" => json(serde_json::json!({
+                "id": "msg_1", "type": "message", "role": "assistant", "model": "test-model",
+                "content": [{"type": "text", "text": text}], "stop_reason": "end_turn"})),
+            _ => Response::builder()
+                .status(404)
+                .body(Body::from("no such endpoint"))
+                .unwrap(),
+        };
+    }
     match parts.uri.path() {
         "/v1/models" => json(serde_json::json!({"object": "list", "data": [
             {"id": format!("model-{name}"), "object": "model", "created": 1, "owned_by": name}

@@ -48,6 +48,8 @@ pub enum ErrorKind {
     Storage,
     /// Anything else (database, I/O).
     Internal,
+    /// A model provider failed, or answered in a shape not asked for.
+    Upstream,
 }
 
 /// A failed request: its kind and a one-line message naming the problem.
@@ -121,7 +123,8 @@ impl From<ApiError> for client_view::ViewError {
             | ErrorKind::NoProposal
             | ErrorKind::ProtocolMismatch
             | ErrorKind::Storage
-            | ErrorKind::Internal => V::Internal,
+            | ErrorKind::Internal
+            | ErrorKind::Upstream => V::Internal,
         };
         client_view::ViewError::new(kind, e.message)
     }

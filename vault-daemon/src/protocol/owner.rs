@@ -77,6 +77,8 @@ pub enum VaultRequest {
     ProviderDefault(super::ProviderDefault),
     /// [`ProviderRoute`].
     ProviderRoute(super::ProviderRoute),
+    /// [`Distill`].
+    Distill(super::Distill),
 }
 
 /// Store a new item.
@@ -368,6 +370,9 @@ pub struct Proposal {
     pub body: String,
     /// Labels.
     pub tags: Vec<Tag>,
+    /// The items it was drawn from.
+    #[serde(default)]
+    pub sources: Vec<Uuid>,
 }
 
 impl From<&vault_core::records::PendingRecord> for Proposal {
@@ -381,6 +386,7 @@ impl From<&vault_core::records::PendingRecord> for Proposal {
             title: p.title.clone(),
             body: p.body.clone(),
             tags: p.tags.clone(),
+            sources: p.sources.clone(),
         }
     }
 }

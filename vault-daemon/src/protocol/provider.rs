@@ -2,6 +2,8 @@
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+use vault_core::Namespace;
 use vault_core::records::{ContextMode, ProviderKind};
 
 use super::{Secret, VaultRequest, calls};
@@ -90,7 +92,38 @@ pub struct RouteInfo {
     pub fail_closed: bool,
 }
 
+/// Ask a provider's model to propose durable facts and preferences from
+/// history; the proposals wait in the pending queue.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Distill {
+    /// The provider; by default the only Ollama one (history goes to a
+    /// hosted provider only when named).
+    pub provider: Option<String>,
+    /// The model to ask.
+    pub model: String,
+    /// The items read: this namespace and below.
+    pub namespace: Namespace,
+    /// At most this many items, the newest.
+    pub limit: usize,
+}
+
+/// What a distill did.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct DistillSummary {
+    /// The provider asked.
+    pub provider: String,
+    /// The model asked.
+    pub model: String,
+    /// Items sent (each on the audit record).
+    pub sent: u64,
+    /// Requests made.
+    pub requests: u64,
+    /// The proposals now pending.
+    pub proposals: Vec<Uuid>,
+}
+
 calls!(Vault / VaultRequest {
+    Distill => DistillSummary,
     ProviderAdd => (),
     ProviderList => Vec<ProviderInfo>,
     ProviderRemove => (),

@@ -33,6 +33,7 @@ mod apis;
 mod context;
 mod upstream;
 
+pub(crate) use apis::key_header;
 pub(crate) use upstream::Pool;
 
 use std::collections::HashMap;

@@ -228,6 +228,7 @@ impl Session {
             title: new.title.clone(),
             body: new.body.clone(),
             tags: new.tags.clone(),
+            sources: Vec::new(),
         };
         entry.grants = propose.unwrap_or_default();
         entry.ids = vec![proposal.id];
