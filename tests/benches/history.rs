@@ -13,14 +13,6 @@ use std::time::Instant;
 
 use ctxvault_tests::Env;
 
-fn peak_kb(pid: i32) -> u64 {
-    let s = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
-    s.lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap()
-}
-
 fn main() {
     let env = Env::new();
     env.init();
@@ -38,10 +30,8 @@ fn main() {
     let secs = t.elapsed().as_secs_f64();
     assert_eq!(s["messages"].as_u64(), Some(messages));
     assert_eq!(s["added"], dry["added"]);
-    let cli = nix::sys::resource::getrusage(nix::sys::resource::UsageWho::RUSAGE_CHILDREN)
-        .unwrap()
-        .max_rss() as u64;
-    let agent = peak_kb(agent);
+    let cli = ctxvault_tests::children_peak_rss_kb();
+    let agent = ctxvault_tests::peak_rss_kb(agent);
     println!(
         "history import: {messages} messages ({} MB export, {} chunks): {:.1} s, {:.0} messages/s; dry run {:.1} s ({:.0} messages/s); peak RSS: CLI {} MB, agent {} MB",
         size >> 20,

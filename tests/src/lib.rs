@@ -12,6 +12,22 @@ use tempfile::TempDir;
 
 pub mod chatgpt_export;
 
+/// The peak resident memory of a running process, in kB (`VmHWM`).
+pub fn peak_rss_kb(pid: i32) -> u64 {
+    let s = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    s.lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap()
+}
+
+/// The largest peak resident memory of the children waited for, in kB.
+pub fn children_peak_rss_kb() -> u64 {
+    nix::sys::resource::getrusage(nix::sys::resource::UsageWho::RUSAGE_CHILDREN)
+        .unwrap()
+        .max_rss() as u64
+}
+
 /// The passphrase every test vault gets.
 pub const PASS: &str = "correct horse battery staple";
 

@@ -335,15 +335,6 @@ fn bad_exports_are_named_with_their_position_and_write_nothing() {
     assert_eq!(env.json(&["ls", "--json"]), before);
 }
 
-/// Peak resident memory of a process, from /proc (kB).
-fn peak_kb(pid: i32) -> u64 {
-    let s = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
-    s.lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap()
-}
-
 #[test]
 fn a_200_mb_export_imports_in_under_200_mb_of_memory() {
     let env = Env::new();
@@ -360,10 +351,8 @@ fn a_200_mb_export_imports_in_under_200_mb_of_memory() {
     assert_eq!(s["added"], s["chunks"]);
     // The CLI's peak (the largest of the children waited for) and the
     // agent's.
-    let cli = nix::sys::resource::getrusage(nix::sys::resource::UsageWho::RUSAGE_CHILDREN)
-        .unwrap()
-        .max_rss() as u64;
-    let agent = peak_kb(agent);
+    let cli = ctxvault_tests::children_peak_rss_kb();
+    let agent = ctxvault_tests::peak_rss_kb(agent);
     eprintln!(
         "200 MB export: CLI peak {} MB, agent peak {} MB",
         cli >> 10,

@@ -277,25 +277,14 @@ async fn ask(
     let bytes = Bytes::from(serde_json::to_vec(&body).unwrap_or_default());
     drop(body);
     let target = format!("{}{path}", url.path().trim_end_matches('/'));
-    let authority = match url.port() {
-        Some(port) => format!("{}:{port}", url.host_str().unwrap_or_default()),
-        None => url.host_str().unwrap_or_default().to_owned(),
-    };
+    let authority = crate::proxy::authority(&url);
     let build = || {
-        let mut b = hyper::Request::post(&target)
+        let b = hyper::Request::post(&target)
             .header(hyper::header::HOST, &authority)
             .header(hyper::header::CONTENT_TYPE, "application/json");
-        if p.kind == ProviderKind::Anthropic {
-            b = b.header("anthropic-version", "2023-06-01");
-        }
-        if let Some(key) = &p.key {
-            let (name, value) = crate::proxy::key_header(p.kind, key);
-            if let Ok(mut value) = hyper::header::HeaderValue::from_str(&value) {
-                value.set_sensitive(true);
-                b = b.header(name, value);
-            }
-        }
-        b.body(Full::new(bytes.clone())).map_err(|e| e.to_string())
+        crate::proxy::provider_headers(b, p.kind, p.key.as_deref(), false)
+            .body(Full::new(bytes.clone()))
+            .map_err(|e| e.to_string())
     };
     let unreachable = |e: String| upstream(format!("provider {} at {} failed: {e}", p.name, p.url));
     let conn = pool.connect(&url).await.map_err(unreachable)?;

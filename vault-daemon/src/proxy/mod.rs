@@ -33,8 +33,7 @@ mod apis;
 mod context;
 mod upstream;
 
-pub(crate) use apis::key_header;
-pub(crate) use upstream::Pool;
+pub(crate) use upstream::{Pool, authority, provider_headers};
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -427,10 +426,7 @@ async fn serve(p: &Proxy, api: Api, req: Request) -> Result<Response, Refusal> {
             .map(|q| format!("?{q}"))
             .unwrap_or_default()
     );
-    let authority = match up.url.port() {
-        Some(port) => format!("{}:{port}", up.url.host_str().unwrap_or_default()),
-        None => up.url.host_str().unwrap_or_default().to_owned(),
-    };
+    let authority = upstream::authority(&up.url);
     let build = || {
         let mut b = hyper::Request::builder()
             .method(parts.method.clone())
@@ -441,17 +437,12 @@ async fn serve(p: &Proxy, api: Api, req: Request) -> Result<Response, Refusal> {
                 b = b.header(name, v);
             }
         }
-        if up.kind == ProviderKind::Anthropic && !headers.contains_key("anthropic-version") {
-            b = b.header("anthropic-version", "2023-06-01");
-        }
-        if let Some(key) = &up.key {
-            let (name, value) = apis::key_header(up.kind, key);
-            // Checked when the provider was added: a header-safe line.
-            if let Ok(mut value) = HeaderValue::from_str(&value) {
-                value.set_sensitive(true);
-                b = b.header(name, value);
-            }
-        }
+        b = upstream::provider_headers(
+            b,
+            up.kind,
+            up.key.as_deref().map(|k| k.as_str()),
+            headers.contains_key("anthropic-version"),
+        );
         if body.is_some() {
             b = b.header(header::CONTENT_TYPE, "application/json");
         }

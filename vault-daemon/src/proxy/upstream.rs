@@ -15,6 +15,7 @@ use hyper::client::conn::http1::SendRequest;
 use hyper_rustls::{HttpsConnector, MaybeHttpsStream};
 use hyper_util::client::legacy::connect::HttpConnector;
 use tower_service::Service;
+use vault_core::records::ProviderKind;
 
 use crate::agent::lock;
 
@@ -166,4 +167,35 @@ impl Pool {
         }
         Ok(res)
     }
+}
+
+/// The `Host` header for requests to `url`.
+pub(crate) fn authority(url: &url::Url) -> String {
+    match url.port() {
+        Some(port) => format!("{}:{port}", url.host_str().unwrap_or_default()),
+        None => url.host_str().unwrap_or_default().to_owned(),
+    }
+}
+
+/// The headers every request to a provider of `kind` carries: its key
+/// (marked sensitive, so never logged) and, for Anthropic, the API version
+/// unless the caller named one.
+pub(crate) fn provider_headers(
+    mut b: hyper::http::request::Builder,
+    kind: ProviderKind,
+    key: Option<&str>,
+    has_version: bool,
+) -> hyper::http::request::Builder {
+    if kind == ProviderKind::Anthropic && !has_version {
+        b = b.header("anthropic-version", "2023-06-01");
+    }
+    if let Some(key) = key {
+        let (name, value) = super::apis::key_header(kind, key);
+        // Checked when the provider was added: a header-safe line.
+        if let Ok(mut value) = hyper::header::HeaderValue::from_str(&value) {
+            value.set_sensitive(true);
+            b = b.header(name, value);
+        }
+    }
+    b
 }
