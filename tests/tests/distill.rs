@@ -167,4 +167,20 @@ async fn distill_proposes_from_the_named_history_and_stores_nothing_unapproved()
         env.json(&["pending", "--json"]).as_array().unwrap().len(),
         1
     );
+    // By default only an Ollama on this machine: one elsewhere must be named.
+    env.ok(&["provider", "rm", "local"]);
+    env.ok(&["provider", "rm", "gone"]);
+    env.ok(&[
+        "provider",
+        "add",
+        "lan",
+        "--kind",
+        "ollama",
+        "--url",
+        "http://192.0.2.1:11434",
+    ]);
+    let e = env.fails(&["distill", "--model", "m"]);
+    assert_one_line_error(&e, "is not on this machine");
+    let audit = env.json(&["audit", "--client", "provider:lan", "--json"]);
+    assert_eq!(audit, serde_json::json!([]));
 }

@@ -133,7 +133,23 @@ fn chatgpt_export_imports_once_and_a_later_one_adds_only_new_turns() {
     let s = import(&env, &later, &[]);
     assert_eq!(
         (s["added"].as_u64(), s["duplicates"].as_u64()),
-        (Some(2), Some(5))
+        (Some(2), Some(4))
+    );
+    // The chunk that was last now links to the new turn; nothing else of
+    // it changed.
+    assert_eq!(s["linked"], 1);
+    let was_last = env.json(&["get", lisbon[1]["id"].as_str().unwrap(), "--json"]);
+    let text = was_last["body"].as_str().unwrap();
+    assert!(
+        text.contains("Pastéis de nata") && text.contains("; next: "),
+        "{text}"
+    );
+    assert_eq!(was_last["created_at"], "2024-05-01T10:01:30Z");
+    // The older export again takes nothing back.
+    let old = import(&env, &zip, &[]);
+    assert_eq!(
+        (old["added"].as_u64(), old["linked"].as_u64()),
+        (Some(0), Some(0))
     );
     let items = history(&env, "history/chatgpt");
     assert_eq!(items.len(), 7);
@@ -313,6 +329,11 @@ fn bad_exports_are_named_with_their_position_and_write_nothing() {
     assert!(
         e.contains("missing field `mapping`") && e.contains("line 1 column"),
         "{e}"
+    );
+    // A JSON array of something else, alone.
+    check(
+        &fixture("claude/memories.json"),
+        "a JSON array, but not ChatGPT or Claude conversations",
     );
     // Neither kind at all.
     let neither = zip_of(

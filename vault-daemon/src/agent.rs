@@ -263,7 +263,8 @@ impl Agent {
             Request::Vault(crate::protocol::VaultRequest::Distill(r)) => {
                 self.touch();
                 let session = self.unlocked()?;
-                answer(session.distill(&self.proxy_pool, r).await)
+                let still = || self.unlocked().is_ok_and(|s| Arc::ptr_eq(&s, &session));
+                answer(session.distill(&self.proxy_pool, r, still).await)
             }
             Request::Vault(r) => {
                 self.touch();

@@ -3,10 +3,11 @@
 //! items it came from, and nothing is stored until the user approves.
 //!
 //! The model sees only the items under the namespace the user names, the
-//! newest first up to a limit; before each request, the items it carries
-//! are on the audit record as read by that provider. With no provider
-//! named, the only Ollama provider is used: history goes to a hosted
-//! provider only when the user names it.
+//! newest up to a limit, never secret ones; before each request, the items
+//! it carries are on the audit record as read by that provider. With no
+//! provider named, the only Ollama provider on this machine is used:
+//! history goes elsewhere only when the user names the provider. A lock
+//! stops a run before its next request.
 
 use chrono::Utc;
 use http_body_util::{BodyExt, Full, Limited};
@@ -15,7 +16,7 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 use vault_core::audit::AuditEntry;
 use vault_core::records::{PendingRecord, PolicyRecord, ProviderKind, ProviderRecord};
-use vault_core::{Item, ItemFilter, Namespace};
+use vault_core::{Item, Namespace, Sensitivity};
 use zeroize::Zeroizing;
 
 use crate::protocol::{ApiError, Distill, DistillSummary, ErrorKind};
@@ -30,6 +31,8 @@ const PER_REQUEST: usize = 20;
 const MAX_PROPOSAL: usize = 500;
 /// Largest answer read from the provider.
 const MAX_ANSWER: usize = 4 << 20;
+/// How long one request may take (a local model on a small machine is slow).
+const ANSWER_WAIT: std::time::Duration = std::time::Duration::from_secs(300);
 
 const INSTRUCTIONS: &str = "You help a person keep a private memory of durable facts about themselves. \
 From the conversation excerpts below (between the person, \"User\", and an assistant), list facts about \
@@ -49,10 +52,13 @@ fn upstream(msg: String) -> ApiError {
 
 impl Session {
     /// Run a distill against `r`'s provider through `pool`.
+    /// `still` says whether this session is still the agent's unlocked
+    /// one: a lock stops the run before its next request.
     pub(crate) async fn distill(
         &self,
         pool: &Pool,
         r: Distill,
+        still: impl Fn() -> bool,
     ) -> Result<DistillSummary, ApiError> {
         if r.model.trim().is_empty() || r.model.len() > 200 {
             return Err(invalid(
@@ -60,23 +66,22 @@ impl Session {
             ));
         }
         let provider = self.distill_provider(r.provider.as_deref()).await?;
-        let mut items = self
+        // The newest `limit` under the namespace, oldest of them first; only
+        // those are opened. Secret items are never sent.
+        let wanted: Vec<bool> = self
             .vault
-            .list(&ItemFilter {
-                namespace: Some(r.namespace.clone()),
-                tags: Vec::new(),
-            })
-            .await?;
+            .group_keys()
+            .await
+            .iter()
+            .map(|g| g.namespace.is_under(&r.namespace) && g.sensitivity != Sensitivity::Secret)
+            .collect();
+        let items = self.vault.newest_in_groups(&wanted, r.limit.max(1)).await?;
         if items.is_empty() {
             return Err(invalid(format!(
                 "nothing under {} to distill; import history first (`ctxvault import EXPORT`) or pass --ns",
                 r.namespace
             )));
         }
-        // The newest `limit`, sent oldest first.
-        items.sort_by_key(|i| (i.created_at, i.id));
-        let skip = items.len().saturating_sub(r.limit.max(1));
-        items.drain(..skip);
         let mut summary = DistillSummary {
             provider: provider.name.clone(),
             model: r.model.clone(),
@@ -85,6 +90,15 @@ impl Session {
             proposals: Vec::new(),
         };
         for batch in batches(&items) {
+            if !still() {
+                return Err(ApiError::new(
+                    ErrorKind::Locked,
+                    format!(
+                        "the vault was locked during distill: stopped before sending more{}",
+                        kept(&summary)
+                    ),
+                ));
+            }
             let ids: Vec<Uuid> = batch.iter().map(|i| i.id).collect();
             // On the record before anything leaves the machine.
             self.vault
@@ -105,7 +119,17 @@ impl Session {
                 .await?;
             summary.requests += 1;
             summary.sent += ids.len() as u64;
-            let answer = ask(pool, &provider, &r.model, &prompt(batch)).await?;
+            let answer =
+                tokio::time::timeout(ANSWER_WAIT, ask(pool, &provider, &r.model, &prompt(batch)))
+                    .await
+                    .map_err(|_| {
+                        upstream(format!(
+                            "provider {} did not answer within {} s{}",
+                            provider.name,
+                            ANSWER_WAIT.as_secs(),
+                            kept(&summary)
+                        ))
+                    })??;
             let found = proposals(&answer).map_err(|e| {
                 upstream(format!(
                     "provider {} answered, but not with the JSON asked for ({e}); try another model{}",
@@ -131,7 +155,13 @@ impl Session {
             .filter(|p| p.kind == ProviderKind::Ollama)
             .collect();
         match local.as_slice() {
-            [one] => Ok((*one).clone()),
+            [one] if one.url.parse().is_ok_and(|u| crate::providers::is_loopback(&u)) => {
+                Ok((*one).clone())
+            }
+            [one] => Err(invalid(format!(
+                "the Ollama provider {} is not on this machine ({}): name it with --provider to send history there",
+                one.name, one.url
+            ))),
             [] => Err(invalid(
                 "no local provider to distill with: add one (`ctxvault provider add local --kind ollama --url http://127.0.0.1:11434`) or name one with --provider".into(),
             )),

@@ -58,18 +58,23 @@ pub(crate) fn check_url(url: &str, kind: ProviderKind, has_key: bool) -> Result<
             "the provider URL {url:?} has a query or fragment; give only the base URL, such as {example}"
         )));
     }
-    let loopback = match parsed.host() {
-        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
-        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-        None => false,
-    };
+    let loopback = is_loopback(&parsed);
     if has_key && parsed.scheme() == "http" && !loopback {
         return Err(invalid(format!(
             "the provider URL {url:?} is plain http to another machine: the API key would cross the network in the clear; use https"
         )));
     }
     Ok(parsed.as_str().trim_end_matches('/').to_owned())
+}
+
+/// True when `url` names this machine (`localhost` or a loopback address).
+pub(crate) fn is_loopback(url: &url::Url) -> bool {
+    match url.host() {
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    }
 }
 
 /// The route `client` has, as it now stands.

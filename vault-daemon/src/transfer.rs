@@ -216,6 +216,7 @@ impl Session {
         }
         summary.added = report.added;
         summary.duplicates = report.duplicates;
+        summary.updated = report.updated;
         Ok(summary)
     }
 }

@@ -115,6 +115,17 @@ impl History {
             }),
         };
         let Some(origin) = origin else {
+            // A JSON array is never one memory per line.
+            let text = String::from_utf8_lossy(&head);
+            if text
+                .trim_start_matches('\u{feff}')
+                .trim_start()
+                .starts_with('[')
+            {
+                bail!(
+                    "{name}: a JSON array, but not ChatGPT or Claude conversations of a version ctxvault knows (no `mapping` or `chat_messages`); for Claude's projects.json or memories.json, import the export's zip or the conversations.json beside them"
+                );
+            }
             return Ok(None);
         };
         let mut parts = vec![Part::Conversations(Place::File(path.to_owned()))];
@@ -175,7 +186,8 @@ impl History {
         if origin == Origin::Claude {
             for n in &names {
                 let base = n.rsplit('/').next().unwrap_or(n);
-                let in_projects = n.starts_with("projects/") && base.ends_with(".json");
+                let in_projects =
+                    n.split('/').rev().nth(1) == Some("projects") && base.ends_with(".json");
                 if base == "projects.json" || in_projects {
                     parts.push(Part::Projects(Place::Entry(n.clone())));
                 } else if base == "memories.json" {
@@ -313,7 +325,7 @@ impl History {
             Ok::<_, anyhow::Error>(())
         });
         let bar = output::progress(tally.chunks as usize, "importing");
-        let (mut added, mut duplicates) = (0u64, 0u64);
+        let (mut added, mut duplicates, mut updated) = (0u64, 0u64, 0u64);
         let opts = p::Import {
             dry_run,
             with_policy: false,
@@ -350,21 +362,21 @@ impl History {
             };
             added += s.added;
             duplicates += s.duplicates;
+            updated += s.updated;
             bar.inc(n);
         }
         bar.finish_and_clear();
         reader
             .await
             .map_err(|e| anyhow!("the reader stopped: {e}"))??;
-        self.report(ctx, &tally, added, duplicates, dry_run)
+        self.report(ctx, &tally, [added, duplicates, updated], dry_run)
     }
 
     fn report(
         &self,
         ctx: &Ctx,
         t: &Tally,
-        added: u64,
-        duplicates: u64,
+        [added, duplicates, updated]: [u64; 3],
         dry_run: bool,
     ) -> anyhow::Result<()> {
         let day =
@@ -381,6 +393,7 @@ impl History {
                 "notes": t.notes,
                 "added": added,
                 "duplicates": duplicates,
+                "linked": updated,
                 "first": day(t.first),
                 "last": day(t.last),
                 "namespace": format!("history/{}", self.origin.word()),
@@ -406,6 +419,13 @@ impl History {
             self.path.display(),
             self.words(),
         );
+        if updated > 0 {
+            outln!(
+                "{} already there {} to the turns after them",
+                output::count(updated, "chunk"),
+                if dry_run { "would be linked" } else { "linked" }
+            );
+        }
         if added > 0 {
             outln!(
                 "under history/{}/, private: no client sees it until granted, e.g. `ctxvault grant CLIENT 'history/**' --max-sensitivity private`",

@@ -11,7 +11,7 @@
 //!   path indexes while SQLite writes, but holds the catalog's write lock
 //!   throughout and undoes the indexing if the commit fails).
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
@@ -401,9 +401,41 @@ impl UnlockedVault {
         };
         let mut contents: HashSet<Vec<u8>> = existing.iter().map(content_key).collect();
         drop(existing);
+        // By id: the present items the import names, opened to see whether
+        // the import only links them to what came after.
+        let mut present: HashMap<Uuid, (i64, u64, Item)> =
+            if dedupe == Dedupe::Id && !ids.is_empty() {
+                let rowids: Vec<i64> = {
+                    let st = self.state.read().await;
+                    ids.iter()
+                        .filter_map(|id| st.by_id.get(id).copied())
+                        .collect()
+                };
+                let rows = self.store.get_many(&rowids).await?;
+                rows.iter()
+                    .filter_map(|r| {
+                        let i = self.open_item(r).ok()?;
+                        Some((i.id, (r.rowid, r.version, i)))
+                    })
+                    .collect()
+            } else {
+                HashMap::new()
+            };
         let mut fresh = Vec::with_capacity(items.len());
+        let mut linked = Vec::new();
         let mut duplicates = 0u64;
-        for i in items {
+        for mut i in items {
+            // Taken out once seen: a second copy in the file is a duplicate.
+            if let Some((rowid, version, old)) = present.remove(&i.id)
+                && version == 1
+                && crate::formats::history::extends(&old, &i)
+            {
+                i.version = 2;
+                i.created_at = old.created_at;
+                i.updated_at = old.updated_at + chrono::Duration::microseconds(1);
+                linked.push((rowid, i, version));
+                continue;
+            }
             if ids.contains(&i.id)
                 || (dedupe == Dedupe::IdOrText && !contents.insert(content_key(&i)))
             {
@@ -414,16 +446,22 @@ impl UnlockedVault {
             fresh.push(i);
         }
         let added = fresh.len() as u64;
-        if !dry_run && (!fresh.is_empty() || !records.put.is_empty()) {
+        let updated = linked.len() as u64;
+        if !dry_run && (!fresh.is_empty() || !linked.is_empty() || !records.put.is_empty()) {
             let w = self.writer.lock().await;
             let change = ChangeSet {
                 insert: fresh,
+                update: linked,
                 records,
                 ..Default::default()
             };
             self.apply(&w, change).await?;
         }
-        Ok(ImportReport { added, duplicates })
+        Ok(ImportReport {
+            added,
+            duplicates,
+            updated,
+        })
     }
 
     /// Change an item: bumps its version and `updated_at`.
@@ -487,6 +525,8 @@ pub enum Dedupe {
     /// The same id, or the same namespace and text.
     IdOrText,
     /// The same id only (for items whose ids are derived from where they
-    /// came from): the vault's items are not opened to compare.
+    /// came from): the vault's items are not opened to compare text. A
+    /// present chunk of history, never edited, that the import only links
+    /// to the turn after it (a conversation went on) takes the link.
     Id,
 }

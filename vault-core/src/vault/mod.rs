@@ -75,6 +75,8 @@ pub struct ImportReport {
     pub added: u64,
     /// Items skipped: same id, or same namespace and body, as one present.
     pub duplicates: u64,
+    /// Present history chunks given a link to the turn after them.
+    pub updated: u64,
 }
 
 /// One search result.

@@ -451,6 +451,9 @@ pub struct ImportSummary {
     pub added: u64,
     /// Items skipped as duplicates.
     pub duplicates: u64,
+    /// History chunks present that were linked to new turns.
+    #[serde(default)]
+    pub updated: u64,
     /// Clients created.
     pub clients: u64,
     /// Grants added.

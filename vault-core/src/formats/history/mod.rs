@@ -167,9 +167,7 @@ pub fn chunks(origin: Origin, c: &Conversation, tally: &mut Tally) -> Vec<Item> 
     let title = c
         .title
         .as_deref()
-        .map(str::trim)
-        .filter(|t| !t.is_empty())
-        .map(|t| t.chars().take(200).collect::<String>())
+        .and_then(one_line)
         .unwrap_or_else(|| "Untitled conversation".into());
     let items: Vec<Item> = parts
         .into_iter()
@@ -240,7 +238,7 @@ pub fn note(origin: Origin, n: Note, tally: &mut Tally) -> Vec<Item> {
             id: chunk_id(origin, n.area, &format!("{}#{k}", n.key), n.time),
             namespace: namespace.clone(),
             kind: n.kind.parse().unwrap_or_default(),
-            title: n.title.clone(),
+            title: n.title.as_deref().and_then(one_line),
             body: piece,
             tags: Vec::new(),
             sensitivity: Sensitivity::Private,
@@ -252,6 +250,38 @@ pub fn note(origin: Origin, n: Note, tally: &mut Tally) -> Vec<Item> {
         .collect();
     tally.notes += items.len() as u64;
     items
+}
+
+/// True when `new` is `old` with only a link to the next chunk added (the
+/// conversation went on in a later export): the same source, place and
+/// title, and `old`'s closing link line now naming a next chunk.
+pub fn extends(old: &Item, new: &Item) -> bool {
+    let last_line = old.body.rsplit('\n').next().unwrap_or("");
+    old.source == new.source
+        && old.namespace == new.namespace
+        && old.title == new.title
+        && old.source.as_str().starts_with("import:")
+        && last_line.starts_with('(')
+        && !last_line.contains("; next: ")
+        && old.body.strip_suffix(')').is_some_and(|head| {
+            new.body
+                .strip_prefix(head)
+                .and_then(|rest| rest.strip_prefix("; next: "))
+                .and_then(|rest| rest.strip_suffix(')'))
+                .is_some_and(|id| id.len() == 32 && id.bytes().all(|b| b.is_ascii_hexdigit()))
+        })
+}
+
+/// A title as one line of at most 200 characters (titles in exports may
+/// hold line breaks); `None` when nothing is left.
+fn one_line(t: &str) -> Option<String> {
+    let t: String = t
+        .split(|c: char| c.is_control())
+        .filter(|p| !p.trim().is_empty())
+        .map(str::trim)
+        .collect::<Vec<_>>()
+        .join(" ");
+    (!t.is_empty()).then(|| t.chars().take(200).collect())
 }
 
 fn namespace(origin: Origin, time: Option<DateTime<Utc>>) -> Namespace {
@@ -278,8 +308,8 @@ fn render(m: &Message) -> String {
 fn cut(text: &str, max: usize) -> Vec<String> {
     let mut out = Vec::new();
     let mut rest = text;
-    while rest.chars().count() > max {
-        let end = rest.char_indices().nth(max).map_or(rest.len(), |(i, _)| i);
+    // `nth(max)` finds whether more than `max` are left, looking no further.
+    while let Some((end, _)) = rest.char_indices().nth(max) {
         let head = &rest[..end];
         let half = head.char_indices().nth(max / 2).map_or(0, |(i, _)| i);
         let at = ["\n\n", "\n", " "]
@@ -386,16 +416,28 @@ pub enum ReadError {
     Stopped(String),
 }
 
+/// serde's message with any quoted value of the user's taken out (`invalid
+/// type: string "..."` would print what they wrote).
+pub(crate) fn quiet(msg: &str) -> String {
+    match msg.find("string \"") {
+        Some(i) => match msg[i + 8..].find("\", expected") {
+            Some(j) => format!("{}string{}", &msg[..i], &msg[i + 8 + j + 1..]),
+            None => msg[..i + 6].to_owned(),
+        },
+        None => msg.to_owned(),
+    }
+}
+
 /// A JSON error as one line naming the file and position.
 pub(crate) fn json_error(file: &str, what: &str, e: &serde_json::Error) -> FormatError {
     use serde_json::error::Category;
     let at = format!("{file}: line {} column {}", e.line(), e.column());
     // serde_json puts the position at the end of its message: keep it once.
     let msg = e.to_string();
-    let msg = msg
-        .rsplit_once(" at line ")
-        .map_or(msg.as_str(), |(m, _)| m)
-        .to_owned();
+    let msg = quiet(
+        msg.rsplit_once(" at line ")
+            .map_or(msg.as_str(), |(m, _)| m),
+    );
     let reason = match e.classify() {
         Category::Eof => {
             format!("the file ends early ({msg}): truncated? download the export again")

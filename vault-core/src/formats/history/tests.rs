@@ -112,6 +112,19 @@ fn a_later_chatgpt_export_gives_the_same_ids_for_the_same_turns() {
     assert_eq!(fresh.len(), 2);
     assert!(fresh.iter().any(|i| i.body.contains("tomatoes")));
     assert!(fresh.iter().any(|i| i.body.contains("which neighbourhood")));
+    // The chunk that was last now links to the new one, and nothing else
+    // changed.
+    let extended: Vec<_> = old
+        .iter()
+        .filter(|o| new.iter().any(|n| n.id == o.id && extends(o, n)))
+        .collect();
+    assert_eq!(extended.len(), 1);
+    assert!(extended[0].body.contains("pastries"));
+    assert!(new.iter().all(|n| !extends(n, n)));
+    assert!(
+        old.iter().all(|o| new.iter().all(|n| !extends(n, o))),
+        "never back"
+    );
 }
 
 #[test]
@@ -221,4 +234,50 @@ fn cut_keeps_every_character_and_breaks_at_paragraphs() {
     let parts = cut(&cjk, 4000);
     assert_eq!(parts.len(), 3);
     assert!(parts.iter().all(|p| p.chars().count() <= 4000));
+}
+
+#[test]
+fn titles_become_one_line_and_errors_do_not_quote_the_text() {
+    let c = Conversation {
+        id: "c".into(),
+        title: Some("Line one\nline\ttwo".into()),
+        created: None,
+        messages: vec![Message {
+            id: "m".into(),
+            role: Role::User,
+            time: None,
+            text: "hi".into(),
+            attachments: vec![],
+        }],
+    };
+    let items = chunks(Origin::Transcript, &c, &mut Tally::default());
+    assert_eq!(items[0].title.as_deref(), Some("Line one line two"));
+    let mut i = items[0].clone();
+    i.validate().expect("valid");
+    let e = chatgpt::read(
+        "c.json",
+        r#"[{"mapping": "my secret diary"}]"#.as_bytes(),
+        |_| Ok(()),
+    )
+    .expect_err("refused")
+    .to_string();
+    assert!(!e.contains("secret diary"), "{e}");
+    assert!(e.contains("invalid type: string, expected"), "{e}");
+}
+
+#[test]
+fn transcripts_that_open_alike_in_two_files_keep_apart() {
+    let text =
+        "{\"role\":\"user\",\"content\":\"hi\"}\n{\"role\":\"assistant\",\"content\":\"hello\"}\n";
+    let id = |file: &str| {
+        let mut got = Vec::new();
+        transcript::read(file, text.as_bytes(), |c| {
+            got.push(chunks(Origin::Transcript, &c, &mut Tally::default())[0].id);
+            Ok(())
+        })
+        .expect("reads");
+        got[0]
+    };
+    assert_ne!(id("a/monday.jsonl"), id("b/tuesday.jsonl"));
+    assert_eq!(id("a/monday.jsonl"), id("c/monday.jsonl"));
 }

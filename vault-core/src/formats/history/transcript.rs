@@ -74,7 +74,7 @@ pub fn read<R: BufRead>(
     let mut hand = |c: Option<Conversation>, handed: &mut u64| -> Result<(), ReadError> {
         if let Some(mut c) = c {
             if c.id.is_empty() {
-                c.id = file_key(&c);
+                c.id = file_key(file, &c);
             }
             *handed += 1;
             f(c).map_err(ReadError::Stopped)?;
@@ -90,7 +90,10 @@ pub fn read<R: BufRead>(
         let l: Line = serde_json::from_str(&line).map_err(|e| {
             ferr(
                 &at,
-                format!("not a chat message ({{\"role\", \"content\"}}): {e}"),
+                format!(
+                    "not a chat message ({{\"role\", \"content\"}}): {}",
+                    super::quiet(&e.to_string())
+                ),
             )
         })?;
         let conv = l.conversation_id.as_ref().map_or_else(String::new, key);
@@ -158,10 +161,15 @@ pub fn read<R: BufRead>(
 }
 
 /// The id a file's conversation gets when its lines carry none: a digest
-/// of its first message, so a longer copy of the same file keeps it.
-fn file_key(c: &Conversation) -> String {
+/// of the file's name and its first two messages, so a longer copy of the
+/// same file keeps it and two files that open alike do not share it.
+fn file_key(file: &str, c: &Conversation) -> String {
     let mut d = ring::digest::Context::new(&ring::digest::SHA256);
-    if let Some(m) = c.messages.first() {
+    let base = file.rsplit(['/', '\\']).next().unwrap_or(file);
+    d.update(&(base.len() as u64).to_le_bytes());
+    d.update(base.as_bytes());
+    for m in c.messages.iter().take(2) {
+        d.update(&(m.text.len() as u64).to_le_bytes());
         d.update(m.text.as_bytes());
     }
     let digest = d.finish();
