@@ -142,7 +142,10 @@ ctxvault export --plain --out all.jsonl --include-secret",
 ctxvault import me.bundle --with-policy --dry-run
 ctxvault import ~/Notes --ns notes/obsidian   # a folder of Markdown
 ctxvault import chatgpt-memories.txt --tag chatgpt
-ctxvault import memory.jsonl                   # the MCP memory server's file",
+ctxvault import memory.jsonl                   # the MCP memory server's file
+ctxvault import chatgpt-export.zip --dry-run   # ChatGPT's data export: what it would add
+ctxvault import claude-export.zip              # Claude's, with projects and memories
+ctxvault import chat.jsonl --format transcript # {role, content} lines",
     ),
     (&["passwd"], "ctxvault passwd"),
     (
@@ -162,6 +165,12 @@ ctxvault mcp --client cursor --token-file ~/.config/ctxvault/cursor.token",
     ),
     (&["demo"], "ctxvault demo"),
     (&["pending"], "ctxvault pending\nctxvault pending --json"),
+    (
+        &["distill"],
+        "ctxvault distill --model llama3.2                 # the local Ollama provider
+ctxvault distill --model llama3.2 --ns history/chatgpt/2024 --limit 50
+ctxvault distill --model gpt-4o-mini --provider openai   # a hosted one, named",
+    ),
     (
         &["approve"],
         "ctxvault approve 0192f0c9-1111-7000-8000-000000000000
