@@ -233,6 +233,12 @@ ctxvault provider route my-app default        # back to the default provider
 ctxvault provider route my-app --context profile --fail-closed on",
     ),
     (&["http", "on"], "ctxvault http on\nctxvault http on 127.0.0.1:7411"),
+    (
+        &["console"],
+        "ctxvault console                               # opens your browser, logged in
+ctxvault console --no-browser                  # prints the one-time login link
+ctxvault console --addr 127.0.0.1:7412         # on a port of your choosing",
+    ),
     (&["http", "off"], "ctxvault http off"),
     (&["http", "status"], "ctxvault http status --json"),
     (

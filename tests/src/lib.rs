@@ -11,6 +11,7 @@ use std::process::{Command, Output, Stdio};
 use tempfile::TempDir;
 
 pub mod chatgpt_export;
+pub mod webdriver;
 
 /// The peak resident memory of a running process, in kB (`VmHWM`).
 pub fn peak_rss_kb(pid: i32) -> u64 {

@@ -34,6 +34,10 @@ pub(crate) struct Agent {
     pub http: Mutex<Option<crate::doors::HttpDoor>>,
     /// The provider proxy, while open.
     pub proxy: Mutex<Option<crate::doors::HttpDoor>>,
+    /// The web console, once asked for.
+    pub console: Mutex<Option<crate::doors::HttpDoor>>,
+    /// The console's login links and sessions (emptied at lock).
+    pub console_auth: Arc<Mutex<crate::console::auth::Auth>>,
     /// Who may use the proxy and where it sends them (kept while locked).
     pub proxy_table: Mutex<Arc<crate::proxy::Table>>,
     /// The proxy's connections to providers (idle ones closed at lock).
@@ -225,6 +229,7 @@ impl Agent {
             Some(s) => {
                 s.vault.retire();
                 self.proxy_pool.clear();
+                lock(&self.console_auth).clear();
                 *lock(&self.retired) = Arc::downgrade(&s);
                 self.forget_notified();
                 true
@@ -336,6 +341,13 @@ impl Agent {
                 vault.store().close().await;
                 answer(checked)
             }
+            AgentRequest::Console(r) => {
+                let me = self
+                    .me
+                    .upgrade()
+                    .ok_or_else(|| ApiError::new(ErrorKind::Internal, "the agent is stopping"))?;
+                answer(me.open_console(r.addr))
+            }
             AgentRequest::Http(r) => match r.open {
                 Some(o) => {
                     let me = self.me.upgrade().ok_or_else(|| {
@@ -387,6 +399,7 @@ impl Agent {
             lock_after_secs: self.lock_after.map(|d| d.as_secs()),
             http: self.http_url(),
             proxy: self.proxy_url(),
+            console: self.console_url(),
             pending,
             warnings,
             model: self.model_status(unlocked.as_ref()).await,

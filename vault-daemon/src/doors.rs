@@ -1,6 +1,7 @@
 //! The doors the agent serves over HTTP: MCP over HTTP, which it opens and
 //! closes while it runs (so `ctxvault http on|off` needs no restart, which
-//! would lock the vault), and the provider proxy.
+//! would lock the vault), and the provider proxy. (The console, which has
+//! its own listener, is in `console`.)
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -16,9 +17,11 @@ pub(crate) struct HttpDoor {
     /// Its MCP endpoint.
     pub url: String,
     /// The address asked for (port 0 included), to tell a repeat request.
-    asked: std::net::SocketAddr,
-    cancel: CancellationToken,
-    task: tokio::task::JoinHandle<std::io::Result<()>>,
+    pub asked: std::net::SocketAddr,
+    /// Cancelled to close it.
+    pub cancel: CancellationToken,
+    /// Its server.
+    pub task: tokio::task::JoinHandle<std::io::Result<()>>,
 }
 
 /// Why a non-loopback address is refused without `allow_remote`.
@@ -175,7 +178,7 @@ enum Door {
 }
 
 /// Close `door`, giving its connections a moment to end.
-async fn close(door: Option<HttpDoor>) -> bool {
+pub(crate) async fn close(door: Option<HttpDoor>) -> bool {
     let Some(door) = door else {
         return false;
     };

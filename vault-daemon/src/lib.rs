@@ -4,7 +4,8 @@
 //! user's runtime directory (directory 0700, socket 0600, peer uid checked on
 //! every connection). Requests are the typed requests of [`protocol`], by
 //! kind; the CLI is the client ([`client`]). The client view is implemented
-//! once ([`view`]); the MCP doors ([`bridge`], [`http`]) adapt it.
+//! once ([`view`]); the MCP doors ([`bridge`], [`http`]) adapt it, and the
+//! user's own web console serves the owner's operations in a browser.
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
@@ -12,6 +13,7 @@
 mod agent;
 pub mod bridge;
 pub mod client;
+mod console;
 mod distill;
 mod doors;
 mod embedding;
@@ -29,9 +31,11 @@ pub mod proxy;
 mod rules;
 pub mod server;
 pub mod session;
+pub mod setup;
 pub mod throttle;
 mod transfer;
 pub mod view;
+pub mod when;
 
 #[cfg(test)]
 mod state_machine_tests;

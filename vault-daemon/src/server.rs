@@ -341,6 +341,7 @@ impl Bound {
         agent.doors.cancel();
         agent.close_http().await;
         agent.close_proxy().await;
+        agent.close_console().await;
         let unlocked = lock(&agent.vault).take();
         if let Some(v) = unlocked {
             // Close the database (checkpointing the WAL) before the vault
@@ -417,6 +418,10 @@ pub fn bind(config: DaemonConfig) -> Result<Bound, DaemonError> {
         socket,
         http: Mutex::new(None),
         proxy: Mutex::new(None),
+        console: Mutex::new(None),
+        console_auth: Arc::new(Mutex::new(crate::console::auth::Auth::new(
+            crate::console::auth::Limits::from_env(),
+        ))),
         proxy_table: Mutex::new(Arc::default()),
         proxy_pool: Arc::default(),
         doors: tokio_util::sync::CancellationToken::new(),

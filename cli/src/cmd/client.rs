@@ -7,7 +7,7 @@ use vault_daemon::protocol as p;
 
 use crate::ctx::Ctx;
 use crate::output;
-use crate::setup::Setup;
+use crate::setup::{PrintSetup, Setup};
 
 /// Manage the AI clients that may read from the vault.
 #[derive(clap::Subcommand)]

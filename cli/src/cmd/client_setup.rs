@@ -8,7 +8,7 @@ use anyhow::{Context, anyhow, bail};
 use vault_daemon::protocol as p;
 
 use crate::ctx::Ctx;
-use crate::setup::{SERVER_KEY, Setup};
+use crate::setup::{PrintSetup, SERVER_KEY, Setup};
 
 /// The MCP clients whose configuration `client setup` writes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]

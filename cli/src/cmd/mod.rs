@@ -8,6 +8,7 @@ mod client;
 mod client_setup;
 mod completions;
 mod config;
+mod console;
 mod daemon;
 mod demo;
 mod deny;
@@ -133,6 +134,8 @@ pub enum Command {
     /// Open or close MCP over HTTP in the running agent (no restart).
     #[command(subcommand)]
     Http(http::Http),
+    /// Open the web console in your browser (one-time login link).
+    Console(console::ConsoleCmd),
     /// The model providers the proxy forwards to, and each client's route.
     #[command(subcommand)]
     Provider(provider::Provider),
@@ -193,6 +196,7 @@ impl Command {
             Command::Completions(c) => c.run(),
             Command::Man(c) => c.run(ctx.json),
             Command::Http(c) => c.run(&ctx).await,
+            Command::Console(c) => c.run(&ctx).await,
             Command::Config(c) => c.run(&ctx).await,
             Command::Keyring(c) => c.run(&ctx).await,
         }
@@ -282,56 +286,7 @@ pub struct ItemFields {
     pub sensitivity: Option<vault_core::Sensitivity>,
 }
 
-/// Parse a point in time: a duration from now (`2h`, `30d`) in the given
-/// direction; `now`, `today`, `yesterday` or `tomorrow` (midnight, local
-/// time); a date (`2027-01-01`, midnight local time) or a date and time
-/// (`2027-01-01 09:30`, local); or an RFC 3339 time.
-pub fn parse_time(s: &str, future: bool) -> Result<chrono::DateTime<chrono::Utc>, String> {
-    use chrono::{Local, NaiveDate, NaiveDateTime, TimeZone, Utc};
-    let fix = "use a duration such as 2h or 30d, a date such as 2027-01-01, today, yesterday, or an RFC 3339 time such as 2026-12-31T00:00:00Z";
-    let s = s.trim();
-    if let Ok(d) = humantime::parse_duration(s) {
-        let d = chrono::Duration::from_std(d).map_err(|_| format!("{s:?} is too long; {fix}"))?;
-        let now = Utc::now();
-        return if future {
-            now.checked_add_signed(d)
-        } else {
-            now.checked_sub_signed(d)
-        }
-        .ok_or_else(|| format!("{s:?} is too long; {fix}"));
-    }
-    let local = |t: NaiveDateTime| {
-        Local
-            .from_local_datetime(&t)
-            .earliest()
-            .map(|t| t.with_timezone(&Utc))
-            .ok_or_else(|| format!("{s:?} does not exist in the local time zone; {fix}"))
-    };
-    let today = Local::now().date_naive();
-    let day = match s.to_ascii_lowercase().as_str() {
-        "now" => return Ok(Utc::now()),
-        "today" => Some(today),
-        "yesterday" => today.pred_opt(),
-        "tomorrow" => today.succ_opt(),
-        _ => NaiveDate::parse_from_str(s, "%Y-%m-%d").ok(),
-    };
-    if let Some(d) = day {
-        return local(d.and_hms_opt(0, 0, 0).unwrap_or_default());
-    }
-    for f in [
-        "%Y-%m-%d %H:%M",
-        "%Y-%m-%d %H:%M:%S",
-        "%Y-%m-%dT%H:%M",
-        "%Y-%m-%dT%H:%M:%S",
-    ] {
-        if let Ok(t) = NaiveDateTime::parse_from_str(s, f) {
-            return local(t);
-        }
-    }
-    chrono::DateTime::parse_from_rfc3339(s)
-        .map(|t| t.with_timezone(&Utc))
-        .map_err(|_| format!("{s:?} is not a time; {fix}"))
-}
+pub use vault_daemon::when::parse_time;
 
 /// The scrypt work factor from `CTXVAULT_SCRYPT_WORK_FACTOR` (for tests),
 /// with a warning when it is below the default; `None` for the default.

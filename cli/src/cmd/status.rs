@@ -81,6 +81,12 @@ impl Status {
         if let Some(url) = &s.http {
             outln!("mcp:    {url}");
         }
+        if let Some(url) = &s.proxy {
+            outln!("proxy:  {url}");
+        }
+        if let Some(url) = &s.console {
+            outln!("console: {url} (log in with `ctxvault console`)");
+        }
         if s.pending > 0 {
             outln!(
                 "review: {} proposal(s) from clients wait: `ctxvault pending`",

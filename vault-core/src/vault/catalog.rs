@@ -55,6 +55,11 @@ pub(crate) struct Catalog {
     group_ids: HashMap<GroupKey, u32>,
     /// Live rows per group.
     counts: Vec<u32>,
+    /// The namespace id of each group (an index into `namespaces`).
+    group_ns: Vec<u32>,
+    /// Every namespace a group has had, by id.
+    namespaces: Vec<Namespace>,
+    ns_ids: HashMap<Namespace, u32>,
     pub damaged: BTreeSet<Uuid>,
     /// Registered views (see `views`).
     pub(super) views: Views,
@@ -70,6 +75,9 @@ impl Default for Catalog {
             groups: Vec::new(),
             group_ids: HashMap::new(),
             counts: Vec::new(),
+            group_ns: Vec::new(),
+            namespaces: Vec::new(),
+            ns_ids: HashMap::new(),
             damaged: BTreeSet::new(),
             views: Views::default(),
         }
@@ -86,6 +94,16 @@ impl Catalog {
             return g;
         }
         let g = self.groups.len() as u32;
+        let ns = match self.ns_ids.get(&key.namespace) {
+            Some(&n) => n,
+            None => {
+                let n = self.namespaces.len() as u32;
+                self.namespaces.push(key.namespace.clone());
+                self.ns_ids.insert(key.namespace.clone(), n);
+                n
+            }
+        };
+        self.group_ns.push(ns);
         self.views.group_added(&key);
         self.groups.push(key.clone());
         self.group_ids.insert(key, g);
@@ -101,6 +119,34 @@ impl Catalog {
     /// Live rows per group, indexed by group id.
     pub fn group_counts(&self) -> &[u32] {
         &self.counts
+    }
+
+    /// Live rows per namespace, by sensitivity (`[public, normal, private,
+    /// secret]`), of the groups `keep` accepts, namespaces in order. One
+    /// pass over the groups; nothing is copied but the namespaces counted.
+    pub fn namespace_counts(&self, keep: impl Fn(&GroupKey) -> bool) -> Vec<(Namespace, [u64; 4])> {
+        let mut by = vec![[0u64; 4]; self.namespaces.len()];
+        for (g, key) in self.groups.iter().enumerate() {
+            let n = self.counts[g];
+            if n == 0 || !keep(key) {
+                continue;
+            }
+            let i = match key.sensitivity {
+                Sensitivity::Public => 0,
+                Sensitivity::Normal => 1,
+                Sensitivity::Private => 2,
+                Sensitivity::Secret => 3,
+            };
+            by[self.group_ns[g] as usize][i] += u64::from(n);
+        }
+        let mut out: Vec<(Namespace, [u64; 4])> = by
+            .into_iter()
+            .enumerate()
+            .filter(|(_, c)| c.iter().any(|n| *n > 0))
+            .map(|(ns, c)| (self.namespaces[ns].clone(), c))
+            .collect();
+        out.sort_by(|a, b| a.0.as_str().cmp(b.0.as_str()));
+        out
     }
 
     /// The group of a live item.

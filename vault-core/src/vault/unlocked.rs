@@ -277,24 +277,44 @@ impl UnlockedVault {
     /// For each id, the shortest start of it (at least 8 hex digits, in
     /// the id's own dashed form) that no other item's id shares.
     pub async fn short_ids(&self, ids: &[Uuid]) -> Vec<String> {
-        let st = self.state.read().await;
-        let mut all: Vec<u128> = st.by_id.keys().map(Uuid::as_u128).collect();
-        drop(st);
-        all.sort_unstable();
         let shared = |a: u128, b: u128| ((a ^ b).leading_zeros() / 4) as usize;
+        // The asked ids in order; each live id updates the asked ids just
+        // below and above it, which are the ones it is nearest to (an
+        // asked id that is not live is passed over).
+        let mut want: Vec<u128> = ids.iter().map(Uuid::as_u128).collect();
+        want.sort_unstable();
+        want.dedup();
+        let mut need = vec![0usize; want.len()];
+        {
+            let st = self.state.read().await;
+            let live: Vec<bool> = want
+                .iter()
+                .map(|w| st.by_id.contains_key(&Uuid::from_u128(*w)))
+                .collect();
+            for x in st.by_id.keys().map(Uuid::as_u128) {
+                let at = want.partition_point(|w| *w < x);
+                let mut below = at;
+                while below > 0 {
+                    below -= 1;
+                    need[below] = need[below].max(shared(want[below], x) + 1);
+                    if live[below] {
+                        break;
+                    }
+                }
+                let mut above = if want.get(at) == Some(&x) { at + 1 } else { at };
+                while above < want.len() {
+                    need[above] = need[above].max(shared(want[above], x) + 1);
+                    if live[above] {
+                        break;
+                    }
+                    above += 1;
+                }
+            }
+        }
         ids.iter()
             .map(|id| {
-                let n = id.as_u128();
-                let at = all.partition_point(|x| *x < n);
-                let before = at.checked_sub(1).and_then(|k| all.get(k));
-                let after = all.get(at).filter(|x| **x != n).or_else(|| all.get(at + 1));
-                let need = [before, after]
-                    .into_iter()
-                    .flatten()
-                    .map(|x| shared(*x, n) + 1)
-                    .max()
-                    .unwrap_or(0)
-                    .clamp(8, 32);
+                let at = want.partition_point(|w| *w < id.as_u128());
+                let need = need.get(at).copied().unwrap_or(0).clamp(8, 32);
                 let text = id.to_string();
                 let mut digits = 0;
                 text.chars()
@@ -364,6 +384,15 @@ impl UnlockedVault {
             .filter(|(_, n)| **n > 0)
             .map(|(k, n)| (k.clone(), *n))
             .collect()
+    }
+
+    /// Live items per namespace, by sensitivity (`[public, normal, private,
+    /// secret]`), of the groups `keep` accepts, namespaces in order.
+    pub async fn namespace_counts(
+        &self,
+        keep: impl Fn(&GroupKey) -> bool,
+    ) -> Vec<(crate::Namespace, [u64; 4])> {
+        self.state.read().await.namespace_counts(keep)
     }
 
     /// The group of a stored, readable item (`None` when absent or damaged).

@@ -49,6 +49,29 @@ pub enum AgentRequest {
     Verify(Verify),
     /// [`ModelReload`].
     ModelReload(ModelReload),
+    /// [`Console`].
+    Console(Console),
+}
+
+/// Serve the web console (or reuse the one served) and make a one-time
+/// login link for it.
+#[derive(Debug, Default, Serialize, Deserialize)]
+pub struct Console {
+    /// Where to serve it (a loopback address; port 0 picks a free one);
+    /// `None` for where it is served, or a free port.
+    #[serde(default)]
+    pub addr: Option<std::net::SocketAddr>,
+}
+
+/// Where the console is and how to log in to it.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ConsoleLink {
+    /// The console's base URL.
+    pub url: String,
+    /// The one-time login link.
+    pub login: String,
+    /// Seconds the link works for.
+    pub expires_secs: u64,
 }
 
 /// Who are you? Answered even when no vault exists.
@@ -100,6 +123,9 @@ pub struct Status {
     /// The provider proxy's base URL, when served.
     #[serde(default)]
     pub proxy: Option<String>,
+    /// The web console's base URL, when served.
+    #[serde(default)]
+    pub console: Option<String>,
     /// Proposals waiting for review (0 while locked: they are sealed).
     #[serde(default)]
     pub pending: u64,
@@ -254,6 +280,7 @@ calls!(Agent / AgentRequest {
     Http => Option<String>,
     Verify => (),
     ModelReload => Option<ModelStatus>,
+    Console => ConsoleLink,
 });
 
 impl AgentRequest {
@@ -265,6 +292,7 @@ impl AgentRequest {
             AgentRequest::Hello(_)
                 | AgentRequest::WhoIs(_)
                 | AgentRequest::Http(_)
+                | AgentRequest::Console(_)
                 | AgentRequest::StatusQuery(_)
                 | AgentRequest::Stop(_)
                 | AgentRequest::Lock(_)

@@ -79,7 +79,14 @@ pub enum VaultRequest {
     ProviderRoute(super::ProviderRoute),
     /// [`Distill`].
     Distill(super::Distill),
+    /// [`Counts`].
+    Counts(Counts),
 }
+
+/// Items per namespace, by sensitivity (read from the index: no item is
+/// opened).
+#[derive(Debug, Default, Serialize, Deserialize)]
+pub struct Counts {}
 
 /// Store a new item.
 #[derive(Debug, Serialize, Deserialize)]
@@ -514,6 +521,7 @@ calls!(Vault / VaultRequest {
     PendingList => Vec<Proposal>,
     Approve => Item,
     Reject => (),
+    Counts => Vec<client_view::NamespaceCount>,
 });
 
 impl VaultRequest {

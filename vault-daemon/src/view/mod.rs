@@ -10,7 +10,6 @@ pub mod visible;
 #[cfg(test)]
 mod visible_tests;
 
-use std::collections::BTreeMap;
 use std::future::Future;
 
 use crate::protocol::Encoded;
@@ -247,27 +246,8 @@ impl Session {
     }
 
     async fn access_report(&self, client: &str, p: &ClientPolicy) -> AccessReport {
-        let mut by_ns: BTreeMap<String, NamespaceCount> = BTreeMap::new();
-        for (g, n) in self.vault.group_counts().await {
-            if !p.allows(Action::Read, &policy::facts(&g)) {
-                continue;
-            }
-            let c = by_ns
-                .entry(g.namespace.to_string())
-                .or_insert_with(|| NamespaceCount {
-                    namespace: g.namespace.to_string(),
-                    ..Default::default()
-                });
-            let n = u64::from(n);
-            match g.sensitivity {
-                Sensitivity::Public => c.public += n,
-                Sensitivity::Normal => c.normal += n,
-                Sensitivity::Private => c.private += n,
-                Sensitivity::Secret => c.secret += n,
-            }
-            c.total += n;
-        }
-        let namespaces: Vec<NamespaceCount> = by_ns.into_values().collect();
+        let namespaces =
+            namespace_counts(&self.vault, |g| p.allows(Action::Read, &policy::facts(g))).await;
         AccessReport {
             client: client.to_owned(),
             actions: p.actions().list(),
@@ -428,4 +408,24 @@ impl ClientView for AgentView {
 /// The error for a client call while the vault is locked.
 pub(crate) fn locked_error() -> ApiError {
     ApiError::new(ErrorKind::Locked, "vault is locked: run `ctxvault unlock`")
+}
+
+/// Items per namespace, by sensitivity, of the groups `keep` accepts.
+pub(crate) async fn namespace_counts(
+    vault: &vault_core::vault::UnlockedVault,
+    keep: impl Fn(&vault_core::vault::GroupKey) -> bool,
+) -> Vec<NamespaceCount> {
+    vault
+        .namespace_counts(keep)
+        .await
+        .into_iter()
+        .map(|(ns, [public, normal, private, secret])| NamespaceCount {
+            namespace: ns.to_string(),
+            public,
+            normal,
+            private,
+            secret,
+            total: public + normal + private + secret,
+        })
+        .collect()
 }
