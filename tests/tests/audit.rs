@@ -72,7 +72,9 @@ fn verify_names_the_first_bad_entry() {
     let edited = tampered(
         &src,
         &[
-            "UPDATE audit SET sealed = substr(sealed, 1, 20) || X'00' || substr(sealed, 22) WHERE seq = 3",
+            // A byte other than the one there (a fixed X'00' left one
+            // record in 256 as it was).
+            "UPDATE audit SET sealed = substr(sealed, 1, 20) || CASE WHEN substr(sealed, 21, 1) = X'00' THEN X'01' ELSE X'00' END || substr(sealed, 22) WHERE seq = 3",
         ],
     );
     verify_fails(&edited, "damaged at entry 3: entry 3 was altered");

@@ -116,11 +116,6 @@ impl Catalog {
         self.groups.iter().map(f).collect()
     }
 
-    /// Live rows per group, indexed by group id.
-    pub fn group_counts(&self) -> &[u32] {
-        &self.counts
-    }
-
     /// Live rows per namespace, by sensitivity (`[public, normal, private,
     /// secret]`), of the groups `keep` accepts, namespaces in order. One
     /// pass over the groups; nothing is copied but the namespaces counted.

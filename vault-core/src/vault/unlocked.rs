@@ -375,17 +375,6 @@ impl UnlockedVault {
         self.open_rows(&rows).map(Some)
     }
 
-    /// Live items per group (groups with none left out).
-    pub async fn group_counts(&self) -> Vec<(GroupKey, u32)> {
-        let st = self.state.read().await;
-        st.groups
-            .iter()
-            .zip(st.group_counts())
-            .filter(|(_, n)| **n > 0)
-            .map(|(k, n)| (k.clone(), *n))
-            .collect()
-    }
-
     /// Live items per namespace, by sensitivity (`[public, normal, private,
     /// secret]`), of the groups `keep` accepts, namespaces in order.
     pub async fn namespace_counts(
