@@ -11,6 +11,7 @@ use std::process::{Command, Output, Stdio};
 use tempfile::TempDir;
 
 pub mod chatgpt_export;
+pub mod console;
 pub mod webdriver;
 
 /// The peak resident memory of a running process, in kB (`VmHWM`).

@@ -4,6 +4,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use ctxvault_tests::console::Raw;
 use ctxvault_tests::{Env, assert_one_line_error};
 use sqlx::{Connection, SqliteConnection};
 
@@ -55,6 +56,21 @@ fn verify_fails(env: &Env, needle: &str) {
     let o = env.run(&["audit", "verify"]);
     assert_eq!(o.code, 1, "verify must fail: {} {}", o.stdout, o.stderr);
     assert_one_line_error(&o.stderr, needle);
+    // The console's audit page, which checks the chain in the same pass
+    // that opens the entries, reports the same problem.
+    let what = needle.split_once("damaged at ").map_or(needle, |(_, w)| w);
+    let page = console_audit(env);
+    assert!(
+        page.contains("Chain broken at ") && page.contains(what),
+        "the console must report {what:?}"
+    );
+}
+
+/// The console's audit page.
+fn console_audit(env: &Env) -> String {
+    let (status, _, page) = Raw::login(env).get("/audit");
+    assert_eq!(status, 200);
+    page
 }
 
 #[test]
@@ -67,6 +83,9 @@ fn verify_names_the_first_bad_entry() {
     let report = intact.json(&["audit", "verify", "--json"]);
     assert_eq!(report["entries"], 6);
     assert_eq!(report["problem"], serde_json::Value::Null);
+    let page = console_audit(&intact);
+    assert!(page.contains("Chain intact: 6 entries checked"), "{page}");
+    assert!(page.contains("6 entries, newest first"), "{page}");
 
     // An edited entry: one byte of its sealed record changed.
     let edited = tampered(

@@ -88,6 +88,16 @@ pub struct AuditReport {
     pub problem: Option<AuditProblem>,
 }
 
+/// The log read once: the entries that open, in order, and the check of
+/// the chain and its head.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AuditScan {
+    /// Every entry that opens, in order (also past a problem).
+    pub entries: Vec<AuditRecord>,
+    /// The chain's check.
+    pub report: AuditReport,
+}
+
 /// The head of the log as exported by `audit head`: a count and the MAC of
 /// the last entry, signed with the vault's audit MAC key, to keep outside
 /// the vault. `audit verify --against` checks that the log still holds
@@ -434,21 +444,25 @@ impl AuditKeys {
 
     /// Check the whole chain and the head; report the first problem.
     pub async fn verify(&self, conn: &mut SqliteConnection) -> Result<AuditReport> {
+        Ok(self.scan(conn, false).await?.report)
+    }
+
+    /// Check the chain and the head as `verify` does and, when `keep`,
+    /// open every entry in the same pass (each is decrypted once).
+    pub async fn scan(&self, conn: &mut SqliteConnection, keep: bool) -> Result<AuditScan> {
         let rows = sqlx::query("SELECT seq, sealed, mac FROM audit ORDER BY seq")
             .fetch_all(&mut *conn)
             .await?;
         let mut prev = self.genesis();
         let mut expected = 1u64;
-        let problem = |entry: u64, what: String| AuditReport {
-            entries: entry.saturating_sub(1),
-            problem: Some(AuditProblem { entry, what }),
-        };
+        let mut found: Option<AuditReport> = None;
+        let mut entries = Vec::with_capacity(if keep { rows.len() } else { 0 });
         for r in &rows {
             let seq: i64 = r.try_get(0)?;
             let sealed: Vec<u8> = r.try_get(1)?;
             let mac: Vec<u8> = r.try_get(2)?;
             let seq = seq as u64;
-            if seq != expected {
+            if found.is_none() && seq != expected {
                 let what = if seq > expected {
                     if seq == expected + 1 {
                         format!("entry {expected} is missing (deleted)")
@@ -458,31 +472,52 @@ impl AuditKeys {
                 } else {
                     format!("entry {seq} appears out of order")
                 };
-                return Ok(problem(expected, what));
+                found = Some(broken(expected, what));
             }
-            if self.entry_mac(&prev, seq, &sealed)[..] != mac[..] {
-                return Ok(problem(
+            if found.is_none() && self.entry_mac(&prev, seq, &sealed)[..] != mac[..] {
+                found = Some(broken(
                     seq,
                     format!("entry {seq} was altered, moved, or written without the vault's key"),
                 ));
             }
-            if self
-                .sealer
-                .open(&aad(&self.vault_id, seq), &sealed)
-                .is_err()
-            {
-                return Ok(problem(seq, format!("entry {seq} does not open")));
+            let opened = self.sealer.open(&aad(&self.vault_id, seq), &sealed).ok();
+            let entry = match (&opened, keep) {
+                (Some(plain), true) => serde_json::from_slice::<AuditEntry>(plain).ok(),
+                _ => None,
+            };
+            if found.is_none() && (opened.is_none() || (keep && entry.is_none())) {
+                found = Some(broken(seq, format!("entry {seq} does not open")));
             }
-            prev.copy_from_slice(&mac);
-            expected += 1;
+            if let Some(entry) = entry {
+                entries.push(AuditRecord { seq, entry });
+            }
+            if found.is_none() {
+                prev.copy_from_slice(&mac);
+                expected += 1;
+            } else if !keep {
+                break;
+            }
         }
-        let n = expected - 1;
+        let report = match found {
+            Some(report) => report,
+            None => self.check_head(conn, expected - 1, prev).await?,
+        };
+        Ok(AuditScan { entries, report })
+    }
+
+    /// Check the head against a chain of `n` good entries ending in `prev`.
+    async fn check_head(
+        &self,
+        conn: &mut SqliteConnection,
+        n: u64,
+        prev: [u8; 32],
+    ) -> Result<AuditReport> {
         let head =
             sqlx::query("SELECT count, last_mac, head_mac FROM audit_head WHERE singleton = 1")
                 .fetch_optional(&mut *conn)
                 .await?;
         let Some(head) = head else {
-            return Ok(problem(n + 1, "the audit head is missing (deleted)".into()));
+            return Ok(broken(n + 1, "the audit head is missing (deleted)".into()));
         };
         let count: i64 = head.try_get(0)?;
         let last: Vec<u8> = head.try_get(1)?;
@@ -491,7 +526,7 @@ impl AuditKeys {
         let last_ok: Option<[u8; 32]> = last.try_into().ok();
         let head_ok = last_ok.is_some_and(|l| self.head_mac(count, &l)[..] == head_mac[..]);
         if !head_ok {
-            return Ok(problem(count, "the audit head was altered".into()));
+            return Ok(broken(count, "the audit head was altered".into()));
         }
         if count > n {
             let what = if count == n + 1 {
@@ -502,20 +537,28 @@ impl AuditKeys {
                     n + 1
                 )
             };
-            return Ok(problem(n + 1, what));
+            return Ok(broken(n + 1, what));
         }
         if count < n {
-            return Ok(problem(
+            return Ok(broken(
                 count + 1,
                 format!("entry {} was added after the head", count + 1),
             ));
         }
         if last_ok != Some(prev) {
-            return Ok(problem(n, format!("entry {n} does not match the head")));
+            return Ok(broken(n, format!("entry {n} does not match the head")));
         }
         Ok(AuditReport {
             entries: n,
             problem: None,
         })
+    }
+}
+
+/// A report of the first problem, at `entry`: the entries before it held.
+fn broken(entry: u64, what: String) -> AuditReport {
+    AuditReport {
+        entries: entry.saturating_sub(1),
+        problem: Some(AuditProblem { entry, what }),
     }
 }

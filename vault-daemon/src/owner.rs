@@ -82,6 +82,15 @@ impl Session {
             VaultRequest::Rules(r) => answer(self.rules(r).await),
             VaultRequest::Access(r) => answer(self.access_for(&Who::dry_run(&r.client)).await),
             VaultRequest::Audit(r) => answer(self.audit(r).await),
+            VaultRequest::AuditChecked(r) => answer(
+                v.audit_scan()
+                    .await
+                    .map(|mut scan| {
+                        select(&mut scan.entries, &r.select);
+                        scan
+                    })
+                    .map_err(ApiError::from),
+            ),
             VaultRequest::AuditVerify(r) => answer(
                 match &r.against {
                     None => v.audit_verify().await,
@@ -113,16 +122,7 @@ impl Session {
 
     async fn audit(&self, r: Audit) -> Result<Vec<vault_core::audit::AuditRecord>, ApiError> {
         let mut entries = self.vault.audit_entries().await?;
-        entries.retain(|e| {
-            r.client
-                .as_deref()
-                .is_none_or(|c| e.entry.client.as_deref() == Some(c))
-                && r.since.is_none_or(|s| e.entry.time >= s)
-        });
-        if let Some(n) = r.limit {
-            let skip = entries.len().saturating_sub(n);
-            entries.drain(..skip);
-        }
+        select(&mut entries, &r);
         Ok(entries)
     }
 
@@ -230,5 +230,20 @@ async fn add_once(v: &vault_core::UnlockedVault, r: Add) -> vault_core::Result<I
     match v.add_with(r.item, change).await {
         Err(vault_core::Error::Repeated(made)) => v.get(&made).await,
         other => other,
+    }
+}
+
+/// Keep the entries `r` selects: its client's, from its time on, the last
+/// `limit` of them.
+fn select(entries: &mut Vec<vault_core::audit::AuditRecord>, r: &Audit) {
+    entries.retain(|e| {
+        r.client
+            .as_deref()
+            .is_none_or(|c| e.entry.client.as_deref() == Some(c))
+            && r.since.is_none_or(|s| e.entry.time >= s)
+    });
+    if let Some(n) = r.limit {
+        let skip = entries.len().saturating_sub(n);
+        entries.drain(..skip);
     }
 }

@@ -88,6 +88,12 @@ impl UnlockedVault {
         self.audit.entries(&mut conn).await
     }
 
+    /// Every entry that opens and the chain's check, in one pass.
+    pub async fn audit_scan(&self) -> Result<crate::audit::AuditScan> {
+        let mut conn = self.store.pool().acquire().await?;
+        self.audit.scan(&mut conn, true).await
+    }
+
     /// Check the audit chain and its head.
     pub async fn audit_verify(&self) -> Result<AuditReport> {
         let mut conn = self.store.pool().acquire().await?;

@@ -50,7 +50,8 @@ pub(crate) struct Catalog {
     pub vectors: Option<Vectors>,
     /// rowid -> group, in rowid (creation) order.
     pub rows: BTreeMap<i64, u32>,
-    pub by_id: HashMap<Uuid, i64>,
+    /// id -> rowid, in id order (for prefixes and shortest starts).
+    pub by_id: BTreeMap<Uuid, i64>,
     pub groups: Vec<GroupKey>,
     group_ids: HashMap<GroupKey, u32>,
     /// Live rows per group.
@@ -71,7 +72,7 @@ impl Default for Catalog {
             index: Box::new(Index::new()),
             vectors: None,
             rows: BTreeMap::new(),
-            by_id: HashMap::new(),
+            by_id: BTreeMap::new(),
             groups: Vec::new(),
             group_ids: HashMap::new(),
             counts: Vec::new(),

@@ -15,6 +15,7 @@
 mod audit_log;
 mod catalog;
 mod change;
+mod ids;
 mod search;
 mod semantic;
 mod slots;

@@ -250,14 +250,10 @@ impl UnlockedVault {
                 ),
             })?;
         let st = self.state.read().await;
-        let starts = |id: &Uuid| {
-            let n = id.as_u128();
-            digits
-                .iter()
-                .enumerate()
-                .all(|(k, d)| ((n >> (124 - 4 * k)) & 0xf) as u8 == *d)
-        };
-        let mut found = st.by_id.keys().filter(|id| starts(id));
+        let mut found = st
+            .by_id
+            .range(super::ids::prefix_range(&digits))
+            .map(|(id, _)| id);
         match (found.next(), found.count()) {
             (Some(id), 0) => Ok(*id),
             (None, _) => Err(Error::Invalid {
@@ -277,57 +273,15 @@ impl UnlockedVault {
     /// For each id, the shortest start of it (at least 8 hex digits, in
     /// the id's own dashed form) that no other item's id shares.
     pub async fn short_ids(&self, ids: &[Uuid]) -> Vec<String> {
-        let shared = |a: u128, b: u128| ((a ^ b).leading_zeros() / 4) as usize;
-        // The asked ids in order; each live id updates the asked ids just
-        // below and above it, which are the ones it is nearest to (an
-        // asked id that is not live is passed over).
-        let mut want: Vec<u128> = ids.iter().map(Uuid::as_u128).collect();
-        want.sort_unstable();
-        want.dedup();
-        let mut need = vec![0usize; want.len()];
-        {
+        let need: Vec<usize> = {
             let st = self.state.read().await;
-            let live: Vec<bool> = want
-                .iter()
-                .map(|w| st.by_id.contains_key(&Uuid::from_u128(*w)))
-                .collect();
-            for x in st.by_id.keys().map(Uuid::as_u128) {
-                let at = want.partition_point(|w| *w < x);
-                let mut below = at;
-                while below > 0 {
-                    below -= 1;
-                    need[below] = need[below].max(shared(want[below], x) + 1);
-                    if live[below] {
-                        break;
-                    }
-                }
-                let mut above = if want.get(at) == Some(&x) { at + 1 } else { at };
-                while above < want.len() {
-                    need[above] = need[above].max(shared(want[above], x) + 1);
-                    if live[above] {
-                        break;
-                    }
-                    above += 1;
-                }
-            }
-        }
+            ids.iter()
+                .map(|id| super::ids::distinct_digits(&st.by_id, id))
+                .collect()
+        };
         ids.iter()
-            .map(|id| {
-                let at = want.partition_point(|w| *w < id.as_u128());
-                let need = need.get(at).copied().unwrap_or(0).clamp(8, 32);
-                let text = id.to_string();
-                let mut digits = 0;
-                text.chars()
-                    .take_while(|c| {
-                        if *c != '-' {
-                            digits += 1;
-                        }
-                        digits <= need
-                    })
-                    .collect::<String>()
-                    .trim_end_matches('-')
-                    .to_owned()
-            })
+            .zip(need)
+            .map(|(id, need)| super::ids::start(id, need.clamp(8, 32)))
             .collect()
     }
 

@@ -81,16 +81,18 @@ async fn render(c: &Console, f: &Filter) -> Result<Markup, ApiError> {
     let client = (!f.client.trim().is_empty()).then(|| f.client.trim().to_owned());
     let action = f.action.trim();
     let filtered = !action.is_empty() || until.is_some();
-    // The entries and the chain's check, side by side.
-    let (entries, verify) = tokio::join!(
-        c.call(p::Audit {
-            client,
-            since,
-            limit: (!filtered).then_some(SHOWN),
-        }),
-        c.call(p::AuditVerify::default()),
-    );
-    let mut entries = entries?;
+    // The entries and the chain's check, in one pass over the log.
+    let scan = c
+        .call(p::AuditChecked {
+            select: p::Audit {
+                client,
+                since,
+                limit: (!filtered).then_some(SHOWN),
+            },
+        })
+        .await?;
+    let verify = scan.report;
+    let mut entries = scan.entries;
     if filtered {
         entries.retain(|r| {
             (action.is_empty() || r.entry.action == action)
@@ -116,12 +118,9 @@ async fn render(c: &Console, f: &Filter) -> Result<Markup, ApiError> {
         Err(_) => HashMap::new(),
     };
     Ok(html! {
-        @match &verify {
-            Ok(rep) => @match &rep.problem {
-                None => p.ok { "Chain intact: " (rep.entries) " entries checked (" code { "ctxvault audit verify" } ")." },
-                Some(pb) => p.note.error { "Chain broken at entry " (pb.entry) ": " (pb.what) },
-            },
-            Err(e) => (html::failed(e)),
+        @match &verify.problem {
+            None => p.ok { "Chain intact: " (verify.entries) " entries checked (" code { "ctxvault audit verify" } ")." },
+            Some(pb) => p.note.error { "Chain broken at entry " (pb.entry) ": " (pb.what) },
         }
         (form(f))
         (timeline(&entries))

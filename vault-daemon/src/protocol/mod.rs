@@ -37,7 +37,7 @@ pub use owner::*;
 pub use provider::*;
 
 /// Version of this protocol; checked on every `/v1/call` request.
-pub const PROTOCOL_VERSION: u32 = 13;
+pub const PROTOCOL_VERSION: u32 = 14;
 /// Header carrying the protocol version.
 pub const PROTOCOL_HEADER: &str = "x-ctxvault-protocol";
 /// Path of the versioned endpoint.

@@ -6,7 +6,7 @@ use client_view::{AccessReport, Hit, ListQuery, SearchQuery};
 use policies::{Action, Actions, Redaction, Scope, Sensitivity};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
-use vault_core::audit::{AuditRecord, AuditReport, SignedHead};
+use vault_core::audit::{AuditRecord, AuditReport, AuditScan, SignedHead};
 use vault_core::{Item, ItemFilter, ItemPatch, Namespace, NewItem, SearchHit, SearchMode, Tag};
 
 use super::calls;
@@ -57,6 +57,8 @@ pub enum VaultRequest {
     Access(Access),
     /// [`Audit`].
     Audit(Audit),
+    /// [`AuditChecked`].
+    AuditChecked(AuditChecked),
     /// [`AuditVerify`].
     AuditVerify(AuditVerify),
     /// [`AuditHead`].
@@ -341,6 +343,15 @@ pub struct Audit {
     pub limit: Option<usize>,
 }
 
+/// Audit entries as [`Audit`] selects them, with the chain's check, read
+/// in one pass over the log.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct AuditChecked {
+    /// Which entries.
+    #[serde(flatten)]
+    pub select: Audit,
+}
+
 /// Check the audit chain (and, given a head exported earlier, that the log
 /// still holds what it recorded).
 #[derive(Debug, Default, Serialize, Deserialize)]
@@ -516,6 +527,7 @@ calls!(Vault / VaultRequest {
     Rules => Vec<RuleInfo>,
     Access => AccessReport,
     Audit => Vec<AuditRecord>,
+    AuditChecked => AuditScan,
     AuditVerify => AuditReport,
     AuditHead => SignedHead,
     PendingList => Vec<Proposal>,
