@@ -232,13 +232,30 @@ ctxvault provider add local --kind ollama --url http://127.0.0.1:11434",
 ctxvault provider route my-app default        # back to the default provider
 ctxvault provider route my-app --context profile --fail-closed on",
     ),
-    (&["http", "on"], "ctxvault http on\nctxvault http on 127.0.0.1:7411"),
+    (
+        &["http", "on"],
+        "ctxvault http on\nctxvault http on 127.0.0.1:7411\nctxvault http on 127.0.0.1:7410 --public-url https://vault.example.ts.net",
+    ),
     (
         &["console"],
         "ctxvault console                               # opens your browser, logged in
 ctxvault console --no-browser                  # prints the one-time login link
 ctxvault console --addr 127.0.0.1:7412         # on a port of your choosing",
     ),
+    (
+        &["connector"],
+        "ctxvault daemon --http 127.0.0.1:7410 --public-url https://vault.example.ts.net
+ctxvault connector ls                          # codes waiting for approval, approved connectors
+ctxvault connector approve BCDF-GHJK --grant 'work/**' --grant profile",
+    ),
+    (&["connector", "ls"], "ctxvault connector ls\nctxvault connector ls --json"),
+    (
+        &["connector", "approve"],
+        "ctxvault connector approve BCDF-GHJK --grant 'work/**'
+ctxvault connector approve BCDF-GHJK --grant profile --name chatgpt --redact email,phone --expires 30d",
+    ),
+    (&["connector", "deny"], "ctxvault connector deny BCDF-GHJK"),
+    (&["connector", "revoke"], "ctxvault connector revoke chatgpt"),
     (&["http", "off"], "ctxvault http off"),
     (&["http", "status"], "ctxvault http status --json"),
     (

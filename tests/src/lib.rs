@@ -339,11 +339,15 @@ impl Env {
         self.http_agent_with(&[])
     }
 
-    /// [`Env::http_agent`] with more `daemon` arguments.
+    /// [`Env::http_agent`] with more `daemon` arguments (an `--http` among
+    /// them replaces the free port).
     pub fn http_agent_with(&self, extra: &[&str]) -> HttpAgent {
         use std::io::BufRead;
         self.ok(&["stop"]);
-        let mut args = vec!["daemon", "--http", "127.0.0.1:0", "--notify-ready"];
+        let mut args = vec!["daemon", "--notify-ready"];
+        if !extra.contains(&"--http") {
+            args.extend(["--http", "127.0.0.1:0"]);
+        }
         args.extend_from_slice(extra);
         let log = std::fs::File::create(self.agent_log_path()).expect("the agent's log file");
         let mut child = self

@@ -254,9 +254,20 @@ impl Browser {
             .to_owned()
     }
 
-    /// The body's visible text.
+    /// The body's visible text. A page replaced between finding its body
+    /// and reading it (a form's answer arriving) is read again.
     pub fn page_text(&self) -> String {
-        self.text(&self.find("body"))
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let body = self.find("body");
+            let full = format!("/session/{}/element/{}/text", self.session, body.0);
+            let (status, v) = exchange(self.port, "GET", &full, None).expect("webdriver");
+            if status == 200 {
+                return v["value"].as_str().unwrap_or_default().to_owned();
+            }
+            let stale = v["value"]["error"] == "stale element reference";
+            assert!(stale && Instant::now() < deadline, "GET body text: {v}");
+        }
     }
 
     /// Type into a field (after clearing it).

@@ -138,8 +138,12 @@ impl Contents {
                 PolicyRecord::Grant(g) => c.grants.push(g.clone().into()),
                 PolicyRecord::Deny(d) => c.denies.push(d.clone().into()),
                 // Proposals are not the user's yet; providers hold API keys
-                // and routes name them: neither leaves in a bundle.
-                PolicyRecord::Pending(_) | PolicyRecord::Provider(_) | PolicyRecord::Route(_) => {}
+                // and routes name them; a connector's tokens belong to the
+                // one device that approved it: none leaves in a bundle.
+                PolicyRecord::Pending(_)
+                | PolicyRecord::Provider(_)
+                | PolicyRecord::Route(_)
+                | PolicyRecord::Connector(_) => {}
             }
         }
         c.clients.sort_by(|a, b| a.name.cmp(&b.name));

@@ -30,7 +30,11 @@
 //!   its API key exists only here, sealed);
 //! - `route`: `{id, client, provider?, context, fail_closed, created_at}`
 //!   (a client's provider and context for the proxy; `context` one of
-//!   `full`, `profile`, `off`).
+//!   `full`, `profile`, `off`);
+//! - `connector`: `{id, client, client_id, name, redirect_uris[], family?,
+//!   created_at}`, `family` being `{id, refresh_sha256, spent[], resource,
+//!   expires, refreshed_at}` (an approved OAuth connector; only SHA-256s
+//!   of its refresh tokens).
 //!
 //! A kind this ctxvault does not know is a format error asking for an
 //! upgrade, not an integrity failure.
@@ -58,8 +62,10 @@ use crate::item::{Item, Kind, Namespace, Tag};
 use crate::seal::{self, Sealer};
 use crate::store::ItemRow;
 
+mod connector;
 mod provider;
 mod vector;
+pub use connector::{ConnectorRecord, Family, SPENT_KEPT};
 pub use provider::{ContextMode, ProviderKind, ProviderRecord, RouteRecord};
 pub use vector::{MAX_DIM, VECTOR_VERSION, open_vector, seal_vector};
 
@@ -346,6 +352,8 @@ pub enum PolicyRecord {
     Provider(ProviderRecord),
     /// A client's route through the proxy.
     Route(RouteRecord),
+    /// An approved OAuth connector.
+    Connector(ConnectorRecord),
 }
 
 /// The plaintext envelope of a policy record (see the module's Format).
@@ -367,6 +375,7 @@ impl PolicyRecord {
             PolicyRecord::Pending(p) => p.id,
             PolicyRecord::Provider(p) => p.id,
             PolicyRecord::Route(r) => r.id,
+            PolicyRecord::Connector(c) => c.id,
         }
     }
 
@@ -382,6 +391,7 @@ impl PolicyRecord {
             PolicyRecord::Pending(p) => ("pending", serde_json::to_value(p).map_err(enc)?),
             PolicyRecord::Provider(p) => ("provider", serde_json::to_value(p).map_err(enc)?),
             PolicyRecord::Route(r) => ("route", serde_json::to_value(r).map_err(enc)?),
+            PolicyRecord::Connector(c) => ("connector", serde_json::to_value(c).map_err(enc)?),
         };
         let env = Envelope {
             v: Some(POLICY_RECORD_VERSION),
@@ -413,6 +423,9 @@ impl PolicyRecord {
                 PolicyRecord::Provider(serde_json::from_value(env.data).map_err(|_| bad())?)
             }
             "route" => PolicyRecord::Route(serde_json::from_value(env.data).map_err(|_| bad())?),
+            "connector" => {
+                PolicyRecord::Connector(serde_json::from_value(env.data).map_err(|_| bad())?)
+            }
             other => {
                 return Err(Error::Format(format!(
                     "policy record {id} is of kind {other:?}, which this ctxvault does not know; upgrade ctxvault"

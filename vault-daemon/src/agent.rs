@@ -65,6 +65,9 @@ pub(crate) struct Agent {
     pub notify: bool,
     /// When the desktop was last told (since the last lock).
     pub notified: Mutex<Option<Instant>>,
+    /// OAuth registrations, requests, codes and access tokens (by hash;
+    /// kept across locks, so connectors go on after an unlock).
+    pub oauth: Mutex<crate::oauth::flow::Flow>,
     /// The embedding model last loaded (kept across locks).
     pub model: Mutex<Option<Arc<crate::models::Model>>>,
     /// Why the vault's model is not in use, when it failed.
@@ -124,7 +127,14 @@ impl AgentHandle {
     ) -> Result<(Arc<Session>, String), ApiError> {
         self.0.touch();
         let session = self.0.client_unlocked(token)?;
-        let client = session.client_of_token(token.expose_secret()).await?;
+        let client = match session.client_of_token(token.expose_secret()).await {
+            Ok(c) => c,
+            // An OAuth access token (only the HTTP door hands those in).
+            Err(e) => {
+                let hash = crate::policy::sha256_hex(token.expose_secret());
+                self.0.oauth_client(&hash, None).await.ok_or(e)?.0
+            }
+        };
         Ok((session, client))
     }
 }
@@ -341,6 +351,16 @@ impl Agent {
                 vault.store().close().await;
                 answer(checked)
             }
+            AgentRequest::ConnectorList(_) => answer(self.connector_list().await),
+            AgentRequest::ConnectorApprove(r) => {
+                let approved = self.connector_approve(r).await;
+                if let Ok(session) = self.unlocked() {
+                    self.refresh_tables(&session).await;
+                }
+                answer(approved)
+            }
+            AgentRequest::ConnectorDeny(r) => answer(self.connector_deny(&r.code).await),
+            AgentRequest::ConnectorRevoke(r) => answer(self.connector_revoke(&r.client).await),
             AgentRequest::Console(r) => {
                 let me = self
                     .me
@@ -353,9 +373,16 @@ impl Agent {
                     let me = self.me.upgrade().ok_or_else(|| {
                         ApiError::new(ErrorKind::Internal, "the agent is stopping")
                     })?;
+                    let public_url = o
+                        .public_url
+                        .as_deref()
+                        .map(crate::http::PublicUrl::parse)
+                        .transpose()
+                        .map_err(|m| ApiError::new(ErrorKind::Invalid, m))?;
                     let config = crate::http::HttpConfig {
                         addr: o.addr,
                         allow_remote: o.allow_remote,
+                        public_url,
                     };
                     answer(me.open_http(config).map(Some))
                 }

@@ -47,7 +47,12 @@ pub struct HttpConfig {
     pub addr: std::net::SocketAddr,
     /// Accept a non-loopback address (and any Host header).
     pub allow_remote: bool,
+    /// The public URL a tunnel forwards here: its host is accepted, and
+    /// OAuth for hosted assistants is served (see [`crate::oauth`]).
+    pub public_url: Option<PublicUrl>,
 }
+
+pub use crate::oauth::PublicUrl;
 
 /// The path of the MCP endpoint.
 pub const MCP_PATH: &str = "/mcp";
@@ -64,6 +69,7 @@ struct CallerToken(Secret);
 struct Guard {
     agent: AgentHandle,
     allow_remote: bool,
+    public: Option<PublicUrl>,
     sessions: Mutex<SessionOwners>,
     manager: Arc<LocalSessionManager>,
 }
@@ -79,8 +85,17 @@ fn refuse(status: StatusCode, message: &str) -> Response {
     r
 }
 
+/// A 401 that points OAuth clients to the protected-resource metadata.
+fn unauthorized(public: Option<&PublicUrl>, message: &str, invalid: bool) -> Response {
+    let mut r = refuse(StatusCode::UNAUTHORIZED, message);
+    if let Some(v) = public.and_then(|p| HeaderValue::from_str(&p.challenge(invalid)).ok()) {
+        r.headers_mut().insert(header::WWW_AUTHENTICATE, v);
+    }
+    r
+}
+
 /// The host part of a `host[:port]` authority, brackets kept for IPv6.
-fn host_of(authority: &str) -> &str {
+pub(crate) fn host_of(authority: &str) -> &str {
     if authority.starts_with('[') {
         return authority.split_inclusive(']').next().unwrap_or(authority);
     }
@@ -97,10 +112,18 @@ fn is_loopback_host(host: &str) -> bool {
 }
 
 pub(crate) fn host_allowed(headers: &HeaderMap) -> bool {
+    host_allowed_for(headers, None)
+}
+
+/// A loopback `Host`, or exactly the public URL's.
+pub(crate) fn host_allowed_for(headers: &HeaderMap, public: Option<&PublicUrl>) -> bool {
     headers
         .get(header::HOST)
         .and_then(|h| h.to_str().ok())
-        .is_some_and(|h| is_loopback_host(host_of(h.trim())))
+        .map(|h| h.trim().to_ascii_lowercase())
+        .is_some_and(|h| {
+            is_loopback_host(host_of(&h)) || public.is_some_and(|p| p.authority() == h)
+        })
 }
 
 pub(crate) fn origin_allowed(headers: &HeaderMap) -> bool {
@@ -143,7 +166,7 @@ fn session_refusal(owner: Ownership) -> Option<Response> {
 
 async fn guard(State(g): State<Arc<Guard>>, mut req: Request, next: Next) -> Response {
     let headers = req.headers();
-    if !g.allow_remote && !host_allowed(headers) {
+    if !g.allow_remote && !host_allowed_for(headers, g.public.as_ref()) {
         return refuse(
             StatusCode::FORBIDDEN,
             "Forbidden: the Host header is not a loopback name; connect to 127.0.0.1 or localhost",
@@ -162,18 +185,35 @@ async fn guard(State(g): State<Arc<Guard>>, mut req: Request, next: Next) -> Res
         );
     }
     let Some(token) = bearer(headers).map(str::to_owned) else {
-        return refuse(
-            StatusCode::UNAUTHORIZED,
+        return unauthorized(
+            g.public.as_ref(),
             "missing token: send Authorization: Bearer <token> (from `ctxvault client add NAME`)",
+            false,
         );
     };
+    // Who owns the sessions this token opens: the token itself, or for
+    // OAuth its family, so that a refreshed token keeps its session.
     let hash = sha256_hex(&token);
-    if g.agent.client_of(&hash).is_none() {
-        return refuse(
-            StatusCode::UNAUTHORIZED,
-            "unknown or revoked client token (or the vault was not unlocked since the agent started): run `ctxvault unlock`, or get a new token with `ctxvault client rotate NAME`",
+    let owner = if g.agent.client_of(&hash).is_some() {
+        Some(hash)
+    } else {
+        match &g.public {
+            Some(p) => g
+                .agent
+                .0
+                .oauth_client(&hash, Some(&p.resource()))
+                .await
+                .map(|(_, family)| format!("oauth:{family}")),
+            None => None,
+        }
+    };
+    let Some(hash) = owner else {
+        return unauthorized(
+            g.public.as_ref(),
+            "unknown, expired or revoked token (or the vault was not unlocked since the agent started): run `ctxvault unlock`, or get a new token with `ctxvault client rotate NAME`",
+            true,
         );
-    }
+    };
     let session = headers
         .get(SESSION_HEADER)
         .and_then(|v| v.to_str().ok())
@@ -274,7 +314,13 @@ pub(crate) fn router(agent: AgentHandle, config: &HttpConfig, cancel: Cancellati
     if config.allow_remote {
         mcp_config = mcp_config.disable_allowed_hosts();
     } else {
-        mcp_config = mcp_config.with_allowed_hosts(["localhost", "127.0.0.1", "::1", "[::1]"]);
+        let mut hosts: Vec<String> = ["localhost", "127.0.0.1", "::1", "[::1]"]
+            .map(String::from)
+            .to_vec();
+        if let Some(p) = &config.public_url {
+            hosts.push(host_of(p.authority()).to_owned());
+        }
+        mcp_config = mcp_config.with_allowed_hosts(hosts);
     }
     let mut manager = LocalSessionManager::default();
     // rmcp closes a session idle this long; the owner table forgets it too.
@@ -285,15 +331,22 @@ pub(crate) fn router(agent: AgentHandle, config: &HttpConfig, cancel: Cancellati
         manager.clone(),
         mcp_config,
     );
+    let oauth = config
+        .public_url
+        .clone()
+        .map(|p| crate::oauth::router(agent.0.clone(), p));
     let g = Arc::new(Guard {
         agent,
         allow_remote: config.allow_remote,
+        public: config.public_url.clone(),
         sessions: Mutex::new(SessionOwners::new(MAX_SESSIONS, MAX_PER_CLIENT, IDLE)),
         manager,
     });
-    Router::new()
+    let mcp = Router::new()
         .route_service(MCP_PATH, service)
-        .layer(middleware::from_fn_with_state(g, guard))
+        .layer(middleware::from_fn_with_state(g, guard));
+    oauth
+        .map_or(mcp.clone(), |o| mcp.merge(o))
         .fallback(|| async {
             (
                 StatusCode::NOT_FOUND,

@@ -22,6 +22,7 @@ pub mod http;
 pub mod mcp_sessions;
 pub mod models;
 mod notify;
+mod oauth;
 mod owner;
 pub mod paths;
 pub mod policy;

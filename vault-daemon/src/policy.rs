@@ -7,7 +7,9 @@ use policies::{ClientPolicy, DenyRule, Grant, ItemFacts};
 use ring::rand::SecureRandom;
 use uuid::Uuid;
 use vault_core::audit::AuditEntry;
-use vault_core::records::{ClientRecord, PendingRecord, PolicyRecord, ProviderRecord, RouteRecord};
+use vault_core::records::{
+    ClientRecord, ConnectorRecord, PendingRecord, PolicyRecord, ProviderRecord, RouteRecord,
+};
 use vault_core::vault::{GroupKey, RecordChange};
 
 use crate::protocol::{ApiError, ErrorKind};
@@ -27,6 +29,8 @@ pub struct PolicyState {
     pub providers: Vec<ProviderRecord>,
     /// Clients' routes through the proxy.
     pub routes: Vec<RouteRecord>,
+    /// Approved OAuth connectors.
+    pub connectors: Vec<ConnectorRecord>,
 }
 
 /// The refusal of a token no client holds.
@@ -126,6 +130,7 @@ impl PolicyState {
                 PolicyRecord::Pending(p) => self.pending.push(p),
                 PolicyRecord::Provider(p) => self.providers.push(p),
                 PolicyRecord::Route(r) => self.routes.push(r),
+                PolicyRecord::Connector(c) => self.connectors.push(c),
             }
         }
     }
@@ -239,6 +244,7 @@ impl PolicyState {
         self.pending.retain(|p| !gone(&p.id));
         self.providers.retain(|p| !gone(&p.id));
         self.routes.retain(|r| !gone(&r.id));
+        self.connectors.retain(|c| !gone(&c.id));
         self.extend(put.to_vec());
     }
 }

@@ -76,6 +76,13 @@ impl Session {
         let rules = delete.clone();
         delete.push(id);
         delete.extend(st.route_of(&name).map(|r| r.id));
+        // Its connector too: OAuth tokens stop at the next request.
+        delete.extend(
+            st.connectors
+                .iter()
+                .filter(|c| c.client == name)
+                .map(|c| c.id),
+        );
         let entry = policy::user_entry(
             "client-rm",
             rules,

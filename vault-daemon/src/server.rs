@@ -440,6 +440,7 @@ pub fn bind(config: DaemonConfig) -> Result<Bound, DaemonError> {
         notified: Mutex::new(None),
         model: Mutex::new(None),
         model_error: Mutex::new(None),
+        oauth: Mutex::new(crate::oauth::flow::Flow::from_env()),
         shutdown,
     });
     if let Some((tcp, h)) = http {

@@ -21,6 +21,12 @@ pub struct Daemon {
     /// http on|off` opens and closes it in a running agent.
     #[arg(long, value_name = "ADDR", env = "CTXVAULT_HTTP")]
     http: Option<std::net::SocketAddr>,
+    /// The public URL a tunnel you run (Tailscale Funnel, cloudflared...)
+    /// forwards to --http's address, such as https://vault.example.ts.net:
+    /// its host is accepted, and hosted assistants can connect with OAuth
+    /// (approve them with `ctxvault connector approve`).
+    #[arg(long, value_name = "URL", env = "CTXVAULT_PUBLIC_URL", requires = "http", value_parser = |s: &str| vault_daemon::http::PublicUrl::parse(s))]
+    public_url: Option<vault_daemon::http::PublicUrl>,
     /// Also serve the provider proxy at http://ADDR (such as 127.0.0.1:7411;
     /// default: config.toml's proxy): the OpenAI, Anthropic and Ollama APIs,
     /// forwarded to your providers with your context (`ctxvault provider`).
@@ -87,10 +93,12 @@ impl Daemon {
             http: http.map(|addr| server::HttpConfig {
                 addr,
                 allow_remote: http_remote,
+                public_url: self.public_url.clone(),
             }),
             proxy: proxy.map(|addr| server::HttpConfig {
                 addr,
                 allow_remote: proxy_remote,
+                public_url: None,
             }),
             notify: config.notify.unwrap_or(true),
             read_burst: self.read_burst,

@@ -23,6 +23,11 @@ pub enum Http {
         /// Allow a non-loopback address (reachable from other machines).
         #[arg(long)]
         allow_remote: bool,
+        /// The public URL a tunnel you run forwards to ADDR (such as
+        /// https://vault.example.ts.net): its host is accepted, and hosted
+        /// assistants can connect with OAuth (`ctxvault connector`).
+        #[arg(long, value_name = "URL")]
+        public_url: Option<String>,
     },
     /// Stop serving MCP over HTTP; its open sessions end.
     Off,
@@ -34,7 +39,11 @@ impl Http {
     pub async fn run(self, ctx: &Ctx) -> anyhow::Result<()> {
         ctx.require_vault()?;
         let url = match self {
-            Http::On { addr, allow_remote } => {
+            Http::On {
+                addr,
+                allow_remote,
+                public_url,
+            } => {
                 // config.toml's allow_remote covers only its own address.
                 let from_config = addr.is_none() && ctx.config.http.is_some();
                 let addr = match addr.or(ctx.config.http) {
@@ -47,7 +56,11 @@ impl Http {
                         "warning: MCP over HTTP on a non-loopback address is reachable from other machines, in plain HTTP; only a client token stands between them and your grants"
                     );
                 }
-                let open = Some(p::HttpOpen { addr, allow_remote });
+                let open = Some(p::HttpOpen {
+                    addr,
+                    allow_remote,
+                    public_url,
+                });
                 ctx.call(p::Http { open }).await?
             }
             Http::Off => {

@@ -8,6 +8,7 @@ mod client;
 mod client_setup;
 mod completions;
 mod config;
+mod connector;
 mod console;
 mod daemon;
 mod demo;
@@ -136,6 +137,9 @@ pub enum Command {
     Http(http::Http),
     /// Open the web console in your browser (one-time login link).
     Console(console::ConsoleCmd),
+    /// Hosted assistants connecting with OAuth: approve, deny, ls, revoke.
+    #[command(subcommand)]
+    Connector(connector::Connector),
     /// The model providers the proxy forwards to, and each client's route.
     #[command(subcommand)]
     Provider(provider::Provider),
@@ -197,6 +201,7 @@ impl Command {
             Command::Man(c) => c.run(ctx.json),
             Command::Http(c) => c.run(&ctx).await,
             Command::Console(c) => c.run(&ctx).await,
+            Command::Connector(c) => c.run(&ctx).await,
             Command::Config(c) => c.run(&ctx).await,
             Command::Keyring(c) => c.run(&ctx).await,
         }

@@ -3,7 +3,9 @@
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::{Secret, calls};
+use super::{
+    ConnectorApprove, ConnectorDeny, ConnectorList, ConnectorReport, ConnectorRevoke, Secret, calls,
+};
 
 /// How to unlock.
 #[derive(Debug, Serialize, Deserialize)]
@@ -51,6 +53,14 @@ pub enum AgentRequest {
     ModelReload(ModelReload),
     /// [`Console`].
     Console(Console),
+    /// [`ConnectorList`].
+    ConnectorList(ConnectorList),
+    /// [`ConnectorApprove`].
+    ConnectorApprove(ConnectorApprove),
+    /// [`ConnectorDeny`].
+    ConnectorDeny(ConnectorDeny),
+    /// [`ConnectorRevoke`].
+    ConnectorRevoke(ConnectorRevoke),
 }
 
 /// Serve the web console (or reuse the one served) and make a one-time
@@ -262,6 +272,9 @@ pub struct HttpOpen {
     pub addr: std::net::SocketAddr,
     /// Accept a non-loopback address.
     pub allow_remote: bool,
+    /// The public URL a tunnel forwards to it (turns OAuth on).
+    #[serde(default)]
+    pub public_url: Option<String>,
 }
 
 calls!(Agent / AgentRequest {
@@ -281,6 +294,10 @@ calls!(Agent / AgentRequest {
     Verify => (),
     ModelReload => Option<ModelStatus>,
     Console => ConsoleLink,
+    ConnectorList => ConnectorReport,
+    ConnectorApprove => String,
+    ConnectorDeny => (),
+    ConnectorRevoke => (),
 });
 
 impl AgentRequest {

@@ -20,6 +20,7 @@
 //! [`PROTOCOL_VERSION`] by hand on any change to these types.
 
 mod agent;
+mod connector;
 mod error;
 pub mod frames;
 mod owner;
@@ -32,6 +33,7 @@ use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
 pub use agent::*;
+pub use connector::*;
 pub use error::{ApiError, ErrorKind};
 pub use owner::*;
 pub use provider::*;

@@ -1,0 +1,148 @@
+//! `ctxvault connector`: hosted assistants that connect with OAuth (the
+//! agent run with `--http ADDR --public-url URL`). A connector's request
+//! waits until approved here, on this machine.
+
+use chrono::{DateTime, Utc};
+use policies::{Actions, Redaction, Scope, Sensitivity};
+use vault_daemon::protocol as p;
+
+use crate::ctx::Ctx;
+use crate::output;
+
+/// Hosted assistants connecting with OAuth: approve, deny, list, revoke.
+#[derive(clap::Subcommand)]
+pub enum Connector {
+    /// Requests waiting for approval (with their codes), and approved
+    /// connectors.
+    Ls,
+    /// Approve the request showing CODE: the connector becomes a client
+    /// (named after it, or --name) with these grants.
+    Approve {
+        /// The code its page shows, such as BCDF-GHJK.
+        code: String,
+        /// A scope to grant (repeat): `work/**`, `profile`...
+        #[arg(long = "grant", value_name = "SCOPE")]
+        grants: Vec<Scope>,
+        /// The client name for a new connector (default: from its name).
+        #[arg(long, value_name = "NAME")]
+        name: Option<String>,
+        /// Actions on each scope: read, propose, write (comma-separated).
+        #[arg(long, value_name = "ACTIONS", default_value = "read")]
+        allow: Actions,
+        /// The most sensitive items reached: public, normal, private or secret.
+        #[arg(long, value_name = "S", default_value = "normal")]
+        max_sensitivity: Sensitivity,
+        /// When the grants stop working (2h, 30d, a date, an RFC 3339 time).
+        #[arg(long, value_name = "WHEN", value_parser = |s: &str| super::parse_time(s, true))]
+        expires: Option<DateTime<Utc>>,
+        /// Mask in returned text: email, phone, url, ip, card (comma-separated).
+        #[arg(long, value_name = "KINDS", value_delimiter = ',')]
+        redact: Vec<Redaction>,
+    },
+    /// Refuse the request showing CODE.
+    Deny {
+        /// The code its page shows.
+        code: String,
+    },
+    /// Revoke a connector's tokens, at its next request (its client and
+    /// grants remain; `ctxvault client rm NAME` removes them too).
+    Revoke {
+        /// The client the connector acts as.
+        name: String,
+    },
+}
+
+impl Connector {
+    pub async fn run(self, ctx: &Ctx) -> anyhow::Result<()> {
+        match self {
+            Connector::Ls => {
+                let r = ctx.call_vault(p::ConnectorList {}).await?;
+                if ctx.json {
+                    return output::json(&r);
+                }
+                if r.waiting.is_empty() && r.approved.is_empty() {
+                    outln!(
+                        "no connectors; a hosted assistant connects to the agent's --public-url, then waits for `ctxvault connector approve CODE --grant SCOPE`"
+                    );
+                    return Ok(());
+                }
+                for w in &r.waiting {
+                    outln!(
+                        "waiting  {}  \"{}\"  back to {}",
+                        w.code,
+                        output::visible_line(&w.name),
+                        output::visible_line(&w.redirect_uri)
+                    );
+                }
+                for c in &r.approved {
+                    let tokens = match c.expires {
+                        Some(e) => format!(
+                            "{} live token(s), refresh until {}",
+                            c.live_tokens,
+                            e.format("%Y-%m-%d")
+                        ),
+                        None => "no tokens".to_owned(),
+                    };
+                    outln!(
+                        "{}  \"{}\"  approved {}  {tokens}",
+                        c.client,
+                        output::visible_line(&c.name),
+                        c.approved_at.format("%Y-%m-%d %H:%M")
+                    );
+                }
+                if !r.waiting.is_empty() {
+                    outln!();
+                    outln!(
+                        "approve one with `ctxvault connector approve CODE --grant SCOPE`, refuse it with `ctxvault connector deny CODE`"
+                    );
+                }
+                Ok(())
+            }
+            Connector::Approve {
+                code,
+                grants,
+                name,
+                allow,
+                max_sensitivity,
+                expires,
+                redact,
+            } => {
+                let grants = grants
+                    .into_iter()
+                    .map(|scope| p::GrantAdd {
+                        client: String::new(),
+                        scope,
+                        actions: allow,
+                        tags: Vec::new(),
+                        max_sensitivity,
+                        expires,
+                        redact: redact.clone(),
+                    })
+                    .collect();
+                let client = ctx
+                    .call_vault(p::ConnectorApprove { code, name, grants })
+                    .await?;
+                output::report(
+                    ctx,
+                    serde_json::json!({ "client": client }),
+                    format!("approved: the connector acts as client {client}"),
+                )
+            }
+            Connector::Deny { code } => {
+                ctx.call_vault(p::ConnectorDeny { code }).await?;
+                output::report(ctx, serde_json::json!({}), "denied")
+            }
+            Connector::Revoke { name } => {
+                ctx.call_vault(p::ConnectorRevoke {
+                    client: name.clone(),
+                })
+                .await?;
+                output::report(
+                    ctx,
+                    serde_json::json!({ "client": name }),
+                    format!("revoked: connector {name}'s tokens stop working at its next request"),
+                )
+            }
+        }
+    }
+}

@@ -1,0 +1,488 @@
+//! OAuth for hosted assistants (`daemon --http ADDR --public-url URL`): the
+//! full flow driven by the official MCP Python SDK's OAuth client, the
+//! attacks the specs name, each refused with the spec's error, and a
+//! connector held to the same policy as any client.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::process::Command;
+
+use ctxvault_tests::{Env, HttpAgent, raw_http};
+use serde_json::Value;
+
+/// A redirect URI nothing listens on: the tests read the Location.
+const REDIRECT: &str = "http://127.0.0.1:9/callback";
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+/// A vault with work, health and personal items, served at a public URL
+/// that is this loopback address, with short test lifetimes.
+fn vault(env: &mut Env) -> HttpAgent {
+    env.vars
+        .push(("CTXVAULT_TEST_OAUTH_ACCESS_MS".into(), "1500".into()));
+    env.vars
+        .push(("CTXVAULT_TEST_OAUTH_CODE_MS".into(), "1500".into()));
+    env.init();
+    env.add(&[
+        "--ns",
+        "work/acme",
+        "Acme launch plan, call +1 555 123 4567",
+    ]);
+    env.add(&["--ns", "health", "Acme allergy notes: penicillin"]);
+    env.add(&["--ns", "personal", "Acme birthday party for my sister"]);
+    let addr = format!("127.0.0.1:{}", free_port());
+    let public = format!("http://{addr}");
+    env.http_agent_with(&["--http", &addr, "--public-url", &public])
+}
+
+/// Percent-encode a query or form value.
+fn enc(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+fn header<'a>(h: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    h.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+}
+
+fn get(addr: &str, path: &str) -> (u16, Vec<(String, String)>, String) {
+    raw_http(
+        addr,
+        &format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"),
+    )
+}
+
+fn post(addr: &str, path: &str, kind: &str, body: &str, extra: &str) -> (u16, String) {
+    let (s, _, b) = raw_http(
+        addr,
+        &format!(
+            "POST {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: {kind}\r\nContent-Length: {}\r\n{extra}Connection: close\r\n\r\n{body}",
+            body.len()
+        ),
+    );
+    (s, b)
+}
+
+fn token(addr: &str, form: &[(&str, &str)]) -> (u16, Value) {
+    let body = form
+        .iter()
+        .map(|(k, v)| format!("{k}={}", enc(v)))
+        .collect::<Vec<_>>()
+        .join("&");
+    let (s, b) = post(
+        addr,
+        "/token",
+        "application/x-www-form-urlencoded",
+        &body,
+        "",
+    );
+    (s, serde_json::from_str(&b).unwrap_or(Value::Null))
+}
+
+fn register(addr: &str, name: &str) -> String {
+    let (s, b) = post(
+        addr,
+        "/register",
+        "application/json",
+        &serde_json::json!({ "client_name": name, "redirect_uris": [REDIRECT] }).to_string(),
+        "",
+    );
+    assert_eq!(s, 201, "{b}");
+    serde_json::from_str::<Value>(&b).unwrap()["client_id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+/// A verifier and its S256 challenge (RFC 7636 appendix B).
+const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+
+/// `/authorize` with these parameters: status and Location.
+fn authorize(addr: &str, params: &[(&str, &str)]) -> (u16, String) {
+    let q = params
+        .iter()
+        .map(|(k, v)| format!("{k}={}", enc(v)))
+        .collect::<Vec<_>>()
+        .join("&");
+    let (s, h, _) = get(addr, &format!("/authorize?{q}"));
+    (s, header(&h, "location").unwrap_or_default().to_owned())
+}
+
+fn good_params<'a>(client_id: &'a str, resource: &'a str) -> Vec<(&'a str, &'a str)> {
+    vec![
+        ("response_type", "code"),
+        ("client_id", client_id),
+        ("redirect_uri", REDIRECT),
+        ("state", "st8"),
+        ("code_challenge", CHALLENGE),
+        ("code_challenge_method", "S256"),
+        ("resource", resource),
+    ]
+}
+
+/// Authorize, approve through the CLI with `grant`, and read the code the
+/// wait page sends back.
+fn approved_code(env: &Env, addr: &str, client_id: &str, resource: &str, grant: &str) -> String {
+    let (s, wait) = authorize(addr, &good_params(client_id, resource));
+    assert_eq!(s, 303, "{wait}");
+    let (_, _, page) = get(addr, &wait);
+    let at = page.find("class=\"code\">").expect("the code on the page") + 13;
+    let code = page[at..at + 9].to_owned();
+    assert!(
+        !page.contains("Acme"),
+        "the public page shows nothing of the vault"
+    );
+    env.ok(&["connector", "approve", &code, "--grant", grant]);
+    let (s, h, _) = get(addr, &wait);
+    assert_eq!(s, 303);
+    let loc = header(&h, "location").unwrap();
+    assert!(
+        loc.starts_with(REDIRECT) && loc.contains("state=st8"),
+        "{loc}"
+    );
+    loc.split(['?', '&'])
+        .find_map(|kv| kv.strip_prefix("code="))
+        .unwrap()
+        .to_owned()
+}
+
+fn exchange(addr: &str, client_id: &str, code: &str) -> (u16, Value) {
+    token(
+        addr,
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", code),
+            ("client_id", client_id),
+            ("redirect_uri", REDIRECT),
+            ("code_verifier", VERIFIER),
+        ],
+    )
+}
+
+/// POST an MCP initialize with a bearer token: the status.
+fn mcp_status(addr: &str, bearer: &str) -> u16 {
+    let body = r#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}"#;
+    post(
+        addr,
+        "/mcp",
+        "application/json",
+        body,
+        &format!(
+            "Accept: application/json, text/event-stream\r\nAuthorization: Bearer {bearer}\r\n"
+        ),
+    )
+    .0
+}
+
+#[test]
+fn the_official_python_sdk_connects_with_oauth() {
+    let mut env = Env::new();
+    let agent = vault(&mut env);
+    let url = agent.url.clone();
+    let mut py = Command::new(ctxvault_tests::python());
+    let base = env.cmd(&[]);
+    for (k, v) in base.get_envs() {
+        match v {
+            Some(v) => py.env(k, v),
+            None => py.env_remove(k),
+        };
+    }
+    let out = py
+        .arg(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/support/oauth_sdk_client.py"
+        ))
+        .args([&url, REDIRECT])
+        .arg(ctxvault_tests::bin())
+        .args(["work/**", "Acme"])
+        .output()
+        .expect("python with the `mcp` package (scripts/test.sh installs it)");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let seen = r["seen"].to_string();
+    for step in [
+        "/.well-known/oauth-protected-resource",
+        "/.well-known/oauth-authorization-server",
+        "/register",
+        "/token",
+    ] {
+        assert!(seen.contains(step), "the SDK went through {step}: {seen}");
+    }
+    assert!(r["tools"].to_string().contains("search_context"), "{r}");
+    // Exactly the chosen grant: work only, the phone redacted.
+    for round in ["first", "second"] {
+        let text = r[round].to_string();
+        assert!(text.contains("Acme launch plan"), "{round}: {text}");
+        assert!(!text.contains("555 123 4567"), "redacted: {text}");
+        assert!(
+            !text.contains("penicillin") && !text.contains("birthday"),
+            "{text}"
+        );
+    }
+    // The second round came after a refresh: new tokens, rotated.
+    assert_eq!(r["tokens_given"], 2, "{r}");
+    let refresh = r["refresh_tokens"].as_array().unwrap();
+    assert_ne!(refresh[0], refresh[1]);
+    assert!(
+        r["after_revoke"].as_str().unwrap().starts_with("refused"),
+        "{r}"
+    );
+    // The revoked access token is refused at the door.
+    let last = r["access_tokens"][1].as_str().unwrap();
+    assert_eq!(mcp_status(&agent.addr, last), 401);
+    // The connector's calls are on the record as that client, over HTTP.
+    let client = r["client"].as_str().unwrap();
+    assert_eq!(client, "hosted-assistant");
+    let audit = env.json(&["audit", "--client", client, "--json"]);
+    let actions: Vec<&str> = audit
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    assert!(actions.contains(&"search"), "{actions:?}");
+    assert!(actions.contains(&"connector-token"), "{actions:?}");
+    let all = env.ok(&["audit"]);
+    assert!(
+        all.contains("connector-approve") && all.contains("connector-revoke"),
+        "{all}"
+    );
+    // A replayed refresh token (the first, rotated away) is refused.
+    let (s, v) = token(
+        &agent.addr,
+        &[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", refresh[0].as_str().unwrap()),
+            ("client_id", "any"),
+        ],
+    );
+    assert_eq!((s, v["error"].as_str()), (400, Some("invalid_grant")));
+}
+
+#[test]
+fn attacks_are_refused_with_the_specs_errors() {
+    let mut env = Env::new();
+    let agent = vault(&mut env);
+    let addr = agent.addr.clone();
+    let resource = agent.url.clone();
+    // Discovery: the 401 points to the metadata, which names this URL.
+    let (s, h, _) = raw_http(
+        &addr,
+        &format!(
+            "POST /mcp HTTP/1.1\r\nHost: {addr}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+        ),
+    );
+    assert_eq!(s, 401);
+    let www = header(&h, "www-authenticate").unwrap();
+    assert!(
+        www.contains(&format!(
+            "resource_metadata=\"http://{addr}/.well-known/oauth-protected-resource/mcp\""
+        )),
+        "{www}"
+    );
+    let (_, _, prm) = get(&addr, "/.well-known/oauth-protected-resource/mcp");
+    let prm: Value = serde_json::from_str(&prm).unwrap();
+    assert_eq!(prm["resource"], resource.as_str());
+    let (_, _, asm) = get(&addr, "/.well-known/oauth-authorization-server");
+    let asm: Value = serde_json::from_str(&asm).unwrap();
+    assert_eq!(asm["issuer"], format!("http://{addr}"));
+    assert_eq!(
+        asm["code_challenge_methods_supported"],
+        serde_json::json!(["S256"])
+    );
+    // A foreign Host is refused.
+    let (s, _, _) = raw_http(
+        &addr,
+        "GET /.well-known/oauth-authorization-server HTTP/1.1\r\nHost: evil.example\r\nConnection: close\r\n\r\n",
+    );
+    assert_eq!(s, 403);
+
+    let a = register(&addr, "Client A");
+    let b = register(&addr, "Client B");
+
+    // A wrong redirect URI: an error page, never a redirect there.
+    let mut p = good_params(&a, &resource);
+    p[2] = ("redirect_uri", "https://evil.example/cb");
+    let (s, loc) = authorize(&addr, &p);
+    assert_eq!((s, loc.as_str()), (400, ""));
+    // plain PKCE: sent back with invalid_request.
+    let mut p = good_params(&a, &resource);
+    p[5] = ("code_challenge_method", "plain");
+    let (s, loc) = authorize(&addr, &p);
+    assert_eq!(s, 303);
+    assert!(
+        loc.starts_with(REDIRECT) && loc.contains("error=invalid_request"),
+        "{loc}"
+    );
+    // Another resource: invalid_target.
+    let mut p = good_params(&a, &resource);
+    p[6] = ("resource", "https://other.example/mcp");
+    let (_, loc) = authorize(&addr, &p);
+    assert!(loc.contains("error=invalid_target"), "{loc}");
+
+    // Approval from the public side: there is no way to give it.
+    let (s, wait) = authorize(&addr, &good_params(&a, &resource));
+    assert_eq!(s, 303);
+    let (s, _) = post(
+        &addr,
+        &wait,
+        "application/x-www-form-urlencoded",
+        "approve=1",
+        "",
+    );
+    assert_eq!(s, 405, "the wait page takes no decision");
+    for path in ["/approve", "/connector/approve", "/consent", "/items"] {
+        let (s, _) = post(
+            &addr,
+            path,
+            "application/x-www-form-urlencoded",
+            "code=x",
+            "",
+        );
+        assert_eq!(s, 404, "{path}");
+    }
+    let (_, _, page) = get(&addr, &wait);
+    assert!(page.contains("Waiting for approval"));
+    // A code the user never saw cannot be approved.
+    let e = env.fails(&["connector", "approve", "BBBB-BBBB", "--grant", "work/**"]);
+    assert!(e.contains("no connector waits for approval"), "{e}");
+
+    let code = approved_code(&env, &addr, &a, &resource, "work/**");
+    // A code for another client.
+    let (s, v) = exchange(&addr, &b, &code);
+    assert_eq!(
+        (s, v["error"].as_str()),
+        (400, Some("invalid_grant")),
+        "{v}"
+    );
+    let code = approved_code(&env, &addr, &a, &resource, "work/**");
+    // A missing verifier, then a wrong one.
+    let (_, v) = token(
+        &addr,
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("client_id", &a),
+            ("redirect_uri", REDIRECT),
+        ],
+    );
+    assert_eq!(v["error"], "invalid_request", "{v}");
+    let code = approved_code(&env, &addr, &a, &resource, "work/**");
+    let (_, v) = token(
+        &addr,
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("client_id", &a),
+            ("code_verifier", &"x".repeat(43)),
+        ],
+    );
+    assert_eq!(v["error"], "invalid_grant", "{v}");
+    // A token for another resource.
+    let code = approved_code(&env, &addr, &a, &resource, "work/**");
+    let (_, v) = token(
+        &addr,
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("client_id", &a),
+            ("code_verifier", VERIFIER),
+            ("resource", "https://other.example/mcp"),
+        ],
+    );
+    assert_eq!(v["error"], "invalid_target", "{v}");
+
+    // A good exchange, then the same code again: refused, and the tokens
+    // the first use gave are revoked.
+    let code = approved_code(&env, &addr, &a, &resource, "work/**");
+    let (s, v) = exchange(&addr, &a, &code);
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["token_type"], "Bearer");
+    let access = v["access_token"].as_str().unwrap().to_owned();
+    assert_eq!(mcp_status(&addr, &access), 200);
+    let (_, v) = exchange(&addr, &a, &code);
+    assert_eq!(v["error"], "invalid_grant", "{v}");
+    assert_eq!(mcp_status(&addr, &access), 401, "revoked with its code");
+
+    // A refresh token used twice revokes the family.
+    let code = approved_code(&env, &addr, &a, &resource, "work/**");
+    let (_, v) = exchange(&addr, &a, &code);
+    let r1 = v["refresh_token"].as_str().unwrap().to_owned();
+    let refresh = |t: &str| {
+        token(
+            &addr,
+            &[
+                ("grant_type", "refresh_token"),
+                ("refresh_token", t),
+                ("client_id", &a),
+            ],
+        )
+    };
+    let (s, v) = refresh(&r1);
+    assert_eq!(s, 200, "{v}");
+    let r2 = v["refresh_token"].as_str().unwrap().to_owned();
+    let access = v["access_token"].as_str().unwrap().to_owned();
+    assert_eq!(mcp_status(&addr, &access), 200);
+    let (_, v) = refresh(&r1);
+    assert_eq!(v["error"], "invalid_grant", "{v}");
+    let (_, v) = refresh(&r2);
+    assert_eq!(v["error"], "invalid_grant", "the family is revoked: {v}");
+    assert_eq!(mcp_status(&addr, &access), 401);
+
+    // An expired code (the test lifetime is 1.5 s).
+    let code = approved_code(&env, &addr, &a, &resource, "work/**");
+    std::thread::sleep(std::time::Duration::from_millis(1600));
+    let (_, v) = exchange(&addr, &a, &code);
+    assert_eq!(v["error"], "invalid_grant", "{v}");
+
+    // Unsupported grant types and registrations the spec refuses.
+    let (_, v) = token(&addr, &[("grant_type", "password"), ("client_id", &a)]);
+    assert_eq!(v["error"], "unsupported_grant_type");
+    let (s, body) = post(
+        &addr,
+        "/register",
+        "application/json",
+        r#"{"redirect_uris":["http://evil.example/cb"]}"#,
+        "",
+    );
+    assert_eq!(s, 400);
+    assert!(body.contains("invalid_redirect_uri"), "{body}");
+    // A registration flood beyond the bound (10 a minute; two made above).
+    let mut refused = None;
+    for i in 0..12 {
+        let (s, body) = post(
+            &addr,
+            "/register",
+            "application/json",
+            &serde_json::json!({ "client_name": format!("flood {i}"), "redirect_uris": [REDIRECT] })
+                .to_string(),
+            "",
+        );
+        if s != 201 {
+            refused = Some((i, s, body));
+            break;
+        }
+    }
+    let (i, s, body) = refused.expect("the flood is stopped");
+    assert_eq!((i, s), (8, 429), "{body}");
+    assert!(body.contains("temporarily_unavailable"), "{body}");
+    // Nothing was granted beyond the one client the approvals made.
+    let clients = env.json(&["client", "ls", "--json"]);
+    assert_eq!(clients.as_array().unwrap().len(), 1, "{clients}");
+}

@@ -1,0 +1,447 @@
+//! Connectors in the agent: the user's decisions (approve, deny, revoke,
+//! list), and the token work that needs the vault (a code's exchange, a
+//! refresh, a family's revocation), each an audited policy change.
+
+use std::time::Instant;
+
+use chrono::Utc;
+use uuid::Uuid;
+use vault_core::audit::AuditEntry;
+use vault_core::records::{ConnectorRecord, Family, PolicyRecord, SPENT_KEPT};
+
+use super::flow::Code;
+use super::{FAMILY_LIFETIME, OAuthError, random_token, sha256_hex};
+use crate::agent::{Agent, lock};
+use crate::policy::{self, is_lowercase_word};
+use crate::protocol::{
+    ApiError, ConnectorApprove, ConnectorInfo, ConnectorReport, ErrorKind, WaitingConnector,
+};
+
+fn invalid(e: OAuthError) -> ApiError {
+    ApiError::new(ErrorKind::Invalid, e.description)
+}
+
+/// An entry for a token event of `client`'s connector.
+fn token_entry(client: &str, action: &str, detail: String) -> AuditEntry {
+    AuditEntry {
+        client: Some(client.to_owned()),
+        ..policy::user_entry(action, vec![], detail)
+    }
+}
+
+/// A client name from the name a connector registered with.
+fn client_name_of(registered: &str) -> String {
+    let mut s: String = registered
+        .to_ascii_lowercase()
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+        .collect();
+    while s.contains("--") {
+        s = s.replace("--", "-");
+    }
+    let s = s.trim_matches('-');
+    let s: String = s.chars().take(48).collect();
+    if is_lowercase_word(&s) {
+        s
+    } else {
+        "connector".to_owned()
+    }
+}
+
+impl Agent {
+    /// The name and redirect URIs of an OAuth `client_id`: a registration
+    /// waiting, or an approved connector (the vault must be unlocked).
+    pub(crate) async fn oauth_client_info(
+        &self,
+        client_id: &str,
+    ) -> Result<Option<(String, Vec<String>)>, OAuthError> {
+        if let Some(r) = lock(&self.oauth).registration(client_id) {
+            return Ok(Some((r.name.clone(), r.redirect_uris.clone())));
+        }
+        let session = self.unlocked().map_err(|_| OAuthError::locked())?;
+        let st = session.policy.read().await;
+        Ok(st
+            .connectors
+            .iter()
+            .find(|c| c.client_id == client_id)
+            .map(|c| (c.name.clone(), c.redirect_uris.clone())))
+    }
+
+    /// The client an OAuth access token (by hash) acts as and its family,
+    /// if it is live, for `resource` (when given), and its family stands.
+    pub(crate) async fn oauth_client(
+        &self,
+        token_sha256: &str,
+        resource: Option<&str>,
+    ) -> Option<(String, Uuid)> {
+        let a = lock(&self.oauth).access(token_sha256, Instant::now())?;
+        if resource.is_some_and(|r| r != a.resource) {
+            return None;
+        }
+        // Locked: nothing can be read anyway, and the next unlock checks.
+        let Ok(session) = self.unlocked() else {
+            return Some((a.client, a.family));
+        };
+        let st = session.policy.read().await;
+        st.connectors
+            .iter()
+            .any(|c| c.client == a.client && c.family.as_ref().is_some_and(|f| f.id == a.family))
+            .then_some((a.client, a.family))
+    }
+
+    /// What waits for the user and what was approved.
+    pub(crate) async fn connector_list(&self) -> Result<ConnectorReport, ApiError> {
+        let now = Instant::now();
+        let (waiting, live) = {
+            let mut f = lock(&self.oauth);
+            (f.all_waiting(now), f.live_per_family(now))
+        };
+        let waiting = waiting
+            .into_iter()
+            .map(|r| WaitingConnector {
+                code: r.user_code,
+                name: r.params.name,
+                redirect_uri: r.params.redirect_uri,
+            })
+            .collect();
+        let session = self.owner_session()?;
+        let st = session.policy.read().await;
+        let mut approved: Vec<ConnectorInfo> = st
+            .connectors
+            .iter()
+            .map(|c| ConnectorInfo {
+                client: c.client.clone(),
+                name: c.name.clone(),
+                redirect_uris: c.redirect_uris.clone(),
+                approved_at: c.created_at,
+                refreshed_at: c.family.as_ref().map(|f| f.refreshed_at),
+                expires: c.family.as_ref().map(|f| f.expires),
+                live_tokens: c
+                    .family
+                    .as_ref()
+                    .and_then(|f| live.get(&f.id).copied())
+                    .unwrap_or(0),
+            })
+            .collect();
+        approved.sort_by(|a, b| a.client.cmp(&b.client));
+        Ok(ConnectorReport { waiting, approved })
+    }
+
+    /// Approve a waiting request: the connector's client (made, or the one
+    /// it had) gets the grants asked for, then the code goes out.
+    pub(crate) async fn connector_approve(&self, r: ConnectorApprove) -> Result<String, ApiError> {
+        let session = self.owner_session()?;
+        let req = lock(&self.oauth)
+            .waiting(&r.code, Instant::now())
+            .ok_or_else(|| invalid(OAuthError::no_request(&r.code)))?;
+        let now = Utc::now();
+        for g in &r.grants {
+            if g.actions.is_empty() {
+                return Err(ApiError::new(
+                    ErrorKind::Invalid,
+                    "a grant has no action; use read, propose or write",
+                ));
+            }
+            if g.expires.is_some_and(|e| e <= now) {
+                return Err(ApiError::new(
+                    ErrorKind::Invalid,
+                    "a grant's expiry is in the past; give a duration such as 2h or 30d",
+                ));
+            }
+        }
+        let existing = {
+            let st = session.policy.read().await;
+            st.connectors
+                .iter()
+                .find(|c| c.client_id == req.params.client_id)
+                .map(|c| c.client.clone())
+        };
+        let client = match existing {
+            Some(c) => c,
+            None => {
+                let name = r
+                    .name
+                    .clone()
+                    .unwrap_or_else(|| client_name_of(&req.params.name));
+                policy::check_client_name(&name)?;
+                if session.policy.read().await.client(&name).is_ok() {
+                    return Err(ApiError::new(
+                        ErrorKind::Invalid,
+                        format!(
+                            "client {name:?} already exists; give the connector another name with --name"
+                        ),
+                    ));
+                }
+                if r.grants.is_empty() {
+                    return Err(ApiError::new(
+                        ErrorKind::Invalid,
+                        "a new connector needs at least one grant; add --grant SCOPE (such as --grant 'work/**')",
+                    ));
+                }
+                // Its static token is never shown: it reaches the vault only
+                // through OAuth.
+                drop(session.client_token(name.clone(), false).await?);
+                name
+            }
+        };
+        for g in r.grants {
+            session
+                .grant_add(crate::protocol::GrantAdd {
+                    client: client.clone(),
+                    ..g
+                })
+                .await?;
+        }
+        {
+            let mut st = session.policy.write().await;
+            if !st
+                .connectors
+                .iter()
+                .any(|c| c.client_id == req.params.client_id)
+            {
+                let rec = ConnectorRecord {
+                    id: Uuid::now_v7(),
+                    client: client.clone(),
+                    client_id: req.params.client_id.clone(),
+                    name: req.params.name.clone(),
+                    redirect_uris: match lock(&self.oauth).registration(&req.params.client_id) {
+                        Some(reg) => reg.redirect_uris.clone(),
+                        None => vec![req.params.redirect_uri.clone()],
+                    },
+                    family: None,
+                    created_at: now,
+                };
+                let entry = policy::user_entry(
+                    "connector-approve",
+                    vec![],
+                    format!(
+                        "connector {:?} as client {client}, redirected to {}",
+                        req.params.name, req.params.redirect_uri
+                    ),
+                );
+                session
+                    .commit_policy(&mut st, vec![PolicyRecord::Connector(rec)], vec![], entry)
+                    .await?;
+            }
+        }
+        let mut f = lock(&self.oauth);
+        f.forget_registration(&req.params.client_id);
+        f.decide(&r.code, Some(&client), Instant::now())
+            .map_err(invalid)?;
+        Ok(client)
+    }
+
+    /// Deny a waiting request; the connector is sent back refused.
+    pub(crate) async fn connector_deny(&self, code: &str) -> Result<(), ApiError> {
+        let session = self.owner_session()?;
+        let req = lock(&self.oauth)
+            .waiting(code, Instant::now())
+            .ok_or_else(|| invalid(OAuthError::no_request(code)))?;
+        lock(&self.oauth)
+            .decide(code, None, Instant::now())
+            .map_err(invalid)?;
+        let entry = policy::user_entry(
+            "connector-deny",
+            vec![],
+            format!("connector {:?}", req.params.name),
+        );
+        session
+            .vault
+            .commit(policy::change(vec![], vec![], entry))
+            .await?;
+        Ok(())
+    }
+
+    /// Revoke `client`'s connector: its tokens stop at the next request.
+    pub(crate) async fn connector_revoke(&self, client: &str) -> Result<(), ApiError> {
+        let session = self.owner_session()?;
+        let mut st = session.policy.write().await;
+        let Some(c) = st.connectors.iter().find(|c| c.client == client).cloned() else {
+            return Err(ApiError::new(
+                ErrorKind::Invalid,
+                format!("no connector acts as client {client:?}; see `ctxvault connector ls`"),
+            ));
+        };
+        let entry = policy::user_entry(
+            "connector-revoke",
+            vec![],
+            format!(
+                "connector {:?} of client {client}; the client and its grants remain",
+                c.name
+            ),
+        );
+        session
+            .commit_policy(&mut st, vec![], vec![c.id], entry)
+            .await?;
+        if let Some(f) = &c.family {
+            lock(&self.oauth).revoke_families(&[f.id]);
+        }
+        Ok(())
+    }
+
+    /// Start a family for an exchanged code: its access and refresh tokens.
+    pub(crate) async fn connector_exchange(
+        &self,
+        code: &Code,
+    ) -> Result<(String, String, Uuid), OAuthError> {
+        let session = self.unlocked().map_err(|_| OAuthError::locked())?;
+        let mut st = session.policy.write().await;
+        let Some(mut rec) = st
+            .connectors
+            .iter()
+            .find(|c| c.client_id == code.params.client_id && c.client == code.client)
+            .cloned()
+        else {
+            return Err(OAuthError::grant(
+                "this connector's approval was revoked; authorize again",
+            ));
+        };
+        let refresh = format!("cvr_{}", random_token()?);
+        let now = Utc::now();
+        let family = Uuid::now_v7();
+        let old = rec.family.replace(Family {
+            id: family,
+            refresh_sha256: sha256_hex(&refresh),
+            spent: Vec::new(),
+            resource: code.params.resource.clone(),
+            expires: now + FAMILY_LIFETIME,
+            refreshed_at: now,
+        });
+        let entry = token_entry(
+            &rec.client,
+            "connector-token",
+            "authorization code exchanged: new tokens".into(),
+        );
+        session
+            .commit_policy(
+                &mut st,
+                vec![PolicyRecord::Connector(rec.clone())],
+                vec![],
+                entry,
+            )
+            .await?;
+        let mut f = lock(&self.oauth);
+        if let Some(old) = old {
+            f.revoke_families(&[old.id]);
+        }
+        let access = f.issue(&rec.client, family, &code.params.resource, Instant::now())?;
+        Ok((access, refresh, family))
+    }
+
+    /// Rotate a refresh token: new access and refresh tokens. One used
+    /// before revokes its whole family.
+    pub(crate) async fn connector_refresh(
+        &self,
+        refresh: &str,
+        client_id: &str,
+    ) -> Result<(String, String), OAuthError> {
+        let session = self.unlocked().map_err(|_| OAuthError::locked())?;
+        let h = sha256_hex(refresh);
+        let mut st = session.policy.write().await;
+        let current = st
+            .connectors
+            .iter()
+            .find(|c| c.family.as_ref().is_some_and(|f| f.refresh_sha256 == h))
+            .cloned();
+        let Some(mut rec) = current else {
+            let replayed = st
+                .connectors
+                .iter()
+                .find(|c| c.family.as_ref().is_some_and(|f| f.spent.contains(&h)))
+                .cloned();
+            if let Some(mut rec) = replayed {
+                let gone = rec.family.take().map(|f| f.id);
+                let entry = token_entry(
+                    &rec.client,
+                    "connector-revoke",
+                    "a refresh token was used twice: every token of this connector is revoked"
+                        .into(),
+                );
+                session
+                    .commit_policy(&mut st, vec![PolicyRecord::Connector(rec)], vec![], entry)
+                    .await?;
+                lock(&self.oauth).revoke_families(&gone.into_iter().collect::<Vec<_>>());
+                return Err(OAuthError::grant(
+                    "this refresh token was already used; every token of this connector is revoked: authorize again",
+                ));
+            }
+            return Err(OAuthError::grant(
+                "the refresh token is unknown, revoked or expired; authorize again",
+            ));
+        };
+        if rec.client_id != client_id {
+            return Err(OAuthError::grant(
+                "the refresh token was issued to another client",
+            ));
+        }
+        let now = Utc::now();
+        let Some(fam) = rec.family.as_mut() else {
+            return Err(OAuthError::internal("the token family vanished"));
+        };
+        if fam.expires <= now {
+            return Err(OAuthError::grant(
+                "the refresh token expired; authorize again",
+            ));
+        }
+        let next = format!("cvr_{}", random_token()?);
+        let spent = std::mem::replace(&mut fam.refresh_sha256, sha256_hex(&next));
+        fam.spent.push(spent);
+        let over = fam.spent.len().saturating_sub(SPENT_KEPT);
+        fam.spent.drain(..over);
+        fam.refreshed_at = now;
+        let (family, resource) = (fam.id, fam.resource.clone());
+        let entry = token_entry(&rec.client, "connector-token", "refreshed".into());
+        session
+            .commit_policy(
+                &mut st,
+                vec![PolicyRecord::Connector(rec.clone())],
+                vec![],
+                entry,
+            )
+            .await?;
+        let access = lock(&self.oauth).issue(&rec.client, family, &resource, Instant::now())?;
+        Ok((access, next))
+    }
+
+    /// Revoke a family whose code was replayed.
+    pub(crate) async fn revoke_family(&self, family: Uuid, why: &str) {
+        lock(&self.oauth).revoke_families(&[family]);
+        let Ok(session) = self.unlocked() else {
+            return;
+        };
+        let mut st = session.policy.write().await;
+        let Some(mut rec) = st
+            .connectors
+            .iter()
+            .find(|c| c.family.as_ref().is_some_and(|f| f.id == family))
+            .cloned()
+        else {
+            return;
+        };
+        rec.family = None;
+        let entry = token_entry(
+            &rec.client,
+            "connector-revoke",
+            format!("{why}: every token of this connector is revoked"),
+        );
+        if let Err(e) = session
+            .commit_policy(&mut st, vec![PolicyRecord::Connector(rec)], vec![], entry)
+            .await
+        {
+            tracing::warn!("could not record a revoked token family: {}", e.message);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn client_names_from_registered_names() {
+        assert_eq!(client_name_of("Claude"), "claude");
+        assert_eq!(client_name_of("ChatGPT Connector!"), "chatgpt-connector");
+        assert_eq!(client_name_of("  "), "connector");
+        assert_eq!(client_name_of("日本"), "connector");
+    }
+}

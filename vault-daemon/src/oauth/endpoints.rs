@@ -1,0 +1,550 @@
+//! The public OAuth endpoints, beside `/mcp` on the MCP listener:
+//! metadata, registration, authorization (a page that waits for the
+//! user's decision, given only on their machine) and tokens.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, Path, RawForm, RawQuery, Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use maud::{DOCTYPE, Markup, html};
+use serde::Deserialize;
+use serde_json::json;
+
+use super::flow::{AuthParams, CodeRefusal, Decision};
+use super::{OAuthError, PublicUrl, no_store, s256, verifier_ok};
+use crate::agent::{Agent, lock};
+
+/// Largest body the OAuth endpoints read.
+const MAX_BODY: usize = 64 * 1024;
+/// Redirect URIs one registration may give.
+const MAX_REDIRECTS: usize = 8;
+
+#[derive(Clone)]
+struct Oauth {
+    agent: Arc<Agent>,
+    public: PublicUrl,
+}
+
+/// The OAuth routes, for the MCP listener when a public URL is set.
+pub(crate) fn router(agent: Arc<Agent>, public: PublicUrl) -> Router {
+    let st = Oauth { agent, public };
+    Router::new()
+        .route("/.well-known/oauth-protected-resource", get(resource_meta))
+        .route(
+            &format!(
+                "/.well-known/oauth-protected-resource{}",
+                crate::http::MCP_PATH
+            ),
+            get(resource_meta),
+        )
+        .route("/.well-known/oauth-authorization-server", get(server_meta))
+        .route("/register", post(register))
+        .route("/authorize", get(authorize))
+        .route("/authorize/wait/{id}", get(wait))
+        .route("/token", post(token))
+        .layer(DefaultBodyLimit::max(MAX_BODY))
+        .layer(middleware::from_fn_with_state(st.clone(), hosts))
+        .with_state(st)
+}
+
+/// Only the public host or a loopback name.
+async fn hosts(State(o): State<Oauth>, req: Request, next: Next) -> Response {
+    if !crate::http::host_allowed_for(req.headers(), Some(&o.public)) {
+        return (
+            StatusCode::FORBIDDEN,
+            "Forbidden: the Host header is neither the public URL's host nor a loopback name\n",
+        )
+            .into_response();
+    }
+    next.run(req).await
+}
+
+async fn resource_meta(State(o): State<Oauth>) -> Response {
+    axum::Json(json!({
+        "resource": o.public.resource(),
+        "authorization_servers": [o.public.origin()],
+        "bearer_methods_supported": ["header"],
+        "resource_name": "ctxvault",
+    }))
+    .into_response()
+}
+
+async fn server_meta(State(o): State<Oauth>) -> Response {
+    let at = |p: &str| format!("{}{p}", o.public.origin());
+    axum::Json(json!({
+        "issuer": o.public.origin(),
+        "authorization_endpoint": at("/authorize"),
+        "token_endpoint": at("/token"),
+        "registration_endpoint": at("/register"),
+        "response_types_supported": ["code"],
+        "grant_types_supported": ["authorization_code", "refresh_token"],
+        "code_challenge_methods_supported": ["S256"],
+        "token_endpoint_auth_methods_supported": ["none"],
+        "authorization_response_iss_parameter_supported": true,
+    }))
+    .into_response()
+}
+
+#[derive(Deserialize)]
+struct RegisterBody {
+    #[serde(default)]
+    redirect_uris: Vec<String>,
+    #[serde(default)]
+    client_name: Option<String>,
+    #[serde(default)]
+    token_endpoint_auth_method: Option<String>,
+    #[serde(default)]
+    grant_types: Option<Vec<String>>,
+    #[serde(default)]
+    response_types: Option<Vec<String>>,
+}
+
+/// A redirect URI a registration may give: https, or http on a loopback
+/// address (a native app), with no fragment.
+pub(crate) fn redirect_ok(uri: &str) -> bool {
+    let Ok(u) = url::Url::parse(uri) else {
+        return false;
+    };
+    let loopback = matches!(
+        u.host(),
+        Some(url::Host::Ipv4(ip)) if ip.is_loopback()
+    ) || matches!(u.host(), Some(url::Host::Ipv6(ip)) if ip.is_loopback())
+        || u.host_str() == Some("localhost");
+    uri.len() <= 2000
+        && u.fragment().is_none()
+        && u.username().is_empty()
+        && (u.scheme() == "https" && u.host().is_some() || u.scheme() == "http" && loopback)
+}
+
+async fn register(State(o): State<Oauth>, body: Bytes) -> Response {
+    let meta = |d: &str| OAuthError::new("invalid_client_metadata", d);
+    let b: RegisterBody = match serde_json::from_slice(&body) {
+        Ok(b) => b,
+        Err(_) => {
+            return meta("the registration is not a JSON object of client metadata (RFC 7591)")
+                .into_response();
+        }
+    };
+    if b.redirect_uris.is_empty() || b.redirect_uris.len() > MAX_REDIRECTS {
+        return OAuthError::new(
+            "invalid_redirect_uri",
+            format!("give 1 to {MAX_REDIRECTS} redirect_uris"),
+        )
+        .into_response();
+    }
+    if let Some(bad) = b.redirect_uris.iter().find(|u| !redirect_ok(u)) {
+        return OAuthError::new(
+            "invalid_redirect_uri",
+            format!(
+                "redirect URI {bad:?} is not https, nor http on a loopback address, or it has a fragment"
+            ),
+        )
+        .into_response();
+    }
+    if b.token_endpoint_auth_method
+        .as_deref()
+        .is_some_and(|m| m != "none")
+    {
+        return meta(
+            "only public clients are supported: use token_endpoint_auth_method \"none\" with PKCE",
+        )
+        .into_response();
+    }
+    if b.grant_types.as_ref().is_some_and(|g| {
+        g.iter()
+            .any(|t| t != "authorization_code" && t != "refresh_token")
+    }) {
+        return meta("only the authorization_code and refresh_token grant types are supported")
+            .into_response();
+    }
+    if b.response_types
+        .as_ref()
+        .is_some_and(|r| r.iter().any(|t| t != "code"))
+    {
+        return meta("only the code response type is supported").into_response();
+    }
+    let name: String = b
+        .client_name
+        .unwrap_or_default()
+        .chars()
+        .filter(|c| !c.is_control())
+        .take(100)
+        .collect();
+    let name = if name.trim().is_empty() {
+        "an unnamed connector".to_owned()
+    } else {
+        name.trim().to_owned()
+    };
+    let made = lock(&o.agent.oauth).register(name.clone(), b.redirect_uris.clone(), Instant::now());
+    match made {
+        Ok(client_id) => {
+            tracing::info!(%name, "OAuth client registered");
+            let mut r = (
+                StatusCode::CREATED,
+                axum::Json(json!({
+                    "client_id": client_id,
+                    "client_id_issued_at": chrono::Utc::now().timestamp(),
+                    "client_name": name,
+                    "redirect_uris": b.redirect_uris,
+                    "grant_types": ["authorization_code", "refresh_token"],
+                    "response_types": ["code"],
+                    "token_endpoint_auth_method": "none",
+                })),
+            )
+                .into_response();
+            no_store(&mut r);
+            r
+        }
+        Err(e) => e.into_response(),
+    }
+}
+
+/// A page of the public side: no script, nothing from outside.
+fn public_page(status: StatusCode, title: &str, body: Markup, refresh: bool) -> Response {
+    let m = html! {
+        (DOCTYPE)
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                @if refresh { meta http-equiv="refresh" content="2"; }
+                title { (title) " · ctxvault" }
+            }
+            body { h1 { (title) } (body) }
+        }
+    };
+    let mut r = (status, axum::response::Html(m.into_string())).into_response();
+    let h = r.headers_mut();
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(
+            "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'",
+        ),
+    );
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    no_store(&mut r);
+    r
+}
+
+fn error_page(e: &OAuthError) -> Response {
+    public_page(
+        e.status,
+        "This authorization request cannot go on",
+        html! { p { (e.description) } p { code { (e.code) } } },
+        false,
+    )
+}
+
+/// Send the browser back to the client with `pairs` (and `state`, `iss`).
+fn back_to(redirect: &str, pairs: &[(&str, &str)], state: Option<&str>, iss: &str) -> Response {
+    let Ok(mut u) = url::Url::parse(redirect) else {
+        return error_page(&OAuthError::request("the redirect URI does not parse"));
+    };
+    {
+        let mut q = u.query_pairs_mut();
+        for (k, v) in pairs {
+            q.append_pair(k, v);
+        }
+        if let Some(s) = state {
+            q.append_pair("state", s);
+        }
+        q.append_pair("iss", iss);
+    }
+    let mut r = (StatusCode::SEE_OTHER, [(header::LOCATION, u.to_string())]).into_response();
+    no_store(&mut r);
+    r
+}
+
+fn form_pairs(raw: &[u8]) -> Result<HashMap<String, String>, OAuthError> {
+    let mut m = HashMap::new();
+    for (k, v) in url::form_urlencoded::parse(raw) {
+        if m.insert(k.into_owned(), v.into_owned()).is_some() {
+            return Err(OAuthError::request(
+                "a parameter was given twice; give each once",
+            ));
+        }
+    }
+    Ok(m)
+}
+
+async fn authorize(State(o): State<Oauth>, RawQuery(q): RawQuery) -> Response {
+    let q = match form_pairs(q.unwrap_or_default().as_bytes()) {
+        Ok(q) => q,
+        Err(e) => return error_page(&e),
+    };
+    let get = |k: &str| q.get(k).map(String::as_str).filter(|v| !v.is_empty());
+    // Who asks, and where to: until both are known good, nothing goes
+    // back to the redirect URI (RFC 6749 4.1.2.1).
+    let Some(client_id) = get("client_id") else {
+        return error_page(&OAuthError::request("client_id is missing"));
+    };
+    let known = match o.agent.oauth_client_info(client_id).await {
+        Ok(k) => k,
+        Err(e) => return error_page(&e),
+    };
+    let Some((name, redirects)) = known else {
+        return error_page(&OAuthError {
+            status: StatusCode::UNAUTHORIZED,
+            ..OAuthError::new(
+                "invalid_client",
+                "this client_id is not registered here (or its registration expired); register again",
+            )
+        });
+    };
+    let redirect = match get("redirect_uri") {
+        Some(r) if redirects.iter().any(|x| x == r) => r.to_owned(),
+        Some(_) => {
+            return error_page(&OAuthError::request(
+                "redirect_uri is not one this client registered (they must match exactly)",
+            ));
+        }
+        None if redirects.len() == 1 => redirects[0].clone(),
+        None => {
+            return error_page(&OAuthError::request(
+                "redirect_uri is missing and this client registered several",
+            ));
+        }
+    };
+    let state = get("state").map(str::to_owned);
+    let iss = o.public.origin().to_owned();
+    let fail = |code: &str, d: &str| {
+        back_to(
+            &redirect,
+            &[("error", code), ("error_description", d)],
+            state.as_deref(),
+            &iss,
+        )
+    };
+    if get("response_type") != Some("code") {
+        return fail(
+            "unsupported_response_type",
+            "only response_type=code is supported",
+        );
+    }
+    let Some(challenge) = get("code_challenge") else {
+        return fail(
+            "invalid_request",
+            "code_challenge is missing: PKCE with S256 is required",
+        );
+    };
+    if get("code_challenge_method") != Some("S256") {
+        return fail(
+            "invalid_request",
+            "code_challenge_method must be S256 (plain is refused)",
+        );
+    }
+    if challenge.len() != 43 {
+        return fail(
+            "invalid_request",
+            "code_challenge is not an S256 challenge (43 base64url characters)",
+        );
+    }
+    let resource = o.public.resource();
+    if get("resource").is_some_and(|r| r.trim_end_matches('/') != resource) {
+        return fail(
+            "invalid_target",
+            "resource is not this vault's MCP endpoint",
+        );
+    }
+    let params = AuthParams {
+        client_id: client_id.to_owned(),
+        name,
+        redirect_uri: redirect.clone(),
+        state: state.clone(),
+        challenge: challenge.to_owned(),
+        resource,
+    };
+    let made = lock(&o.agent.oauth).request(params, Instant::now());
+    match made {
+        Ok((wait, _)) => {
+            let mut r = (
+                StatusCode::SEE_OTHER,
+                [(header::LOCATION, format!("/authorize/wait/{wait}"))],
+            )
+                .into_response();
+            no_store(&mut r);
+            r
+        }
+        Err(e) => fail(e.code, &e.description),
+    }
+}
+
+async fn wait(State(o): State<Oauth>, Path(id): Path<String>) -> Response {
+    let seen = lock(&o.agent.oauth).poll(&id, Instant::now());
+    let Some(r) = seen else {
+        return error_page(&OAuthError::request(
+            "this authorization request is unknown or expired; start again from the assistant",
+        ));
+    };
+    let p = &r.params;
+    let iss = o.public.origin();
+    match r.decision {
+        Decision::Waiting => public_page(
+            StatusCode::OK,
+            "Waiting for approval",
+            html! {
+                p { "A connector called " strong { "“" (p.name) "”" } " asks to read from a ctxvault vault, and to be sent back to " code { (p.redirect_uri) } "." }
+                p { "Its code is " strong.code { (r.user_code) } "." }
+                p { "Only the vault's owner can approve it, on their own computer: with "
+                    code { "ctxvault connector approve " (r.user_code) " --grant SCOPE" }
+                    ", or in the console (" code { "ctxvault console" } "). This page moves on by itself." }
+            },
+            true,
+        ),
+        Decision::Approved(Some(code)) => {
+            back_to(&p.redirect_uri, &[("code", &code)], p.state.as_deref(), iss)
+        }
+        Decision::Approved(None) => public_page(
+            StatusCode::OK,
+            "Approved",
+            html! { p { "This request was approved and its answer already sent back to the connector." } },
+            false,
+        ),
+        Decision::Denied => back_to(
+            &p.redirect_uri,
+            &[
+                ("error", "access_denied"),
+                ("error_description", "the vault's owner denied this request"),
+            ],
+            p.state.as_deref(),
+            iss,
+        ),
+    }
+}
+
+async fn token(State(o): State<Oauth>, RawForm(raw): RawForm) -> Response {
+    match token_answer(&o, &raw).await {
+        Ok(v) => {
+            let mut r = axum::Json(v).into_response();
+            no_store(&mut r);
+            r
+        }
+        Err(e) => e.into_response(),
+    }
+}
+
+async fn token_answer(o: &Oauth, raw: &[u8]) -> Result<serde_json::Value, OAuthError> {
+    let f = form_pairs(raw)?;
+    let get = |k: &str| f.get(k).map(String::as_str).filter(|v| !v.is_empty());
+    let resource = o.public.resource();
+    if get("resource").is_some_and(|r| r.trim_end_matches('/') != resource) {
+        return Err(OAuthError::new(
+            "invalid_target",
+            "resource is not this vault's MCP endpoint; tokens here are only for it",
+        ));
+    }
+    let client_id = get("client_id").ok_or_else(|| OAuthError {
+        status: StatusCode::UNAUTHORIZED,
+        ..OAuthError::new("invalid_client", "client_id is missing")
+    })?;
+    let now = Instant::now();
+    let issued = match get("grant_type") {
+        Some("authorization_code") => {
+            let code = get("code").ok_or_else(|| OAuthError::request("code is missing"))?;
+            let taken = lock(&o.agent.oauth).take_code(code, now);
+            let c = match taken {
+                Ok(c) => c,
+                Err(CodeRefusal::Unknown) => {
+                    return Err(OAuthError::grant(
+                        "the authorization code is unknown or expired; authorize again",
+                    ));
+                }
+                Err(CodeRefusal::Reused(family)) => {
+                    if let Some(f) = family {
+                        o.agent
+                            .revoke_family(f, "authorization code used twice")
+                            .await;
+                    }
+                    return Err(OAuthError::grant(
+                        "the authorization code was already used; the tokens it gave are revoked",
+                    ));
+                }
+            };
+            let p = &c.params;
+            if p.client_id != client_id {
+                return Err(OAuthError::grant(
+                    "the authorization code was issued to another client",
+                ));
+            }
+            if get("redirect_uri").is_some_and(|r| r != p.redirect_uri) {
+                return Err(OAuthError::grant(
+                    "redirect_uri differs from the one the code was issued with",
+                ));
+            }
+            let verifier = get("code_verifier")
+                .ok_or_else(|| OAuthError::request("code_verifier is missing: PKCE is required"))?;
+            if !verifier_ok(verifier) || s256(verifier) != p.challenge {
+                return Err(OAuthError::grant(
+                    "code_verifier does not match the code_challenge",
+                ));
+            }
+            let (access, refresh, family) = o.agent.connector_exchange(&c).await?;
+            lock(&o.agent.oauth).code_started(code, family);
+            (access, refresh)
+        }
+        Some("refresh_token") => {
+            let refresh = get("refresh_token")
+                .ok_or_else(|| OAuthError::request("refresh_token is missing"))?;
+            o.agent.connector_refresh(refresh, client_id).await?
+        }
+        Some(other) => {
+            return Err(OAuthError::new(
+                "unsupported_grant_type",
+                format!(
+                    "grant_type {other:?} is not supported; use authorization_code or refresh_token"
+                ),
+            ));
+        }
+        None => return Err(OAuthError::request("grant_type is missing")),
+    };
+    let expires = lock(&o.agent.oauth).access_lifetime().as_secs().max(1);
+    Ok(json!({
+        "access_token": issued.0,
+        "token_type": "Bearer",
+        "expires_in": expires,
+        "refresh_token": issued.1,
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redirect_uris() {
+        for ok in [
+            "https://claude.ai/api/mcp/auth_callback",
+            "http://127.0.0.1:33418/callback",
+            "http://localhost/cb",
+            "http://[::1]:8080/cb",
+        ] {
+            assert!(redirect_ok(ok), "{ok}");
+        }
+        for bad in [
+            "http://evil.example/cb",
+            "https://app.example/cb#frag",
+            "javascript:alert(1)",
+            "https://user@app.example/cb",
+            "not a url",
+            "ftp://app.example/cb",
+        ] {
+            assert!(!redirect_ok(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn forms_refuse_repeated_parameters() {
+        assert!(form_pairs(b"a=1&b=2").is_ok());
+        assert!(form_pairs(b"a=1&a=2").is_err());
+    }
+}
