@@ -12,6 +12,7 @@ use tempfile::TempDir;
 
 pub mod chatgpt_export;
 pub mod console;
+pub mod oauth;
 pub mod webdriver;
 
 /// The peak resident memory of a running process, in kB (`VmHWM`).

@@ -5,20 +5,17 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
 use std::process::Command;
 
+use ctxvault_tests::console::Raw;
+use ctxvault_tests::oauth::{
+    REDIRECT, VERIFIER, approved_code, authorize, code_of, exchange, free_port, get, good_params,
+    header, mcp_status, post, register, sent_back, token, waiting,
+};
 use ctxvault_tests::{Env, HttpAgent, raw_http};
 use serde_json::Value;
-
-/// A redirect URI nothing listens on: the tests read the Location.
-const REDIRECT: &str = "http://127.0.0.1:9/callback";
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
-}
 
 /// A vault with work, health and personal items, served at a public URL
 /// that is this loopback address, with short test lifetimes.
@@ -38,152 +35,6 @@ fn vault(env: &mut Env) -> HttpAgent {
     let addr = format!("127.0.0.1:{}", free_port());
     let public = format!("http://{addr}");
     env.http_agent_with(&["--http", &addr, "--public-url", &public])
-}
-
-/// Percent-encode a query or form value.
-fn enc(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
-
-fn header<'a>(h: &'a [(String, String)], name: &str) -> Option<&'a str> {
-    h.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
-}
-
-fn get(addr: &str, path: &str) -> (u16, Vec<(String, String)>, String) {
-    raw_http(
-        addr,
-        &format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"),
-    )
-}
-
-fn post(addr: &str, path: &str, kind: &str, body: &str, extra: &str) -> (u16, String) {
-    let (s, _, b) = raw_http(
-        addr,
-        &format!(
-            "POST {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: {kind}\r\nContent-Length: {}\r\n{extra}Connection: close\r\n\r\n{body}",
-            body.len()
-        ),
-    );
-    (s, b)
-}
-
-fn token(addr: &str, form: &[(&str, &str)]) -> (u16, Value) {
-    let body = form
-        .iter()
-        .map(|(k, v)| format!("{k}={}", enc(v)))
-        .collect::<Vec<_>>()
-        .join("&");
-    let (s, b) = post(
-        addr,
-        "/token",
-        "application/x-www-form-urlencoded",
-        &body,
-        "",
-    );
-    (s, serde_json::from_str(&b).unwrap_or(Value::Null))
-}
-
-fn register(addr: &str, name: &str) -> String {
-    let (s, b) = post(
-        addr,
-        "/register",
-        "application/json",
-        &serde_json::json!({ "client_name": name, "redirect_uris": [REDIRECT] }).to_string(),
-        "",
-    );
-    assert_eq!(s, 201, "{b}");
-    serde_json::from_str::<Value>(&b).unwrap()["client_id"]
-        .as_str()
-        .unwrap()
-        .to_owned()
-}
-
-/// A verifier and its S256 challenge (RFC 7636 appendix B).
-const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
-const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
-
-/// `/authorize` with these parameters: status and Location.
-fn authorize(addr: &str, params: &[(&str, &str)]) -> (u16, String) {
-    let q = params
-        .iter()
-        .map(|(k, v)| format!("{k}={}", enc(v)))
-        .collect::<Vec<_>>()
-        .join("&");
-    let (s, h, _) = get(addr, &format!("/authorize?{q}"));
-    (s, header(&h, "location").unwrap_or_default().to_owned())
-}
-
-fn good_params<'a>(client_id: &'a str, resource: &'a str) -> Vec<(&'a str, &'a str)> {
-    vec![
-        ("response_type", "code"),
-        ("client_id", client_id),
-        ("redirect_uri", REDIRECT),
-        ("state", "st8"),
-        ("code_challenge", CHALLENGE),
-        ("code_challenge_method", "S256"),
-        ("resource", resource),
-    ]
-}
-
-/// Authorize, approve through the CLI with `grant`, and read the code the
-/// wait page sends back.
-fn approved_code(env: &Env, addr: &str, client_id: &str, resource: &str, grant: &str) -> String {
-    let (s, wait) = authorize(addr, &good_params(client_id, resource));
-    assert_eq!(s, 303, "{wait}");
-    let (_, _, page) = get(addr, &wait);
-    let at = page.find("class=\"code\">").expect("the code on the page") + 13;
-    let code = page[at..at + 9].to_owned();
-    assert!(
-        !page.contains("Acme"),
-        "the public page shows nothing of the vault"
-    );
-    env.ok(&["connector", "approve", &code, "--grant", grant]);
-    let (s, h, _) = get(addr, &wait);
-    assert_eq!(s, 303);
-    let loc = header(&h, "location").unwrap();
-    assert!(
-        loc.starts_with(REDIRECT) && loc.contains("state=st8"),
-        "{loc}"
-    );
-    loc.split(['?', '&'])
-        .find_map(|kv| kv.strip_prefix("code="))
-        .unwrap()
-        .to_owned()
-}
-
-fn exchange(addr: &str, client_id: &str, code: &str) -> (u16, Value) {
-    token(
-        addr,
-        &[
-            ("grant_type", "authorization_code"),
-            ("code", code),
-            ("client_id", client_id),
-            ("redirect_uri", REDIRECT),
-            ("code_verifier", VERIFIER),
-        ],
-    )
-}
-
-/// POST an MCP initialize with a bearer token: the status.
-fn mcp_status(addr: &str, bearer: &str) -> u16 {
-    let body = r#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}"#;
-    post(
-        addr,
-        "/mcp",
-        "application/json",
-        body,
-        &format!(
-            "Accept: application/json, text/event-stream\r\nAuthorization: Bearer {bearer}\r\n"
-        ),
-    )
-    .0
 }
 
 #[test]
@@ -363,7 +214,7 @@ fn attacks_are_refused_with_the_specs_errors() {
     let e = env.fails(&["connector", "approve", "BBBB-BBBB", "--grant", "work/**"]);
     assert!(e.contains("no connector waits for approval"), "{e}");
 
-    let code = approved_code(&env, &addr, &a, &resource, "work/**");
+    let code = approved_code(&env, &addr, &a, &resource, &["--grant", "work/**"]);
     // A code for another client.
     let (s, v) = exchange(&addr, &b, &code);
     assert_eq!(
@@ -371,7 +222,7 @@ fn attacks_are_refused_with_the_specs_errors() {
         (400, Some("invalid_grant")),
         "{v}"
     );
-    let code = approved_code(&env, &addr, &a, &resource, "work/**");
+    let code = approved_code(&env, &addr, &a, &resource, &["--grant", "work/**"]);
     // A missing verifier, then a wrong one.
     let (_, v) = token(
         &addr,
@@ -383,7 +234,7 @@ fn attacks_are_refused_with_the_specs_errors() {
         ],
     );
     assert_eq!(v["error"], "invalid_request", "{v}");
-    let code = approved_code(&env, &addr, &a, &resource, "work/**");
+    let code = approved_code(&env, &addr, &a, &resource, &["--grant", "work/**"]);
     let (_, v) = token(
         &addr,
         &[
@@ -395,7 +246,7 @@ fn attacks_are_refused_with_the_specs_errors() {
     );
     assert_eq!(v["error"], "invalid_grant", "{v}");
     // A token for another resource.
-    let code = approved_code(&env, &addr, &a, &resource, "work/**");
+    let code = approved_code(&env, &addr, &a, &resource, &["--grant", "work/**"]);
     let (_, v) = token(
         &addr,
         &[
@@ -410,7 +261,7 @@ fn attacks_are_refused_with_the_specs_errors() {
 
     // A good exchange, then the same code again: refused, and the tokens
     // the first use gave are revoked.
-    let code = approved_code(&env, &addr, &a, &resource, "work/**");
+    let code = approved_code(&env, &addr, &a, &resource, &["--grant", "work/**"]);
     let (s, v) = exchange(&addr, &a, &code);
     assert_eq!(s, 200, "{v}");
     assert_eq!(v["token_type"], "Bearer");
@@ -421,7 +272,7 @@ fn attacks_are_refused_with_the_specs_errors() {
     assert_eq!(mcp_status(&addr, &access), 401, "revoked with its code");
 
     // A refresh token used twice revokes the family.
-    let code = approved_code(&env, &addr, &a, &resource, "work/**");
+    let code = approved_code(&env, &addr, &a, &resource, &["--grant", "work/**"]);
     let (_, v) = exchange(&addr, &a, &code);
     let r1 = v["refresh_token"].as_str().unwrap().to_owned();
     let refresh = |t: &str| {
@@ -446,7 +297,7 @@ fn attacks_are_refused_with_the_specs_errors() {
     assert_eq!(mcp_status(&addr, &access), 401);
 
     // An expired code (the test lifetime is 1.5 s).
-    let code = approved_code(&env, &addr, &a, &resource, "work/**");
+    let code = approved_code(&env, &addr, &a, &resource, &["--grant", "work/**"]);
     std::thread::sleep(std::time::Duration::from_millis(1600));
     let (_, v) = exchange(&addr, &a, &code);
     assert_eq!(v["error"], "invalid_grant", "{v}");
@@ -485,4 +336,90 @@ fn attacks_are_refused_with_the_specs_errors() {
     // Nothing was granted beyond the one client the approvals made.
     let clients = env.json(&["client", "ls", "--json"]);
     assert_eq!(clients.as_array().unwrap().len(), 1, "{clients}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_connector_is_denied_approved_and_revoked_in_the_console() {
+    let mut env = Env::new();
+    let agent = vault(&mut env);
+    let (addr, resource) = (agent.addr.clone(), agent.url.clone());
+    let console = Raw::login(&env);
+    let a = register(&addr, "Console Friend");
+
+    // Denied: sent back with access_denied.
+    let (wait, user) = waiting(&addr, &a, &resource);
+    let (_, _, page) = console.get("/connectors");
+    assert!(
+        page.contains(&user) && page.contains("Console Friend"),
+        "{page}"
+    );
+    assert_eq!(console.post("/connectors/deny", &[("code", &user)]).0, 303);
+    assert!(sent_back(&addr, &wait).contains("error=access_denied"));
+    assert!(
+        env.json(&["client", "ls", "--json"])
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+
+    // Approved from the console's form, with a mask.
+    let (wait, user) = waiting(&addr, &a, &resource);
+    let form = [
+        ("code", user.as_str()),
+        ("scopes", "work/**"),
+        ("allow", "read"),
+        ("max_sensitivity", "normal"),
+        ("redact", "phone"),
+    ];
+    assert_eq!(console.post("/connectors/approve", &form).0, 303);
+    let (s, v) = exchange(&addr, &a, &code_of(&sent_back(&addr, &wait)));
+    assert_eq!(s, 200, "{v}");
+    let access = v["access_token"].as_str().unwrap().to_owned();
+    // It reads its grant only, masked, like any client.
+    let session = common::http(&agent.url, &access).await;
+    let r = common::call(
+        &session,
+        "search_context",
+        serde_json::json!({ "query": "Acme" }),
+    )
+    .await;
+    let text = common::text(&r);
+    assert!(text.contains("Acme launch plan"), "{text}");
+    assert!(!text.contains("555 123 4567"), "{text}");
+    assert!(
+        !text.contains("penicillin") && !text.contains("birthday"),
+        "{text}"
+    );
+    let (_, _, page) = console.get("/connectors");
+    assert!(
+        page.contains("console-friend") && page.contains("1 live"),
+        "{page}"
+    );
+    let audit = env.ok(&["audit"]);
+    for action in [
+        "connector-deny",
+        "connector-approve",
+        "connector-token",
+        "search",
+    ] {
+        assert!(audit.contains(action), "{action}: {audit}");
+    }
+
+    // Revoked in the console: the next call is refused.
+    let (s, _, _) = console.post("/connectors/console-friend/revoke", &[]);
+    assert_eq!(s, 303);
+    let r = session
+        .call_tool(rmcp::model::CallToolRequestParams::new("search_context"))
+        .await;
+    assert!(r.is_err(), "a revoked connector's session is refused");
+    assert_eq!(mcp_status(&addr, &access), 401);
+    // The public listener has none of the console's routes.
+    let (s, _) = post(
+        &addr,
+        "/connectors/approve",
+        "application/x-www-form-urlencoded",
+        "code=x",
+        "",
+    );
+    assert_eq!(s, 404);
 }

@@ -67,23 +67,7 @@ pub(crate) async fn page(State(c): State<Console>, Extension(s): Extension<Signe
                     (csrf(&s))
                     (client_select(&clients, ""))
                     label { "Scope " input type="text" name="scope" placeholder="work/**" required; }
-                    fieldset { legend { "Actions" }
-                        @for a in Action::ALL {
-                            label.check { input type="checkbox" name="allow" value=(a.as_str()) checked[a == Action::Read]; " " (a.as_str()) }
-                        }
-                    }
-                    label { "Only tags " input type="text" name="tags" placeholder="any tag"; }
-                    label { "Up to "
-                        select name="max_sensitivity" { @for sv in Sensitivity::ALL {
-                            option value=(sv.as_str()) selected[sv == Sensitivity::Normal] { (sv.as_str()) }
-                        } }
-                    }
-                    label { "Expires " input type="text" name="expires" placeholder="never, 30d, 2027-01-01"; }
-                    fieldset { legend { "Mask" }
-                        @for r in Redaction::ALL {
-                            label.check { input type="checkbox" name="redact" value=(r.as_str()); " " (r.as_str()) }
-                        }
-                    }
+                    (grant_fields())
                     button type="submit" { "Add grant" }
                 }
                 h2 { "Deny" }
@@ -97,6 +81,30 @@ pub(crate) async fn page(State(c): State<Console>, Extension(s): Extension<Signe
         }
     };
     html::page("Clients and grants", "/clients", &s, body)
+}
+
+/// The fields of a grant after its scope: actions, tags, sensitivity,
+/// expiry and masks (read back by [`grant_of`]).
+pub(super) fn grant_fields() -> Markup {
+    html! {
+        fieldset { legend { "Actions" }
+            @for a in Action::ALL {
+                label.check { input type="checkbox" name="allow" value=(a.as_str()) checked[a == Action::Read]; " " (a.as_str()) }
+            }
+        }
+        label { "Only tags " input type="text" name="tags" placeholder="any tag"; }
+        label { "Up to "
+            select name="max_sensitivity" { @for sv in Sensitivity::ALL {
+                option value=(sv.as_str()) selected[sv == Sensitivity::Normal] { (sv.as_str()) }
+            } }
+        }
+        label { "Expires " input type="text" name="expires" placeholder="never, 30d, 2027-01-01"; }
+        fieldset { legend { "Mask" }
+            @for r in Redaction::ALL {
+                label.check { input type="checkbox" name="redact" value=(r.as_str()); " " (r.as_str()) }
+            }
+        }
+    }
 }
 
 fn client_select(clients: &[p::ClientInfo], chosen: &str) -> Markup {
@@ -222,83 +230,88 @@ pub(crate) async fn grant(
 ) -> Response {
     let r = async {
         let f = Fields::of(&body);
-        let allow = f.all("allow");
-        if allow.is_empty() {
-            return Err(invalid(
-                "choose at least one action: read, propose or write",
-            ));
-        }
-        let actions: Actions = allow
-            .join(",")
-            .parse()
-            .map_err(|e: policies::ParseError| invalid(e.to_string()))?;
-        let tags = f
-            .one("tags")
-            .split(|ch: char| ch == ',' || ch.is_whitespace())
-            .filter(|t| !t.is_empty())
-            .map(|t| {
-                t.parse()
-                    .map_err(|e: vault_core::Error| invalid(e.to_string()))
-            })
-            .collect::<Result<Vec<_>, _>>()?;
-        let max_sensitivity = match f.one("max_sensitivity").trim() {
-            "" => Sensitivity::Normal,
-            v => v
-                .parse()
-                .map_err(|e: policies::ParseError| invalid(e.to_string()))?,
-        };
-        let expires = match f.one("expires").trim() {
-            "" | "never" => None,
-            v => Some(crate::when::parse_time(v, true).map_err(invalid)?),
-        };
-        let redact = f
-            .all("redact")
-            .iter()
-            .map(|r| {
-                r.parse()
-                    .map_err(|e: policies::ParseError| invalid(e.to_string()))
-            })
-            .collect::<Result<Vec<Redaction>, _>>()?;
         let client = f.one("client").to_owned();
-        let id = c
-            .call(p::GrantAdd {
-                client: client.clone(),
-                scope: scope(f.one("scope"))?,
-                actions,
-                tags,
-                max_sensitivity,
-                expires,
-                redact,
-            })
-            .await?;
+        let g = grant_of(&f, client.clone(), scope(f.one("scope"))?)?;
+        let id = c.call(g).await?;
         Ok(format!("granted {client}: rule {id}"))
     }
     .await;
     c.after(&s, r, "/clients")
 }
 
-fn scope(s: &str) -> Result<Scope, ApiError> {
+/// A grant for `client` on `scope` from a form's fields (actions, tags,
+/// sensitivity, expiry, masks), checked as the CLI checks them.
+pub(super) fn grant_of(f: &Fields, client: String, scope: Scope) -> Result<p::GrantAdd, ApiError> {
+    let allow = f.all("allow");
+    if allow.is_empty() {
+        return Err(invalid(
+            "choose at least one action: read, propose or write",
+        ));
+    }
+    let actions: Actions = allow
+        .join(",")
+        .parse()
+        .map_err(|e: policies::ParseError| invalid(e.to_string()))?;
+    let tags = f
+        .one("tags")
+        .split(|ch: char| ch == ',' || ch.is_whitespace())
+        .filter(|t| !t.is_empty())
+        .map(|t| {
+            t.parse()
+                .map_err(|e: vault_core::Error| invalid(e.to_string()))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let max_sensitivity = match f.one("max_sensitivity").trim() {
+        "" => Sensitivity::Normal,
+        v => v
+            .parse()
+            .map_err(|e: policies::ParseError| invalid(e.to_string()))?,
+    };
+    let expires = match f.one("expires").trim() {
+        "" | "never" => None,
+        v => Some(crate::when::parse_time(v, true).map_err(invalid)?),
+    };
+    let redact = f
+        .all("redact")
+        .iter()
+        .map(|r| {
+            r.parse()
+                .map_err(|e: policies::ParseError| invalid(e.to_string()))
+        })
+        .collect::<Result<Vec<Redaction>, _>>()?;
+    Ok(p::GrantAdd {
+        client,
+        scope,
+        actions,
+        tags,
+        max_sensitivity,
+        expires,
+        redact,
+    })
+}
+
+pub(super) fn scope(s: &str) -> Result<Scope, ApiError> {
     s.trim()
         .parse()
         .map_err(|e: policies::ParseError| invalid(e.to_string()))
 }
 
 /// A form's fields as decoded pairs.
-struct Fields(Vec<(String, String)>);
+pub(super) struct Fields(Vec<(String, String)>);
 
 impl Fields {
-    fn of(body: &[u8]) -> Self {
+    pub(super) fn of(body: &[u8]) -> Self {
         Fields(url::form_urlencoded::parse(body).into_owned().collect())
     }
 
-    fn one(&self, name: &str) -> &str {
+    pub(super) fn one(&self, name: &str) -> &str {
         self.0
             .iter()
             .find(|(k, _)| k == name)
             .map_or("", |(_, v)| v.as_str())
     }
 
-    fn all(&self, name: &str) -> Vec<String> {
+    pub(super) fn all(&self, name: &str) -> Vec<String> {
         self.0
             .iter()
             .filter(|(k, _)| k == name)

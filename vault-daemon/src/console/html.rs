@@ -11,13 +11,14 @@ use super::Signed;
 use crate::protocol::ApiError;
 
 /// The pages, as the navigation lists them: path and name.
-const NAV: [(&str, &str); 6] = [
+const NAV: [(&str, &str); 7] = [
     ("/", "Overview"),
     ("/items", "Items"),
     ("/clients", "Clients and grants"),
     ("/see", "What a client sees"),
     ("/audit", "Audit"),
     ("/pending", "Pending"),
+    ("/connectors", "Connectors"),
 ];
 
 /// A whole page: `title`, the navigation (with `here` marked) and `body`.

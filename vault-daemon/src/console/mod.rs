@@ -25,6 +25,7 @@
 mod audit;
 pub mod auth;
 mod clients;
+mod connectors;
 mod html;
 mod items;
 mod overview;
@@ -107,6 +108,10 @@ pub(crate) fn router(agent: Arc<Agent>) -> Router {
         .route("/rules/{id}/revoke", post(clients::revoke))
         .route("/see", get(clients::see))
         .route("/audit", get(audit::page))
+        .route("/connectors", get(connectors::page))
+        .route("/connectors/approve", post(connectors::approve))
+        .route("/connectors/deny", post(connectors::deny))
+        .route("/connectors/{client}/revoke", post(connectors::revoke))
         .route("/pending", get(pending::page))
         .route("/pending/{id}/approve", post(pending::approve))
         .route("/pending/{id}/reject", post(pending::reject))
