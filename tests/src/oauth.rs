@@ -115,24 +115,65 @@ pub fn good_params<'a>(client_id: &'a str, resource: &'a str) -> Vec<(&'a str, &
     ]
 }
 
-/// Authorize: the wait page's path and the user code it shows (the page
-/// shows nothing of the vault).
-pub fn waiting(addr: &str, client_id: &str, resource: &str) -> (String, String) {
-    let (s, wait) = authorize(addr, &good_params(client_id, resource));
-    assert_eq!(s, 303, "{wait}");
-    let (_, _, page) = get(addr, &wait);
+/// GET `path` with raw HTTP, with a cookie if given.
+pub fn get_with(
+    addr: &str,
+    path: &str,
+    cookie: Option<&str>,
+) -> (u16, Vec<(String, String)>, String) {
+    let cookie = cookie
+        .map(|c| format!("Cookie: {c}\r\n"))
+        .unwrap_or_default();
+    raw_http(
+        addr,
+        &format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\n{cookie}Connection: close\r\n\r\n"),
+    )
+}
+
+/// A request waiting for the user, as the browser that asked holds it.
+pub struct Waiting {
+    /// The wait page's path.
+    pub path: String,
+    /// The user code it shows.
+    pub code: String,
+    /// The browser's cookie (`name=value`).
+    pub cookie: String,
+}
+
+/// Authorize with [`good_params`]: the request as its browser holds it
+/// (its page shows nothing of the vault).
+pub fn waiting(addr: &str, client_id: &str, resource: &str) -> Waiting {
+    let q = good_params(client_id, resource)
+        .iter()
+        .map(|(k, v)| format!("{k}={}", enc(v)))
+        .collect::<Vec<_>>()
+        .join("&");
+    let (s, h, body) = get(addr, &format!("/authorize?{q}"));
+    assert_eq!(s, 303, "{body}");
+    let path = header(&h, "location").unwrap().to_owned();
+    let set = header(&h, "set-cookie").expect("a browser cookie");
+    assert!(
+        set.contains("HttpOnly") && set.contains(&format!("Path={path}")),
+        "{set}"
+    );
+    let cookie = set.split(';').next().unwrap().to_owned();
+    let (_, _, page) = get_with(addr, &path, Some(&cookie));
     let at = page.find("class=\"code\">").expect("the code on the page") + 13;
     assert!(
         !page.contains("Acme"),
         "the public page shows nothing of the vault"
     );
-    (wait, page[at..at + 9].to_owned())
+    Waiting {
+        code: page[at..at + 9].to_owned(),
+        path,
+        cookie,
+    }
 }
 
-/// The wait page once decided: where it sends the browser back.
-pub fn sent_back(addr: &str, wait: &str) -> String {
-    let (s, h, _) = get(addr, wait);
-    assert_eq!(s, 303);
+/// The wait page once decided: where it sends its browser back.
+pub fn sent_back(addr: &str, w: &Waiting) -> String {
+    let (s, h, body) = get_with(addr, &w.path, Some(&w.cookie));
+    assert_eq!(s, 303, "{body}");
     let loc = header(&h, "location").unwrap().to_owned();
     assert!(
         loc.starts_with(REDIRECT) && loc.contains("state=st8"),
@@ -158,11 +199,11 @@ pub fn approved_code(
     resource: &str,
     approve: &[&str],
 ) -> String {
-    let (wait, user) = waiting(addr, client_id, resource);
-    let mut args = vec!["connector", "approve", &user];
+    let w = waiting(addr, client_id, resource);
+    let mut args = vec!["connector", "approve", &w.code];
     args.extend_from_slice(approve);
     env.ok(&args);
-    code_of(&sent_back(addr, &wait))
+    code_of(&sent_back(addr, &w))
 }
 
 /// Exchange `code` with the right verifier.

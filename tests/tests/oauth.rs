@@ -11,8 +11,8 @@ use std::process::Command;
 
 use ctxvault_tests::console::Raw;
 use ctxvault_tests::oauth::{
-    REDIRECT, VERIFIER, approved_code, authorize, code_of, exchange, free_port, get, good_params,
-    header, mcp_status, post, register, sent_back, token, waiting,
+    REDIRECT, VERIFIER, approved_code, authorize, code_of, exchange, free_port, get, get_with,
+    good_params, header, mcp_status, post, register, sent_back, token, waiting,
 };
 use ctxvault_tests::{Env, HttpAgent, raw_http};
 use serde_json::Value;
@@ -172,33 +172,30 @@ fn attacks_are_refused_with_the_specs_errors() {
     p[2] = ("redirect_uri", "https://evil.example/cb");
     let (s, loc) = authorize(&addr, &p);
     assert_eq!((s, loc.as_str()), (400, ""));
-    // plain PKCE: sent back with invalid_request.
+    // A client no one approved is never redirected to, even with an
+    // error (its registration is anyone's: no open redirect).
     let mut p = good_params(&a, &resource);
     p[5] = ("code_challenge_method", "plain");
     let (s, loc) = authorize(&addr, &p);
-    assert_eq!(s, 303);
-    assert!(
-        loc.starts_with(REDIRECT) && loc.contains("error=invalid_request"),
-        "{loc}"
-    );
-    // Another resource: invalid_target.
-    let mut p = good_params(&a, &resource);
-    p[6] = ("resource", "https://other.example/mcp");
-    let (_, loc) = authorize(&addr, &p);
-    assert!(loc.contains("error=invalid_target"), "{loc}");
+    assert_eq!((s, loc.as_str()), (400, ""));
 
     // Approval from the public side: there is no way to give it.
-    let (s, wait) = authorize(&addr, &good_params(&a, &resource));
-    assert_eq!(s, 303);
+    let w = waiting(&addr, &a, &resource);
     let (s, _) = post(
         &addr,
-        &wait,
+        &w.path,
         "application/x-www-form-urlencoded",
         "approve=1",
         "",
     );
     assert_eq!(s, 405, "the wait page takes no decision");
-    for path in ["/approve", "/connector/approve", "/consent", "/items"] {
+    for path in [
+        "/approve",
+        "/connector/approve",
+        "/connectors/approve",
+        "/consent",
+        "/items",
+    ] {
         let (s, _) = post(
             &addr,
             path,
@@ -208,11 +205,36 @@ fn attacks_are_refused_with_the_specs_errors() {
         );
         assert_eq!(s, 404, "{path}");
     }
-    let (_, _, page) = get(&addr, &wait);
+    // Another browser polling the wait page learns nothing, before or
+    // after the approval.
+    let (s, _, page) = get(&addr, &w.path);
+    assert_eq!(s, 403);
+    assert!(!page.contains(&w.code), "{page}");
+    let (_, _, page) = get_with(&addr, &w.path, Some(&w.cookie));
     assert!(page.contains("Waiting for approval"));
     // A code the user never saw cannot be approved.
     let e = env.fails(&["connector", "approve", "BBBB-BBBB", "--grant", "work/**"]);
     assert!(e.contains("no connector waits for approval"), "{e}");
+    env.ok(&["connector", "approve", &w.code, "--grant", "work/**"]);
+    let (s, h, _) = get(&addr, &w.path);
+    assert_eq!((s, header(&h, "location")), (403, None));
+    let code = code_of(&sent_back(&addr, &w));
+    assert_eq!(exchange(&addr, &a, &code).0, 200);
+
+    // Once approved, errors go back to the client: plain PKCE is
+    // invalid_request, another resource invalid_target.
+    let mut p = good_params(&a, &resource);
+    p[5] = ("code_challenge_method", "plain");
+    let (s, loc) = authorize(&addr, &p);
+    assert_eq!(s, 303);
+    assert!(
+        loc.starts_with(REDIRECT) && loc.contains("error=invalid_request"),
+        "{loc}"
+    );
+    let mut p = good_params(&a, &resource);
+    p[6] = ("resource", "https://other.example/mcp");
+    let (_, loc) = authorize(&addr, &p);
+    assert!(loc.contains("error=invalid_target"), "{loc}");
 
     let code = approved_code(&env, &addr, &a, &resource, &["--grant", "work/**"]);
     // A code for another client.
@@ -267,6 +289,23 @@ fn attacks_are_refused_with_the_specs_errors() {
     assert_eq!(v["token_type"], "Bearer");
     let access = v["access_token"].as_str().unwrap().to_owned();
     assert_eq!(mcp_status(&addr, &access), 200);
+    // A replay without the verifier neither works nor revokes anything.
+    let wrong = "y".repeat(43);
+    let (_, v) = token(
+        &addr,
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("client_id", &a),
+            ("code_verifier", &wrong),
+        ],
+    );
+    assert_eq!(v["error"], "invalid_grant", "{v}");
+    assert_eq!(
+        mcp_status(&addr, &access),
+        200,
+        "a wrong verifier revokes nothing"
+    );
     let (_, v) = exchange(&addr, &a, &code);
     assert_eq!(v["error"], "invalid_grant", "{v}");
     assert_eq!(mcp_status(&addr, &access), 401, "revoked with its code");
@@ -290,6 +329,16 @@ fn attacks_are_refused_with_the_specs_errors() {
     let r2 = v["refresh_token"].as_str().unwrap().to_owned();
     let access = v["access_token"].as_str().unwrap().to_owned();
     assert_eq!(mcp_status(&addr, &access), 200);
+    // The current refresh token, presented by another client.
+    let (_, v) = token(
+        &addr,
+        &[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", &r2),
+            ("client_id", &b),
+        ],
+    );
+    assert_eq!(v["error"], "invalid_grant", "{v}");
     let (_, v) = refresh(&r1);
     assert_eq!(v["error"], "invalid_grant", "{v}");
     let (_, v) = refresh(&r2);
@@ -301,6 +350,48 @@ fn attacks_are_refused_with_the_specs_errors() {
     std::thread::sleep(std::time::Duration::from_millis(1600));
     let (_, v) = exchange(&addr, &a, &code);
     assert_eq!(v["error"], "invalid_grant", "{v}");
+
+    // A locked vault: the exchange waits (503), and the code still works
+    // after the unlock.
+    let code = approved_code(&env, &addr, &a, &resource, &["--grant", "work/**"]);
+    env.ok(&["lock"]);
+    let (s, v) = exchange(&addr, &a, &code);
+    assert_eq!(
+        (s, v["error"].as_str()),
+        (503, Some("temporarily_unavailable")),
+        "{v}"
+    );
+    env.ok(&["unlock"]);
+    let (s, v) = exchange(&addr, &a, &code);
+    assert_eq!(s, 200, "{v}");
+    let access = v["access_token"].as_str().unwrap().to_owned();
+    assert_eq!(mcp_status(&addr, &access), 200);
+
+    // Tokens are for this resource: served at another public URL, the
+    // same agent refuses them.
+    let port = addr.rsplit(':').next().unwrap();
+    env.ok(&["http", "off"]);
+    env.ok(&[
+        "http",
+        "on",
+        &addr,
+        "--public-url",
+        &format!("http://localhost:{port}"),
+    ]);
+    assert_eq!(
+        mcp_status(&addr, &access),
+        401,
+        "a token for another resource"
+    );
+    env.ok(&["http", "off"]);
+    env.ok(&[
+        "http",
+        "on",
+        &addr,
+        "--public-url",
+        &format!("http://{addr}"),
+    ]);
+    assert_eq!(mcp_status(&addr, &access), 200);
 
     // Unsupported grant types and registrations the spec refuses.
     let (_, v) = token(&addr, &[("grant_type", "password"), ("client_id", &a)]);
@@ -333,9 +424,12 @@ fn attacks_are_refused_with_the_specs_errors() {
     let (i, s, body) = refused.expect("the flood is stopped");
     assert_eq!((i, s), (8, 429), "{body}");
     assert!(body.contains("temporarily_unavailable"), "{body}");
-    // Nothing was granted beyond the one client the approvals made.
+    // Nothing was granted beyond the one client the approvals made; its
+    // removal stops its tokens at once.
     let clients = env.json(&["client", "ls", "--json"]);
     assert_eq!(clients.as_array().unwrap().len(), 1, "{clients}");
+    env.ok(&["client", "rm", "client-a"]);
+    assert_eq!(mcp_status(&addr, &access), 401);
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -347,14 +441,17 @@ async fn a_connector_is_denied_approved_and_revoked_in_the_console() {
     let a = register(&addr, "Console Friend");
 
     // Denied: sent back with access_denied.
-    let (wait, user) = waiting(&addr, &a, &resource);
+    let w = waiting(&addr, &a, &resource);
     let (_, _, page) = console.get("/connectors");
     assert!(
-        page.contains(&user) && page.contains("Console Friend"),
+        page.contains(&w.code) && page.contains("Console Friend"),
         "{page}"
     );
-    assert_eq!(console.post("/connectors/deny", &[("code", &user)]).0, 303);
-    assert!(sent_back(&addr, &wait).contains("error=access_denied"));
+    assert_eq!(
+        console.post("/connectors/deny", &[("code", &w.code)]).0,
+        303
+    );
+    assert!(sent_back(&addr, &w).contains("error=access_denied"));
     assert!(
         env.json(&["client", "ls", "--json"])
             .as_array()
@@ -363,16 +460,16 @@ async fn a_connector_is_denied_approved_and_revoked_in_the_console() {
     );
 
     // Approved from the console's form, with a mask.
-    let (wait, user) = waiting(&addr, &a, &resource);
+    let w = waiting(&addr, &a, &resource);
     let form = [
-        ("code", user.as_str()),
+        ("code", w.code.as_str()),
         ("scopes", "work/**"),
         ("allow", "read"),
         ("max_sensitivity", "normal"),
         ("redact", "phone"),
     ];
     assert_eq!(console.post("/connectors/approve", &form).0, 303);
-    let (s, v) = exchange(&addr, &a, &code_of(&sent_back(&addr, &wait)));
+    let (s, v) = exchange(&addr, &a, &code_of(&sent_back(&addr, &w)));
     assert_eq!(s, 200, "{v}");
     let access = v["access_token"].as_str().unwrap().to_owned();
     // It reads its grant only, masked, like any client.
@@ -413,6 +510,27 @@ async fn a_connector_is_denied_approved_and_revoked_in_the_console() {
         .await;
     assert!(r.is_err(), "a revoked connector's session is refused");
     assert_eq!(mcp_status(&addr, &access), 401);
+    // Approved again (a new registration of the same assistant), it finds
+    // its client and grants: no new grant is needed.
+    let again = register(&addr, "Console Friend");
+    let code = approved_code(&env, &addr, &again, &resource, &[]);
+    let (s, v) = exchange(&addr, &again, &code);
+    assert_eq!(s, 200, "{v}");
+    let session = common::http(&agent.url, v["access_token"].as_str().unwrap()).await;
+    let r = common::call(
+        &session,
+        "search_context",
+        serde_json::json!({ "query": "Acme" }),
+    )
+    .await;
+    assert!(common::text(&r).contains("Acme launch plan"));
+    assert_eq!(
+        env.json(&["client", "ls", "--json"])
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
     // The public listener has none of the console's routes.
     let (s, _) = post(
         &addr,

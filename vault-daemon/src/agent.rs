@@ -219,6 +219,20 @@ impl Agent {
         };
         *lock(&self.tokens) = tokens;
         *lock(&self.proxy_table) = Arc::new(table);
+        // OAuth access tokens whose connector or family is gone (a client
+        // removed, a revoke) stop now, locked or not.
+        let families: Vec<(String, uuid::Uuid)> = {
+            let st = session.policy.read().await;
+            st.connectors
+                .iter()
+                .filter_map(|c| c.family.as_ref().map(|f| (c.client.clone(), f.id)))
+                .collect()
+        };
+        lock(&self.oauth).retain_access(|a| {
+            families
+                .iter()
+                .any(|(c, f)| *c == a.client && *f == a.family)
+        });
     }
 
     fn touch(&self) {

@@ -109,38 +109,9 @@ impl Session {
     }
 
     pub(crate) async fn grant_add(&self, r: GrantAdd) -> Result<Uuid, ApiError> {
-        let now = Utc::now();
         let mut st = self.policy.write().await;
         st.client(&r.client)?;
-        if r.actions.is_empty() {
-            return Err(ApiError::new(
-                ErrorKind::Invalid,
-                "no action given; use read, propose or write",
-            ));
-        }
-        if let Some(e) = r.expires.filter(|e| *e <= now) {
-            return Err(ApiError::new(
-                ErrorKind::Invalid,
-                format!(
-                    "expiry {} is in the past; give a duration such as 2h or 30d, or a future RFC3339 time",
-                    e.to_rfc3339()
-                ),
-            ));
-        }
-        let mut redact = r.redact;
-        redact.sort();
-        redact.dedup();
-        let g = Grant {
-            id: Uuid::now_v7(),
-            client: r.client.clone(),
-            actions: r.actions,
-            scope: r.scope,
-            tags: r.tags.iter().map(|t| t.as_str().to_owned()).collect(),
-            max_sensitivity: r.max_sensitivity,
-            expires: r.expires,
-            redact,
-            created_at: now,
-        };
+        let g = new_grant(r, Utc::now())?;
         let entry = policy::user_entry("grant", vec![g.id], grant_words(&g));
         self.commit_policy(&mut st, vec![policy::grant_record(&g)], vec![], entry)
             .await?;
@@ -231,4 +202,38 @@ fn grant_words(g: &policies::Grant) -> String {
 /// A deny rule in words: `deny claude on health/**`.
 fn deny_words(d: &policies::DenyRule) -> String {
     format!("deny {} on {}", d.client, d.scope)
+}
+
+/// A grant as asked, checked as every door checks it (an action, an
+/// expiry in the future); the client is not looked up here.
+pub(crate) fn new_grant(r: GrantAdd, now: chrono::DateTime<Utc>) -> Result<Grant, ApiError> {
+    if r.actions.is_empty() {
+        return Err(ApiError::new(
+            ErrorKind::Invalid,
+            "no action given; use read, propose or write",
+        ));
+    }
+    if let Some(e) = r.expires.filter(|e| *e <= now) {
+        return Err(ApiError::new(
+            ErrorKind::Invalid,
+            format!(
+                "expiry {} is in the past; give a duration such as 2h or 30d, or a future RFC3339 time",
+                e.to_rfc3339()
+            ),
+        ));
+    }
+    let mut redact = r.redact;
+    redact.sort();
+    redact.dedup();
+    Ok(Grant {
+        id: Uuid::now_v7(),
+        client: r.client,
+        actions: r.actions,
+        scope: r.scope,
+        tags: r.tags.iter().map(|t| t.as_str().to_owned()).collect(),
+        max_sensitivity: r.max_sensitivity,
+        expires: r.expires,
+        redact,
+        created_at: now,
+    })
 }

@@ -38,6 +38,9 @@ pub enum Connector {
         /// Mask in returned text: email, phone, url, ip, card (comma-separated).
         #[arg(long, value_name = "KINDS", value_delimiter = ',')]
         redact: Vec<Redaction>,
+        /// Do not ask (on a terminal, approve asks after showing who waits).
+        #[arg(long)]
+        yes: bool,
     },
     /// Refuse the request showing CODE.
     Deny {
@@ -106,7 +109,42 @@ impl Connector {
                 max_sensitivity,
                 expires,
                 redact,
+                yes,
             } => {
+                // Say who is approved, before anything is: a code can be
+                // passed on by someone else.
+                let list = ctx.call_vault(p::ConnectorList {}).await?;
+                let norm = |c: &str| {
+                    c.chars()
+                        .filter(char::is_ascii_alphanumeric)
+                        .map(|c| c.to_ascii_uppercase())
+                        .collect::<String>()
+                };
+                let Some(w) = list.waiting.iter().find(|w| norm(&w.code) == norm(&code)) else {
+                    anyhow::bail!(
+                        "no connector waits for approval with code {code:?}; see `ctxvault connector ls`"
+                    );
+                };
+                let host = w
+                    .redirect_uri
+                    .split_once("://")
+                    .map_or(w.redirect_uri.as_str(), |(_, rest)| {
+                        rest.split(['/', '?']).next().unwrap_or(rest)
+                    });
+                eprintln!(
+                    "\"{}\" asked {} s ago, to be sent back to {}; approve only a code you opened from your assistant just now",
+                    output::visible_line(&w.name),
+                    w.age_secs,
+                    output::visible_line(host)
+                );
+                if !yes && std::io::IsTerminal::is_terminal(&std::io::stdin()) {
+                    eprint!("approve it? [y/N] ");
+                    let mut answer = String::new();
+                    std::io::stdin().read_line(&mut answer)?;
+                    if !matches!(answer.trim(), "y" | "Y" | "yes") {
+                        anyhow::bail!("not approved; nothing changed");
+                    }
+                }
                 let grants = grants
                     .into_iter()
                     .map(|scope| p::GrantAdd {

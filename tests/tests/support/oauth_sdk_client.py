@@ -60,11 +60,13 @@ async def redirect_handler(url: str) -> None:
     state["asked"] += 1
     if not state["allowed"]:
         raise RuntimeError("authorization asked again: the call was refused")
-    async with httpx2.AsyncClient(follow_redirects=False) as c:
-        r = await c.get(url)
-        assert r.status_code == 303, (r.status_code, r.text)
-        wait = urllib.parse.urljoin(url, r.headers["location"])
-        page = (await c.get(wait)).text
+    # One browser for the whole authorization: the wait page answers only
+    # the browser (cookie) that asked.
+    c = state["browser"] = httpx2.AsyncClient(follow_redirects=False)
+    r = await c.get(url)
+    assert r.status_code == 303, (r.status_code, r.text)
+    wait = urllib.parse.urljoin(url, r.headers["location"])
+    page = (await c.get(wait)).text
     m = re.search(r"\b([B-Z]{4}-[B-Z]{4})\b", page)
     assert m, page
     state["wait"], state["code"] = wait, m.group(1)
@@ -79,8 +81,10 @@ async def redirect_handler(url: str) -> None:
 
 
 async def callback_handler() -> AuthorizationCodeResult:
-    async with httpx2.AsyncClient(follow_redirects=False) as c:
-        r = await c.get(state["wait"])
+    # Someone else polling the page learns nothing.
+    async with httpx2.AsyncClient(follow_redirects=False) as other:
+        assert (await other.get(state["wait"])).status_code == 403
+    r = await state["browser"].get(state["wait"])
     assert r.status_code == 303, (r.status_code, r.text)
     loc = r.headers["location"]
     assert loc.startswith(REDIRECT), loc

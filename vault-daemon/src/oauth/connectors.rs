@@ -54,9 +54,9 @@ impl Agent {
     pub(crate) async fn oauth_client_info(
         &self,
         client_id: &str,
-    ) -> Result<Option<(String, Vec<String>)>, OAuthError> {
+    ) -> Result<Option<(String, Vec<String>, bool)>, OAuthError> {
         if let Some(r) = lock(&self.oauth).registration(client_id) {
-            return Ok(Some((r.name.clone(), r.redirect_uris.clone())));
+            return Ok(Some((r.name.clone(), r.redirect_uris.clone(), false)));
         }
         let session = self.unlocked().map_err(|_| OAuthError::locked())?;
         let st = session.policy.read().await;
@@ -64,7 +64,7 @@ impl Agent {
             .connectors
             .iter()
             .find(|c| c.client_id == client_id)
-            .map(|c| (c.name.clone(), c.redirect_uris.clone())))
+            .map(|c| (c.name.clone(), c.redirect_uris.clone(), true)))
     }
 
     /// The client an OAuth access token (by hash) acts as and its family,
@@ -99,6 +99,7 @@ impl Agent {
         let waiting = waiting
             .into_iter()
             .map(|r| WaitingConnector {
+                age_secs: r.age(now).as_secs(),
                 code: r.user_code,
                 name: r.params.name,
                 redirect_uri: r.params.redirect_uri,
@@ -128,122 +129,155 @@ impl Agent {
     }
 
     /// Approve a waiting request: the connector's client (made, or the one
-    /// it had) gets the grants asked for, then the code goes out.
+    /// it had) gets the grants asked for, all in one change, then the code
+    /// goes out. Until then the request can neither expire nor be decided
+    /// again; a failure puts it back to waiting.
     pub(crate) async fn connector_approve(&self, r: ConnectorApprove) -> Result<String, ApiError> {
         let session = self.owner_session()?;
-        let req = lock(&self.oauth)
-            .waiting(&r.code, Instant::now())
-            .ok_or_else(|| invalid(OAuthError::no_request(&r.code)))?;
-        let now = Utc::now();
-        for g in &r.grants {
-            if g.actions.is_empty() {
-                return Err(ApiError::new(
-                    ErrorKind::Invalid,
-                    "a grant has no action; use read, propose or write",
-                ));
+        let params = lock(&self.oauth)
+            .begin(&r.code, Instant::now())
+            .map_err(invalid)?;
+        let done = self
+            .approve_records(&session, &params, r.name, r.grants)
+            .await;
+        let mut f = lock(&self.oauth);
+        match done {
+            Ok(client) => {
+                f.forget_registration(&params.client_id);
+                f.finish(&r.code, Some(&client), Instant::now())
+                    .map_err(invalid)?;
+                Ok(client)
             }
-            if g.expires.is_some_and(|e| e <= now) {
-                return Err(ApiError::new(
-                    ErrorKind::Invalid,
-                    "a grant's expiry is in the past; give a duration such as 2h or 30d",
-                ));
+            Err(e) => {
+                f.abort(&r.code, Instant::now());
+                Err(e)
             }
         }
-        let existing = {
-            let st = session.policy.read().await;
-            st.connectors
-                .iter()
-                .find(|c| c.client_id == req.params.client_id)
-                .map(|c| c.client.clone())
-        };
-        let client = match existing {
-            Some(c) => c,
+    }
+
+    async fn approve_records(
+        &self,
+        session: &crate::session::Session,
+        params: &super::flow::AuthParams,
+        name: Option<String>,
+        grants: Vec<crate::protocol::GrantAdd>,
+    ) -> Result<String, ApiError> {
+        let now = Utc::now();
+        let registered = lock(&self.oauth)
+            .registration(&params.client_id)
+            .map(|reg| reg.redirect_uris.clone());
+        let mut st = session.policy.write().await;
+        // The connector this client_id was approved as, else one of the
+        // name asked for (a re-approval after a revoke re-links it).
+        let name = name.unwrap_or_else(|| client_name_of(&params.name));
+        let existing = st
+            .connectors
+            .iter()
+            .find(|c| c.client_id == params.client_id)
+            .or_else(|| st.connectors.iter().find(|c| c.client == name))
+            .cloned();
+        let mut put = Vec::new();
+        let client = match &existing {
+            Some(c) => c.client.clone(),
             None => {
-                let name = r
-                    .name
-                    .clone()
-                    .unwrap_or_else(|| client_name_of(&req.params.name));
                 policy::check_client_name(&name)?;
-                if session.policy.read().await.client(&name).is_ok() {
+                if st.client(&name).is_ok() {
                     return Err(ApiError::new(
                         ErrorKind::Invalid,
                         format!(
-                            "client {name:?} already exists; give the connector another name with --name"
+                            "client {name:?} already exists and is not a connector; give the connector another name with --name"
                         ),
                     ));
                 }
-                if r.grants.is_empty() {
+                if grants.is_empty() {
                     return Err(ApiError::new(
                         ErrorKind::Invalid,
                         "a new connector needs at least one grant; add --grant SCOPE (such as --grant 'work/**')",
                     ));
                 }
-                // Its static token is never shown: it reaches the vault only
-                // through OAuth.
-                drop(session.client_token(name.clone(), false).await?);
+                // Its static token is never shown: it reaches the vault
+                // only through OAuth.
+                let (rec, _token) = st.add_client(&name, now)?;
+                put.push(PolicyRecord::Client(rec));
                 name
             }
         };
-        for g in r.grants {
-            session
-                .grant_add(crate::protocol::GrantAdd {
+        let mut rules = Vec::new();
+        for g in grants {
+            let g = crate::rules::new_grant(
+                crate::protocol::GrantAdd {
                     client: client.clone(),
                     ..g
-                })
-                .await?;
+                },
+                now,
+            )?;
+            rules.push(g.id);
+            put.push(policy::grant_record(&g));
         }
-        {
-            let mut st = session.policy.write().await;
-            if !st
-                .connectors
-                .iter()
-                .any(|c| c.client_id == req.params.client_id)
-            {
-                let rec = ConnectorRecord {
-                    id: Uuid::now_v7(),
-                    client: client.clone(),
-                    client_id: req.params.client_id.clone(),
-                    name: req.params.name.clone(),
-                    redirect_uris: match lock(&self.oauth).registration(&req.params.client_id) {
-                        Some(reg) => reg.redirect_uris.clone(),
-                        None => vec![req.params.redirect_uri.clone()],
-                    },
-                    family: None,
-                    created_at: now,
-                };
-                let entry = policy::user_entry(
-                    "connector-approve",
-                    vec![],
-                    format!(
-                        "connector {:?} as client {client}, redirected to {}",
-                        req.params.name, req.params.redirect_uri
-                    ),
-                );
-                session
-                    .commit_policy(&mut st, vec![PolicyRecord::Connector(rec)], vec![], entry)
-                    .await?;
+        let redirect_uris = registered.unwrap_or_else(|| vec![params.redirect_uri.clone()]);
+        let rec = match existing {
+            // Re-linked to this registration; its old tokens go.
+            Some(mut c) if c.client_id != params.client_id => {
+                if let Some(f) = c.family.take() {
+                    lock(&self.oauth).revoke_families(&[f.id]);
+                }
+                c.client_id = params.client_id.clone();
+                c.name = params.name.clone();
+                c.redirect_uris = redirect_uris;
+                c
             }
-        }
-        let mut f = lock(&self.oauth);
-        f.forget_registration(&req.params.client_id);
-        f.decide(&r.code, Some(&client), Instant::now())
-            .map_err(invalid)?;
+            Some(c) => c,
+            None => ConnectorRecord {
+                id: Uuid::now_v7(),
+                client: client.clone(),
+                client_id: params.client_id.clone(),
+                name: params.name.clone(),
+                redirect_uris,
+                family: None,
+                created_at: now,
+            },
+        };
+        put.push(PolicyRecord::Connector(rec));
+        let entry = token_entry(
+            &client,
+            "connector-approve",
+            format!(
+                "connector {:?} as client {client} with {} new grant(s), sent back to {}",
+                params.name,
+                rules.len(),
+                params.redirect_uri
+            ),
+        );
+        session
+            .commit_policy(
+                &mut st,
+                put,
+                vec![],
+                AuditEntry {
+                    grants: rules,
+                    ..entry
+                },
+            )
+            .await?;
         Ok(client)
     }
 
     /// Deny a waiting request; the connector is sent back refused.
     pub(crate) async fn connector_deny(&self, code: &str) -> Result<(), ApiError> {
         let session = self.owner_session()?;
-        let req = lock(&self.oauth)
-            .waiting(code, Instant::now())
-            .ok_or_else(|| invalid(OAuthError::no_request(code)))?;
+        let params = lock(&self.oauth)
+            .begin(code, Instant::now())
+            .map_err(invalid)?;
         lock(&self.oauth)
-            .decide(code, None, Instant::now())
+            .finish(code, None, Instant::now())
             .map_err(invalid)?;
         let entry = policy::user_entry(
             "connector-deny",
             vec![],
-            format!("connector {:?}", req.params.name),
+            format!(
+                "connector {:?}, sent back to {}",
+                params.name, params.redirect_uri
+            ),
         );
         session
             .vault
@@ -253,27 +287,30 @@ impl Agent {
     }
 
     /// Revoke `client`'s connector: its tokens stop at the next request.
+    /// The connector stays, without tokens, so that approving it again
+    /// finds its client and grants.
     pub(crate) async fn connector_revoke(&self, client: &str) -> Result<(), ApiError> {
         let session = self.owner_session()?;
         let mut st = session.policy.write().await;
-        let Some(c) = st.connectors.iter().find(|c| c.client == client).cloned() else {
+        let Some(mut c) = st.connectors.iter().find(|c| c.client == client).cloned() else {
             return Err(ApiError::new(
                 ErrorKind::Invalid,
                 format!("no connector acts as client {client:?}; see `ctxvault connector ls`"),
             ));
         };
-        let entry = policy::user_entry(
+        let gone = c.family.take();
+        let entry = token_entry(
+            client,
             "connector-revoke",
-            vec![],
             format!(
                 "connector {:?} of client {client}; the client and its grants remain",
                 c.name
             ),
         );
         session
-            .commit_policy(&mut st, vec![], vec![c.id], entry)
+            .commit_policy(&mut st, vec![PolicyRecord::Connector(c)], vec![], entry)
             .await?;
-        if let Some(f) = &c.family {
+        if let Some(f) = gone {
             lock(&self.oauth).revoke_families(&[f.id]);
         }
         Ok(())

@@ -8,7 +8,7 @@ use std::time::Instant;
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, Path, RawForm, RawQuery, Request, State};
+use axum::extract::{DefaultBodyLimit, Path, RawQuery, Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -36,7 +36,8 @@ struct Oauth {
 pub(crate) fn router(agent: Arc<Agent>, public: PublicUrl) -> Router {
     let st = Oauth { agent, public };
     Router::new()
-        .route("/.well-known/oauth-protected-resource", get(resource_meta))
+        // Only the path-suffixed form: the resource is `/mcp`, not the
+        // origin (RFC 9728 3.3).
         .route(
             &format!(
                 "/.well-known/oauth-protected-resource{}",
@@ -106,21 +107,73 @@ struct RegisterBody {
     response_types: Option<Vec<String>>,
 }
 
-/// A redirect URI a registration may give: https, or http on a loopback
-/// address (a native app), with no fragment.
+fn loopback(u: &url::Url) -> bool {
+    matches!(u.host(), Some(url::Host::Ipv4(ip)) if ip.is_loopback())
+        || matches!(u.host(), Some(url::Host::Ipv6(ip)) if ip.is_loopback())
+        || u.host_str() == Some("localhost")
+}
+
+/// A redirect URI a registration may give, with no fragment: https; http
+/// on a loopback address; or a native app's private-use scheme in reverse
+/// domain form, such as `com.example.app:/cb` (RFC 8252 7).
 pub(crate) fn redirect_ok(uri: &str) -> bool {
     let Ok(u) = url::Url::parse(uri) else {
         return false;
     };
-    let loopback = matches!(
-        u.host(),
-        Some(url::Host::Ipv4(ip)) if ip.is_loopback()
-    ) || matches!(u.host(), Some(url::Host::Ipv6(ip)) if ip.is_loopback())
-        || u.host_str() == Some("localhost");
+    let private_use = u.scheme().contains('.') && u.host().is_none();
     uri.len() <= 2000
         && u.fragment().is_none()
         && u.username().is_empty()
-        && (u.scheme() == "https" && u.host().is_some() || u.scheme() == "http" && loopback)
+        && (u.scheme() == "https" && u.host().is_some()
+            || u.scheme() == "http" && loopback(&u)
+            || private_use)
+}
+
+/// Whether `given` is the registered redirect URI: exactly, or, for http on
+/// a loopback address, with any port (RFC 8252 7.3).
+pub(crate) fn redirect_matches(registered: &str, given: &str) -> bool {
+    if registered == given {
+        return true;
+    }
+    let (Ok(mut a), Ok(mut b)) = (url::Url::parse(registered), url::Url::parse(given)) else {
+        return false;
+    };
+    if a.scheme() != "http" || !loopback(&a) {
+        return false;
+    }
+    let _ = (a.set_port(None), b.set_port(None));
+    a == b
+}
+
+/// Whether a `resource` parameter names `ours` (scheme and host case, a
+/// default port and a trailing slash aside).
+pub(crate) fn same_resource(given: &str, ours: &str) -> bool {
+    let norm = |s: &str| {
+        url::Url::parse(s).ok().map(|u| {
+            (
+                u.scheme().to_owned(),
+                u.host_str().map(str::to_ascii_lowercase),
+                u.port_or_known_default(),
+                u.path().trim_end_matches('/').to_owned(),
+                u.query().map(str::to_owned),
+            )
+        })
+    };
+    norm(given).is_some_and(|g| Some(g) == norm(ours))
+}
+
+/// The cookie that binds a wait page to the browser that asked.
+const BROWSER_COOKIE: &str = "ctxvault-authz";
+
+fn cookie<'a>(headers: &'a axum::http::HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|kv| kv.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v)
 }
 
 async fn register(State(o): State<Oauth>, body: Bytes) -> Response {
@@ -292,7 +345,7 @@ async fn authorize(State(o): State<Oauth>, RawQuery(q): RawQuery) -> Response {
         Ok(k) => k,
         Err(e) => return error_page(&e),
     };
-    let Some((name, redirects)) = known else {
+    let Some((name, redirects, approved)) = known else {
         return error_page(&OAuthError {
             status: StatusCode::UNAUTHORIZED,
             ..OAuthError::new(
@@ -302,7 +355,7 @@ async fn authorize(State(o): State<Oauth>, RawQuery(q): RawQuery) -> Response {
         });
     };
     let redirect = match get("redirect_uri") {
-        Some(r) if redirects.iter().any(|x| x == r) => r.to_owned(),
+        Some(r) if redirects.iter().any(|x| redirect_matches(x, r)) => r.to_owned(),
         Some(_) => {
             return error_page(&OAuthError::request(
                 "redirect_uri is not one this client registered (they must match exactly)",
@@ -317,13 +370,20 @@ async fn authorize(State(o): State<Oauth>, RawQuery(q): RawQuery) -> Response {
     };
     let state = get("state").map(str::to_owned);
     let iss = o.public.origin().to_owned();
-    let fail = |code: &str, d: &str| {
-        back_to(
-            &redirect,
-            &[("error", code), ("error_description", d)],
-            state.as_deref(),
-            &iss,
-        )
+    // Errors go back to the client only once the user approved it: a
+    // registration alone is anyone's, and its redirect URI no one's to
+    // trust (RFC 9700 4.11.2).
+    let fail = |code: &'static str, d: &str| {
+        if approved {
+            back_to(
+                &redirect,
+                &[("error", code), ("error_description", d)],
+                state.as_deref(),
+                &iss,
+            )
+        } else {
+            error_page(&OAuthError::new(code, d))
+        }
     };
     if get("response_type") != Some("code") {
         return fail(
@@ -350,7 +410,7 @@ async fn authorize(State(o): State<Oauth>, RawQuery(q): RawQuery) -> Response {
         );
     }
     let resource = o.public.resource();
-    if get("resource").is_some_and(|r| r.trim_end_matches('/') != resource) {
+    if get("resource").is_some_and(|r| !same_resource(r, &resource)) {
         return fail(
             "invalid_target",
             "resource is not this vault's MCP endpoint",
@@ -364,12 +424,24 @@ async fn authorize(State(o): State<Oauth>, RawQuery(q): RawQuery) -> Response {
         challenge: challenge.to_owned(),
         resource,
     };
-    let made = lock(&o.agent.oauth).request(params, Instant::now());
+    let browser = match super::random_token() {
+        Ok(b) => b,
+        Err(e) => return error_page(&e),
+    };
+    let made = lock(&o.agent.oauth).request(params, super::sha256_hex(&browser), Instant::now());
     match made {
         Ok((wait, _)) => {
+            let path = format!("/authorize/wait/{wait}");
+            let secure = if o.public.origin().starts_with("https:") {
+                "; Secure"
+            } else {
+                ""
+            };
+            let set =
+                format!("{BROWSER_COOKIE}={browser}; Path={path}; HttpOnly; SameSite=Lax{secure}");
             let mut r = (
                 StatusCode::SEE_OTHER,
-                [(header::LOCATION, format!("/authorize/wait/{wait}"))],
+                [(header::LOCATION, path), (header::SET_COOKIE, set)],
             )
                 .into_response();
             no_store(&mut r);
@@ -379,17 +451,25 @@ async fn authorize(State(o): State<Oauth>, RawQuery(q): RawQuery) -> Response {
     }
 }
 
-async fn wait(State(o): State<Oauth>, Path(id): Path<String>) -> Response {
-    let seen = lock(&o.agent.oauth).poll(&id, Instant::now());
+async fn wait(
+    State(o): State<Oauth>,
+    Path(id): Path<String>,
+    headers: axum::http::HeaderMap,
+) -> Response {
+    let browser = super::sha256_hex(cookie(&headers, BROWSER_COOKIE).unwrap_or_default());
+    let seen = lock(&o.agent.oauth).poll(&id, &browser, Instant::now());
     let Some(r) = seen else {
-        return error_page(&OAuthError::request(
-            "this authorization request is unknown or expired; start again from the assistant",
-        ));
+        return error_page(&OAuthError {
+            status: StatusCode::FORBIDDEN,
+            ..OAuthError::request(
+                "this authorization request is unknown, expired, or was started in another browser; start again from the assistant",
+            )
+        });
     };
     let p = &r.params;
     let iss = o.public.origin();
     match r.decision {
-        Decision::Waiting => public_page(
+        Decision::Waiting | Decision::Deciding => public_page(
             StatusCode::OK,
             "Waiting for approval",
             html! {
@@ -422,7 +502,15 @@ async fn wait(State(o): State<Oauth>, Path(id): Path<String>) -> Response {
     }
 }
 
-async fn token(State(o): State<Oauth>, RawForm(raw): RawForm) -> Response {
+async fn token(State(o): State<Oauth>, headers: axum::http::HeaderMap, raw: Bytes) -> Response {
+    let form = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.trim().starts_with("application/x-www-form-urlencoded"));
+    if !form {
+        return OAuthError::request("send the token request as application/x-www-form-urlencoded")
+            .into_response();
+    }
     match token_answer(&o, &raw).await {
         Ok(v) => {
             let mut r = axum::Json(v).into_response();
@@ -437,7 +525,7 @@ async fn token_answer(o: &Oauth, raw: &[u8]) -> Result<serde_json::Value, OAuthE
     let f = form_pairs(raw)?;
     let get = |k: &str| f.get(k).map(String::as_str).filter(|v| !v.is_empty());
     let resource = o.public.resource();
-    if get("resource").is_some_and(|r| r.trim_end_matches('/') != resource) {
+    if get("resource").is_some_and(|r| !same_resource(r, &resource)) {
         return Err(OAuthError::new(
             "invalid_target",
             "resource is not this vault's MCP endpoint; tokens here are only for it",
@@ -451,7 +539,34 @@ async fn token_answer(o: &Oauth, raw: &[u8]) -> Result<serde_json::Value, OAuthE
     let issued = match get("grant_type") {
         Some("authorization_code") => {
             let code = get("code").ok_or_else(|| OAuthError::request("code is missing"))?;
-            let taken = lock(&o.agent.oauth).take_code(code, now);
+            let redirect = get("redirect_uri");
+            let verifier = get("code_verifier");
+            // Checked before the code counts as used: a party holding a
+            // leaked code but not its verifier can neither burn it nor, by
+            // replaying it, revoke what it gave.
+            let check = |c: &super::flow::Code| {
+                let p = &c.params;
+                if p.client_id != client_id {
+                    return Err(OAuthError::grant(
+                        "the authorization code was issued to another client",
+                    ));
+                }
+                if redirect.is_some_and(|r| r != p.redirect_uri) {
+                    return Err(OAuthError::grant(
+                        "redirect_uri differs from the one the code was issued with",
+                    ));
+                }
+                let verifier = verifier.ok_or_else(|| {
+                    OAuthError::request("code_verifier is missing: PKCE is required")
+                })?;
+                if !verifier_ok(verifier) || s256(verifier) != p.challenge {
+                    return Err(OAuthError::grant(
+                        "code_verifier does not match the code_challenge",
+                    ));
+                }
+                Ok(())
+            };
+            let taken = lock(&o.agent.oauth).take_code(code, check, now);
             let c = match taken {
                 Ok(c) => c,
                 Err(CodeRefusal::Unknown) => {
@@ -459,6 +574,7 @@ async fn token_answer(o: &Oauth, raw: &[u8]) -> Result<serde_json::Value, OAuthE
                         "the authorization code is unknown or expired; authorize again",
                     ));
                 }
+                Err(CodeRefusal::Refused(e)) => return Err(e),
                 Err(CodeRefusal::Reused(family)) => {
                     if let Some(f) = family {
                         o.agent
@@ -470,26 +586,22 @@ async fn token_answer(o: &Oauth, raw: &[u8]) -> Result<serde_json::Value, OAuthE
                     ));
                 }
             };
-            let p = &c.params;
-            if p.client_id != client_id {
+            let (access, refresh, family) = match o.agent.connector_exchange(&c).await {
+                Ok(t) => t,
+                Err(e) => {
+                    lock(&o.agent.oauth).release_code(code);
+                    return Err(e);
+                }
+            };
+            let replayed = lock(&o.agent.oauth).code_started(code, family);
+            if replayed {
+                o.agent
+                    .revoke_family(family, "authorization code used twice")
+                    .await;
                 return Err(OAuthError::grant(
-                    "the authorization code was issued to another client",
+                    "the authorization code was used twice; the tokens it gave are revoked",
                 ));
             }
-            if get("redirect_uri").is_some_and(|r| r != p.redirect_uri) {
-                return Err(OAuthError::grant(
-                    "redirect_uri differs from the one the code was issued with",
-                ));
-            }
-            let verifier = get("code_verifier")
-                .ok_or_else(|| OAuthError::request("code_verifier is missing: PKCE is required"))?;
-            if !verifier_ok(verifier) || s256(verifier) != p.challenge {
-                return Err(OAuthError::grant(
-                    "code_verifier does not match the code_challenge",
-                ));
-            }
-            let (access, refresh, family) = o.agent.connector_exchange(&c).await?;
-            lock(&o.agent.oauth).code_started(code, family);
             (access, refresh)
         }
         Some("refresh_token") => {
@@ -540,6 +652,36 @@ mod tests {
         ] {
             assert!(!redirect_ok(bad), "{bad}");
         }
+    }
+
+    #[test]
+    fn loopback_redirects_match_on_any_port_and_resources_normalise() {
+        assert!(redirect_matches(
+            "http://127.0.0.1/cb",
+            "http://127.0.0.1:51234/cb"
+        ));
+        assert!(redirect_matches(
+            "https://app.example/cb",
+            "https://app.example/cb"
+        ));
+        assert!(!redirect_matches(
+            "https://app.example/cb",
+            "https://app.example:444/cb"
+        ));
+        assert!(!redirect_matches(
+            "http://127.0.0.1/cb",
+            "http://127.0.0.1:1/other"
+        ));
+        assert!(redirect_ok("com.example.app:/oauth"));
+        assert!(same_resource(
+            "https://V.example:443/mcp/",
+            "https://v.example/mcp"
+        ));
+        assert!(!same_resource(
+            "https://v.example/other",
+            "https://v.example/mcp"
+        ));
+        assert!(!same_resource("not a url", "https://v.example/mcp"));
     }
 
     #[test]

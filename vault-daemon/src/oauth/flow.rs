@@ -57,11 +57,14 @@ pub struct AuthParams {
     pub resource: String,
 }
 
-/// The user's decision on a request.
-#[derive(Clone, Debug)]
+/// The user's decision on a request (no `Debug`: it can hold a code).
+#[derive(Clone)]
 pub enum Decision {
     /// Not given yet.
     Waiting,
+    /// Being written (the approval's records); neither expires nor can
+    /// be decided again meanwhile.
+    Deciding,
     /// Approved: the code to redirect with, handed out once.
     Approved(Option<String>),
     /// Refused.
@@ -69,7 +72,7 @@ pub enum Decision {
 }
 
 /// An authorization request waiting for (or holding) the user's decision.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct Request {
     /// What was asked.
     pub params: AuthParams,
@@ -77,11 +80,21 @@ pub struct Request {
     pub user_code: String,
     /// The decision.
     pub decision: Decision,
+    /// SHA-256 of the cookie of the browser that asked: only it is told
+    /// the decision.
+    browser_sha256: String,
     at: Instant,
 }
 
+impl Request {
+    /// How long ago it was asked.
+    pub fn age(&self, now: Instant) -> Duration {
+        now.duration_since(self.at)
+    }
+}
+
 /// What an authorization code stands for.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct Code {
     /// The request it answers.
     pub params: AuthParams,
@@ -90,6 +103,8 @@ pub struct Code {
     /// The refresh family its tokens start, once exchanged.
     pub family: Option<Uuid>,
     used: bool,
+    /// Presented again while its first use was under way.
+    replayed: bool,
     at: Instant,
 }
 
@@ -119,6 +134,24 @@ pub struct Flow {
     /// Shorter lifetimes, for tests.
     code_lifetime: Option<Duration>,
     access_lifetime: Option<Duration>,
+}
+
+/// Why a code was refused.
+pub enum CodeRefusal {
+    /// No such code, or it expired.
+    Unknown,
+    /// It does not go with this request (client, redirect, verifier): it
+    /// stays as it was.
+    Refused(OAuthError),
+    /// Used before (with the family its first use started, if any).
+    Reused(Option<Uuid>),
+}
+
+/// Requests of one client waiting at once (an older one gives way).
+pub const WAITING_PER_CLIENT: usize = 2;
+
+fn open(d: &Decision) -> bool {
+    matches!(d, Decision::Waiting | Decision::Deciding)
 }
 
 impl Flow {
@@ -156,8 +189,9 @@ impl Flow {
         let code_life = self.code_lifetime.unwrap_or(CODE_LIFETIME);
         self.registrations
             .retain(|r| now.duration_since(r.at) < REQUEST_LIFETIME * 6);
-        self.requests
-            .retain(|_, r| now.duration_since(r.at) < REQUEST_LIFETIME);
+        self.requests.retain(|_, r| {
+            matches!(r.decision, Decision::Deciding) || now.duration_since(r.at) < REQUEST_LIFETIME
+        });
         // Used codes are kept until they expire, so a replay is told apart.
         self.codes
             .retain(|_, c| now.duration_since(c.at) < code_life);
@@ -171,7 +205,8 @@ impl Flow {
         }
     }
 
-    /// Register a client; its `client_id`.
+    /// Register a client; its `client_id`. Past the count, the oldest
+    /// registration no request waits for gives way.
     pub fn register(
         &mut self,
         name: String,
@@ -179,12 +214,27 @@ impl Flow {
         now: Instant,
     ) -> Result<String, OAuthError> {
         self.expire(now);
-        if self.recent.len() >= REGISTRATIONS_PER_WINDOW
-            || self.registrations.len() >= MAX_REGISTRATIONS
-        {
-            return Err(OAuthError::too_many(
-                "too many client registrations: wait a minute, or approve or remove the waiting connectors",
-            ));
+        let too_many = || {
+            OAuthError::too_many(
+                "too many client registrations: wait a minute, or approve or deny the waiting connectors",
+            )
+        };
+        if self.recent.len() >= REGISTRATIONS_PER_WINDOW {
+            return Err(too_many());
+        }
+        if self.registrations.len() >= MAX_REGISTRATIONS {
+            let asked: Vec<&str> = self
+                .requests
+                .values()
+                .filter(|r| open(&r.decision))
+                .map(|r| r.params.client_id.as_str())
+                .collect();
+            let idle = self
+                .registrations
+                .iter()
+                .position(|r| !asked.contains(&r.client_id.as_str()))
+                .ok_or_else(too_many)?;
+            self.registrations.remove(idle);
         }
         let client_id = format!("cvc_{}", random_token()?);
         self.recent.push_back(now);
@@ -207,18 +257,43 @@ impl Flow {
         self.registrations.retain(|r| r.client_id != client_id);
     }
 
-    /// Start a request waiting for the user: the wait id (secret, for the
-    /// wait page's URL) and the user code.
+    /// Start a request waiting for the user, from the browser whose cookie
+    /// has this hash: the wait id (secret, for the wait page's URL) and the
+    /// user code. A client's older waiting requests, then the oldest of
+    /// all, give way past the bounds.
     pub fn request(
         &mut self,
         params: AuthParams,
+        browser_sha256: String,
         now: Instant,
     ) -> Result<(String, String), OAuthError> {
         self.expire(now);
-        if self.requests.len() >= MAX_REQUESTS {
-            return Err(OAuthError::too_many(
-                "too many authorization requests are waiting: approve or deny them first (`ctxvault connector ls`)",
-            ));
+        let waiting = |f: &Flow, client: Option<&str>| -> Vec<(String, Instant)> {
+            let mut v: Vec<(String, Instant)> = f
+                .requests
+                .iter()
+                .filter(|(_, r)| {
+                    matches!(r.decision, Decision::Waiting)
+                        && client.is_none_or(|c| r.params.client_id == c)
+                })
+                .map(|(k, r)| (k.clone(), r.at))
+                .collect();
+            v.sort_by_key(|(_, at)| *at);
+            v
+        };
+        let mine = waiting(self, Some(&params.client_id));
+        for (k, _) in mine
+            .iter()
+            .take((mine.len() + 1).saturating_sub(WAITING_PER_CLIENT))
+        {
+            self.requests.remove(k);
+        }
+        let all = waiting(self, None);
+        for (k, _) in all
+            .iter()
+            .take((all.len() + 1).saturating_sub(MAX_REQUESTS))
+        {
+            self.requests.remove(k);
         }
         let wait = random_token()?;
         let user_code = user_code()?;
@@ -228,16 +303,21 @@ impl Flow {
                 params,
                 user_code: user_code.clone(),
                 decision: Decision::Waiting,
+                browser_sha256,
                 at: now,
             },
         );
         Ok((wait, user_code))
     }
 
-    /// The request of a wait id; an approved one hands out its code once.
-    pub fn poll(&mut self, wait: &str, now: Instant) -> Option<Request> {
+    /// The request of a wait id, for the browser that asked (`None` for
+    /// another: it learns nothing); an approved one hands its code out once.
+    pub fn poll(&mut self, wait: &str, browser_sha256: &str, now: Instant) -> Option<Request> {
         self.expire(now);
         let r = self.requests.get_mut(&sha256_hex(wait))?;
+        if r.browser_sha256 != browser_sha256 {
+            return None;
+        }
         let seen = r.clone();
         if let Decision::Approved(code) = &mut r.decision {
             code.take();
@@ -245,14 +325,12 @@ impl Flow {
         Some(seen)
     }
 
-    /// The waiting request with this user code (case and dash ignored).
-    pub fn waiting(&mut self, user_code: &str, now: Instant) -> Option<Request> {
+    fn find(&mut self, user_code: &str, now: Instant) -> Option<&mut Request> {
         self.expire(now);
         let want = normal_code(user_code);
         self.requests
-            .values()
-            .find(|r| normal_code(&r.user_code) == want && matches!(r.decision, Decision::Waiting))
-            .cloned()
+            .values_mut()
+            .find(|r| normal_code(&r.user_code) == want && open(&r.decision))
     }
 
     /// Every request still waiting for the user.
@@ -268,62 +346,105 @@ impl Flow {
         v
     }
 
-    /// Decide the waiting request with this user code: approved for the
-    /// ctxvault client `client` (a fresh code is made), or denied.
-    pub fn decide(
+    /// Take the waiting request with this user code for a decision: its
+    /// parameters. Until [`Flow::finish`] or [`Flow::abort`] it neither
+    /// expires nor can be taken again.
+    pub fn begin(&mut self, user_code: &str, now: Instant) -> Result<AuthParams, OAuthError> {
+        match self.find(user_code, now) {
+            Some(r) if matches!(r.decision, Decision::Waiting) => {
+                r.decision = Decision::Deciding;
+                Ok(r.params.clone())
+            }
+            _ => Err(OAuthError::no_request(user_code)),
+        }
+    }
+
+    /// Put a request taken by [`Flow::begin`] back to waiting.
+    pub fn abort(&mut self, user_code: &str, now: Instant) {
+        if let Some(r) = self.find(user_code, now) {
+            r.decision = Decision::Waiting;
+        }
+    }
+
+    /// Decide a request taken by [`Flow::begin`]: approved for the
+    /// ctxvault client `client` (a fresh code is made), or denied. The
+    /// browser then has a request's lifetime to pick the answer up.
+    pub fn finish(
         &mut self,
         user_code: &str,
         client: Option<&str>,
         now: Instant,
     ) -> Result<(), OAuthError> {
-        self.expire(now);
-        let want = normal_code(user_code);
+        let code = random_token()?;
         let Some(r) = self
-            .requests
-            .values_mut()
-            .find(|r| normal_code(&r.user_code) == want && matches!(r.decision, Decision::Waiting))
+            .find(user_code, now)
+            .filter(|r| matches!(r.decision, Decision::Deciding))
         else {
             return Err(OAuthError::no_request(user_code));
         };
-        match client {
-            None => r.decision = Decision::Denied,
-            Some(client) => {
-                let code = random_token()?;
-                self.codes.insert(
-                    sha256_hex(&code),
-                    Code {
-                        params: r.params.clone(),
-                        client: client.to_owned(),
-                        family: None,
-                        used: false,
-                        at: now,
-                    },
-                );
-                r.decision = Decision::Approved(Some(code));
-            }
-        }
+        r.at = now;
+        let Some(client) = client else {
+            r.decision = Decision::Denied;
+            return Ok(());
+        };
+        r.decision = Decision::Approved(Some(code.clone()));
+        let params = r.params.clone();
+        self.codes.insert(
+            sha256_hex(&code),
+            Code {
+                params,
+                client: client.to_owned(),
+                family: None,
+                used: false,
+                replayed: false,
+                at: now,
+            },
+        );
         Ok(())
     }
 
-    /// Take a code for the token endpoint. A code used before fails and
-    /// names the family its first use started (to be revoked: RFC 6749
-    /// 4.1.2); `started` records that family on the first use.
-    pub fn take_code(&mut self, code: &str, now: Instant) -> Result<Code, CodeRefusal> {
+    /// Take a code for the token endpoint once `check` (client, redirect,
+    /// verifier) accepts it; refused, it stays as it was. A code used
+    /// before fails and names the family its first use started, to be
+    /// revoked (RFC 6749 4.1.2).
+    pub fn take_code(
+        &mut self,
+        code: &str,
+        check: impl FnOnce(&Code) -> Result<(), OAuthError>,
+        now: Instant,
+    ) -> Result<Code, CodeRefusal> {
         self.expire(now);
         let Some(c) = self.codes.get_mut(&sha256_hex(code)) else {
             return Err(CodeRefusal::Unknown);
         };
+        check(c).map_err(CodeRefusal::Refused)?;
         if c.used {
+            c.replayed = true;
             return Err(CodeRefusal::Reused(c.family));
         }
         c.used = true;
         Ok(c.clone())
     }
 
-    /// Note the family a code's exchange started.
-    pub fn code_started(&mut self, code: &str, family: Uuid) {
-        if let Some(c) = self.codes.get_mut(&sha256_hex(code)) {
-            c.family = Some(family);
+    /// Give back a code whose exchange failed for a passing reason (a
+    /// locked vault), so that it can be tried again.
+    pub fn release_code(&mut self, code: &str) {
+        if let Some(c) = self.codes.get_mut(&sha256_hex(code))
+            && c.family.is_none()
+        {
+            c.used = false;
+        }
+    }
+
+    /// Note the family a code's exchange started; true when the code was
+    /// presented again meanwhile (the family must then be revoked).
+    pub fn code_started(&mut self, code: &str, family: Uuid) -> bool {
+        match self.codes.get_mut(&sha256_hex(code)) {
+            Some(c) => {
+                c.family = Some(family);
+                c.replayed
+            }
+            None => false,
         }
     }
 
@@ -365,6 +486,12 @@ impl Flow {
         self.access.retain(|_, a| !families.contains(&a.family));
     }
 
+    /// Keep only the access tokens `keep` accepts (after a policy change:
+    /// those whose connector and family still stand).
+    pub fn retain_access(&mut self, keep: impl Fn(&Access) -> bool) {
+        self.access.retain(|_, a| keep(a));
+    }
+
     /// Live access tokens per family.
     pub fn live_per_family(&mut self, now: Instant) -> HashMap<Uuid, usize> {
         self.expire(now);
@@ -374,15 +501,6 @@ impl Flow {
         }
         m
     }
-}
-
-/// Why a code was refused.
-#[derive(Debug, PartialEq, Eq)]
-pub enum CodeRefusal {
-    /// No such code, or it expired.
-    Unknown,
-    /// Used before (with the family its first use started, if any).
-    Reused(Option<Uuid>),
 }
 
 /// Eight letters from an alphabet without look-alikes, as `XXXX-XXXX`.
@@ -418,68 +536,109 @@ mod tests {
         }
     }
 
+    fn approve(f: &mut Flow, user: &str, t: Instant) {
+        f.begin(user, t).ok().unwrap();
+        f.finish(user, Some("app"), t).ok().unwrap();
+    }
+
     #[test]
     fn registrations_are_bounded_in_rate_and_count() {
         let mut f = Flow::default();
         let t = Instant::now();
         for _ in 0..REGISTRATIONS_PER_WINDOW {
-            f.register("a".into(), vec![], t).unwrap();
+            f.register("a".into(), vec![], t).ok().unwrap();
         }
-        let e = f.register("a".into(), vec![], t).unwrap_err();
+        let e = f.register("a".into(), vec![], t).err().unwrap();
         assert_eq!(e.code, "temporarily_unavailable");
-        // A minute later the rate allows more, until the count is reached.
+        // A minute later the rate allows more; past the count, the oldest
+        // registration no request waits for gives way.
+        let first = f.registrations[0].client_id.clone();
+        let mut p = params();
+        p.client_id = first.clone();
+        f.request(p, "b".into(), t).ok().unwrap();
         let mut now = t;
-        while f.registrations.len() < MAX_REGISTRATIONS {
+        for _ in 0..5 {
             now += REGISTRATION_WINDOW;
             for _ in 0..REGISTRATIONS_PER_WINDOW {
-                if f.registrations.len() < MAX_REGISTRATIONS {
-                    f.register("a".into(), vec![], now).unwrap();
-                }
+                f.register("a".into(), vec![], now).ok().unwrap();
             }
         }
-        now += REGISTRATION_WINDOW;
-        assert!(f.register("a".into(), vec![], now).is_err());
+        assert_eq!(f.registrations.len(), MAX_REGISTRATIONS);
+        assert!(
+            f.registration(&first).is_some(),
+            "a registration in use stays"
+        );
     }
 
     #[test]
-    fn a_code_works_once_and_for_a_short_time() {
+    fn a_code_goes_only_to_its_browser_once_and_is_burned_only_when_right() {
         let mut f = Flow::default();
         let t = Instant::now();
-        let (wait, user) = f.request(params(), t).unwrap();
+        let (wait, user) = f.request(params(), "mine".into(), t).ok().unwrap();
+        assert!(
+            f.poll(&wait, "theirs", t).is_none(),
+            "another browser learns nothing"
+        );
         assert!(matches!(
-            f.poll(&wait, t).unwrap().decision,
+            f.poll(&wait, "mine", t).unwrap().decision,
             Decision::Waiting
         ));
-        f.decide(&user.to_lowercase(), Some("app"), t).unwrap();
-        // The code is handed out once.
-        let Decision::Approved(Some(code)) = f.poll(&wait, t).unwrap().decision else {
+        approve(&mut f, &user.to_lowercase(), t);
+        assert!(f.poll(&wait, "theirs", t).is_none());
+        let Decision::Approved(Some(code)) = f.poll(&wait, "mine", t).unwrap().decision else {
             panic!("approved with a code")
         };
         assert!(matches!(
-            f.poll(&wait, t).unwrap().decision,
+            f.poll(&wait, "mine", t).unwrap().decision,
             Decision::Approved(None)
         ));
-        let fam = Uuid::now_v7();
-        assert_eq!(f.take_code(&code, t).unwrap().client, "app");
-        f.code_started(&code, fam);
+        // A wrong check leaves the code as it was.
+        let wrong = f.take_code(&code, |_| Err(OAuthError::grant("no")), t);
+        assert!(matches!(wrong, Err(CodeRefusal::Refused(_))));
         assert_eq!(
-            f.take_code(&code, t).unwrap_err(),
-            CodeRefusal::Reused(Some(fam))
+            f.take_code(&code, |_| Ok(()), t).ok().unwrap().client,
+            "app"
         );
-        // A second approval's code expires unused.
-        let (_, user) = f.request(params(), t).unwrap();
-        f.decide(&user, Some("app"), t).unwrap();
-        let code2 = f
-            .codes
-            .iter()
-            .find(|(_, c)| !c.used)
-            .map(|(h, _)| h.clone())
-            .unwrap();
-        assert!(f.codes.contains_key(&code2));
-        f.expire(t + CODE_LIFETIME);
-        assert!(!f.codes.contains_key(&code2));
+        let fam = Uuid::now_v7();
+        // A replay while the first use is under way is remembered...
+        assert!(matches!(
+            f.take_code(&code, |_| Ok(()), t),
+            Err(CodeRefusal::Reused(None))
+        ));
+        assert!(f.code_started(&code, fam), "the new family must go");
+        assert!(matches!(
+            f.take_code(&code, |_| Ok(()), t),
+            Err(CodeRefusal::Reused(Some(x))) if x == fam
+        ));
+        // Codes expire.
+        let (_, user) = f.request(params(), "mine".into(), t).ok().unwrap();
+        approve(&mut f, &user, t);
+        let later = t + CODE_LIFETIME;
+        assert_eq!(f.codes.len(), 2);
+        f.expire(later);
+        assert!(f.codes.is_empty());
         // A decided request cannot be decided again.
-        assert!(f.decide(&user, None, t + CODE_LIFETIME).is_err());
+        assert!(f.begin(&user, later).is_err());
+    }
+
+    #[test]
+    fn a_request_being_decided_neither_expires_nor_is_taken_twice() {
+        let mut f = Flow::default();
+        let t = Instant::now();
+        let (_, user) = f.request(params(), "b".into(), t).ok().unwrap();
+        let waits = |f: &mut Flow, at| f.all_waiting(at).iter().any(|r| r.user_code == user);
+        f.begin(&user, t).ok().unwrap();
+        assert!(f.begin(&user, t).is_err());
+        assert!(!waits(&mut f, t));
+        f.abort(&user, t);
+        assert!(waits(&mut f, t), "put back to waiting");
+        // Taken again, it outlives its lifetime until decided.
+        f.begin(&user, t).ok().unwrap();
+        let late = t + REQUEST_LIFETIME * 2;
+        assert!(f.begin(&user, late).is_err());
+        f.finish(&user, None, late).ok().unwrap();
+        assert!(!waits(&mut f, late));
+        assert!(f.finish(&user, None, late).is_err(), "decided once");
     }
 
     #[test]
@@ -487,14 +646,17 @@ mod tests {
         let mut f = Flow::with_lifetimes(None, Some(Duration::from_secs(10)));
         let t = Instant::now();
         let (a, b) = (Uuid::now_v7(), Uuid::now_v7());
-        let ta = f.issue("x", a, "r", t).unwrap();
-        let tb = f.issue("y", b, "r", t).unwrap();
+        let ta = f.issue("x", a, "r", t).ok().unwrap();
+        let tb = f.issue("y", b, "r", t).ok().unwrap();
         assert_eq!(f.access(&sha256_hex(&ta), t).unwrap().client, "x");
         f.revoke_families(&[a]);
         assert!(f.access(&sha256_hex(&ta), t).is_none());
         assert!(f.access(&sha256_hex(&tb), t).is_some());
+        f.retain_access(|x| x.client != "y");
+        assert!(f.access(&sha256_hex(&tb), t).is_none());
+        let tc = f.issue("z", b, "r", t).ok().unwrap();
         assert!(
-            f.access(&sha256_hex(&tb), t + Duration::from_secs(10))
+            f.access(&sha256_hex(&tc), t + Duration::from_secs(10))
                 .is_none()
         );
         // Test lifetimes only shorten.
@@ -505,15 +667,24 @@ mod tests {
     }
 
     #[test]
-    fn requests_are_bounded_and_expire() {
+    fn waiting_requests_give_way_per_client_and_in_all() {
         let mut f = Flow::default();
         let t = Instant::now();
-        for _ in 0..MAX_REQUESTS {
-            f.request(params(), t).unwrap();
+        for i in 0..5 {
+            f.request(params(), "b".into(), t + Duration::from_secs(i))
+                .ok()
+                .unwrap();
         }
-        assert!(f.request(params(), t).is_err());
+        assert_eq!(f.all_waiting(t).len(), WAITING_PER_CLIENT);
+        for i in 0..(MAX_REQUESTS as u64 + 4) {
+            let mut p = params();
+            p.client_id = format!("c{i}");
+            f.request(p, "b".into(), t + Duration::from_secs(10 + i))
+                .ok()
+                .unwrap();
+        }
         assert_eq!(f.all_waiting(t).len(), MAX_REQUESTS);
-        assert!(f.all_waiting(t + REQUEST_LIFETIME).is_empty());
+        assert!(f.all_waiting(t + REQUEST_LIFETIME * 2).is_empty());
         let code = user_code().unwrap();
         assert_eq!(code.len(), 9);
         assert_eq!(normal_code(&code.to_lowercase()), normal_code(&code));

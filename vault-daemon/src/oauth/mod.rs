@@ -65,6 +65,12 @@ impl PublicUrl {
         if host.is_empty() || port.is_some_and(|p| p.parse::<u16>().is_err()) {
             return Err(bad("has a bad host or port"));
         }
+        // Tokens cross it: plain http only to this machine (RFC 9700 2.6).
+        if scheme == "http" && !crate::http::is_loopback_host(host) {
+            return Err(bad(
+                "is plain http to another machine; use the tunnel's https URL",
+            ));
+        }
         Ok(PublicUrl {
             origin: format!("{scheme}://{authority}"),
             authority,
@@ -253,6 +259,7 @@ mod tests {
         let p = PublicUrl::parse("http://127.0.0.1:8443").unwrap();
         assert_eq!(p.authority(), "127.0.0.1:8443");
         for bad in [
+            "http://vault.example",
             "vault.example",
             "ftp://vault.example",
             "https://",

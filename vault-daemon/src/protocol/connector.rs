@@ -27,6 +27,8 @@ pub struct WaitingConnector {
     pub name: String,
     /// Where it will be sent back.
     pub redirect_uri: String,
+    /// Seconds since it asked.
+    pub age_secs: u64,
 }
 
 /// An approved connector.
