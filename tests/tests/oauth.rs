@@ -345,6 +345,42 @@ fn attacks_are_refused_with_the_specs_errors() {
     assert_eq!(v["error"], "invalid_grant", "the family is revoked: {v}");
     assert_eq!(mcp_status(&addr, &access), 401);
 
+    // The connector gives up its tokens (RFC 7009): an access token, then
+    // the refresh token, which ends the family. Another client's attempt,
+    // and an unknown token, change nothing.
+    let code = approved_code(&env, &addr, &a, &resource, &["--grant", "work/**"]);
+    let (_, v) = exchange(&addr, &a, &code);
+    let (access, refresh_token) = (
+        v["access_token"].as_str().unwrap().to_owned(),
+        v["refresh_token"].as_str().unwrap().to_owned(),
+    );
+    let give_up = |t: &str, client: &str| {
+        post(
+            &addr,
+            "/revoke",
+            "application/x-www-form-urlencoded",
+            &format!("token={t}&client_id={client}"),
+            "",
+        )
+        .0
+    };
+    assert_eq!(give_up(&access, &b), 200);
+    assert_eq!(give_up("cva_unknown", &a), 200);
+    assert_eq!(
+        mcp_status(&addr, &access),
+        200,
+        "another client's revocation is ignored"
+    );
+    assert_eq!(give_up(&access, &a), 200);
+    assert_eq!(mcp_status(&addr, &access), 401);
+    let (s, v) = refresh(&refresh_token);
+    assert_eq!(s, 200, "{v}");
+    let access = v["access_token"].as_str().unwrap().to_owned();
+    let refresh_token = v["refresh_token"].as_str().unwrap().to_owned();
+    assert_eq!(give_up(&refresh_token, &a), 200);
+    assert_eq!(mcp_status(&addr, &access), 401, "the family ended");
+    assert_eq!(refresh(&refresh_token).1["error"], "invalid_grant");
+
     // An expired code (the test lifetime is 1.5 s).
     let code = approved_code(&env, &addr, &a, &resource, &["--grant", "work/**"]);
     std::thread::sleep(std::time::Duration::from_millis(1600));

@@ -440,6 +440,50 @@ impl Agent {
         Ok((access, next))
     }
 
+    /// A connector gives up `token` (RFC 7009): its own access token stops;
+    /// its own current refresh token ends the family. Anything else
+    /// changes nothing.
+    pub(crate) async fn connector_give_up(
+        &self,
+        token: &str,
+        client_id: &str,
+    ) -> Result<(), OAuthError> {
+        let h = sha256_hex(token);
+        let session = self.unlocked().map_err(|_| OAuthError::locked())?;
+        let mut st = session.policy.write().await;
+        let access = lock(&self.oauth).access(&h, Instant::now());
+        if let Some(a) = access {
+            let mine = st.connectors.iter().any(|c| {
+                c.client_id == client_id && c.family.as_ref().is_some_and(|f| f.id == a.family)
+            });
+            if mine {
+                lock(&self.oauth).revoke_access(&h);
+            }
+            return Ok(());
+        }
+        let Some(mut rec) = st
+            .connectors
+            .iter()
+            .find(|c| {
+                c.client_id == client_id && c.family.as_ref().is_some_and(|f| f.refresh_sha256 == h)
+            })
+            .cloned()
+        else {
+            return Ok(());
+        };
+        let gone = rec.family.take().map(|f| f.id);
+        let entry = token_entry(
+            &rec.client,
+            "connector-revoke",
+            "the connector gave up its tokens (RFC 7009)".into(),
+        );
+        session
+            .commit_policy(&mut st, vec![PolicyRecord::Connector(rec)], vec![], entry)
+            .await?;
+        lock(&self.oauth).revoke_families(&gone.into_iter().collect::<Vec<_>>());
+        Ok(())
+    }
+
     /// Revoke a family whose code was replayed.
     pub(crate) async fn revoke_family(&self, family: Uuid, why: &str) {
         lock(&self.oauth).revoke_families(&[family]);

@@ -50,6 +50,7 @@ pub(crate) fn router(agent: Arc<Agent>, public: PublicUrl) -> Router {
         .route("/authorize", get(authorize))
         .route("/authorize/wait/{id}", get(wait))
         .route("/token", post(token))
+        .route("/revoke", post(revoke))
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .layer(middleware::from_fn_with_state(st.clone(), hosts))
         .with_state(st)
@@ -84,6 +85,8 @@ async fn server_meta(State(o): State<Oauth>) -> Response {
         "authorization_endpoint": at("/authorize"),
         "token_endpoint": at("/token"),
         "registration_endpoint": at("/register"),
+        "revocation_endpoint": at("/revoke"),
+        "revocation_endpoint_auth_methods_supported": ["none"],
         "response_types_supported": ["code"],
         "grant_types_supported": ["authorization_code", "refresh_token"],
         "code_challenge_methods_supported": ["S256"],
@@ -519,6 +522,34 @@ async fn token(State(o): State<Oauth>, headers: axum::http::HeaderMap, raw: Byte
         }
         Err(e) => e.into_response(),
     }
+}
+
+/// `POST /revoke` (RFC 7009): a connector gives up a token. An access
+/// token stops; a refresh token ends its family. Unknown tokens, and tokens
+/// of another client, change nothing; the answer is 200 either way.
+async fn revoke(State(o): State<Oauth>, headers: axum::http::HeaderMap, raw: Bytes) -> Response {
+    let form = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.trim().starts_with("application/x-www-form-urlencoded"));
+    let f = match form_pairs(&raw) {
+        Ok(f) if form => f,
+        Ok(_) => {
+            return OAuthError::request("send the revocation as application/x-www-form-urlencoded")
+                .into_response();
+        }
+        Err(e) => return e.into_response(),
+    };
+    let get = |k: &str| f.get(k).map(String::as_str).filter(|v| !v.is_empty());
+    let (Some(token), Some(client_id)) = (get("token"), get("client_id")) else {
+        return OAuthError::request("give token and client_id").into_response();
+    };
+    if let Err(e) = o.agent.connector_give_up(token, client_id).await {
+        return e.into_response();
+    }
+    let mut r = StatusCode::OK.into_response();
+    no_store(&mut r);
+    r
 }
 
 async fn token_answer(o: &Oauth, raw: &[u8]) -> Result<serde_json::Value, OAuthError> {

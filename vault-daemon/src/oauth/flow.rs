@@ -481,6 +481,11 @@ impl Flow {
         self.access.get(token_sha256).cloned()
     }
 
+    /// Revoke one access token.
+    pub fn revoke_access(&mut self, token_sha256: &str) {
+        self.access.remove(token_sha256);
+    }
+
     /// Revoke every access token of these families.
     pub fn revoke_families(&mut self, families: &[Uuid]) {
         self.access.retain(|_, a| !families.contains(&a.family));
