@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Run every test on a fresh machine: install what the tests use beyond Rust
 # (Debian's `age`, `gnome-keyring`, `libsecret-tools`, `chromium`,
-# `chromium-driver` and `nodejs`, the
+# `chromium-driver`, `openssl` and `nodejs`, the
 # official MCP, OpenAI and Anthropic Python SDKs in a virtual environment
 # under target/,
 # Anthropic's `mcpb` from npm under target/), then
@@ -76,6 +76,14 @@ if ! command -v gnome-keyring-daemon >/dev/null 2>&1 || ! command -v secret-tool
     if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
     $SUDO apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq gnome-keyring libsecret-tools dbus-daemon
+fi
+
+# The OAuth tests make a test certificate authority with openssl.
+if ! command -v openssl >/dev/null 2>&1; then
+    SUDO=""
+    if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq openssl
 fi
 
 # The console's browser tests drive Debian's headless Chromium through

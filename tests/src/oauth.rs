@@ -3,7 +3,7 @@
 
 use serde_json::Value;
 
-use crate::{Env, raw_http};
+use crate::{Env, HttpAgent, raw_http};
 
 /// A redirect URI nothing listens on: the tests read the Location.
 pub const REDIRECT: &str = "http://127.0.0.1:9/callback";
@@ -233,4 +233,24 @@ pub fn mcp_status(addr: &str, bearer: &str) -> u16 {
         ),
     )
     .0
+}
+
+/// A vault with work, health and personal items, served at a public URL
+/// that is this loopback address, with short test lifetimes.
+pub fn public_vault(env: &mut Env) -> HttpAgent {
+    env.vars
+        .push(("CTXVAULT_TEST_OAUTH_ACCESS_MS".into(), "1500".into()));
+    env.vars
+        .push(("CTXVAULT_TEST_OAUTH_CODE_MS".into(), "1500".into()));
+    env.init();
+    env.add(&[
+        "--ns",
+        "work/acme",
+        "Acme launch plan, call +1 555 123 4567",
+    ]);
+    env.add(&["--ns", "health", "Acme allergy notes: penicillin"]);
+    env.add(&["--ns", "personal", "Acme birthday party for my sister"]);
+    let addr = format!("127.0.0.1:{}", free_port());
+    let public = format!("http://{addr}");
+    env.http_agent_with(&["--http", &addr, "--public-url", &public])
 }

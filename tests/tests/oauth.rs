@@ -11,36 +11,16 @@ use std::process::Command;
 
 use ctxvault_tests::console::Raw;
 use ctxvault_tests::oauth::{
-    REDIRECT, VERIFIER, approved_code, authorize, code_of, exchange, free_port, get, get_with,
-    good_params, header, mcp_status, post, register, sent_back, token, waiting,
+    REDIRECT, VERIFIER, approved_code, authorize, code_of, exchange, get, get_with, good_params,
+    header, mcp_status, post, public_vault, register, sent_back, token, waiting,
 };
-use ctxvault_tests::{Env, HttpAgent, raw_http};
+use ctxvault_tests::{Env, raw_http};
 use serde_json::Value;
-
-/// A vault with work, health and personal items, served at a public URL
-/// that is this loopback address, with short test lifetimes.
-fn vault(env: &mut Env) -> HttpAgent {
-    env.vars
-        .push(("CTXVAULT_TEST_OAUTH_ACCESS_MS".into(), "1500".into()));
-    env.vars
-        .push(("CTXVAULT_TEST_OAUTH_CODE_MS".into(), "1500".into()));
-    env.init();
-    env.add(&[
-        "--ns",
-        "work/acme",
-        "Acme launch plan, call +1 555 123 4567",
-    ]);
-    env.add(&["--ns", "health", "Acme allergy notes: penicillin"]);
-    env.add(&["--ns", "personal", "Acme birthday party for my sister"]);
-    let addr = format!("127.0.0.1:{}", free_port());
-    let public = format!("http://{addr}");
-    env.http_agent_with(&["--http", &addr, "--public-url", &public])
-}
 
 #[test]
 fn the_official_python_sdk_connects_with_oauth() {
     let mut env = Env::new();
-    let agent = vault(&mut env);
+    let agent = public_vault(&mut env);
     let url = agent.url.clone();
     let mut py = Command::new(ctxvault_tests::python());
     let base = env.cmd(&[]);
@@ -129,7 +109,7 @@ fn the_official_python_sdk_connects_with_oauth() {
 #[test]
 fn attacks_are_refused_with_the_specs_errors() {
     let mut env = Env::new();
-    let agent = vault(&mut env);
+    let agent = public_vault(&mut env);
     let addr = agent.addr.clone();
     let resource = agent.url.clone();
     // Discovery: the 401 points to the metadata, which names this URL.
@@ -471,7 +451,7 @@ fn attacks_are_refused_with_the_specs_errors() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_connector_is_denied_approved_and_revoked_in_the_console() {
     let mut env = Env::new();
-    let agent = vault(&mut env);
+    let agent = public_vault(&mut env);
     let (addr, resource) = (agent.addr.clone(), agent.url.clone());
     let console = Raw::login(&env);
     let a = register(&addr, "Console Friend");

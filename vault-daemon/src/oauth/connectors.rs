@@ -1,6 +1,8 @@
-//! Connectors in the agent: the user's decisions (approve, deny, revoke,
-//! list), and the token work that needs the vault (a code's exchange, a
-//! refresh, a family's revocation), each an audited policy change.
+//! Connectors in the agent: who a client_id is (a registration, a fetched
+//! metadata document, an approved connector), the user's decisions
+//! (approve, deny, revoke, list), and the token work that needs the vault
+//! (a code's exchange, a refresh, a family's revocation), each an audited
+//! policy change.
 
 use std::time::Instant;
 
@@ -51,20 +53,31 @@ fn client_name_of(registered: &str) -> String {
 impl Agent {
     /// The name and redirect URIs of an OAuth `client_id`: a registration
     /// waiting, or an approved connector (the vault must be unlocked).
+    /// A `client_id` that is an https URL is fetched as a metadata
+    /// document (loopback hosts only when `loopback`).
     pub(crate) async fn oauth_client_info(
         &self,
         client_id: &str,
+        loopback: bool,
     ) -> Result<Option<(String, Vec<String>, bool)>, OAuthError> {
         if let Some(r) = lock(&self.oauth).registration(client_id) {
             return Ok(Some((r.name.clone(), r.redirect_uris.clone(), false)));
         }
         let session = self.unlocked().map_err(|_| OAuthError::locked())?;
-        let st = session.policy.read().await;
-        Ok(st
-            .connectors
-            .iter()
-            .find(|c| c.client_id == client_id)
-            .map(|c| (c.name.clone(), c.redirect_uris.clone(), true)))
+        let approved = {
+            let st = session.policy.read().await;
+            st.connectors
+                .iter()
+                .find(|c| c.client_id == client_id)
+                .map(|c| (c.name.clone(), c.redirect_uris.clone(), true))
+        };
+        if approved.is_some() || !super::cimd::is_document_url(client_id) {
+            return Ok(approved);
+        }
+        lock(&self.oauth).admit_fetch(Instant::now())?;
+        let (name, uris) = super::cimd::fetch(client_id, loopback).await?;
+        lock(&self.oauth).add_document(client_id, name.clone(), uris.clone(), Instant::now());
+        Ok(Some((name, uris, false)))
     }
 
     /// The client an OAuth access token (by hash) acts as and its family,

@@ -17,8 +17,8 @@ use maud::{DOCTYPE, Markup, html};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::flow::{AuthParams, CodeRefusal, Decision};
-use super::{OAuthError, PublicUrl, no_store, s256, verifier_ok};
+use super::flow::{AuthParams, Decision};
+use super::{OAuthError, PublicUrl, no_store};
 use crate::agent::{Agent, lock};
 
 /// Largest body the OAuth endpoints read.
@@ -26,10 +26,11 @@ const MAX_BODY: usize = 64 * 1024;
 /// Redirect URIs one registration may give.
 const MAX_REDIRECTS: usize = 8;
 
+/// The OAuth routes' state.
 #[derive(Clone)]
-struct Oauth {
-    agent: Arc<Agent>,
-    public: PublicUrl,
+pub(super) struct Oauth {
+    pub(super) agent: Arc<Agent>,
+    pub(super) public: PublicUrl,
 }
 
 /// The OAuth routes, for the MCP listener when a public URL is set.
@@ -49,8 +50,8 @@ pub(crate) fn router(agent: Arc<Agent>, public: PublicUrl) -> Router {
         .route("/register", post(register))
         .route("/authorize", get(authorize))
         .route("/authorize/wait/{id}", get(wait))
-        .route("/token", post(token))
-        .route("/revoke", post(revoke))
+        .route("/token", post(super::token::token))
+        .route("/revoke", post(super::token::revoke))
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .layer(middleware::from_fn_with_state(st.clone(), hosts))
         .with_state(st)
@@ -92,6 +93,7 @@ async fn server_meta(State(o): State<Oauth>) -> Response {
         "code_challenge_methods_supported": ["S256"],
         "token_endpoint_auth_methods_supported": ["none"],
         "authorization_response_iss_parameter_supported": true,
+        "client_id_metadata_document_supported": true,
     }))
     .into_response()
 }
@@ -226,18 +228,7 @@ async fn register(State(o): State<Oauth>, body: Bytes) -> Response {
     {
         return meta("only the code response type is supported").into_response();
     }
-    let name: String = b
-        .client_name
-        .unwrap_or_default()
-        .chars()
-        .filter(|c| !c.is_control())
-        .take(100)
-        .collect();
-    let name = if name.trim().is_empty() {
-        "an unnamed connector".to_owned()
-    } else {
-        name.trim().to_owned()
-    };
+    let name = clean_name(b.client_name.as_deref().unwrap_or_default());
     let made = lock(&o.agent.oauth).register(name.clone(), b.redirect_uris.clone(), Instant::now());
     match made {
         Ok(client_id) => {
@@ -259,6 +250,21 @@ async fn register(State(o): State<Oauth>, body: Bytes) -> Response {
             r
         }
         Err(e) => e.into_response(),
+    }
+}
+
+/// A client's name as shown: control characters out, at most 100
+/// characters, and a placeholder for none.
+pub(crate) fn clean_name(given: &str) -> String {
+    let name: String = given
+        .chars()
+        .filter(|c| !c.is_control())
+        .take(100)
+        .collect();
+    if name.trim().is_empty() {
+        "an unnamed connector".to_owned()
+    } else {
+        name.trim().to_owned()
     }
 }
 
@@ -321,7 +327,7 @@ fn back_to(redirect: &str, pairs: &[(&str, &str)], state: Option<&str>, iss: &st
     r
 }
 
-fn form_pairs(raw: &[u8]) -> Result<HashMap<String, String>, OAuthError> {
+pub(super) fn form_pairs(raw: &[u8]) -> Result<HashMap<String, String>, OAuthError> {
     let mut m = HashMap::new();
     for (k, v) in url::form_urlencoded::parse(raw) {
         if m.insert(k.into_owned(), v.into_owned()).is_some() {
@@ -344,7 +350,11 @@ async fn authorize(State(o): State<Oauth>, RawQuery(q): RawQuery) -> Response {
     let Some(client_id) = get("client_id") else {
         return error_page(&OAuthError::request("client_id is missing"));
     };
-    let known = match o.agent.oauth_client_info(client_id).await {
+    let known = match o
+        .agent
+        .oauth_client_info(client_id, o.public.is_loopback())
+        .await
+    {
         Ok(k) => k,
         Err(e) => return error_page(&e),
     };
@@ -503,160 +513,6 @@ async fn wait(
             iss,
         ),
     }
-}
-
-async fn token(State(o): State<Oauth>, headers: axum::http::HeaderMap, raw: Bytes) -> Response {
-    let form = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.trim().starts_with("application/x-www-form-urlencoded"));
-    if !form {
-        return OAuthError::request("send the token request as application/x-www-form-urlencoded")
-            .into_response();
-    }
-    match token_answer(&o, &raw).await {
-        Ok(v) => {
-            let mut r = axum::Json(v).into_response();
-            no_store(&mut r);
-            r
-        }
-        Err(e) => e.into_response(),
-    }
-}
-
-/// `POST /revoke` (RFC 7009): a connector gives up a token. An access
-/// token stops; a refresh token ends its family. Unknown tokens, and tokens
-/// of another client, change nothing; the answer is 200 either way.
-async fn revoke(State(o): State<Oauth>, headers: axum::http::HeaderMap, raw: Bytes) -> Response {
-    let form = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.trim().starts_with("application/x-www-form-urlencoded"));
-    let f = match form_pairs(&raw) {
-        Ok(f) if form => f,
-        Ok(_) => {
-            return OAuthError::request("send the revocation as application/x-www-form-urlencoded")
-                .into_response();
-        }
-        Err(e) => return e.into_response(),
-    };
-    let get = |k: &str| f.get(k).map(String::as_str).filter(|v| !v.is_empty());
-    let (Some(token), Some(client_id)) = (get("token"), get("client_id")) else {
-        return OAuthError::request("give token and client_id").into_response();
-    };
-    if let Err(e) = o.agent.connector_give_up(token, client_id).await {
-        return e.into_response();
-    }
-    let mut r = StatusCode::OK.into_response();
-    no_store(&mut r);
-    r
-}
-
-async fn token_answer(o: &Oauth, raw: &[u8]) -> Result<serde_json::Value, OAuthError> {
-    let f = form_pairs(raw)?;
-    let get = |k: &str| f.get(k).map(String::as_str).filter(|v| !v.is_empty());
-    let resource = o.public.resource();
-    if get("resource").is_some_and(|r| !same_resource(r, &resource)) {
-        return Err(OAuthError::new(
-            "invalid_target",
-            "resource is not this vault's MCP endpoint; tokens here are only for it",
-        ));
-    }
-    let client_id = get("client_id").ok_or_else(|| OAuthError {
-        status: StatusCode::UNAUTHORIZED,
-        ..OAuthError::new("invalid_client", "client_id is missing")
-    })?;
-    let now = Instant::now();
-    let issued = match get("grant_type") {
-        Some("authorization_code") => {
-            let code = get("code").ok_or_else(|| OAuthError::request("code is missing"))?;
-            let redirect = get("redirect_uri");
-            let verifier = get("code_verifier");
-            // Checked before the code counts as used: a party holding a
-            // leaked code but not its verifier can neither burn it nor, by
-            // replaying it, revoke what it gave.
-            let check = |c: &super::flow::Code| {
-                let p = &c.params;
-                if p.client_id != client_id {
-                    return Err(OAuthError::grant(
-                        "the authorization code was issued to another client",
-                    ));
-                }
-                if redirect.is_some_and(|r| r != p.redirect_uri) {
-                    return Err(OAuthError::grant(
-                        "redirect_uri differs from the one the code was issued with",
-                    ));
-                }
-                let verifier = verifier.ok_or_else(|| {
-                    OAuthError::request("code_verifier is missing: PKCE is required")
-                })?;
-                if !verifier_ok(verifier) || s256(verifier) != p.challenge {
-                    return Err(OAuthError::grant(
-                        "code_verifier does not match the code_challenge",
-                    ));
-                }
-                Ok(())
-            };
-            let taken = lock(&o.agent.oauth).take_code(code, check, now);
-            let c = match taken {
-                Ok(c) => c,
-                Err(CodeRefusal::Unknown) => {
-                    return Err(OAuthError::grant(
-                        "the authorization code is unknown or expired; authorize again",
-                    ));
-                }
-                Err(CodeRefusal::Refused(e)) => return Err(e),
-                Err(CodeRefusal::Reused(family)) => {
-                    if let Some(f) = family {
-                        o.agent
-                            .revoke_family(f, "authorization code used twice")
-                            .await;
-                    }
-                    return Err(OAuthError::grant(
-                        "the authorization code was already used; the tokens it gave are revoked",
-                    ));
-                }
-            };
-            let (access, refresh, family) = match o.agent.connector_exchange(&c).await {
-                Ok(t) => t,
-                Err(e) => {
-                    lock(&o.agent.oauth).release_code(code);
-                    return Err(e);
-                }
-            };
-            let replayed = lock(&o.agent.oauth).code_started(code, family);
-            if replayed {
-                o.agent
-                    .revoke_family(family, "authorization code used twice")
-                    .await;
-                return Err(OAuthError::grant(
-                    "the authorization code was used twice; the tokens it gave are revoked",
-                ));
-            }
-            (access, refresh)
-        }
-        Some("refresh_token") => {
-            let refresh = get("refresh_token")
-                .ok_or_else(|| OAuthError::request("refresh_token is missing"))?;
-            o.agent.connector_refresh(refresh, client_id).await?
-        }
-        Some(other) => {
-            return Err(OAuthError::new(
-                "unsupported_grant_type",
-                format!(
-                    "grant_type {other:?} is not supported; use authorization_code or refresh_token"
-                ),
-            ));
-        }
-        None => return Err(OAuthError::request("grant_type is missing")),
-    };
-    let expires = lock(&o.agent.oauth).access_lifetime().as_secs().max(1);
-    Ok(json!({
-        "access_token": issued.0,
-        "token_type": "Bearer",
-        "expires_in": expires,
-        "refresh_token": issued.1,
-    }))
 }
 
 #[cfg(test)]

@@ -4,7 +4,8 @@
 //!
 //! - Discovery: protected-resource metadata (RFC 9728) and authorization
 //!   server metadata (RFC 8414); a 401 from `/mcp` points to the first.
-//! - Dynamic client registration (RFC 7591), bounded in rate and count;
+//! - Dynamic client registration (RFC 7591), bounded in rate and count,
+//!   and Client ID Metadata Documents (a client_id that is an https URL);
 //!   public clients only (PKCE, no secret).
 //! - `/authorize` checks the request and shows a code; the user approves
 //!   it only on their own machine (`ctxvault connector approve CODE`, or
@@ -15,9 +16,11 @@
 //!   and rotating refresh tokens; a refresh token or code used twice
 //!   revokes its family. Only hashes of codes and tokens are kept.
 
+mod cimd;
 pub(crate) mod connectors;
 mod endpoints;
 pub(crate) mod flow;
+mod token;
 
 use axum::Json;
 use axum::http::{HeaderValue, StatusCode, header};
@@ -80,6 +83,11 @@ impl PublicUrl {
     /// The origin, such as `https://vault.example` (also the issuer).
     pub fn origin(&self) -> &str {
         &self.origin
+    }
+
+    /// Whether it is on this machine (a loopback host).
+    pub fn is_loopback(&self) -> bool {
+        crate::http::is_loopback_host(crate::http::host_of(&self.authority))
     }
 
     /// The `Host` its requests arrive with (lowercase).
