@@ -409,6 +409,17 @@ fn attacks_are_refused_with_the_specs_errors() {
     ]);
     assert_eq!(mcp_status(&addr, &access), 200);
 
+    // A token request that is not a form gets the spec's JSON error.
+    let (s, body) = post(
+        &addr,
+        "/token",
+        "application/json",
+        "{\"grant_type\":\"refresh_token\"}",
+        "",
+    );
+    assert_eq!(s, 400);
+    assert!(body.contains("\"error\":\"invalid_request\""), "{body}");
+
     // Unsupported grant types and registrations the spec refuses.
     let (_, v) = token(&addr, &[("grant_type", "password"), ("client_id", &a)]);
     assert_eq!(v["error"], "unsupported_grant_type");

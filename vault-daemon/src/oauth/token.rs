@@ -20,15 +20,11 @@ pub(super) async fn token(
     headers: axum::http::HeaderMap,
     raw: Bytes,
 ) -> Response {
-    let form = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.trim().starts_with("application/x-www-form-urlencoded"));
-    if !form {
-        return OAuthError::request("send the token request as application/x-www-form-urlencoded")
-            .into_response();
-    }
-    match token_answer(&o, &raw).await {
+    let answer = match form(&headers, &raw) {
+        Ok(f) => token_answer(&o, f).await,
+        Err(e) => Err(e),
+    };
+    match answer {
         Ok(v) => {
             let mut r = axum::Json(v).into_response();
             no_store(&mut r);
@@ -46,16 +42,8 @@ pub(super) async fn revoke(
     headers: axum::http::HeaderMap,
     raw: Bytes,
 ) -> Response {
-    let form = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.trim().starts_with("application/x-www-form-urlencoded"));
-    let f = match form_pairs(&raw) {
-        Ok(f) if form => f,
-        Ok(_) => {
-            return OAuthError::request("send the revocation as application/x-www-form-urlencoded")
-                .into_response();
-        }
+    let f = match form(&headers, &raw) {
+        Ok(f) => f,
         Err(e) => return e.into_response(),
     };
     let get = |k: &str| f.get(k).map(String::as_str).filter(|v| !v.is_empty());
@@ -70,8 +58,27 @@ pub(super) async fn revoke(
     r
 }
 
-async fn token_answer(o: &Oauth, raw: &[u8]) -> Result<serde_json::Value, OAuthError> {
-    let f = form_pairs(raw)?;
+/// The parameters of a form body (RFC 6749 3.2: the only body taken).
+fn form(
+    headers: &axum::http::HeaderMap,
+    raw: &[u8],
+) -> Result<std::collections::HashMap<String, String>, OAuthError> {
+    let is_form = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.trim().starts_with("application/x-www-form-urlencoded"));
+    if !is_form {
+        return Err(OAuthError::request(
+            "send the parameters as application/x-www-form-urlencoded",
+        ));
+    }
+    form_pairs(raw)
+}
+
+async fn token_answer(
+    o: &Oauth,
+    f: std::collections::HashMap<String, String>,
+) -> Result<serde_json::Value, OAuthError> {
     let get = |k: &str| f.get(k).map(String::as_str).filter(|v| !v.is_empty());
     let resource = o.public.resource();
     if get("resource").is_some_and(|r| !same_resource(r, &resource)) {
