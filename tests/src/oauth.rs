@@ -236,12 +236,11 @@ pub fn mcp_status(addr: &str, bearer: &str) -> u16 {
 }
 
 /// A vault with work, health and personal items, served at a public URL
-/// that is this loopback address, with short test lifetimes.
+/// that is this loopback address. Codes live 3 s; for short access tokens
+/// too, put `CTXVAULT_TEST_OAUTH_ACCESS_MS` in `env.vars` first.
 pub fn public_vault(env: &mut Env) -> HttpAgent {
     env.vars
-        .push(("CTXVAULT_TEST_OAUTH_ACCESS_MS".into(), "1500".into()));
-    env.vars
-        .push(("CTXVAULT_TEST_OAUTH_CODE_MS".into(), "1500".into()));
+        .push(("CTXVAULT_TEST_OAUTH_CODE_MS".into(), "3000".into()));
     env.init();
     env.add(&[
         "--ns",

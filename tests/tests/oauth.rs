@@ -20,6 +20,9 @@ use serde_json::Value;
 #[test]
 fn the_official_python_sdk_connects_with_oauth() {
     let mut env = Env::new();
+    // Access tokens live 3 s, so that the SDK refreshes within the test.
+    env.vars
+        .push(("CTXVAULT_TEST_OAUTH_ACCESS_MS".into(), "3000".into()));
     let agent = public_vault(&mut env);
     let url = agent.url.clone();
     let mut py = Command::new(ctxvault_tests::python());
@@ -361,9 +364,9 @@ fn attacks_are_refused_with_the_specs_errors() {
     assert_eq!(mcp_status(&addr, &access), 401, "the family ended");
     assert_eq!(refresh(&refresh_token).1["error"], "invalid_grant");
 
-    // An expired code (the test lifetime is 1.5 s).
+    // An expired code (the test lifetime is 3 s).
     let code = approved_code(&env, &addr, &a, &resource, &["--grant", "work/**"]);
-    std::thread::sleep(std::time::Duration::from_millis(1600));
+    std::thread::sleep(std::time::Duration::from_millis(3100));
     let (_, v) = exchange(&addr, &a, &code);
     assert_eq!(v["error"], "invalid_grant", "{v}");
 
