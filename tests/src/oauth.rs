@@ -236,11 +236,11 @@ pub fn mcp_status(addr: &str, bearer: &str) -> u16 {
 }
 
 /// A vault with work, health and personal items, served at a public URL
-/// that is this loopback address. Codes live 3 s; for short access tokens
+/// that is this loopback address. Codes live 5 s; for short access tokens
 /// too, put `CTXVAULT_TEST_OAUTH_ACCESS_MS` in `env.vars` first.
 pub fn public_vault(env: &mut Env) -> HttpAgent {
     env.vars
-        .push(("CTXVAULT_TEST_OAUTH_CODE_MS".into(), "3000".into()));
+        .push(("CTXVAULT_TEST_OAUTH_CODE_MS".into(), "5000".into()));
     env.init();
     env.add(&[
         "--ns",

@@ -132,6 +132,9 @@ fn a_client_id_metadata_document_is_fetched_and_checked() {
     // The agent trusts the test CA the way it trusts any: SSL_CERT_FILE.
     env.vars
         .push(("SSL_CERT_FILE".into(), ca.display().to_string()));
+    // Documents on loopback are fetched only for a test on this machine.
+    env.vars
+        .push(("CTXVAULT_TEST_CIMD_LOOPBACK".into(), "1".into()));
     let agent = public_vault(&mut env);
     let (addr, resource) = (agent.addr.clone(), agent.url.clone());
     let (_, _, asm) = get(&addr, "/.well-known/oauth-authorization-server");
@@ -156,6 +159,10 @@ fn a_client_id_metadata_document_is_fetched_and_checked() {
             "is not the URL it was fetched from",
         ),
         (format!("{base}/moved"), "redirects are not followed"),
+        (
+            "https://localhost:9/client.json".to_owned(),
+            "cannot be fetched from a public https address",
+        ),
         (format!("{base}/missing.json"), "answered 404"),
         ("https://10.1.2.3/client.json".to_owned(), "private address"),
     ] {

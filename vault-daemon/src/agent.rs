@@ -221,17 +221,11 @@ impl Agent {
         *lock(&self.proxy_table) = Arc::new(table);
         // OAuth access tokens whose connector or family is gone (a client
         // removed, a revoke) stop now, locked or not.
-        let families: Vec<(String, uuid::Uuid)> = {
-            let st = session.policy.read().await;
-            st.connectors
-                .iter()
-                .filter_map(|c| c.family.as_ref().map(|f| (c.client.clone(), f.id)))
-                .collect()
-        };
+        let st = session.policy.read().await;
         lock(&self.oauth).retain_access(|a| {
-            families
-                .iter()
-                .any(|(c, f)| *c == a.client && *f == a.family)
+            st.connectors.iter().any(|c| {
+                c.client == a.client && c.family.as_ref().is_some_and(|f| f.id == a.family)
+            })
         });
     }
 

@@ -131,8 +131,15 @@ impl Connector {
                     .map_or(w.redirect_uri.as_str(), |(_, rest)| {
                         rest.split(['/', '?']).next().unwrap_or(rest)
                     });
+                // A metadata document's URL is the one thing here its
+                // sender cannot make up; a registration's name is anyone's.
+                let who = if w.client_id.starts_with("https://") {
+                    format!("described at {}", output::visible_line(&w.client_id))
+                } else {
+                    "registered here under that name (unverified)".to_owned()
+                };
                 eprintln!(
-                    "\"{}\" asked {} s ago, to be sent back to {}; approve only a code you opened from your assistant just now",
+                    "\"{}\", {who}, asked {} s ago, to be sent back to {}; approve only the code your own browser shows",
                     output::visible_line(&w.name),
                     w.age_secs,
                     output::visible_line(host)

@@ -4,8 +4,9 @@
 //! fetch is a request a remote party chooses, so it is fenced: https only,
 //! no redirects, 5 s, 8 KiB, and only to public addresses (checked on the
 //! addresses actually connected to, so DNS cannot point it into the
-//! user's network); loopback is allowed only when the agent's own public
-//! URL is on loopback (everything on this machine).
+//! user's network), on port 443. Loopback (any port) is allowed only when
+//! the agent's own public URL is on loopback and a test asks for it with
+//! `CTXVAULT_TEST_CIMD_LOOPBACK`.
 
 use std::future::Future;
 use std::net::{IpAddr, SocketAddr};
@@ -59,19 +60,43 @@ pub fn public_address(ip: IpAddr) -> bool {
                 || a == 0
                 || (a == 100 && (64..128).contains(&b))
                 || (a == 198 && (18..20).contains(&b))
+                || (a == 192 && b == 0 && v4.octets()[2] == 0)
                 || a >= 240)
         }
         IpAddr::V6(v6) => {
+            let seg = v6.segments();
+            let embedded = |hi: u16, lo: u16| {
+                IpAddr::V4(std::net::Ipv4Addr::new(
+                    (hi >> 8) as u8,
+                    hi as u8,
+                    (lo >> 8) as u8,
+                    lo as u8,
+                ))
+            };
+            // Forms that carry an IPv4 address: the IPv4 address decides.
             if let Some(v4) = v6.to_ipv4_mapped() {
                 return public_address(IpAddr::V4(v4));
             }
-            let first = v6.segments()[0];
+            if seg[..6] == [0; 6] && !v6.is_loopback() && !v6.is_unspecified() {
+                return public_address(embedded(seg[6], seg[7])); // IPv4-compatible
+            }
+            if seg[..6] == [0x64, 0xff9b, 0, 0, 0, 0] {
+                return public_address(embedded(seg[6], seg[7])); // NAT64
+            }
+            if seg[0] == 0x2002 {
+                return public_address(embedded(seg[1], seg[2])); // 6to4
+            }
+            let first = seg[0];
             !(v6.is_loopback()
                 || v6.is_unspecified()
                 || v6.is_multicast()
                 || (first & 0xfe00) == 0xfc00
                 || (first & 0xffc0) == 0xfe80
-                || first == 0x2001 && v6.segments()[1] == 0x0db8)
+                || (first & 0xffc0) == 0xfec0
+                || first == 0x2001 && seg[1] == 0x0db8
+                || first == 0x2001 && seg[1] == 0
+                || first == 0x64 && seg[1] == 0xff9b
+                || seg[..4] == [0x100, 0, 0, 0])
         }
     }
 }
@@ -133,6 +158,12 @@ fn refused(d: impl Into<String>) -> OAuthError {
 /// URIs.
 pub async fn fetch(url: &str, loopback: bool) -> Result<(String, Vec<String>), OAuthError> {
     let u = url::Url::parse(url).map_err(|_| refused("the client_id URL does not parse"))?;
+    // Port 443 only, but on this machine in tests: no probing of ports.
+    if !loopback && u.port().is_some_and(|p| p != 443) {
+        return Err(refused(
+            "a metadata document must be served on the https port (443)",
+        ));
+    }
     // An address written in the URL is not resolved: check it here.
     if let Some(ip) = u
         .host_str()
@@ -196,10 +227,11 @@ async fn get(u: &url::Url, loopback: bool) -> Result<Bytes, OAuthError> {
         .as_str()
         .parse()
         .map_err(|_| refused("the client_id URL does not parse"))?;
+    // One message for every way of not connecting: no port or address
+    // oracle for whoever picks the URL.
     let io = https.call(uri.clone()).await.map_err(|e| {
-        refused(format!(
-            "the client's metadata document cannot be fetched: {e}"
-        ))
+        tracing::info!("client metadata document not fetched: {e}");
+        refused("the client's metadata document cannot be fetched from a public https address")
     })?;
     let (mut sender, conn) = hyper::client::conn::http1::handshake::<_, Empty<Bytes>>(io)
         .await
@@ -207,7 +239,13 @@ async fn get(u: &url::Url, loopback: bool) -> Result<Bytes, OAuthError> {
     tokio::spawn(conn);
     let path = uri.path_and_query().map_or("/", |p| p.as_str()).to_owned();
     let req = hyper::Request::get(path)
-        .header(hyper::header::HOST, u.host_str().unwrap_or_default())
+        .header(
+            hyper::header::HOST,
+            match u.port() {
+                Some(p) => format!("{}:{p}", u.host_str().unwrap_or_default()),
+                None => u.host_str().unwrap_or_default().to_owned(),
+            },
+        )
         .header(hyper::header::ACCEPT, "application/json")
         .body(Empty::new())
         .map_err(|e| OAuthError::internal(e.to_string()))?;
@@ -250,7 +288,12 @@ mod tests {
 
     #[test]
     fn only_public_addresses_unless_all_is_local() {
-        for ok in ["93.184.216.34", "2606:4700::1111"] {
+        for ok in [
+            "93.184.216.34",
+            "2606:4700::1111",
+            "64:ff9b::5db8:d822",
+            "2002:5db8:d822::1",
+        ] {
             assert!(public_address(ok.parse().unwrap()), "{ok}");
         }
         for bad in [
@@ -267,6 +310,13 @@ mod tests {
             "::ffff:192.168.1.1",
             "224.0.0.1",
             "255.255.255.255",
+            "192.0.0.8",
+            "64:ff9b::a01:203",
+            "2002:c0a8:101::1",
+            "::10.0.0.1",
+            "2001::1",
+            "fec0::1",
+            "100::1",
         ] {
             assert!(!public_address(bad.parse().unwrap()), "{bad}");
         }

@@ -113,6 +113,7 @@ impl Agent {
             .into_iter()
             .map(|r| WaitingConnector {
                 age_secs: r.age(now).as_secs(),
+                client_id: r.params.client_id.clone(),
                 code: r.user_code,
                 name: r.params.name,
                 redirect_uri: r.params.redirect_uri,
@@ -180,15 +181,30 @@ impl Agent {
             .registration(&params.client_id)
             .map(|reg| reg.redirect_uris.clone());
         let mut st = session.policy.write().await;
-        // The connector this client_id was approved as, else one of the
-        // name asked for (a re-approval after a revoke re-links it).
+        // The connector this client_id was approved as; else, only when the
+        // user named it and it holds no tokens (revoked), the connector of
+        // that client, re-linked. A registration's own name never picks an
+        // existing client: anyone can register as "Claude".
+        let asked = name.is_some();
         let name = name.unwrap_or_else(|| client_name_of(&params.name));
-        let existing = st
+        let mut existing = st
             .connectors
             .iter()
             .find(|c| c.client_id == params.client_id)
-            .or_else(|| st.connectors.iter().find(|c| c.client == name))
             .cloned();
+        if existing.is_none()
+            && let Some(c) = st.connectors.iter().find(|c| c.client == name)
+        {
+            if !asked || c.family.is_some() {
+                return Err(ApiError::new(
+                    ErrorKind::Invalid,
+                    format!(
+                        "connector {name:?} already exists; to move it to this new registration, revoke it first (`ctxvault connector revoke {name}`) and approve with --name {name}, or give another --name"
+                    ),
+                ));
+            }
+            existing = Some(c.clone());
+        }
         let mut put = Vec::new();
         let client = match &existing {
             Some(c) => c.client.clone(),
@@ -449,7 +465,10 @@ impl Agent {
                 entry,
             )
             .await?;
-        let access = lock(&self.oauth).issue(&rec.client, family, &resource, Instant::now())?;
+        // One live access token per family: the ones before stop.
+        let mut f = lock(&self.oauth);
+        f.revoke_families(&[family]);
+        let access = f.issue(&rec.client, family, &resource, Instant::now())?;
         Ok((access, next))
     }
 

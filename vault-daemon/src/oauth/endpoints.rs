@@ -256,11 +256,12 @@ async fn register(State(o): State<Oauth>, body: Bytes) -> Response {
 /// A client's name as shown: control characters out, at most 100
 /// characters, and a placeholder for none.
 pub(crate) fn clean_name(given: &str) -> String {
-    let name: String = given
-        .chars()
-        .filter(|c| !c.is_control())
-        .take(100)
-        .collect();
+    // Bidirectional controls could make a name read as another.
+    let shown = |c: &char| {
+        !c.is_control()
+            && !matches!(c, '\u{200e}' | '\u{200f}' | '\u{061c}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+    };
+    let name: String = given.chars().filter(shown).take(100).collect();
     if name.trim().is_empty() {
         "an unnamed connector".to_owned()
     } else {
@@ -352,7 +353,10 @@ async fn authorize(State(o): State<Oauth>, RawQuery(q): RawQuery) -> Response {
     };
     let known = match o
         .agent
-        .oauth_client_info(client_id, o.public.is_loopback())
+        .oauth_client_info(
+            client_id,
+            o.public.is_loopback() && std::env::var_os("CTXVAULT_TEST_CIMD_LOOPBACK").is_some(),
+        )
         .await
     {
         Ok(k) => k,
@@ -569,6 +573,12 @@ mod tests {
             "https://v.example/mcp"
         ));
         assert!(!same_resource("not a url", "https://v.example/mcp"));
+    }
+
+    #[test]
+    fn names_lose_controls_and_bidi_overrides() {
+        assert_eq!(clean_name("Cla\u{202e}ude\n"), "Claude");
+        assert_eq!(clean_name(" "), "an unnamed connector");
     }
 
     #[test]

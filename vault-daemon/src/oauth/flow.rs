@@ -147,7 +147,7 @@ pub enum CodeRefusal {
     Reused(Option<Uuid>),
 }
 
-/// Requests of one client waiting at once (an older one gives way).
+/// Requests of one client waiting at once.
 pub const WAITING_PER_CLIENT: usize = 2;
 
 fn open(d: &Decision) -> bool {
@@ -192,9 +192,11 @@ impl Flow {
         self.requests.retain(|_, r| {
             matches!(r.decision, Decision::Deciding) || now.duration_since(r.at) < REQUEST_LIFETIME
         });
-        // Used codes are kept until they expire, so a replay is told apart.
-        self.codes
-            .retain(|_, c| now.duration_since(c.at) < code_life);
+        // Used codes are kept well past their lifetime, so that a replay
+        // still revokes what the first use gave.
+        self.codes.retain(|_, c| {
+            now.duration_since(c.at) < if c.used { REQUEST_LIFETIME } else { code_life }
+        });
         self.access.retain(|_, a| a.until > now);
         while self
             .recent
@@ -222,19 +224,8 @@ impl Flow {
         if self.recent.len() >= REGISTRATIONS_PER_WINDOW {
             return Err(too_many());
         }
-        if self.registrations.len() >= MAX_REGISTRATIONS {
-            let asked: Vec<&str> = self
-                .requests
-                .values()
-                .filter(|r| open(&r.decision))
-                .map(|r| r.params.client_id.as_str())
-                .collect();
-            let idle = self
-                .registrations
-                .iter()
-                .position(|r| !asked.contains(&r.client_id.as_str()))
-                .ok_or_else(too_many)?;
-            self.registrations.remove(idle);
+        if self.registrations.len() >= MAX_REGISTRATIONS && !self.evict_idle_registration() {
+            return Err(too_many());
         }
         let client_id = format!("cvc_{}", random_token()?);
         self.recent.push_back(now);
@@ -270,7 +261,7 @@ impl Flow {
     ) {
         self.registrations.retain(|r| r.client_id != client_id);
         if self.registrations.len() >= MAX_REGISTRATIONS {
-            self.registrations.remove(0);
+            self.evict_idle_registration();
         }
         self.registrations.push(Registration {
             client_id: client_id.to_owned(),
@@ -278,6 +269,28 @@ impl Flow {
             redirect_uris,
             at: now,
         });
+    }
+
+    /// Drop the oldest registration no request waits for; false if every
+    /// one is in use.
+    fn evict_idle_registration(&mut self) -> bool {
+        let asked: Vec<String> = self
+            .requests
+            .values()
+            .filter(|r| open(&r.decision))
+            .map(|r| r.params.client_id.clone())
+            .collect();
+        match self
+            .registrations
+            .iter()
+            .position(|r| !asked.contains(&r.client_id))
+        {
+            Some(i) => {
+                self.registrations.remove(i);
+                true
+            }
+            None => false,
+        }
     }
 
     /// The registration of `client_id`, if it is one still waiting.
@@ -292,8 +305,7 @@ impl Flow {
 
     /// Start a request waiting for the user, from the browser whose cookie
     /// has this hash: the wait id (secret, for the wait page's URL) and the
-    /// user code. A client's older waiting requests, then the oldest of
-    /// all, give way past the bounds.
+    /// user code.
     pub fn request(
         &mut self,
         params: AuthParams,
@@ -301,32 +313,21 @@ impl Flow {
         now: Instant,
     ) -> Result<(String, String), OAuthError> {
         self.expire(now);
-        let waiting = |f: &Flow, client: Option<&str>| -> Vec<(String, Instant)> {
-            let mut v: Vec<(String, Instant)> = f
-                .requests
-                .iter()
-                .filter(|(_, r)| {
+        // Past the bounds a new request is refused, never an older one
+        // dropped: a flood must not push the user's own request out.
+        let waiting = |client: Option<&str>| {
+            self.requests
+                .values()
+                .filter(|r| {
                     matches!(r.decision, Decision::Waiting)
                         && client.is_none_or(|c| r.params.client_id == c)
                 })
-                .map(|(k, r)| (k.clone(), r.at))
-                .collect();
-            v.sort_by_key(|(_, at)| *at);
-            v
+                .count()
         };
-        let mine = waiting(self, Some(&params.client_id));
-        for (k, _) in mine
-            .iter()
-            .take((mine.len() + 1).saturating_sub(WAITING_PER_CLIENT))
-        {
-            self.requests.remove(k);
-        }
-        let all = waiting(self, None);
-        for (k, _) in all
-            .iter()
-            .take((all.len() + 1).saturating_sub(MAX_REQUESTS))
-        {
-            self.requests.remove(k);
+        if waiting(Some(&params.client_id)) >= WAITING_PER_CLIENT || waiting(None) >= MAX_REQUESTS {
+            return Err(OAuthError::too_many(
+                "too many authorization requests are waiting: the vault's owner must approve or deny them first (`ctxvault connector ls`)",
+            ));
         }
         let wait = random_token()?;
         let user_code = user_code()?;
@@ -466,6 +467,7 @@ impl Flow {
             && c.family.is_none()
         {
             c.used = false;
+            c.replayed = false;
         }
     }
 

@@ -20,8 +20,16 @@ pub(super) async fn token(
     headers: axum::http::HeaderMap,
     raw: Bytes,
 ) -> Response {
+    // On a task of its own: a client hanging up must not cut an exchange
+    // between its record and its tokens.
     let answer = match form(&headers, &raw) {
-        Ok(f) => token_answer(&o, f).await,
+        Ok(f) => tokio::spawn(async move { token_answer(&o, f).await })
+            .await
+            .unwrap_or_else(|e| {
+                Err(OAuthError::internal(format!(
+                    "the token request failed: {e}"
+                )))
+            }),
         Err(e) => Err(e),
     };
     match answer {
@@ -50,7 +58,11 @@ pub(super) async fn revoke(
     let (Some(token), Some(client_id)) = (get("token"), get("client_id")) else {
         return OAuthError::request("give token and client_id").into_response();
     };
-    if let Err(e) = o.agent.connector_give_up(token, client_id).await {
+    let (token, client_id) = (token.to_owned(), client_id.to_owned());
+    let done = tokio::spawn(async move { o.agent.connector_give_up(&token, &client_id).await })
+        .await
+        .unwrap_or_else(|e| Err(OAuthError::internal(format!("the revocation failed: {e}"))));
+    if let Err(e) = done {
         return e.into_response();
     }
     let mut r = StatusCode::OK.into_response();
@@ -145,7 +157,10 @@ async fn token_answer(
             let (access, refresh, family) = match o.agent.connector_exchange(&c).await {
                 Ok(t) => t,
                 Err(e) => {
-                    lock(&o.agent.oauth).release_code(code);
+                    // Only a locked vault is a passing reason.
+                    if e.status == StatusCode::SERVICE_UNAVAILABLE {
+                        lock(&o.agent.oauth).release_code(code);
+                    }
                     return Err(e);
                 }
             };

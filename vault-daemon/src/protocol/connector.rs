@@ -29,6 +29,9 @@ pub struct WaitingConnector {
     pub redirect_uri: String,
     /// Seconds since it asked.
     pub age_secs: u64,
+    /// Its OAuth client_id (a metadata document's URL, or one handed out
+    /// at registration).
+    pub client_id: String,
 }
 
 /// An approved connector.
