@@ -12,17 +12,16 @@
 use std::time::{Duration, Instant};
 
 use axum::body::Bytes;
-use ctxvault_tests::{Env, PASS};
+use ctxvault_tests::Env;
 use http_body_util::{BodyExt, Empty};
 use hyper::client::conn::http1::SendRequest;
 use hyper_util::rt::TokioIo;
-use vault_core::{Vault, WorkFactor, keys};
 
 #[path = "../tests/common/mod.rs"]
 mod common;
 mod corpus;
 
-use corpus::{Shape, corpus, pct, queries, runtime, shapes};
+use corpus::{Shape, pct, queries, runtime, shapes};
 
 const ENTRIES: usize = 1000;
 
@@ -78,14 +77,7 @@ async fn run(shape: Shape) {
         .and_then(|v| v.parse().ok())
         .unwrap_or(200);
     let env = Env::new();
-    let v = Vault::create(&env.vault, &keys::passphrase(PASS), WorkFactor::MIN, &[])
-        .await
-        .unwrap();
-    let (items, vocab, _) = corpus(shape, N);
-    for chunk in items.chunks(10_000) {
-        v.add_bulk(chunk.to_vec()).await.unwrap();
-    }
-    v.store().close().await;
+    let vocab = corpus::populate(&env, shape, N).await;
     let agent = env.http_agent();
     let all = common::add_client(&env, "bench");
     env.ok(&["grant", "bench", "**", "--max-sensitivity", "secret"]);

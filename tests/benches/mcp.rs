@@ -10,29 +10,15 @@
 
 use std::time::{Duration, Instant};
 
-use ctxvault_tests::{Env, PASS};
+use ctxvault_tests::Env;
 use serde_json::json;
-use vault_core::{Vault, WorkFactor, keys};
 
 #[path = "../tests/common/mod.rs"]
 mod common;
 mod corpus;
 
 use common::{Transport, call, connect};
-use corpus::{Shape, corpus, large_size, pct, queries, runtime, shapes};
-
-/// A vault of `n` generated items, opened by the test passphrase.
-async fn populate(env: &Env, n: usize, shape: Shape) -> Vec<String> {
-    let v = Vault::create(&env.vault, &keys::passphrase(PASS), WorkFactor::MIN, &[])
-        .await
-        .unwrap();
-    let (items, vocab, _) = corpus(shape, n);
-    for chunk in items.chunks(10_000) {
-        v.add_bulk(chunk.to_vec()).await.unwrap();
-    }
-    v.store().close().await;
-    vocab
-}
+use corpus::{Shape, large_size, pct, populate, queries, runtime, shapes};
 
 fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1e3
@@ -41,7 +27,7 @@ fn ms(d: Duration) -> f64 {
 async fn run(n: usize, shape: Shape, throughput: bool) {
     let lab = format!("{n:>7} items {:<5}", shape.name());
     let env = Env::new();
-    let vocab = populate(&env, n, shape).await;
+    let vocab = populate(&env, shape, n).await;
     let agent = env.http_agent();
     let token = common::add_client(&env, "bench");
     env.ok(&["grant", "bench", "**", "--max-sensitivity", "secret"]);

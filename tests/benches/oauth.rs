@@ -12,16 +12,15 @@
 
 use std::time::{Duration, Instant};
 
+use ctxvault_tests::Env;
 use ctxvault_tests::oauth::{approved_code, exchange, free_port, register};
-use ctxvault_tests::{Env, PASS};
 use serde_json::json;
-use vault_core::{Vault, WorkFactor, keys};
 
 #[path = "../tests/common/mod.rs"]
 mod common;
 mod corpus;
 
-use corpus::{Shape, corpus, pct, queries, runtime, shapes};
+use corpus::{Shape, pct, queries, runtime, shapes};
 
 fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1e3
@@ -38,14 +37,7 @@ async fn run(shape: Shape) {
     let n = env_n("CTXVAULT_BENCH_N", 100_000);
     let runs = env_n("CTXVAULT_BENCH_RUNS", 2000);
     let env = Env::new();
-    let v = Vault::create(&env.vault, &keys::passphrase(PASS), WorkFactor::MIN, &[])
-        .await
-        .unwrap();
-    let (items, vocab, _) = corpus(shape, n);
-    for chunk in items.chunks(10_000) {
-        v.add_bulk(chunk.to_vec()).await.unwrap();
-    }
-    v.store().close().await;
+    let vocab = corpus::populate(&env, shape, n).await;
     let addr = format!("127.0.0.1:{}", free_port());
     let public = format!("http://{addr}");
     let agent = env.http_agent_with(&["--http", &addr, "--public-url", &public]);

@@ -16,7 +16,6 @@ use ctxvault_tests::{Env, PASS};
 use http_body_util::{BodyExt, Full};
 use hyper::client::conn::http1::SendRequest;
 use hyper_util::rt::TokioIo;
-use vault_core::{Vault, WorkFactor, keys};
 
 #[path = "../tests/common/mod.rs"]
 mod common;
@@ -24,7 +23,7 @@ mod corpus;
 #[path = "../tests/proxy_upstream/mod.rs"]
 mod proxy_upstream;
 
-use corpus::{Shape, corpus, pct, queries, runtime, shapes};
+use corpus::{Shape, pct, populate, queries, runtime, shapes};
 use proxy_upstream::Upstream;
 
 const N: usize = 10_000;
@@ -85,22 +84,10 @@ async fn chat(
     (all, first.unwrap_or(all))
 }
 
-async fn populate(env: &Env, shape: Shape) -> Vec<String> {
-    let v = Vault::create(&env.vault, &keys::passphrase(PASS), WorkFactor::MIN, &[])
-        .await
-        .unwrap();
-    let (items, vocab, _) = corpus(shape, N);
-    for chunk in items.chunks(10_000) {
-        v.add_bulk(chunk.to_vec()).await.unwrap();
-    }
-    v.store().close().await;
-    vocab
-}
-
 async fn run(shape: Shape) {
     let lab = format!("{N:>7} items {:<5}", shape.name());
     let env = Env::new();
-    let vocab = populate(&env, shape).await;
+    let vocab = populate(&env, shape, N).await;
     let up = Upstream::start("bench").await;
     let out = env.run_with(
         &[

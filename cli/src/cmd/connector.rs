@@ -2,8 +2,7 @@
 //! agent run with `--http ADDR --public-url URL`). A connector's request
 //! waits until approved here, on this machine.
 
-use chrono::{DateTime, Utc};
-use policies::{Actions, Redaction, Scope, Sensitivity};
+use policies::Scope;
 use vault_daemon::protocol as p;
 
 use crate::ctx::Ctx;
@@ -26,18 +25,9 @@ pub enum Connector {
         /// The client name for a new connector (default: from its name).
         #[arg(long, value_name = "NAME")]
         name: Option<String>,
-        /// Actions on each scope: read, propose, write (comma-separated).
-        #[arg(long, value_name = "ACTIONS", default_value = "read")]
-        allow: Actions,
-        /// The most sensitive items reached: public, normal, private or secret.
-        #[arg(long, value_name = "S", default_value = "normal")]
-        max_sensitivity: Sensitivity,
-        /// When the grants stop working (2h, 30d, a date, an RFC 3339 time).
-        #[arg(long, value_name = "WHEN", value_parser = |s: &str| super::parse_time(s, true))]
-        expires: Option<DateTime<Utc>>,
-        /// Mask in returned text: email, phone, url, ip, card (comma-separated).
-        #[arg(long, value_name = "KINDS", value_delimiter = ',')]
-        redact: Vec<Redaction>,
+        /// What each grant allows (as for `ctxvault grant`).
+        #[command(flatten)]
+        options: super::grant::GrantOptions,
         /// Do not ask (on a terminal, approve asks after showing who waits).
         #[arg(long)]
         yes: bool,
@@ -105,10 +95,7 @@ impl Connector {
                 code,
                 grants,
                 name,
-                allow,
-                max_sensitivity,
-                expires,
-                redact,
+                options,
                 yes,
             } => {
                 // Say who is approved, before anything is: a code can be
@@ -154,15 +141,7 @@ impl Connector {
                 }
                 let grants = grants
                     .into_iter()
-                    .map(|scope| p::GrantAdd {
-                        client: String::new(),
-                        scope,
-                        actions: allow,
-                        tags: Vec::new(),
-                        max_sensitivity,
-                        expires,
-                        redact: redact.clone(),
-                    })
+                    .map(|scope| options.grant(String::new(), scope))
                     .collect();
                 let client = ctx
                     .call_vault(p::ConnectorApprove { code, name, grants })

@@ -14,6 +14,13 @@ pub struct GrantCmd {
     client: String,
     /// Namespace glob: `work/**` (work and below), `notes/*` (one level), `profile`.
     scope: Scope,
+    #[command(flatten)]
+    options: GrantOptions,
+}
+
+/// What a grant allows beyond its scope (shared with `connector approve`).
+#[derive(clap::Args)]
+pub struct GrantOptions {
     /// Actions: read, propose, write (comma-separated).
     #[arg(long, value_name = "ACTIONS", default_value = "read")]
     allow: Actions,
@@ -32,17 +39,24 @@ pub struct GrantCmd {
     redact: Vec<Redaction>,
 }
 
-impl GrantCmd {
-    pub async fn run(self, ctx: &Ctx) -> anyhow::Result<()> {
-        let req = p::GrantAdd {
-            client: self.client,
-            scope: self.scope,
+impl GrantOptions {
+    /// The request granting `client` these on `scope`.
+    pub fn grant(&self, client: String, scope: Scope) -> p::GrantAdd {
+        p::GrantAdd {
+            client,
+            scope,
             actions: self.allow,
-            tags: self.tags,
+            tags: self.tags.clone(),
             max_sensitivity: self.max_sensitivity,
             expires: self.expires,
-            redact: self.redact,
-        };
+            redact: self.redact.clone(),
+        }
+    }
+}
+
+impl GrantCmd {
+    pub async fn run(self, ctx: &Ctx) -> anyhow::Result<()> {
+        let req = self.options.grant(self.client, self.scope);
         let id = ctx.call_vault(req).await?;
         crate::output::report(ctx, serde_json::json!({ "id": id }), id)
     }

@@ -290,6 +290,25 @@ pub fn runtime() -> tokio::runtime::Runtime {
         .expect("a tokio runtime")
 }
 
+/// A vault of `n` items of `shape` in `env`, created with the test
+/// passphrase (the agent not running): the corpus's vocabulary.
+pub async fn populate(env: &ctxvault_tests::Env, shape: Shape, n: usize) -> Vec<String> {
+    let v = vault_core::Vault::create(
+        &env.vault,
+        &vault_core::keys::passphrase(ctxvault_tests::PASS),
+        vault_core::WorkFactor::MIN,
+        &[],
+    )
+    .await
+    .expect("a vault");
+    let (items, vocab, _) = corpus(shape, n);
+    for chunk in items.chunks(10_000) {
+        v.add_bulk(chunk.to_vec()).await.expect("items added");
+    }
+    v.store().close().await;
+    vocab
+}
+
 /// Give `client` the ten grants of [`TEN_GRANTS`], through the CLI.
 pub fn grant_ten(env: &ctxvault_tests::Env, client: &str) {
     for g in &TEN_GRANTS {

@@ -14,10 +14,11 @@ use vault_core::records::{ConnectorRecord, Family, PolicyRecord, SPENT_KEPT};
 use super::flow::Code;
 use super::{FAMILY_LIFETIME, OAuthError, random_token, sha256_hex};
 use crate::agent::{Agent, lock};
-use crate::policy::{self, is_lowercase_word};
+use crate::policy::{self, PolicyState, is_lowercase_word};
 use crate::protocol::{
     ApiError, ConnectorApprove, ConnectorInfo, ConnectorReport, ErrorKind, WaitingConnector,
 };
+use crate::session::Session;
 
 fn invalid(e: OAuthError) -> ApiError {
     ApiError::new(ErrorKind::Invalid, e.description)
@@ -29,6 +30,20 @@ fn token_entry(client: &str, action: &str, detail: String) -> AuditEntry {
         client: Some(client.to_owned()),
         ..policy::user_entry(action, vec![], detail)
     }
+}
+
+/// Write a connector's record, audited as `action` of its client.
+async fn save(
+    session: &Session,
+    st: &mut PolicyState,
+    rec: ConnectorRecord,
+    action: &str,
+    detail: String,
+) -> Result<(), ApiError> {
+    let entry = token_entry(&rec.client, action, detail);
+    session
+        .commit_policy(st, vec![PolicyRecord::Connector(rec)], vec![], entry)
+        .await
 }
 
 /// A client name from the name a connector registered with.
@@ -171,7 +186,7 @@ impl Agent {
 
     async fn approve_records(
         &self,
-        session: &crate::session::Session,
+        session: &Session,
         params: &super::flow::AuthParams,
         name: Option<String>,
         grants: Vec<crate::protocol::GrantAdd>,
@@ -321,28 +336,17 @@ impl Agent {
     pub(crate) async fn connector_revoke(&self, client: &str) -> Result<(), ApiError> {
         let session = self.owner_session()?;
         let mut st = session.policy.write().await;
-        let Some(mut c) = st.connectors.iter().find(|c| c.client == client).cloned() else {
+        let Some(c) = st.connectors.iter().find(|c| c.client == client).cloned() else {
             return Err(ApiError::new(
                 ErrorKind::Invalid,
                 format!("no connector acts as client {client:?}; see `ctxvault connector ls`"),
             ));
         };
-        let gone = c.family.take();
-        let entry = token_entry(
-            client,
-            "connector-revoke",
-            format!(
-                "connector {:?} of client {client}; the client and its grants remain",
-                c.name
-            ),
+        let why = format!(
+            "connector {:?} of client {client}; the client and its grants remain",
+            c.name
         );
-        session
-            .commit_policy(&mut st, vec![PolicyRecord::Connector(c)], vec![], entry)
-            .await?;
-        if let Some(f) = gone {
-            lock(&self.oauth).revoke_families(&[f.id]);
-        }
-        Ok(())
+        self.end_family(&session, &mut st, c, why).await
     }
 
     /// Start a family for an exchanged code: its access and refresh tokens.
@@ -373,19 +377,14 @@ impl Agent {
             expires: now + FAMILY_LIFETIME,
             refreshed_at: now,
         });
-        let entry = token_entry(
-            &rec.client,
+        save(
+            &session,
+            &mut st,
+            rec.clone(),
             "connector-token",
             "authorization code exchanged: new tokens".into(),
-        );
-        session
-            .commit_policy(
-                &mut st,
-                vec![PolicyRecord::Connector(rec.clone())],
-                vec![],
-                entry,
-            )
-            .await?;
+        )
+        .await?;
         let mut f = lock(&self.oauth);
         if let Some(old) = old {
             f.revoke_families(&[old.id]);
@@ -415,18 +414,10 @@ impl Agent {
                 .iter()
                 .find(|c| c.family.as_ref().is_some_and(|f| f.spent.contains(&h)))
                 .cloned();
-            if let Some(mut rec) = replayed {
-                let gone = rec.family.take().map(|f| f.id);
-                let entry = token_entry(
-                    &rec.client,
-                    "connector-revoke",
-                    "a refresh token was used twice: every token of this connector is revoked"
-                        .into(),
-                );
-                session
-                    .commit_policy(&mut st, vec![PolicyRecord::Connector(rec)], vec![], entry)
-                    .await?;
-                lock(&self.oauth).revoke_families(&gone.into_iter().collect::<Vec<_>>());
+            if let Some(rec) = replayed {
+                let why =
+                    "a refresh token was used twice: every token of this connector is revoked";
+                self.end_family(&session, &mut st, rec, why.into()).await?;
                 return Err(OAuthError::grant(
                     "this refresh token was already used; every token of this connector is revoked: authorize again",
                 ));
@@ -456,15 +447,14 @@ impl Agent {
         fam.spent.drain(..over);
         fam.refreshed_at = now;
         let (family, resource) = (fam.id, fam.resource.clone());
-        let entry = token_entry(&rec.client, "connector-token", "refreshed".into());
-        session
-            .commit_policy(
-                &mut st,
-                vec![PolicyRecord::Connector(rec.clone())],
-                vec![],
-                entry,
-            )
-            .await?;
+        save(
+            &session,
+            &mut st,
+            rec.clone(),
+            "connector-token",
+            "refreshed".into(),
+        )
+        .await?;
         // One live access token per family: the ones before stop.
         let mut f = lock(&self.oauth);
         f.revoke_families(&[family]);
@@ -493,7 +483,7 @@ impl Agent {
             }
             return Ok(());
         }
-        let Some(mut rec) = st
+        let Some(rec) = st
             .connectors
             .iter()
             .find(|c| {
@@ -503,17 +493,8 @@ impl Agent {
         else {
             return Ok(());
         };
-        let gone = rec.family.take().map(|f| f.id);
-        let entry = token_entry(
-            &rec.client,
-            "connector-revoke",
-            "the connector gave up its tokens (RFC 7009)".into(),
-        );
-        session
-            .commit_policy(&mut st, vec![PolicyRecord::Connector(rec)], vec![], entry)
-            .await?;
-        lock(&self.oauth).revoke_families(&gone.into_iter().collect::<Vec<_>>());
-        Ok(())
+        let why = "the connector gave up its tokens (RFC 7009)";
+        Ok(self.end_family(&session, &mut st, rec, why.into()).await?)
     }
 
     /// Revoke a family whose code was replayed.
@@ -523,7 +504,7 @@ impl Agent {
             return;
         };
         let mut st = session.policy.write().await;
-        let Some(mut rec) = st
+        let Some(rec) = st
             .connectors
             .iter()
             .find(|c| c.family.as_ref().is_some_and(|f| f.id == family))
@@ -531,18 +512,27 @@ impl Agent {
         else {
             return;
         };
-        rec.family = None;
-        let entry = token_entry(
-            &rec.client,
-            "connector-revoke",
-            format!("{why}: every token of this connector is revoked"),
-        );
-        if let Err(e) = session
-            .commit_policy(&mut st, vec![PolicyRecord::Connector(rec)], vec![], entry)
-            .await
-        {
+        let why = format!("{why}: every token of this connector is revoked");
+        if let Err(e) = self.end_family(&session, &mut st, rec, why).await {
             tracing::warn!("could not record a revoked token family: {}", e.message);
         }
+    }
+
+    /// End `rec`'s token family: the connector kept without it (audited
+    /// `connector-revoke`, saying `why`), then its access tokens stop.
+    async fn end_family(
+        &self,
+        session: &Session,
+        st: &mut PolicyState,
+        mut rec: ConnectorRecord,
+        why: String,
+    ) -> Result<(), ApiError> {
+        let gone = rec.family.take();
+        save(session, st, rec, "connector-revoke", why).await?;
+        if let Some(f) = gone {
+            lock(&self.oauth).revoke_families(&[f.id]);
+        }
+        Ok(())
     }
 }
 
