@@ -31,7 +31,8 @@ ctxvault daemon --http 127.0.0.1:7410          # also serving MCP over HTTP",
         "ctxvault add \"I prefer green tea over coffee\" --kind preference --ns profile
 ctxvault add --ns work/acme --tag planning --title \"Q3\" \"Ship the beta in November\"
 pbpaste | ctxvault add - --ns notes            # the text from standard input
-ctxvault add --ns health --sensitivity secret \"Allergic to penicillin\"",
+ctxvault add --ns health --sensitivity secret \"Allergic to penicillin\"
+ctxvault add --ns travel --expires 30d \"Gate code for the Lisbon flat: 4711\"",
     ),
     (
         &["get"],
@@ -62,6 +63,7 @@ ctxvault ls --as claude-desktop                # exactly what that client sees",
         "ctxvault search \"green tea\"
 ctxvault search 'lisb*' --ns travel --limit 3
 ctxvault search roadmap --as claude-desktop    # what that client would get
+ctxvault search labs --as open-webui --provider ollama   # were it routed to ollama
 ctxvault search \"what do I drink in the morning\" --mode semantic",
     ),
     (
@@ -75,7 +77,8 @@ ctxvault client rm claude-desktop",
     (
         &["client", "add"],
         "ctxvault client add claude-desktop
-ctxvault client add cursor --token-file ~/.config/ctxvault/cursor.token",
+ctxvault client add cursor --token-file ~/.config/ctxvault/cursor.token
+ctxvault client add claude-desktop --provider anthropic   # the provider behind the app",
     ),
     (
         &["client", "ls"],
@@ -104,7 +107,9 @@ ctxvault client rotate cursor --token-file ~/.config/ctxvault/cursor.token",
 ctxvault grant claude-desktop profile --allow read,propose
 ctxvault grant ollama '**' --max-sensitivity private
 ctxvault grant cursor 'work/acme/**' --expires 30d --redact email,phone
-ctxvault grant claude-desktop travel --expires 2027-01-01",
+ctxvault grant claude-desktop travel --expires 2027-01-01
+ctxvault grant open-webui health --provider-class local --max-sensitivity private
+ctxvault grant claude-desktop tax --confirm --confirm-once-per 1h",
     ),
     (
         &["deny"],
@@ -116,7 +121,10 @@ ctxvault grant claude-desktop travel --expires 2027-01-01",
 ctxvault revoke cursor --all",
     ),
     (&["grants"], "ctxvault grants\nctxvault grants --json"),
-    (&["access"], "ctxvault access claude-desktop"),
+    (
+        &["access"],
+        "ctxvault access claude-desktop\nctxvault access open-webui --provider ollama",
+    ),
     (
         &["audit"],
         "ctxvault audit --since yesterday
@@ -221,7 +229,8 @@ ctxvault provider ls",
         "printenv OPENAI_API_KEY | ctxvault provider add openai --kind openai --url https://api.openai.com/v1 --key-stdin
 ctxvault provider add claude --kind anthropic --url https://api.anthropic.com --key-env ANTHROPIC_API_KEY
 ctxvault provider add openrouter --kind openai --url https://openrouter.ai/api/v1 --key-env OPENROUTER_API_KEY
-ctxvault provider add local --kind ollama --url http://127.0.0.1:11434",
+ctxvault provider add local --kind ollama --url http://127.0.0.1:11434
+ctxvault provider add lab --kind openai --url https://gpu.home.example/v1 --class local",
     ),
     (&["provider", "ls"], "ctxvault provider ls\nctxvault provider ls --json"),
     (&["provider", "rm"], "ctxvault provider rm openrouter"),
@@ -269,6 +278,34 @@ printf 'http = \"127.0.0.1:7410\"\nlock_after = \"2h\"\n' > \"$(ctxvault status 
 ctxvault keyring status
 ctxvault keyring off",
     ),
+    (
+        &["aspect"],
+        "ctxvault aspect add interview --scope 'work/**' --scope profile --max-sensitivity normal
+ctxvault aspect use interview --for 2h
+ctxvault aspect off",
+    ),
+    (
+        &["aspect", "add"],
+        "ctxvault aspect add interview --scope 'work/**' --scope profile --max-sensitivity normal",
+    ),
+    (
+        &["aspect", "use"],
+        "ctxvault aspect use interview --for 2h
+ctxvault aspect use interview --clients claude-desktop,cursor",
+    ),
+    (&["aspect", "off"], "ctxvault aspect off"),
+    (&["aspect", "ls"], "ctxvault aspect ls\nctxvault aspect ls --json"),
+    (&["aspect", "rm"], "ctxvault aspect rm interview"),
+    (
+        &["retention"],
+        "ctxvault retention set 'history/**' 1y
+ctxvault retention ls
+ctxvault retention rm 'history/**'",
+    ),
+    (&["retention", "set"], "ctxvault retention set 'history/**' 1y"),
+    (&["retention", "rm"], "ctxvault retention rm 'history/**'"),
+    (&["retention", "ls"], "ctxvault retention ls --json"),
+    (&["retention", "sweep"], "ctxvault retention sweep"),
     (&["keyring", "on"], "CTXVAULT_PASSPHRASE=... ctxvault keyring on"),
     (&["keyring", "off"], "ctxvault keyring off"),
     (&["keyring", "status"], "ctxvault keyring status --json"),

@@ -284,6 +284,12 @@ pub struct GrantView {
     pub expires: Option<DateTime<Utc>>,
     /// What it masks.
     pub redact: Vec<Redaction>,
+    /// Where what it allows may go, in words (`local providers only`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub providers: Option<String>,
+    /// Its reads wait for the user's yes.
+    #[serde(default)]
+    pub confirm: bool,
 }
 
 /// Items a client can read in one namespace, by sensitivity.
@@ -322,6 +328,16 @@ pub struct AccessReport {
     /// could name what is hidden).
     #[serde(default)]
     pub scopes: Vec<GrantView>,
+    /// Where its answers go (`ollama (local)`).
+    #[serde(default)]
+    pub destination: String,
+    /// The aspect in force for it, in words.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub aspect: Option<String>,
+    /// Its access in a few sentences it can relay to the user ("health/**
+    /// is shared with local providers only.").
+    #[serde(default)]
+    pub summary: String,
 }
 
 #[cfg(test)]

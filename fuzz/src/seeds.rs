@@ -124,6 +124,7 @@ fn policy_records() -> Res<Vec<(&'static str, PolicyRecord)>> {
                 token_sha256: "ab".repeat(32),
                 created_at: time(),
                 rotated_at: Some(time()),
+                provider: Some("anthropic".into()),
             }),
         ),
         (

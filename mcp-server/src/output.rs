@@ -88,12 +88,22 @@ pub(crate) struct ScopeOut {
     max_sensitivity: String,
     expires: Option<String>,
     redact: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    providers: Option<String>,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    confirm: bool,
 }
 
 /// `describe_access`'s answer.
 #[derive(Serialize)]
 pub(crate) struct AccessOut {
     client: String,
+    /// The access in sentences to relay to the user.
+    summary: String,
+    /// Where this client's answers go.
+    provider: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    aspect: Option<String>,
     actions: Vec<&'static str>,
     grants: Vec<ScopeOut>,
     pub(crate) namespaces: Vec<NamespaceOut>,
@@ -103,6 +113,9 @@ impl From<&AccessReport> for AccessOut {
     fn from(a: &AccessReport) -> Self {
         AccessOut {
             client: a.client.clone(),
+            summary: a.summary.clone(),
+            provider: a.destination.clone(),
+            aspect: a.aspect.clone(),
             actions: a.actions.iter().map(|x| x.as_str()).collect(),
             grants: a
                 .scopes
@@ -114,6 +127,8 @@ impl From<&AccessReport> for AccessOut {
                     max_sensitivity: g.max_sensitivity.to_string(),
                     expires: g.expires.map(|e| e.to_rfc3339()),
                     redact: g.redact.iter().map(|r| r.to_string()).collect(),
+                    providers: g.providers.clone(),
+                    confirm: g.confirm,
                 })
                 .collect(),
             namespaces: a

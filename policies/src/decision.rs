@@ -7,12 +7,19 @@
 //!   namespace below one of those ([`DenyRule::covers`]): `deny health`
 //!   hides `health` and `health/labs/2024`, not `healthy`. It wins over
 //!   every grant, for every action.
+//! - A grant with a provider condition works only for requests whose
+//!   answer goes to a provider it names or of its class: a policy is made
+//!   for one [`Destination`].
+//! - An [`Aspect`] in force only narrows: an item outside it is refused
+//!   whatever grants say, and it gives nothing.
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::actions::{Action, Actions};
+use crate::aspect::Aspect;
+use crate::destination::{Destination, ProviderCondition};
 use crate::redact::{Redaction, Redactions};
 use crate::scope::Scope;
 use crate::sensitivity::Sensitivity;
@@ -42,8 +49,22 @@ pub struct Grant {
     /// What is masked in the text it returns.
     #[serde(default)]
     pub redact: Vec<Redaction>,
+    /// Which providers the items it allows may go to.
+    #[serde(default, skip_serializing_if = "ProviderCondition::is_open")]
+    pub providers: ProviderCondition,
+    /// Reads of what only it allows wait for the user's yes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub confirm: Option<Confirm>,
     /// When it was made.
     pub created_at: DateTime<Utc>,
+}
+
+/// A grant's demand that the user confirm each read it allows.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Confirm {
+    /// A yes is remembered for this many seconds (none: asked every time).
+    #[serde(default)]
+    pub remember_secs: Option<u64>,
 }
 
 impl Grant {
@@ -103,6 +124,8 @@ pub struct ItemFacts<'a, T: AsRef<str>> {
 pub enum Reason {
     /// A deny rule covers the item's namespace or one of its ancestors.
     DeniedBy(RuleId),
+    /// The aspect in force does not admit the item.
+    OutsideAspect,
     /// No active grant covers the item.
     NoGrant,
 }
@@ -148,7 +171,8 @@ fn combine<'g, T: AsRef<str>>(
     }
 }
 
-/// Decide whether `client` may do `action` on `item` at `now`.
+/// Decide whether `client` may do `action` on `item` at `now`, for an
+/// answer going to `to`, with no aspect in force.
 pub fn decide<T: AsRef<str>>(
     client: &str,
     grants: &[Grant],
@@ -156,26 +180,36 @@ pub fn decide<T: AsRef<str>>(
     action: Action,
     item: &ItemFacts<'_, T>,
     now: DateTime<Utc>,
+    to: &Destination,
 ) -> Decision {
-    ClientPolicy::new(client, grants, denies, now).decide(action, item)
+    ClientPolicy::new(client, grants, denies, now, to).decide(action, item)
 }
 
-/// One client's active rules at one instant, ready for many decisions.
+/// One client's active rules at one instant, for answers going to one
+/// provider, ready for many decisions.
 #[derive(Clone, Debug)]
 pub struct ClientPolicy {
     client: String,
     grants: Vec<Grant>,
     denies: Vec<DenyRule>,
+    aspect: Option<Aspect>,
 }
 
 impl ClientPolicy {
-    /// Select `client`'s deny rules and its grants not expired at `now`.
-    pub fn new(client: &str, grants: &[Grant], denies: &[DenyRule], now: DateTime<Utc>) -> Self {
+    /// Select `client`'s deny rules and its grants live at `now` whose
+    /// provider condition lets an answer go to `to`.
+    pub fn new(
+        client: &str,
+        grants: &[Grant],
+        denies: &[DenyRule],
+        now: DateTime<Utc>,
+        to: &Destination,
+    ) -> Self {
         ClientPolicy {
             client: client.to_owned(),
             grants: grants
                 .iter()
-                .filter(|g| g.client == client && !g.is_expired(now))
+                .filter(|g| g.client == client && !g.is_expired(now) && g.providers.holds(to))
                 .cloned()
                 .collect(),
             denies: denies
@@ -183,6 +217,40 @@ impl ClientPolicy {
                 .filter(|d| d.client == client)
                 .cloned()
                 .collect(),
+            aspect: None,
+        }
+    }
+
+    /// The same rules narrowed by `aspect` (if any).
+    pub fn within(mut self, aspect: Option<Aspect>) -> Self {
+        self.aspect = aspect;
+        self
+    }
+
+    /// The aspect in force for this policy.
+    pub fn aspect(&self) -> Option<&Aspect> {
+        self.aspect.as_ref()
+    }
+
+    /// True when some active grant asks the user to confirm its reads.
+    pub fn asks_confirmation(&self) -> bool {
+        self.grants.iter().any(|g| g.confirm.is_some())
+    }
+
+    /// The same policy without the grants that ask for confirmation,
+    /// except those `approved` says yes to: what the client sees when
+    /// the user did not (or not yet) say yes.
+    pub fn confirmed(&self, approved: impl Fn(RuleId) -> bool) -> ClientPolicy {
+        ClientPolicy {
+            client: self.client.clone(),
+            grants: self
+                .grants
+                .iter()
+                .filter(|g| g.confirm.is_none() || approved(g.id))
+                .cloned()
+                .collect(),
+            denies: self.denies.clone(),
+            aspect: self.aspect.clone(),
         }
     }
 
@@ -214,6 +282,11 @@ impl ClientPolicy {
         if let Some(d) = self.denies.iter().find(|d| d.covers(item.namespace)) {
             return Decision::Deny(Reason::DeniedBy(d.id));
         }
+        if let Some(a) = &self.aspect
+            && !a.admits(item.namespace, item.sensitivity)
+        {
+            return Decision::Deny(Reason::OutsideAspect);
+        }
         combine(
             self.grants
                 .iter()
@@ -232,24 +305,36 @@ impl ClientPolicy {
         action: Action,
         items: impl IntoIterator<Item = ItemFacts<'a, T>>,
     ) -> Vec<Decision> {
-        let mut by_ns: std::collections::HashMap<&str, (Option<RuleId>, Vec<usize>)> =
+        type PerNamespace = (Option<RuleId>, bool, Vec<usize>);
+        let mut by_ns: std::collections::HashMap<&str, PerNamespace> =
             std::collections::HashMap::new();
         items
             .into_iter()
             .map(|item| {
-                let (denied, in_scope) = by_ns.entry(item.namespace).or_insert_with(|| {
-                    let denied = self
-                        .denies
-                        .iter()
-                        .find(|d| d.covers(item.namespace))
-                        .map(|d| d.id);
-                    let in_scope = (0..self.grants.len())
-                        .filter(|&i| self.grants[i].scope.matches(item.namespace))
-                        .collect();
-                    (denied, in_scope)
-                });
+                let (denied, admitted, in_scope) =
+                    by_ns.entry(item.namespace).or_insert_with(|| {
+                        let denied = self
+                            .denies
+                            .iter()
+                            .find(|d| d.covers(item.namespace))
+                            .map(|d| d.id);
+                        let admitted = self
+                            .aspect
+                            .as_ref()
+                            .is_none_or(|a| a.admits_namespace(item.namespace));
+                        let in_scope = (0..self.grants.len())
+                            .filter(|&i| self.grants[i].scope.matches(item.namespace))
+                            .collect();
+                        (denied, admitted, in_scope)
+                    });
+                let outside = !*admitted
+                    || self
+                        .aspect
+                        .as_ref()
+                        .is_some_and(|a| item.sensitivity > a.max_sensitivity);
                 match denied {
                     Some(id) => Decision::Deny(Reason::DeniedBy(*id)),
+                    None if outside => Decision::Deny(Reason::OutsideAspect),
                     None => combine(in_scope.iter().map(|&i| &self.grants[i]), action, &item),
                 }
             })
@@ -262,5 +347,7 @@ impl ClientPolicy {
     }
 }
 
+#[cfg(test)]
+mod conditions_tests;
 #[cfg(test)]
 mod tests;

@@ -17,19 +17,31 @@
 //!   `secret` (this follows from the ordering).
 //! - When several grants allow an item, a field is redacted only if every
 //!   allowing grant redacts it: grants add access, they never take it away.
+//! - A grant may be limited to providers ([`ProviderCondition`]); a policy
+//!   is made for the [`Destination`] of its answers.
+//! - An [`Aspect`] in force narrows a policy and never widens it.
+//! - Retention ([`retention`]) says when an item stops being kept.
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
 pub mod actions;
+pub mod aspect;
 pub mod decision;
+pub mod destination;
 pub mod redact;
+pub mod retention;
 pub mod scope;
 pub mod sensitivity;
 
 pub use actions::{Action, Actions};
-pub use decision::{ClientPolicy, Decision, DenyRule, Grant, ItemFacts, Reason, RuleId, decide};
+pub use aspect::Aspect;
+pub use decision::{
+    ClientPolicy, Confirm, Decision, DenyRule, Grant, ItemFacts, Reason, RuleId, decide,
+};
+pub use destination::{Destination, ProviderClass, ProviderCondition};
 pub use redact::{Redaction, Redactions};
+pub use retention::RetentionRule;
 pub use scope::Scope;
 pub use sensitivity::Sensitivity;
 

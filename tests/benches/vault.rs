@@ -163,6 +163,8 @@ async fn audit_commits(u: &vault_core::UnlockedVault, lab: &str) {
         detail: None,
         tool: Some("search_context".into()),
         door: None,
+        provider: None,
+        aspect: None,
     };
     let mut unsynced = Vec::new();
     let mut synced = Vec::new();
@@ -324,10 +326,18 @@ async fn policy(
             max_sensitivity: g.max,
             expires: Some(now + chrono::Duration::hours(1)),
             redact: g.redact.iter().map(|r| r.parse().unwrap()).collect(),
+            providers: Default::default(),
+            confirm: None,
             created_at: now,
         })
         .collect();
-    let policy = ClientPolicy::new("bench", &grants, &[], now);
+    let policy = ClientPolicy::new(
+        "bench",
+        &grants,
+        &[],
+        now,
+        &policies::Destination::unknown(),
+    );
     let t = Instant::now();
     let mut allowed = 0usize;
     for (ns, tags, s) in items {

@@ -39,6 +39,7 @@ async fn a_retried_add_is_answered_from_the_first_outcome_even_after_a_kill() {
         item: note("stored exactly once"),
         new_kind: false,
         request: Some(key),
+        expires: None,
     };
     let first = client(&env).call(add()).await.unwrap().unwrap();
     // The agent dies; the retry reaches a new one.
@@ -56,6 +57,7 @@ async fn a_retried_add_is_answered_from_the_first_outcome_even_after_a_kill() {
             item: note("stored exactly once"),
             new_kind: false,
             request: Some(uuid::Uuid::now_v7()),
+            expires: None,
         })
         .await
         .unwrap()

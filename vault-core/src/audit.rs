@@ -58,6 +58,13 @@ pub struct AuditEntry {
     /// over MCP.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub door: Option<String>,
+    /// Where the answer went: the model provider and its class
+    /// (`ollama (local)`), for a client's reads.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provider: Option<String>,
+    /// The aspect in force when it was answered.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub aspect: Option<String>,
 }
 
 /// An entry with its position in the log.

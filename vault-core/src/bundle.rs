@@ -143,7 +143,10 @@ impl Contents {
                 PolicyRecord::Pending(_)
                 | PolicyRecord::Provider(_)
                 | PolicyRecord::Route(_)
-                | PolicyRecord::Connector(_) => {}
+                | PolicyRecord::Connector(_)
+                | PolicyRecord::Aspect(_)
+                | PolicyRecord::AspectUse(_)
+                | PolicyRecord::Retention(_) => {}
             }
         }
         c.clients.sort_by(|a, b| a.name.cmp(&b.name));

@@ -34,7 +34,18 @@
 //! - `connector`: `{id, client, client_id, name, redirect_uris[], family?,
 //!   created_at}`, `family` being `{id, refresh_sha256, spent[], resource,
 //!   expires, refreshed_at}` (an approved OAuth connector; only SHA-256s
-//!   of its refresh tokens).
+//!   of its refresh tokens);
+//! - `aspect`: `{id, name, scopes[], max_sensitivity, created_at}` (a
+//!   named view that narrows what clients see);
+//! - `aspect-use`: `{id, aspect, clients[], until?, created_at}` (the
+//!   aspect in force: for every client when `clients` is empty);
+//! - `retention`: `{id, on: "item", item, expires, created_at}` or `{id,
+//!   on: "scope", scope, keep_secs, created_at}` (when items stop being
+//!   kept).
+//!
+//! Grants may also hold `providers: {providers[], class?}` (where what
+//! they allow may go, `class` one of `local`, `cloud`) and `confirm:
+//! {remember_secs?}`; clients `provider?` and providers `class?`.
 //!
 //! A kind this ctxvault does not know is a format error asking for an
 //! upgrade, not an integrity failure.
@@ -52,7 +63,9 @@
 use std::borrow::Cow;
 
 use chrono::{DateTime, Utc};
-use policies::{Actions, DenyRule, Grant, Redaction, Scope, Sensitivity};
+use policies::{
+    Actions, Confirm, DenyRule, Grant, ProviderCondition, Redaction, Scope, Sensitivity,
+};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 use zeroize::{Zeroize, Zeroizing};
@@ -62,9 +75,11 @@ use crate::item::{Item, Kind, Namespace, Tag};
 use crate::seal::{self, Sealer};
 use crate::store::ItemRow;
 
+mod aspect;
 mod connector;
 mod provider;
 mod vector;
+pub use aspect::{AspectRecord, AspectUseRecord, RetentionOn, RetentionRecord};
 pub use connector::{ConnectorRecord, Family, SPENT_KEPT};
 pub use provider::{ContextMode, ProviderKind, ProviderRecord, RouteRecord};
 pub use vector::{MAX_DIM, VECTOR_VERSION, open_vector, seal_vector};
@@ -207,6 +222,10 @@ pub struct ClientRecord {
     /// When its token was last replaced.
     #[serde(default)]
     pub rotated_at: Option<DateTime<Utc>>,
+    /// The model provider behind it, as the user declared it (none: an
+    /// undeclared provider, judged as cloud).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provider: Option<String>,
 }
 
 /// A stored grant (converted to and from the policy's [`Grant`]).
@@ -231,6 +250,12 @@ pub struct GrantRecord {
     /// What is masked in the text it returns.
     #[serde(default)]
     pub redact: Vec<Redaction>,
+    /// Which providers what it allows may go to.
+    #[serde(default, skip_serializing_if = "ProviderCondition::is_open")]
+    pub providers: ProviderCondition,
+    /// Its reads wait for the user's yes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub confirm: Option<Confirm>,
     /// When it was made.
     pub created_at: DateTime<Utc>,
 }
@@ -246,6 +271,8 @@ impl From<&Grant> for GrantRecord {
             max_sensitivity: g.max_sensitivity,
             expires: g.expires,
             redact: g.redact.clone(),
+            providers: g.providers.clone(),
+            confirm: g.confirm,
             created_at: g.created_at,
         }
     }
@@ -262,6 +289,8 @@ impl From<GrantRecord> for Grant {
             max_sensitivity: g.max_sensitivity,
             expires: g.expires,
             redact: g.redact,
+            providers: g.providers,
+            confirm: g.confirm,
             created_at: g.created_at,
         }
     }
@@ -354,6 +383,12 @@ pub enum PolicyRecord {
     Route(RouteRecord),
     /// An approved OAuth connector.
     Connector(ConnectorRecord),
+    /// A named view that narrows what clients see.
+    Aspect(AspectRecord),
+    /// The aspect in force.
+    AspectUse(AspectUseRecord),
+    /// How long items are kept.
+    Retention(RetentionRecord),
 }
 
 /// The plaintext envelope of a policy record (see the module's Format).
@@ -376,6 +411,9 @@ impl PolicyRecord {
             PolicyRecord::Provider(p) => p.id,
             PolicyRecord::Route(r) => r.id,
             PolicyRecord::Connector(c) => c.id,
+            PolicyRecord::Aspect(a) => a.id,
+            PolicyRecord::AspectUse(a) => a.id,
+            PolicyRecord::Retention(r) => r.id,
         }
     }
 
@@ -392,6 +430,9 @@ impl PolicyRecord {
             PolicyRecord::Provider(p) => ("provider", serde_json::to_value(p).map_err(enc)?),
             PolicyRecord::Route(r) => ("route", serde_json::to_value(r).map_err(enc)?),
             PolicyRecord::Connector(c) => ("connector", serde_json::to_value(c).map_err(enc)?),
+            PolicyRecord::Aspect(a) => ("aspect", serde_json::to_value(a).map_err(enc)?),
+            PolicyRecord::AspectUse(a) => ("aspect-use", serde_json::to_value(a).map_err(enc)?),
+            PolicyRecord::Retention(r) => ("retention", serde_json::to_value(r).map_err(enc)?),
         };
         let env = Envelope {
             v: Some(POLICY_RECORD_VERSION),
@@ -425,6 +466,13 @@ impl PolicyRecord {
             "route" => PolicyRecord::Route(serde_json::from_value(env.data).map_err(|_| bad())?),
             "connector" => {
                 PolicyRecord::Connector(serde_json::from_value(env.data).map_err(|_| bad())?)
+            }
+            "aspect" => PolicyRecord::Aspect(serde_json::from_value(env.data).map_err(|_| bad())?),
+            "aspect-use" => {
+                PolicyRecord::AspectUse(serde_json::from_value(env.data).map_err(|_| bad())?)
+            }
+            "retention" => {
+                PolicyRecord::Retention(serde_json::from_value(env.data).map_err(|_| bad())?)
             }
             other => {
                 return Err(Error::Format(format!(

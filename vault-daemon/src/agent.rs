@@ -236,9 +236,14 @@ impl Agent {
     /// Put `session` in place and refresh the token table from it. Called
     /// with the gate held.
     async fn install(&self, session: Session) {
+        // What ran out while locked goes before any client reads.
+        if let Err(e) = session.sweep_retention().await {
+            tracing::warn!("retention sweep at unlock failed: {}", e.message);
+        }
         self.refresh_tables(&session).await;
         let session = Arc::new(session);
         self.use_model(&session).await;
+        crate::aspects::spawn_sweeper(&session);
         *lock(&self.vault) = Some(session);
     }
 
@@ -438,6 +443,10 @@ impl Agent {
             pending,
             warnings,
             model: self.model_status(unlocked.as_ref()).await,
+            aspect: match &unlocked {
+                Some(s) => s.aspect_list().await.in_force,
+                None => None,
+            },
             version: env!("CARGO_PKG_VERSION").to_owned(),
         })
     }

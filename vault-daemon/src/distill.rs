@@ -115,6 +115,8 @@ impl Session {
                     )),
                     tool: None,
                     door: None,
+                    provider: None,
+                    aspect: None,
                 })
                 .await?;
             summary.requests += 1;

@@ -11,9 +11,12 @@
 #![deny(missing_docs)]
 
 mod agent;
+mod aspects;
 pub mod bridge;
 pub mod client;
+pub mod clock;
 mod console;
+pub mod destination;
 mod distill;
 mod doors;
 mod embedding;

@@ -11,7 +11,6 @@ use vault_core::{Item, Kind, NewItem, Sensitivity};
 use crate::policy::{self, PolicyState};
 use crate::protocol::*;
 use crate::session::Session;
-use crate::view::Who;
 
 /// Encode a typed answer for the wire, once: `{"Ok": answer}`.
 pub(crate) fn answer<T: Serialize>(r: Result<T, ApiError>) -> Result<Encoded, ApiError> {
@@ -43,7 +42,10 @@ impl Session {
         match req {
             VaultRequest::Add(r) => {
                 check_kind(v, &r.item.kind, r.new_kind).await?;
-                answer(add_once(v, r).await.map_err(ApiError::from))
+                if let Some(at) = r.expires {
+                    crate::aspects::check_expiry(at, crate::clock::now())?;
+                }
+                answer(self.add_once(r).await)
             }
             VaultRequest::Get(r) => answer(v.get(&r.id).await.map_err(ApiError::from)),
             VaultRequest::Edit(r) => {
@@ -58,21 +60,33 @@ impl Session {
             }
             VaultRequest::ShortIds(r) => answer(Ok(v.short_ids(&r.ids).await)),
             VaultRequest::List(r) => answer(v.list(&r.filter).await.map_err(ApiError::from)),
+            VaultRequest::AspectAdd(r) => answer(self.aspect_add(r).await),
+            VaultRequest::AspectRemove(r) => answer(self.aspect_remove(r).await),
+            VaultRequest::AspectUse(r) => answer(self.aspect_use(r).await),
+            VaultRequest::AspectOff(_) => answer(self.aspect_off().await),
+            VaultRequest::AspectList(_) => answer(Ok(self.aspect_list().await)),
+            VaultRequest::RetentionSet(r) => answer(self.retention_set(r).await),
+            VaultRequest::RetentionRemove(r) => answer(self.retention_remove(r).await),
+            VaultRequest::RetentionList(_) => answer(Ok(self.retention_list().await)),
+            VaultRequest::RetentionSweep(_) => answer(self.sweep_retention().await),
             VaultRequest::Counts(_) => answer(Ok(crate::view::namespace_counts(v, |_| true).await)),
-            VaultRequest::ListAs(r) => {
-                answer(self.list_for(&Who::dry_run(&r.client), r.query).await)
-            }
+            VaultRequest::ListAs(r) => match self.dry_run(&r.client, r.provider).await {
+                Ok(who) => answer(self.list_for(&who, r.query).await),
+                Err(e) => answer::<()>(Err(e)),
+            },
             VaultRequest::Search(r) => answer(
                 v.search(&r.query, r.mode, &r.filter, r.limit)
                     .await
                     .map_err(ApiError::from),
             ),
-            VaultRequest::SearchAs(r) => answer(
-                self.search_for(&Who::dry_run(&r.client), r.query, r.mode)
-                    .await,
-            ),
-            VaultRequest::ClientAdd(r) => answer(self.client_token(r.name, false).await),
-            VaultRequest::ClientRotate(r) => answer(self.client_token(r.name, true).await),
+            VaultRequest::SearchAs(r) => match self.dry_run(&r.client, r.provider).await {
+                Ok(who) => answer(self.search_for(&who, r.query, r.mode).await),
+                Err(e) => answer::<()>(Err(e)),
+            },
+            VaultRequest::ClientAdd(r) => {
+                answer(self.client_token(r.name, false, r.provider).await)
+            }
+            VaultRequest::ClientRotate(r) => answer(self.client_token(r.name, true, None).await),
             VaultRequest::ClientRemove(r) => answer(self.client_remove(r).await),
             VaultRequest::ClientList(_) => answer(Ok(self.client_list().await)),
             VaultRequest::GrantAdd(r) => answer(self.grant_add(r).await),
@@ -80,7 +94,10 @@ impl Session {
             VaultRequest::Revoke(r) => answer(self.revoke(r).await),
             VaultRequest::RevokeAll(r) => answer(self.revoke_all(r).await),
             VaultRequest::Rules(r) => answer(self.rules(r).await),
-            VaultRequest::Access(r) => answer(self.access_for(&Who::dry_run(&r.client)).await),
+            VaultRequest::Access(r) => match self.dry_run(&r.client, r.provider).await {
+                Ok(who) => answer(self.access_for(&who).await),
+                Err(e) => answer::<()>(Err(e)),
+            },
             VaultRequest::Audit(r) => answer(self.audit(r).await),
             VaultRequest::AuditChecked(r) => answer(
                 v.audit_scan()
@@ -216,20 +233,38 @@ async fn check_kind(
 
 /// Store an item once per idempotency key: a retry is answered with the
 /// item the first request stored.
-async fn add_once(v: &vault_core::UnlockedVault, r: Add) -> vault_core::Result<Item> {
-    let Some(key) = r.request else {
-        return v.add(r.item).await;
-    };
-    if let Some(made) = v.answered(&key).await? {
-        return v.get(&made).await;
-    }
-    let change = RecordChange {
-        request: Some(key),
-        ..Default::default()
-    };
-    match v.add_with(r.item, change).await {
-        Err(vault_core::Error::Repeated(made)) => v.get(&made).await,
-        other => other,
+impl Session {
+    /// Store a new item, once per idempotency key, with its own expiry
+    /// record in the same transaction.
+    async fn add_once(&self, r: Add) -> Result<Item, ApiError> {
+        let v = &self.vault;
+        if let Some(key) = r.request
+            && let Some(made) = v.answered(&key).await?
+        {
+            return Ok(v.get(&made).await?);
+        }
+        let id = Uuid::now_v7();
+        let put: Vec<_> = r
+            .expires
+            .map(|at| crate::aspects::item_retention(id, at))
+            .into_iter()
+            .collect();
+        // The policy copy is held while the record is written, so the
+        // sweep sees it as soon as the item exists.
+        let mut st = self.policy.write().await;
+        let change = RecordChange {
+            request: r.request,
+            put: put.clone(),
+            ..Default::default()
+        };
+        match v.add_as(r.item, id, change).await {
+            Err(vault_core::Error::Repeated(made)) => Ok(v.get(&made).await?),
+            Err(e) => Err(e.into()),
+            Ok(item) => {
+                st.apply(&put, &[]);
+                Ok(item)
+            }
+        }
     }
 }
 

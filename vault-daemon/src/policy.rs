@@ -8,7 +8,8 @@ use ring::rand::SecureRandom;
 use uuid::Uuid;
 use vault_core::audit::AuditEntry;
 use vault_core::records::{
-    ClientRecord, ConnectorRecord, PendingRecord, PolicyRecord, ProviderRecord, RouteRecord,
+    AspectRecord, AspectUseRecord, ClientRecord, ConnectorRecord, PendingRecord, PolicyRecord,
+    ProviderRecord, RetentionRecord, RouteRecord,
 };
 use vault_core::vault::{GroupKey, RecordChange};
 
@@ -31,6 +32,12 @@ pub struct PolicyState {
     pub routes: Vec<RouteRecord>,
     /// Approved OAuth connectors.
     pub connectors: Vec<ConnectorRecord>,
+    /// Named views.
+    pub aspects: Vec<AspectRecord>,
+    /// The aspect switched on (at most one).
+    pub aspect_use: Vec<AspectUseRecord>,
+    /// How long items are kept.
+    pub retention: Vec<RetentionRecord>,
 }
 
 /// The refusal of a token no client holds.
@@ -131,6 +138,9 @@ impl PolicyState {
                 PolicyRecord::Provider(p) => self.providers.push(p),
                 PolicyRecord::Route(r) => self.routes.push(r),
                 PolicyRecord::Connector(c) => self.connectors.push(c),
+                PolicyRecord::Aspect(a) => self.aspects.push(a),
+                PolicyRecord::AspectUse(a) => self.aspect_use.push(a),
+                PolicyRecord::Retention(r) => self.retention.push(r),
             }
         }
     }
@@ -160,10 +170,40 @@ impl PolicyState {
             .collect()
     }
 
-    /// `name`'s active rules at `now`.
-    pub fn compile(&self, name: &str, now: DateTime<Utc>) -> Result<ClientPolicy, ApiError> {
+    /// `name`'s active rules at `now` for answers going to `to` (the
+    /// provider it declared when `None`), narrowed by the aspect in force
+    /// for it.
+    pub fn compile(
+        &self,
+        name: &str,
+        now: DateTime<Utc>,
+        to: Option<&str>,
+    ) -> Result<ClientPolicy, ApiError> {
         self.client(name)?;
-        Ok(ClientPolicy::new(name, &self.grants, &self.denies, now))
+        let to = match to {
+            Some(p) => self.destination_of(p),
+            None => self.client_destination(name),
+        };
+        Ok(
+            ClientPolicy::new(name, &self.grants, &self.denies, now, &to)
+                .within(self.aspect_for(name, now)),
+        )
+    }
+
+    /// The aspect narrowing `client` at `now`, if one is in force for it.
+    pub fn aspect_for(&self, client: &str, now: DateTime<Utc>) -> Option<policies::Aspect> {
+        let using = self.aspect_use.iter().find(|u| u.applies(client, now))?;
+        let a = self.aspects.iter().find(|a| a.name == using.aspect);
+        // An aspect in force whose definition is gone admits nothing: it
+        // never widens by disappearing.
+        Some(a.map_or_else(
+            || policies::Aspect {
+                name: using.aspect.clone(),
+                scopes: Vec::new(),
+                max_sensitivity: policies::Sensitivity::Public,
+            },
+            AspectRecord::aspect,
+        ))
     }
 
     /// Register a client; returns the change and its token.
@@ -171,8 +211,12 @@ impl PolicyState {
         &self,
         name: &str,
         now: DateTime<Utc>,
+        provider: Option<String>,
     ) -> Result<(ClientRecord, String), ApiError> {
         check_client_name(name)?;
+        if let Some(p) = &provider {
+            self.check_provider(p)?;
+        }
         if self.clients.iter().any(|c| c.name == name) {
             return Err(ApiError::new(
                 ErrorKind::Invalid,
@@ -189,6 +233,7 @@ impl PolicyState {
                 token_sha256: sha256_hex(&token),
                 created_at: now,
                 rotated_at: None,
+                provider,
             },
             token,
         ))
@@ -245,6 +290,9 @@ impl PolicyState {
         self.providers.retain(|p| !gone(&p.id));
         self.routes.retain(|r| !gone(&r.id));
         self.connectors.retain(|c| !gone(&c.id));
+        self.aspects.retain(|a| !gone(&a.id));
+        self.aspect_use.retain(|a| !gone(&a.id));
+        self.retention.retain(|r| !gone(&r.id));
         self.extend(put.to_vec());
     }
 }
@@ -281,5 +329,7 @@ pub fn user_entry(action: &str, rules: Vec<Uuid>, detail: String) -> AuditEntry 
         detail: Some(detail),
         tool: None,
         door: None,
+        provider: None,
+        aspect: None,
     }
 }

@@ -125,6 +125,7 @@ impl Session {
             url: url.clone(),
             key,
             default: old.map_or(st.providers.is_empty(), |p| p.default),
+            class: r.class,
             created_at: Utc::now(),
         };
         let action = if old.is_some() {
@@ -135,7 +136,13 @@ impl Session {
         let entry = policy::user_entry(
             action,
             vec![],
-            format!("provider {} ({}) at {url}", r.name, r.kind),
+            format!(
+                "provider {} ({}, {}) at {url}",
+                r.name,
+                r.kind,
+                r.class
+                    .unwrap_or_else(|| crate::destination::class_of_url(&url))
+            ),
         );
         self.commit_policy(&mut st, vec![PolicyRecord::Provider(rec)], vec![], entry)
             .await
@@ -153,6 +160,9 @@ impl Session {
                 url: p.url.clone(),
                 key_hint: p.key_hint(),
                 default: p.default,
+                class: st
+                    .provider_class(&p.name)
+                    .unwrap_or(policies::ProviderClass::Cloud),
                 clients: st
                     .routes
                     .iter()

@@ -23,6 +23,8 @@ pub(crate) fn rule_info_grant(g: &Grant, now: chrono::DateTime<Utc>) -> RuleInfo
         expires: g.expires,
         expired: g.is_expired(now),
         redact: g.redact.clone(),
+        providers: g.providers.clone(),
+        confirm: g.confirm,
         created_at: g.created_at,
     }
 }
@@ -39,6 +41,8 @@ pub(crate) fn rule_info_deny(d: &DenyRule) -> RuleInfo {
         expires: None,
         expired: false,
         redact: Vec::new(),
+        providers: Default::default(),
+        confirm: None,
         created_at: d.created_at,
     }
 }
@@ -50,19 +54,24 @@ impl Session {
         &self,
         name: String,
         rotate: bool,
+        provider: Option<String>,
     ) -> Result<ClientToken, ApiError> {
         let mut st = self.policy.write().await;
         let (rec, token) = if rotate {
             st.rotate(&name, Utc::now())?
         } else {
-            st.add_client(&name, Utc::now())?
+            st.add_client(&name, Utc::now(), provider.clone())?
         };
         let action = if rotate {
             "client-rotate"
         } else {
             "client-add"
         };
-        let entry = policy::user_entry(action, vec![], format!("client {name}"));
+        let said = match &provider {
+            Some(p) => format!("client {name} (provider {p})"),
+            None => format!("client {name}"),
+        };
+        let entry = policy::user_entry(action, vec![], said);
         self.commit_policy(&mut st, vec![PolicyRecord::Client(rec)], vec![], entry)
             .await?;
         Ok(ClientToken { name, token })
@@ -111,7 +120,7 @@ impl Session {
     pub(crate) async fn grant_add(&self, r: GrantAdd) -> Result<Uuid, ApiError> {
         let mut st = self.policy.write().await;
         st.client(&r.client)?;
-        let g = new_grant(r, Utc::now())?;
+        let g = new_grant(&st, r, Utc::now())?;
         let entry = policy::user_entry("grant", vec![g.id], grant_words(&g));
         self.commit_policy(&mut st, vec![policy::grant_record(&g)], vec![], entry)
             .await?;
@@ -196,7 +205,14 @@ impl Session {
 /// on work/**`.
 fn grant_words(g: &policies::Grant) -> String {
     let actions: Vec<&str> = g.actions.list().iter().map(|a| a.as_str()).collect();
-    format!("grant {} {} on {}", g.client, actions.join(","), g.scope)
+    let mut w = format!("grant {} {} on {}", g.client, actions.join(","), g.scope);
+    if let Some(c) = g.providers.words() {
+        w.push_str(&format!(", {c}"));
+    }
+    if g.confirm.is_some() {
+        w.push_str(", confirmed at each read");
+    }
+    w
 }
 
 /// A deny rule in words: `deny claude on health/**`.
@@ -206,7 +222,12 @@ fn deny_words(d: &policies::DenyRule) -> String {
 
 /// A grant as asked, checked as every door checks it (an action, an
 /// expiry in the future); the client is not looked up here.
-pub(crate) fn new_grant(r: GrantAdd, now: chrono::DateTime<Utc>) -> Result<Grant, ApiError> {
+pub(crate) fn new_grant(
+    st: &policy::PolicyState,
+    r: GrantAdd,
+    now: chrono::DateTime<Utc>,
+) -> Result<Grant, ApiError> {
+    st.check_condition(&r.providers)?;
     if r.actions.is_empty() {
         return Err(ApiError::new(
             ErrorKind::Invalid,
@@ -234,6 +255,8 @@ pub(crate) fn new_grant(r: GrantAdd, now: chrono::DateTime<Utc>) -> Result<Grant
         max_sensitivity: r.max_sensitivity,
         expires: r.expires,
         redact,
+        providers: r.providers,
+        confirm: r.confirm,
         created_at: now,
     })
 }

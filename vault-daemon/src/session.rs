@@ -5,7 +5,6 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use chrono::Utc;
 use policies::ClientPolicy;
 use tokio::sync::RwLock;
 use uuid::Uuid;
@@ -16,6 +15,7 @@ use vault_core::records::PolicyRecord;
 use crate::policy::{self, PolicyState};
 use crate::protocol::ApiError;
 use crate::throttle::ReadLimit;
+use crate::view::Who;
 use crate::view::visible::ClientViews;
 
 /// The unlocked vault and its clients, grants and deny rules.
@@ -67,8 +67,33 @@ impl Session {
     }
 
     /// `client`'s active rules now.
-    pub(crate) async fn compile(&self, client: &str) -> Result<ClientPolicy, ApiError> {
-        self.policy.read().await.compile(client, Utc::now())
+    pub(crate) async fn compile(&self, who: &Who) -> Result<ClientPolicy, ApiError> {
+        self.policy
+            .read()
+            .await
+            .compile(&who.client, crate::clock::now(), who.to.as_deref())
+    }
+
+    /// The user's dry run as `client`, its answer going to `provider`
+    /// (checked: a name added or well known).
+    pub(crate) async fn dry_run(
+        &self,
+        client: &str,
+        provider: Option<String>,
+    ) -> Result<Who, ApiError> {
+        if let Some(p) = &provider {
+            self.policy.read().await.check_provider(p)?;
+        }
+        Ok(Who::dry_run(client).towards(provider))
+    }
+
+    /// Where `who`'s answer goes.
+    pub(crate) async fn destination(&self, who: &Who) -> policies::Destination {
+        let st = self.policy.read().await;
+        match who.to.as_deref() {
+            Some(p) => st.destination_of(p),
+            None => st.client_destination(&who.client),
+        }
     }
 
     /// Write a policy change with its audit entry in one transaction, then

@@ -169,7 +169,7 @@ async fn run(ops: Vec<Op>) {
         .await
         .unwrap();
     for c in CLIENTS {
-        s.client_token(c.to_owned(), false).await.unwrap();
+        s.client_token(c.to_owned(), false, None).await.unwrap();
     }
     for op in ops {
         match op {
@@ -197,6 +197,8 @@ async fn run(ops: Vec<Op>) {
                         max_sensitivity: max,
                         expires: Some(Utc::now() - Duration::hours(1)),
                         redact: vec![],
+                        providers: Default::default(),
+                        confirm: None,
                         created_at: Utc::now() - Duration::hours(2),
                     };
                     let mut st = s.policy.write().await;
@@ -219,6 +221,8 @@ async fn run(ops: Vec<Op>) {
                         max_sensitivity: max,
                         expires: None,
                         redact: vec![],
+                        providers: Default::default(),
+                        confirm: None,
                     })
                     .await
                     .unwrap()

@@ -163,7 +163,7 @@ impl Session {
                 summary.rules_skipped += 1;
                 continue;
             }
-            let (mut rec, _unshown_token) = st.add_client(&c.name, c.created_at)?;
+            let (mut rec, _unshown_token) = st.add_client(&c.name, c.created_at, None)?;
             rec.created_at = c.created_at;
             put.push(PolicyRecord::Client(rec));
             created.push(c.name);

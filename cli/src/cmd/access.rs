@@ -11,6 +11,9 @@ use crate::output;
 pub struct Access {
     /// The client's name.
     client: String,
+    /// As if its answers went to this provider, not the one it declared.
+    #[arg(long, value_name = "PROVIDER")]
+    provider: Option<String>,
 }
 
 impl Access {
@@ -18,6 +21,7 @@ impl Access {
         let a = ctx
             .call_vault(p::Access {
                 client: self.client,
+                provider: self.provider,
             })
             .await?;
         {
@@ -36,6 +40,7 @@ impl Access {
                 a.grants,
                 a.denies
             );
+            outln!("{}", a.summary);
             if a.namespaces.is_empty() {
                 outln!("it can read no item");
                 return Ok(());

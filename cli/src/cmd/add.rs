@@ -16,6 +16,10 @@ pub struct Add {
     /// with `-` (a list, a `---` line).
     #[arg(value_name = "TEXT|-", allow_hyphen_values = true)]
     text: String,
+    /// Remove the item by itself then: a duration (30d, 1y; at least 1m),
+    /// a date (2027-01-01), or an RFC 3339 time. The removal is audited.
+    #[arg(long, value_name = "WHEN", value_parser = |s: &str| super::parse_time(s, true))]
+    expires: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 impl Add {
@@ -38,6 +42,7 @@ impl Add {
                 item,
                 new_kind: f.new_kind,
                 request: Some(uuid::Uuid::now_v7()),
+                expires: self.expires,
             })
             .await?;
         {

@@ -20,6 +20,11 @@ pub enum Client {
         /// setup lines then read it from there (`ctxvault mcp --token-file`).
         #[arg(long, value_name = "FILE")]
         token_file: Option<std::path::PathBuf>,
+        /// The model provider behind the app (anthropic, openai, ollama,
+        /// or one added with `ctxvault provider add`); grants limited to
+        /// providers judge its reads by it. Undeclared counts as cloud.
+        #[arg(long, value_name = "PROVIDER")]
+        provider: Option<String>,
     },
     /// List clients.
     Ls,
@@ -134,8 +139,12 @@ fn print_proxy(proxy: &str) {
 impl Client {
     pub async fn run(self, ctx: &Ctx) -> anyhow::Result<()> {
         match self {
-            Client::Add { name, token_file } => {
-                let t = ctx.call_vault(p::ClientAdd { name }).await?;
+            Client::Add {
+                name,
+                token_file,
+                provider,
+            } => {
+                let t = ctx.call_vault(p::ClientAdd { name, provider }).await?;
                 print_token(ctx, &t.name, &t.token, "added", token_file.as_deref()).await
             }
             Client::Rotate { name, token_file } => {

@@ -154,7 +154,14 @@ async fn start_agent(vault: &Path, runtime: &Path) -> anyhow::Result<Agent> {
 }
 
 async fn add_client(agent: &Client, name: &str) -> anyhow::Result<String> {
-    let t = call_agent(agent, p::ClientAdd { name: name.into() }).await?;
+    let t = call_agent(
+        agent,
+        p::ClientAdd {
+            name: name.into(),
+            provider: None,
+        },
+    )
+    .await?;
     Ok(t.token)
 }
 
@@ -174,6 +181,8 @@ async fn grant(
         max_sensitivity: max,
         expires: None,
         redact: redact.iter().map(|r| r.parse()).collect::<Result<_, _>>()?,
+        providers: Default::default(),
+        confirm: None,
     };
     call_agent(agent, req).await
 }
@@ -289,6 +298,7 @@ impl Demo {
             call_agent(
                 a,
                 p::Add {
+                    expires: None,
                     item,
                     new_kind: false,
                     request: None,

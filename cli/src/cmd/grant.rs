@@ -1,7 +1,7 @@
 //! `ctxvault grant`.
 
 use chrono::{DateTime, Utc};
-use policies::{Actions, Redaction, Scope, Sensitivity};
+use policies::{Actions, Confirm, ProviderClass, ProviderCondition, Redaction, Scope, Sensitivity};
 use vault_core::Tag;
 use vault_daemon::protocol as p;
 
@@ -37,6 +37,30 @@ pub struct GrantOptions {
     /// Mask in returned text: email, phone, url, ip, card (comma-separated).
     #[arg(long, value_name = "KINDS", value_delimiter = ',')]
     redact: Vec<Redaction>,
+    /// Only when the answer goes to this provider (repeat: any of them):
+    /// one added with `ctxvault provider add`, or anthropic, openai,
+    /// ollama...
+    #[arg(long = "provider", value_name = "PROVIDER")]
+    providers: Vec<String>,
+    /// Only when the answer goes to a provider of this class: local (on
+    /// this machine) or cloud.
+    #[arg(long, value_name = "CLASS")]
+    provider_class: Option<ProviderClass>,
+    /// Each read of what only this grant allows waits for your yes (asked
+    /// in the app when it can, else `ctxvault confirm`); no answer in 60 s
+    /// is a no.
+    #[arg(long)]
+    confirm: bool,
+    /// With --confirm: remember a yes this long (such as 1h).
+    #[arg(long, value_name = "DURATION", requires = "confirm", value_parser = parse_secs)]
+    confirm_once_per: Option<u64>,
+}
+
+/// A duration (`1h`, `30m`) in whole seconds.
+fn parse_secs(s: &str) -> Result<u64, String> {
+    humantime::parse_duration(s.trim())
+        .map(|d| d.as_secs())
+        .map_err(|e| format!("{s:?} is not a duration ({e}); use one such as 30m or 1h"))
 }
 
 impl GrantOptions {
@@ -50,6 +74,13 @@ impl GrantOptions {
             max_sensitivity: self.max_sensitivity,
             expires: self.expires,
             redact: self.redact.clone(),
+            providers: ProviderCondition {
+                providers: self.providers.clone(),
+                class: self.provider_class,
+            },
+            confirm: self.confirm.then_some(Confirm {
+                remember_secs: self.confirm_once_per,
+            }),
         }
     }
 }

@@ -63,6 +63,15 @@ pub(crate) fn rule_line(r: &p::RuleInfo) -> String {
                 .join(",")
         ));
     }
+    if let Some(w) = r.providers.words() {
+        extra.push(w);
+    }
+    if let Some(c) = r.confirm {
+        extra.push(match c.remember_secs {
+            Some(s) => format!("confirm (a yes lasts {s} s)"),
+            None => "confirm each read".to_owned(),
+        });
+    }
     if let Some(e) = r.expires {
         let state = if r.expired { "expired" } else { "expires" };
         extra.push(format!(

@@ -47,7 +47,13 @@ impl Ls {
                     namespace: filter.namespace.map(|n| n.to_string()),
                     tags: filter.tags.iter().map(|t| t.as_str().to_owned()).collect(),
                 };
-                let mut items = ctx.call_vault(p::ListAs { client, query }).await?;
+                let mut items = ctx
+                    .call_vault(p::ListAs {
+                        client,
+                        query,
+                        provider: None,
+                    })
+                    .await?;
                 items.truncate(limit);
                 if ctx.json {
                     return output::json(&items);

@@ -2,6 +2,7 @@
 
 mod access;
 mod add;
+mod aspect;
 mod audit;
 mod backup;
 mod client;
@@ -148,6 +149,13 @@ pub enum Command {
     /// Keep the passphrase in the system keyring, to unlock at login.
     #[command(subcommand)]
     Keyring(keyring::Keyring),
+    /// Named views that narrow what every client sees for a while: add,
+    /// use, off, ls, rm.
+    #[command(subcommand)]
+    Aspect(aspect::Aspect),
+    /// How long items are kept: set, rm, ls, sweep.
+    #[command(subcommand)]
+    Retention(aspect::Retention),
 }
 
 impl Command {
@@ -204,6 +212,8 @@ impl Command {
             Command::Connector(c) => c.run(&ctx).await,
             Command::Config(c) => c.run(&ctx).await,
             Command::Keyring(c) => c.run(&ctx).await,
+            Command::Aspect(c) => c.run(&ctx).await,
+            Command::Retention(c) => c.run(&ctx).await,
         }
     }
 }

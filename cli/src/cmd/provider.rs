@@ -36,6 +36,11 @@ pub enum Provider {
         /// Replace a provider of the same name.
         #[arg(long)]
         replace: bool,
+        /// local (runs on this machine) or cloud; default: local for a
+        /// loopback URL, cloud otherwise. Grants with --provider-class
+        /// decide by it.
+        #[arg(long, value_name = "CLASS")]
+        class: Option<policies::ProviderClass>,
     },
     /// List providers and the clients routed to each.
     Ls,
@@ -125,6 +130,7 @@ impl Provider {
                 key_stdin,
                 key_env,
                 replace,
+                class,
             } => {
                 let key = read_key(key_stdin, key_env.as_deref())?;
                 let with_key = key.is_some();
@@ -134,6 +140,7 @@ impl Provider {
                     url,
                     key,
                     replace,
+                    class,
                 })
                 .await?;
                 output::report(
@@ -161,9 +168,10 @@ impl Provider {
                 }
                 for p in list {
                     outln!(
-                        "{:<16} {:<9} {}  key {}{}{}",
+                        "{:<16} {:<9} {:<5} {}  key {}{}{}",
                         p.name,
                         p.kind,
+                        p.class,
                         p.url,
                         p.key_hint.as_deref().unwrap_or("none"),
                         if p.default { "  (default)" } else { "" },

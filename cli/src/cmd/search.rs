@@ -31,6 +31,10 @@ pub struct Search {
     /// run: not recorded as the client's read).
     #[arg(long = "as", value_name = "CLIENT")]
     as_client: Option<String>,
+    /// With --as: as if its answer went to this provider (grants limited
+    /// to providers decide by it), not the one it declared.
+    #[arg(long, value_name = "PROVIDER", requires = "as_client")]
+    provider: Option<String>,
 }
 
 fn parse_mode(s: &str) -> Result<SearchMode, String> {
@@ -89,6 +93,7 @@ impl Search {
                         client,
                         query,
                         mode: self.mode,
+                        provider: self.provider,
                     })
                     .await?;
                 if ctx.json {

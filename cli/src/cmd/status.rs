@@ -94,6 +94,9 @@ impl Status {
             );
         }
         model_lines(s.model.as_ref(), s.locked);
+        if let Some(a) = &s.aspect {
+            outln!("{}", super::aspect::in_force_line(a));
+        }
         for w in &s.warnings {
             outln!("warning: {w}");
         }

@@ -117,6 +117,8 @@ fn entry(f: &mut Fields<'_>, k: usize) -> AuditEntry {
         detail: None,
         tool: Some("search_context".into()),
         door: None,
+        provider: None,
+        aspect: None,
     }
 }
 

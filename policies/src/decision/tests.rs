@@ -2,6 +2,7 @@
 //! random policies, and the examples behind each rule.
 
 use super::*;
+use crate::destination::ProviderClass;
 use chrono::TimeZone;
 use proptest::prelude::*;
 
@@ -18,15 +19,27 @@ fn ref_match(pat: &[&str], ns: &[&str]) -> bool {
     }
 }
 
-fn ref_allowed(
+/// Whether the reference allows `item`, for an answer going to `to`, with
+/// `aspect` in force.
+pub(super) fn ref_allowed(
     client: &str,
     grants: &[Grant],
     denies: &[DenyRule],
     action: Action,
     item: &Item,
     now: DateTime<Utc>,
+    (to, aspect): (&Destination, Option<&Aspect>),
 ) -> bool {
     let ns: Vec<&str> = item.namespace.split('/').collect();
+    if let Some(a) = aspect {
+        let in_aspect = a.scopes.iter().any(|s| {
+            let pat: Vec<&str> = s.as_str().split('/').collect();
+            ref_match(&pat, &ns)
+        });
+        if !in_aspect || item.sensitivity > a.max_sensitivity {
+            return false;
+        }
+    }
     for d in denies {
         let pat: Vec<&str> = d.scope.as_str().split('/').collect();
         // A deny rule covers a namespace it matches and everything below.
@@ -41,7 +54,18 @@ fn ref_allowed(
             None => true,
         };
         let tag_ok = g.tags.is_empty() || g.tags.iter().any(|t| item.tags.contains(t));
+        let name_ok = g.providers.providers.is_empty()
+            || to
+                .provider
+                .as_ref()
+                .is_some_and(|p| g.providers.providers.contains(p));
+        let class_ok = match g.providers.class {
+            None => true,
+            Some(c) => c == to.class,
+        };
         if g.client == client
+            && name_ok
+            && class_ok
             && g.actions.contains(action)
             && live
             && ref_match(&pat, &ns)
@@ -57,45 +81,45 @@ fn ref_allowed(
 // ---- Generators. ----
 
 #[derive(Clone, Debug)]
-struct Item {
-    namespace: String,
-    tags: Vec<String>,
-    sensitivity: Sensitivity,
+pub(super) struct Item {
+    pub(super) namespace: String,
+    pub(super) tags: Vec<String>,
+    pub(super) sensitivity: Sensitivity,
 }
 
-fn t0() -> DateTime<Utc> {
+pub(super) fn t0() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap()
 }
 
-fn client() -> impl Strategy<Value = String> {
+pub(super) fn client() -> impl Strategy<Value = String> {
     prop::sample::select(vec!["claude", "cursor", "ollama"]).prop_map(str::to_owned)
 }
 
-fn namespace() -> impl Strategy<Value = String> {
+pub(super) fn namespace() -> impl Strategy<Value = String> {
     prop::collection::vec(prop::sample::select(vec!["a", "b", "c"]), 1..4).prop_map(|v| v.join("/"))
 }
 
-fn scope() -> impl Strategy<Value = Scope> {
+pub(super) fn scope() -> impl Strategy<Value = Scope> {
     prop::collection::vec(prop::sample::select(vec!["a", "b", "c", "*", "**"]), 1..4)
         .prop_map(|v| v.join("/").parse().unwrap())
 }
 
-fn sensitivity() -> impl Strategy<Value = Sensitivity> {
+pub(super) fn sensitivity() -> impl Strategy<Value = Sensitivity> {
     prop::sample::select(Sensitivity::ALL.to_vec())
 }
 
-fn tags() -> impl Strategy<Value = Vec<String>> {
+pub(super) fn tags() -> impl Strategy<Value = Vec<String>> {
     prop::collection::vec(
         prop::sample::select(vec!["x", "y", "z"]).prop_map(str::to_owned),
         0..3,
     )
 }
 
-fn action() -> impl Strategy<Value = Action> {
+pub(super) fn action() -> impl Strategy<Value = Action> {
     prop::sample::select(Action::ALL.to_vec())
 }
 
-fn grant() -> impl Strategy<Value = Grant> {
+pub(super) fn grant() -> impl Strategy<Value = Grant> {
     (
         client(),
         prop::collection::vec(action(), 1..3),
@@ -104,21 +128,65 @@ fn grant() -> impl Strategy<Value = Grant> {
         sensitivity(),
         prop::option::of(-100i64..100),
         prop::collection::vec(prop::sample::select(Redaction::ALL.to_vec()), 0..3),
+        (condition(), prop::option::of(prop::option::of(1u64..100))),
     )
-        .prop_map(|(client, actions, scope, tags, max, exp, redact)| Grant {
-            id: Uuid::now_v7(),
-            client,
-            actions: Actions::of(&actions),
-            scope,
-            tags,
-            max_sensitivity: max,
-            expires: exp.map(|m| t0() + chrono::Duration::minutes(m)),
-            redact,
-            created_at: t0(),
-        })
+        .prop_map(
+            |(client, actions, scope, tags, max, exp, redact, (providers, confirm))| Grant {
+                id: Uuid::now_v7(),
+                client,
+                actions: Actions::of(&actions),
+                scope,
+                tags,
+                max_sensitivity: max,
+                expires: exp.map(|m| t0() + chrono::Duration::minutes(m)),
+                redact,
+                providers,
+                confirm: confirm.map(|remember_secs| Confirm { remember_secs }),
+                created_at: t0(),
+            },
+        )
 }
 
-fn deny() -> impl Strategy<Value = DenyRule> {
+/// A provider condition: mostly none, else some names and maybe a class.
+pub(super) fn condition() -> impl Strategy<Value = ProviderCondition> {
+    prop_oneof![
+        2 => Just(ProviderCondition::default()),
+        1 => (
+            prop::collection::vec(provider().prop_map(str::to_owned), 0..2),
+            prop::option::of(class()),
+        )
+            .prop_map(|(providers, class)| ProviderCondition { providers, class }),
+    ]
+}
+
+pub(super) fn provider() -> impl Strategy<Value = &'static str> {
+    prop::sample::select(vec!["ollama", "anthropic", "openai"])
+}
+
+pub(super) fn class() -> impl Strategy<Value = ProviderClass> {
+    prop::sample::select(vec![ProviderClass::Local, ProviderClass::Cloud])
+}
+
+/// Where an answer goes: a named provider of either class, or unknown.
+pub(super) fn destination() -> impl Strategy<Value = Destination> {
+    prop::option::of((provider(), class())).prop_map(|d| match d {
+        Some((p, c)) => Destination::to(p, c),
+        None => Destination::unknown(),
+    })
+}
+
+/// An aspect in force, or none.
+pub(super) fn aspect() -> impl Strategy<Value = Option<Aspect>> {
+    prop::option::of(
+        (prop::collection::vec(scope(), 1..3), sensitivity()).prop_map(|(scopes, max)| Aspect {
+            name: "a".into(),
+            scopes,
+            max_sensitivity: max,
+        }),
+    )
+}
+
+pub(super) fn deny() -> impl Strategy<Value = DenyRule> {
     (client(), scope()).prop_map(|(client, scope)| DenyRule {
         id: Uuid::now_v7(),
         client,
@@ -152,7 +220,7 @@ fn matched_namespace() -> impl Strategy<Value = (String, Scope, String)> {
         })
 }
 
-fn item() -> impl Strategy<Value = Item> {
+pub(super) fn item() -> impl Strategy<Value = Item> {
     (namespace(), tags(), sensitivity()).prop_map(|(namespace, tags, sensitivity)| Item {
         namespace,
         tags,
@@ -160,7 +228,7 @@ fn item() -> impl Strategy<Value = Item> {
     })
 }
 
-fn facts(i: &Item) -> ItemFacts<'_, String> {
+pub(super) fn facts(i: &Item) -> ItemFacts<'_, String> {
     ItemFacts {
         namespace: &i.namespace,
         tags: &i.tags,
@@ -179,28 +247,35 @@ proptest! {
         items in prop::collection::vec(item(), 1..8),
         act in action(),
         at in -150i64..150,
+        to in destination(),
+        aspect in aspect(),
     ) {
         let now = t0() + chrono::Duration::minutes(at);
-        let policy = ClientPolicy::new(&who, &grants, &denies, now);
+        let policy = ClientPolicy::new(&who, &grants, &denies, now, &to).within(aspect.clone());
         let batch = policy.decide_all(act, items.iter().map(facts));
         for (it, b) in items.iter().zip(&batch) {
             prop_assert_eq!(b, &policy.decide(act, &facts(it)), "decide_all differs on {:?}", it);
         }
         for it in &items {
             let got = policy.decide(act, &facts(it));
-            prop_assert_eq!(got.is_allowed(), ref_allowed(&who, &grants, &denies, act, it, now), "item {:?}", it);
+            prop_assert_eq!(got.is_allowed(), ref_allowed(&who, &grants, &denies, act, it, now, (&to, aspect.as_ref())), "item {:?}", it);
             match &got {
                 Decision::Allow { grants: used, .. } => {
                     // Every grant named really covers the item.
                     for id in used {
                         let g = grants.iter().find(|g| g.id == *id).unwrap();
                         prop_assert!(g.client == who && !g.is_expired(now) && g.actions.contains(act));
+                        prop_assert!(g.providers.holds(&to));
                         prop_assert!(it.sensitivity <= g.max_sensitivity);
                     }
                 }
                 Decision::Deny(Reason::DeniedBy(id)) => {
                     let d = denies.iter().find(|d| d.id == *id).unwrap();
                     prop_assert!(d.client == who && d.covers(&it.namespace));
+                }
+                Decision::Deny(Reason::OutsideAspect) => {
+                    let a = aspect.as_ref().unwrap();
+                    prop_assert!(!a.admits(&it.namespace, it.sensitivity));
                 }
                 Decision::Deny(Reason::NoGrant) => {}
             }
@@ -209,7 +284,7 @@ proptest! {
 
     #[test]
     fn no_grant_nothing_visible(who in client(), denies in prop::collection::vec(deny(), 0..3), it in item(), act in action()) {
-        prop_assert!(!decide(&who, &[], &denies, act, &facts(&it), t0()).is_allowed());
+        prop_assert!(!decide(&who, &[], &denies, act, &facts(&it), t0(), &Destination::unknown()).is_allowed());
     }
 
     #[test]
@@ -219,10 +294,11 @@ proptest! {
         g.max_sensitivity = Sensitivity::Secret;
         g.tags.clear();
         g.scope = "**".parse().unwrap();
+        g.providers = ProviderCondition::default();
         let d = DenyRule { id: Uuid::now_v7(), client: g.client.clone(), scope: it.namespace.parse().unwrap(), created_at: t0() };
-        prop_assert!(decide(&g.client, &[g.clone()], &[], act, &facts(&it), t0()).is_allowed());
+        prop_assert!(decide(&g.client, &[g.clone()], &[], act, &facts(&it), t0(), &Destination::unknown()).is_allowed());
         prop_assert_eq!(
-            decide(&g.client, &[g.clone()], std::slice::from_ref(&d), act, &facts(&it), t0()),
+            decide(&g.client, &[g.clone()], std::slice::from_ref(&d), act, &facts(&it), t0(), &Destination::unknown()),
             Decision::Deny(Reason::DeniedBy(d.id))
         );
     }
@@ -247,11 +323,13 @@ proptest! {
             max_sensitivity: Sensitivity::Secret,
             expires: None,
             redact: vec![],
+            providers: ProviderCondition::default(),
+            confirm: None,
             created_at: t0(),
         });
         let d = DenyRule { id: Uuid::now_v7(), client: who.into(), scope, created_at: t0() };
         let below = if tail.is_empty() { ns.clone() } else { format!("{ns}/{tail}") };
-        let policy = ClientPolicy::new(who, &grants, std::slice::from_ref(&d), t0());
+        let policy = ClientPolicy::new(who, &grants, std::slice::from_ref(&d), t0(), &Destination::unknown());
         for namespace in [&ns, &below] {
             let it = Item { namespace: namespace.clone(), tags: tags.clone(), sensitivity: sens };
             for act in Action::ALL {
@@ -259,7 +337,7 @@ proptest! {
                 prop_assert_eq!(&policy.decide(act, &facts(&it)), &denied, "{}", namespace);
                 prop_assert!(!policy.allows(act, &facts(&it)));
                 prop_assert_eq!(&policy.decide_all(act, [facts(&it)]), &vec![denied.clone()]);
-                prop_assert_eq!(&decide(who, &grants, std::slice::from_ref(&d), act, &facts(&it), t0()), &denied);
+                prop_assert_eq!(&decide(who, &grants, std::slice::from_ref(&d), act, &facts(&it), t0(), &Destination::unknown()), &denied);
             }
         }
     }
@@ -269,15 +347,15 @@ proptest! {
         let latest = grants.iter().filter_map(|g| g.expires).max();
         let all_expire = grants.iter().all(|g| g.expires.is_some());
         if let (true, Some(last)) = (all_expire, latest) {
-            prop_assert!(!decide(&who, &grants, &[], act, &facts(&it), last).is_allowed());
-            prop_assert!(!decide(&who, &grants, &[], act, &facts(&it), last + chrono::Duration::days(1)).is_allowed());
+            prop_assert!(!decide(&who, &grants, &[], act, &facts(&it), last, &Destination::unknown()).is_allowed());
+            prop_assert!(!decide(&who, &grants, &[], act, &facts(&it), last + chrono::Duration::days(1), &Destination::unknown()).is_allowed());
         }
     }
 
     #[test]
     fn secret_only_with_secret_grant(grants in prop::collection::vec(grant(), 0..6), mut it in item(), act in action(), who in client()) {
         it.sensitivity = Sensitivity::Secret;
-        let allowed = decide(&who, &grants, &[], act, &facts(&it), t0()).is_allowed();
+        let allowed = decide(&who, &grants, &[], act, &facts(&it), t0(), &Destination::unknown()).is_allowed();
         if allowed {
             prop_assert!(grants.iter().any(|g| g.client == who && g.max_sensitivity == Sensitivity::Secret));
         }
@@ -294,6 +372,8 @@ fn everything_for(client: &str, scope: &str) -> Grant {
         max_sensitivity: Sensitivity::Secret,
         expires: None,
         redact: vec![],
+        providers: ProviderCondition::default(),
+        confirm: None,
         created_at: t0(),
     }
 }
@@ -314,7 +394,13 @@ fn denied_by(grants: &[Grant], d: &DenyRule, ns: &str) -> bool {
         tags: vec![],
         sensitivity: Sensitivity::Normal,
     };
-    let policy = ClientPolicy::new("c", grants, std::slice::from_ref(d), t0());
+    let policy = ClientPolicy::new(
+        "c",
+        grants,
+        std::slice::from_ref(d),
+        t0(),
+        &Destination::unknown(),
+    );
     let want = Decision::Deny(Reason::DeniedBy(d.id));
     let verdicts: Vec<bool> = Action::ALL
         .iter()
@@ -323,7 +409,15 @@ fn denied_by(grants: &[Grant], d: &DenyRule, ns: &str) -> bool {
                 policy.decide(act, &facts(&it)) == want,
                 !policy.allows(act, &facts(&it)),
                 policy.decide_all(act, [facts(&it)]) == vec![want.clone()],
-                decide("c", grants, std::slice::from_ref(d), act, &facts(&it), t0()) == want,
+                decide(
+                    "c",
+                    grants,
+                    std::slice::from_ref(d),
+                    act,
+                    &facts(&it),
+                    t0(),
+                    &Destination::unknown(),
+                ) == want,
             ]
         })
         .collect();
@@ -390,7 +484,8 @@ fn deny_on_a_subtree_spares_other_clients() {
             std::slice::from_ref(&d),
             Action::Read,
             &facts(&it),
-            t0()
+            t0(),
+            &Destination::unknown()
         )
         .is_allowed()
     );
@@ -401,7 +496,8 @@ fn deny_on_a_subtree_spares_other_clients() {
             std::slice::from_ref(&d),
             Action::Read,
             &facts(&it),
-            t0()
+            t0(),
+            &Destination::unknown()
         )
         .is_allowed()
     );
@@ -415,9 +511,28 @@ fn grants_stay_exact() {
         tags: vec![],
         sensitivity: Sensitivity::Normal,
     };
-    assert!(decide("c", &g, &[], Action::Read, &facts(&at("health")), t0()).is_allowed());
+    assert!(
+        decide(
+            "c",
+            &g,
+            &[],
+            Action::Read,
+            &facts(&at("health")),
+            t0(),
+            &Destination::unknown()
+        )
+        .is_allowed()
+    );
     assert_eq!(
-        decide("c", &g, &[], Action::Read, &facts(&at("health/labs")), t0()),
+        decide(
+            "c",
+            &g,
+            &[],
+            Action::Read,
+            &facts(&at("health/labs")),
+            t0(),
+            &Destination::unknown()
+        ),
         Decision::Deny(Reason::NoGrant)
     );
 }
@@ -433,6 +548,8 @@ fn redactions_intersect_over_allowing_grants() {
         max_sensitivity: Sensitivity::Normal,
         expires: None,
         redact,
+        providers: ProviderCondition::default(),
+        confirm: None,
         created_at: t0(),
     };
     let it = Item {
@@ -441,7 +558,15 @@ fn redactions_intersect_over_allowing_grants() {
         sensitivity: Sensitivity::Normal,
     };
     let one = [mk(vec![Redaction::Email, Redaction::Phone])];
-    match decide("c", &one, &[], Action::Read, &facts(&it), t0()) {
+    match decide(
+        "c",
+        &one,
+        &[],
+        Action::Read,
+        &facts(&it),
+        t0(),
+        &Destination::unknown(),
+    ) {
         Decision::Allow { redactions, .. } => {
             assert_eq!(redactions.kinds(), vec![Redaction::Email, Redaction::Phone])
         }
@@ -451,7 +576,15 @@ fn redactions_intersect_over_allowing_grants() {
         mk(vec![Redaction::Email, Redaction::Phone]),
         mk(vec![Redaction::Email]),
     ];
-    match decide("c", &two, &[], Action::Read, &facts(&it), t0()) {
+    match decide(
+        "c",
+        &two,
+        &[],
+        Action::Read,
+        &facts(&it),
+        t0(),
+        &Destination::unknown(),
+    ) {
         Decision::Allow { redactions, grants } => {
             assert_eq!(redactions.kinds(), vec![Redaction::Email]);
             assert_eq!(grants.len(), 2);

@@ -7,6 +7,7 @@ use std::fmt;
 use std::str::FromStr;
 
 use chrono::{DateTime, Utc};
+use policies::ProviderClass;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 use zeroize::Zeroize;
@@ -116,6 +117,10 @@ pub struct ProviderRecord {
     /// Clients without a route of their own use it.
     #[serde(default)]
     pub default: bool,
+    /// Whether it runs on the user's machine, as the user declared it
+    /// (none: local for a loopback URL, cloud otherwise).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub class: Option<ProviderClass>,
     /// When it was added.
     pub created_at: DateTime<Utc>,
 }
@@ -144,6 +149,7 @@ impl fmt::Debug for ProviderRecord {
             .field("url", &self.url)
             .field("key", &self.key.as_ref().map(|_| "[redacted]"))
             .field("default", &self.default)
+            .field("class", &self.class)
             .finish()
     }
 }

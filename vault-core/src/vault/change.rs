@@ -316,9 +316,15 @@ impl UnlockedVault {
 
     /// Store a new item and, in the same transaction, a record change (its
     /// audit entry's `ids` gets the new id).
-    pub async fn add_with(&self, new: NewItem, mut records: RecordChange) -> Result<Item> {
+    pub async fn add_with(&self, new: NewItem, records: RecordChange) -> Result<Item> {
+        self.add_as(new, Uuid::now_v7(), records).await
+    }
+
+    /// [`UnlockedVault::add_with`] under an id the caller chose (a fresh
+    /// UUIDv7), for a record change that names the new item.
+    pub async fn add_as(&self, new: NewItem, id: Uuid, mut records: RecordChange) -> Result<Item> {
         let new = new.validate()?;
-        let item = build(&new, Uuid::now_v7(), now());
+        let item = build(&new, id, now());
         if let Some(entry) = records.audit.as_mut() {
             entry.ids = vec![item.id];
         }
@@ -499,9 +505,19 @@ impl UnlockedVault {
     /// Delete these items in one transaction: all of them, or none when
     /// one is missing.
     pub async fn remove_all(&self, ids: &[Uuid]) -> Result<()> {
+        self.remove_with(ids, RecordChange::default()).await
+    }
+
+    /// Delete these items and, in the same transaction, make a record
+    /// change (its audit entry's `ids` gets the removed ids).
+    pub async fn remove_with(&self, ids: &[Uuid], mut records: RecordChange) -> Result<()> {
+        if let Some(entry) = records.audit.as_mut() {
+            entry.ids = ids.to_vec();
+        }
         let w = self.writer.lock().await;
         let change = ChangeSet {
             delete: ids.to_vec(),
+            records,
             ..Default::default()
         };
         self.apply(&w, change).await

@@ -21,6 +21,8 @@ fn entry(action: &str) -> AuditEntry {
         detail: None,
         tool: None,
         door: None,
+        provider: None,
+        aspect: None,
     }
 }
 

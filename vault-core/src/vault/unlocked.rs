@@ -149,6 +149,8 @@ impl UnlockedVault {
             detail: Some(warning.clone()),
             tool: None,
             door: None,
+            provider: None,
+            aspect: None,
         };
         let mut tx = self.store.begin().await?;
         store::raise_generation(&mut tx, raise).await?;

@@ -191,7 +191,13 @@ pub(crate) async fn add(
     Extension(s): Extension<Signed>,
     axum::extract::Form(f): axum::extract::Form<NameForm>,
 ) -> Response {
-    match c.call(p::ClientAdd { name: f.name }).await {
+    match c
+        .call(p::ClientAdd {
+            name: f.name,
+            provider: None,
+        })
+        .await
+    {
         Ok(t) => token_page(&c, &s, &t, "added"),
         Err(e) => c.after(&s, Err(e), "/clients"),
     }
@@ -287,6 +293,8 @@ pub(super) fn grant_of(f: &Fields, client: String, scope: Scope) -> Result<p::Gr
         max_sensitivity,
         expires,
         redact,
+        providers: Default::default(),
+        confirm: None,
     })
 }
 
@@ -405,6 +413,7 @@ async fn see_as(c: &Console, q: &SeeQuery) -> Result<Markup, ApiError> {
     let access = c
         .call(p::Access {
             client: q.client.clone(),
+            provider: None,
         })
         .await?;
     let summary = html! {
@@ -431,6 +440,7 @@ async fn see_as(c: &Console, q: &SeeQuery) -> Result<Markup, ApiError> {
                 limit: 10,
             },
             mode,
+            provider: None,
         })
         .await?;
     Ok(html! {

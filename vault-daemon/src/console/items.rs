@@ -264,6 +264,7 @@ pub(crate) async fn add(
             item,
             new_kind: f.new_kind.is_some(),
             request: Some(Uuid::now_v7()),
+            expires: None,
         })
         .await
     }

@@ -241,7 +241,7 @@ impl Agent {
                 }
                 // Its static token is never shown: it reaches the vault
                 // only through OAuth.
-                let (rec, _token) = st.add_client(&name, now)?;
+                let (rec, _token) = st.add_client(&name, now, None)?;
                 put.push(PolicyRecord::Client(rec));
                 name
             }
@@ -249,6 +249,7 @@ impl Agent {
         let mut rules = Vec::new();
         for g in grants {
             let g = crate::rules::new_grant(
+                &st,
                 crate::protocol::GrantAdd {
                     client: client.clone(),
                     ..g

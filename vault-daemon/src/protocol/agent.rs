@@ -146,6 +146,9 @@ pub struct Status {
     /// Recall by meaning: the vault's model and how far embedding is.
     #[serde(default)]
     pub model: Option<ModelStatus>,
+    /// The aspect in force (none while locked).
+    #[serde(default)]
+    pub aspect: Option<super::AspectInForce>,
 }
 
 /// The vault's embedding model, as `status` shows it.

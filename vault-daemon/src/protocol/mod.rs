@@ -20,6 +20,7 @@
 //! [`PROTOCOL_VERSION`] by hand on any change to these types.
 
 mod agent;
+mod aspect;
 mod connector;
 mod error;
 pub mod frames;
@@ -33,13 +34,14 @@ use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
 pub use agent::*;
+pub use aspect::*;
 pub use connector::*;
 pub use error::{ApiError, ErrorKind};
 pub use owner::*;
 pub use provider::*;
 
 /// Version of this protocol; checked on every `/v1/call` request.
-pub const PROTOCOL_VERSION: u32 = 14;
+pub const PROTOCOL_VERSION: u32 = 15;
 /// Header carrying the protocol version.
 pub const PROTOCOL_HEADER: &str = "x-ctxvault-protocol";
 /// Path of the versioned endpoint.

@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Utc};
 use client_view::{AccessReport, Hit, ListQuery, SearchQuery};
-use policies::{Action, Actions, Redaction, Scope, Sensitivity};
+use policies::{Action, Actions, Confirm, ProviderCondition, Redaction, Scope, Sensitivity};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 use vault_core::audit::{AuditRecord, AuditReport, AuditScan, SignedHead};
@@ -83,6 +83,24 @@ pub enum VaultRequest {
     Distill(super::Distill),
     /// [`Counts`].
     Counts(Counts),
+    /// [`AspectAdd`].
+    AspectAdd(super::AspectAdd),
+    /// [`AspectRemove`].
+    AspectRemove(super::AspectRemove),
+    /// [`AspectUse`].
+    AspectUse(super::AspectUse),
+    /// [`AspectOff`].
+    AspectOff(super::AspectOff),
+    /// [`AspectList`].
+    AspectList(super::AspectList),
+    /// [`RetentionSet`].
+    RetentionSet(super::RetentionSet),
+    /// [`RetentionRemove`].
+    RetentionRemove(super::RetentionRemove),
+    /// [`RetentionList`].
+    RetentionList(super::RetentionList),
+    /// [`RetentionSweep`].
+    RetentionSweep(super::RetentionSweep),
 }
 
 /// Items per namespace, by sensitivity (read from the index: no item is
@@ -103,6 +121,9 @@ pub struct Add {
     /// item the first request stored, not stored twice.
     #[serde(default)]
     pub request: Option<Uuid>,
+    /// When the item is removed by itself (its retention).
+    #[serde(default)]
+    pub expires: Option<DateTime<Utc>>,
 }
 
 /// Read an item.
@@ -161,6 +182,9 @@ pub struct ListAs {
     pub client: String,
     /// The client's query.
     pub query: ListQuery,
+    /// The provider its answer would go to (none: the one it declared).
+    #[serde(default)]
+    pub provider: Option<String>,
 }
 
 /// Search by words, meaning or both.
@@ -188,6 +212,9 @@ pub struct SearchAs {
     /// The engines to use; `None` for what the client gets.
     #[serde(default)]
     pub mode: Option<SearchMode>,
+    /// The provider its answer would go to (none: the one it declared).
+    #[serde(default)]
+    pub provider: Option<String>,
 }
 
 /// Register a client; answers its token (shown once).
@@ -195,6 +222,9 @@ pub struct SearchAs {
 pub struct ClientAdd {
     /// The client's name.
     pub name: String,
+    /// The model provider behind it (none: undeclared, judged as cloud).
+    #[serde(default)]
+    pub provider: Option<String>,
 }
 
 /// A client's new token, shown once.
@@ -256,6 +286,12 @@ pub struct GrantAdd {
     pub expires: Option<DateTime<Utc>>,
     /// What to mask in returned text.
     pub redact: Vec<Redaction>,
+    /// Which providers what it allows may go to.
+    #[serde(default)]
+    pub providers: ProviderCondition,
+    /// Reads of what only it allows wait for the user's yes.
+    #[serde(default)]
+    pub confirm: Option<Confirm>,
 }
 
 /// Remove a scope from a client whatever grants say; answers the rule's id.
@@ -321,6 +357,12 @@ pub struct RuleInfo {
     pub expired: bool,
     /// What it masks.
     pub redact: Vec<Redaction>,
+    /// Which providers what it allows may go to (grants).
+    #[serde(default)]
+    pub providers: ProviderCondition,
+    /// Whether its reads wait for the user's yes (grants).
+    #[serde(default)]
+    pub confirm: Option<Confirm>,
     /// When it was made.
     pub created_at: DateTime<Utc>,
 }
@@ -330,6 +372,9 @@ pub struct RuleInfo {
 pub struct Access {
     /// The client's name.
     pub client: String,
+    /// The provider its answers would go to (none: the one it declared).
+    #[serde(default)]
+    pub provider: Option<String>,
 }
 
 /// Audit entries.

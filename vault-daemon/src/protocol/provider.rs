@@ -22,6 +22,10 @@ pub struct ProviderAdd {
     /// Replace a provider of the same name.
     #[serde(default)]
     pub replace: bool,
+    /// Whether it runs on this machine (none: local for a loopback URL,
+    /// cloud otherwise).
+    #[serde(default)]
+    pub class: Option<policies::ProviderClass>,
 }
 
 /// Every provider.
@@ -42,6 +46,9 @@ pub struct ProviderInfo {
     pub key_hint: Option<String>,
     /// Clients without a route of their own use it.
     pub default: bool,
+    /// Whether it runs on this machine.
+    #[serde(default = "cloud")]
+    pub class: policies::ProviderClass,
     /// The clients routed to it by name.
     pub clients: Vec<String>,
     /// When it was added.
@@ -130,3 +137,7 @@ calls!(Vault / VaultRequest {
     ProviderDefault => (),
     ProviderRoute => RouteInfo,
 });
+
+fn cloud() -> policies::ProviderClass {
+    policies::ProviderClass::Cloud
+}

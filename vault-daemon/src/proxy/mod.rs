@@ -493,7 +493,8 @@ async fn add_context(
             .skip(n.saturating_sub(MAX_QUERY_CHARS))
             .collect::<String>()
     });
-    let view = AgentView::new(p.agent.clone(), Secret::new(token.to_owned()), "proxy");
+    let view =
+        AgentView::new(p.agent.clone(), Secret::new(token.to_owned()), "proxy").towards(&up.name);
     let q = ContextQuery {
         message,
         profile_only: mode == ContextMode::Profile,

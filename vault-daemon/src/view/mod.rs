@@ -3,6 +3,7 @@
 //! through [`AgentView`] (in the agent's process) or over the socket
 //! ([`crate::bridge::SocketView`]); both end in the typed methods here.
 
+mod access;
 mod profile;
 pub mod reads;
 mod remember;
@@ -46,6 +47,9 @@ pub struct Who {
     pub tool: Option<String>,
     /// The door the call came through (`stdio`, `http`).
     pub door: Option<&'static str>,
+    /// The model provider the answer goes to, when the door knows it (the
+    /// proxy); else the one the client declared.
+    pub to: Option<String>,
     /// Record the call in the audit log (only [`Who::dry_run`] does not).
     audited: bool,
 }
@@ -57,8 +61,14 @@ impl Who {
             client,
             tool,
             door,
+            to: None,
             audited: true,
         }
+    }
+
+    /// The same call, its answer going to the provider `to`.
+    pub fn towards(self, to: Option<String>) -> Who {
+        Who { to, ..self }
     }
 
     /// The user's dry run as `client`: the same answer, not recorded.
@@ -67,6 +77,7 @@ impl Who {
             client: client.to_owned(),
             tool: None,
             door: None,
+            to: None,
             audited: false,
         }
     }
@@ -141,7 +152,9 @@ impl Session {
         let mut entry = self.entry(who, action);
         entry.query = query.map(|q| audit_query(&q));
         entry.detail = detail;
-        let p = self.compile(&who.client).await?;
+        let p = self.compile(who).await?;
+        entry.aspect = p.aspect().map(|a| a.name.clone());
+        entry.provider = Some(self.destination(who).await.to_string());
         let result = f(p).await;
         if !who.audited {
             return result.map(|s| s.value);
@@ -172,6 +185,8 @@ impl Session {
             detail: None,
             tool: who.tool.clone(),
             door: who.door.map(str::to_owned),
+            provider: None,
+            aspect: None,
         }
     }
 
@@ -227,17 +242,16 @@ impl Session {
     }
 
     /// The actions the client holds now (reads no context: not audited).
-    pub async fn actions_for(&self, client: &str) -> Result<Vec<Action>, ApiError> {
-        Ok(self.compile(client).await?.actions().list())
+    pub async fn actions_for(&self, who: &Who) -> Result<Vec<Action>, ApiError> {
+        Ok(self.compile(who).await?.actions().list())
     }
 
     /// What the client can read, by namespace and sensitivity, and its
     /// actions and grants.
     pub async fn access_for(&self, who: &Who) -> Result<AccessReport, ApiError> {
-        let client = who.client.clone();
         self.read(who, "describe-access", None, |p| async move {
             Ok(reads::Seen {
-                value: self.access_report(&client, &p).await,
+                value: self.access_report(who, &p).await,
                 ids: Vec::new(),
                 grants: Vec::new(),
             })
@@ -245,15 +259,30 @@ impl Session {
         .await
     }
 
-    async fn access_report(&self, client: &str, p: &ClientPolicy) -> AccessReport {
+    async fn access_report(&self, who: &Who, p: &ClientPolicy) -> AccessReport {
         let namespaces =
             namespace_counts(&self.vault, |g| p.allows(Action::Read, &policy::facts(g))).await;
+        let to = self.destination(who).await;
+        let held: Vec<policies::Grant> = {
+            let st = self.policy.read().await;
+            let now = crate::clock::now();
+            st.grants
+                .iter()
+                .filter(|g| g.client == who.client && !g.is_expired(now))
+                .cloned()
+                .collect()
+        };
+        let items: u64 = namespaces.iter().map(|n| n.total).sum();
+        let summary = access::summary(&who.client, items, &to, &held, p);
         AccessReport {
-            client: client.to_owned(),
+            summary,
+            destination: to.to_string(),
+            aspect: p.aspect().map(policies::Aspect::words),
+            client: who.client.clone(),
             actions: p.actions().list(),
             grants: p.grants().len(),
             denies: p.denies().len(),
-            items: namespaces.iter().map(|n| n.total).sum(),
+            items,
             namespaces,
             scopes: p
                 .grants()
@@ -265,6 +294,8 @@ impl Session {
                     max_sensitivity: g.max_sensitivity,
                     expires: g.expires,
                     redact: g.redact.clone(),
+                    providers: g.providers.words(),
+                    confirm: g.confirm.is_some(),
                 })
                 .collect(),
         }
@@ -278,7 +309,7 @@ impl Session {
             ClientCall::List(q) => answer(self.list_for(who, q).await),
             ClientCall::Page(q) => answer(self.page_for(who, q).await),
             ClientCall::Access(_) => answer(self.access_for(who).await),
-            ClientCall::Actions(_) => answer(self.actions_for(&who.client).await),
+            ClientCall::Actions(_) => answer(self.actions_for(who).await),
             ClientCall::Profile(q) => answer(self.profile_for(who, q).await),
             ClientCall::Remember(r) => answer(self.remember_for(who, r).await),
             ClientCall::Context(q) => answer(self.context_for(who, q).await),
@@ -319,12 +350,28 @@ pub struct AgentView {
     token: Secret,
     /// The door its calls come through, for the audit log.
     door: &'static str,
+    /// The provider its answers go to, when the door knows it.
+    to: Option<String>,
 }
 
 impl AgentView {
     /// The view of the client holding `token`.
     pub fn new(agent: AgentHandle, token: Secret, door: &'static str) -> Self {
-        AgentView { agent, token, door }
+        AgentView {
+            agent,
+            token,
+            door,
+            to: None,
+        }
+    }
+
+    /// The same view, its answers going to the provider `to` (the proxy
+    /// knows where each request is routed).
+    pub fn towards(self, to: &str) -> Self {
+        AgentView {
+            to: Some(to.to_owned()),
+            ..self
+        }
     }
 
     /// Run `f` as its own task (a client that hangs up must not cancel a
@@ -338,12 +385,13 @@ impl AgentView {
         let agent = self.agent.clone();
         let token = self.token.clone();
         let door = self.door;
+        let to = self.to.clone();
         Box::pin(async move {
             let task = tokio::spawn(async move {
                 let (session, client) = agent.client_session(&token).await?;
                 f(
                     session,
-                    Who::client(client, tool.map(str::to_owned), Some(door)),
+                    Who::client(client, tool.map(str::to_owned), Some(door)).towards(to),
                 )
                 .await
             });
@@ -386,7 +434,7 @@ impl ClientView for AgentView {
     }
 
     fn actions(&self) -> ViewFuture<'_, Vec<Action>> {
-        self.run(None, |s, w| async move { s.actions_for(&w.client).await })
+        self.run(None, |s, w| async move { s.actions_for(&w).await })
     }
 
     fn profile(&self, tool: &'static str, q: ProfileQuery) -> ViewFuture<'_, Profile> {

@@ -50,7 +50,7 @@ impl Session {
         who: &Who,
         r: RememberRequest,
     ) -> Result<Remembered, ApiError> {
-        let p = self.compile(&who.client).await?;
+        let p = self.compile(who).await?;
         let entry = self.entry(who, "remember");
         // Arguments that do not parse are refused before anything is read
         // or written, as the MCP layer refuses malformed arguments.

@@ -1,7 +1,7 @@
 //! Each client's registered view in the vault: the groups its rules let it
 //! read, decided once per rule set and kept current by the vault on every
-//! write, found again by a digest of the rules (so a changed grant, or one
-//! that expired, makes a new view).
+//! write, found again by a digest of the rules (so a changed grant, one
+//! that expired, an aspect or another provider makes a new view).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -15,9 +15,16 @@ use crate::policy::facts;
 /// The digest of a client's active rules that names its view (`None` if
 /// the rules cannot be encoded: then no view is shared).
 pub fn view_key(policy: &ClientPolicy) -> Option<ViewKey> {
-    // Grants and deny rules are plain data: their JSON is a faithful,
-    // stable encoding of everything a decision depends on.
-    let rules = serde_json::to_vec(&(policy.client(), policy.grants(), policy.denies())).ok()?;
+    // Grants, deny rules and the aspect are plain data: their JSON is a
+    // faithful, stable encoding of everything a decision depends on (the
+    // destination is in it too: the grants are those that hold for it).
+    let rules = serde_json::to_vec(&(
+        policy.client(),
+        policy.grants(),
+        policy.denies(),
+        policy.aspect(),
+    ))
+    .ok()?;
     let d = ring::digest::digest(&ring::digest::SHA256, &rules);
     let mut key = [0u8; 32];
     key.copy_from_slice(d.as_ref());

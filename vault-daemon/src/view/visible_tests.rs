@@ -140,7 +140,7 @@ async fn run(ops: Vec<Op>) {
         .await
         .unwrap();
     for c in CLIENTS {
-        s.client_token(c.to_owned(), false).await.unwrap();
+        s.client_token(c.to_owned(), false, None).await.unwrap();
     }
     let mut items: Vec<Uuid> = Vec::new();
     let mut grants: Vec<Uuid> = Vec::new();
@@ -209,6 +209,8 @@ async fn run(ops: Vec<Op>) {
                         max_sensitivity: Sensitivity::ALL[sens],
                         expires: None,
                         redact: vec![],
+                        providers: Default::default(),
+                        confirm: None,
                     })
                     .await
                     .unwrap();
@@ -232,7 +234,7 @@ async fn run(ops: Vec<Op>) {
                     namespace: filter_ns.map(|n| NAMESPACES[n].parse().unwrap()),
                     tags: vec![],
                 };
-                let p = s.compile(CLIENTS[client]).await.unwrap();
+                let p = s.compile(&Who::dry_run(CLIENTS[client])).await.unwrap();
                 let expected = by_groups(&s, &p, &query, &filter).await;
                 let seen = reads::search_as(&s.vault, &s.views, &p, (&query, None), &filter, 20)
                     .await

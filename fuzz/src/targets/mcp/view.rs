@@ -228,7 +228,12 @@ impl ClientView for FuzzView {
                 max_sensitivity: Sensitivity::Normal,
                 expires: None,
                 redact: vec![Redaction::Email],
+                providers: None,
+                confirm: false,
             }],
+            destination: "an undeclared provider (cloud)".into(),
+            aspect: None,
+            summary: "fuzz can read everything.".into(),
         }))
     }
 
