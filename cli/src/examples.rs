@@ -306,6 +306,12 @@ ctxvault retention rm 'history/**'",
     (&["retention", "rm"], "ctxvault retention rm 'history/**'"),
     (&["retention", "ls"], "ctxvault retention ls --json"),
     (&["retention", "sweep"], "ctxvault retention sweep"),
+    (
+        &["confirm"],
+        "ctxvault confirm                               # the reads waiting for your yes
+ctxvault confirm 0192f0c1 --yes
+ctxvault confirm 0192f0c1 --no",
+    ),
     (&["keyring", "on"], "CTXVAULT_PASSPHRASE=... ctxvault keyring on"),
     (&["keyring", "off"], "ctxvault keyring off"),
     (&["keyring", "status"], "ctxvault keyring status --json"),

@@ -69,6 +69,32 @@ pub trait ClientView: Send + Sync + 'static {
     fn remember(&self, tool: &'static str, r: RememberRequest) -> ViewFuture<'_, Remembered>;
     /// The context to hand a model with a request (see [`ContextQuery`]).
     fn context(&self, tool: &'static str, q: ContextQuery) -> ViewFuture<'_, Profile>;
+    /// This view for a door that asks the user itself (MCP elicitation):
+    /// a read that needs the user's yes fails at once with
+    /// [`ViewErrorKind::NeedsConfirmation`] (the question as its message,
+    /// [`ViewError::ticket`] set) instead of waiting for `ctxvault
+    /// confirm`, and is retried with the user's [`Answer`]. `None` when
+    /// this view cannot.
+    fn asking(&self, _answer: Option<Answer>) -> Option<std::sync::Arc<dyn ClientView>> {
+        None
+    }
+}
+
+/// The user's answer to a confirmation a door asked for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Answer {
+    /// The ticket the question came with.
+    pub ticket: Uuid,
+    /// Yes: the read may go on.
+    pub yes: bool,
+}
+
+/// How a door takes part in confirmations: it asks the user itself, and
+/// may bring the answer to a question it asked.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Asking {
+    /// The answer, on the retry.
+    pub answer: Option<Answer>,
 }
 
 /// A view call as it travels between processes: one variant per
@@ -147,6 +173,9 @@ pub enum ViewErrorKind {
     Unauthorized,
     /// The agent cannot be reached.
     Unavailable,
+    /// The read waits for the user's yes, which the door asks for (see
+    /// [`ClientView::asking`]).
+    NeedsConfirmation,
     /// Anything else.
     Internal,
 }
@@ -159,6 +188,8 @@ pub struct ViewError {
     pub kind: ViewErrorKind,
     /// One line for the model and the user.
     pub message: String,
+    /// For [`ViewErrorKind::NeedsConfirmation`]: the question's ticket.
+    pub ticket: Option<Uuid>,
 }
 
 impl ViewError {
@@ -167,6 +198,7 @@ impl ViewError {
         ViewError {
             kind,
             message: message.into(),
+            ticket: None,
         }
     }
 }

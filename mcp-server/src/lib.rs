@@ -12,6 +12,7 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+mod confirm;
 mod output;
 mod render;
 mod server;

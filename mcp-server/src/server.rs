@@ -123,6 +123,7 @@ fn rpc_error(e: ViewError) -> ErrorData {
         ViewErrorKind::Locked
         | ViewErrorKind::Unauthorized
         | ViewErrorKind::Unavailable
+        | ViewErrorKind::NeedsConfirmation
         | ViewErrorKind::Internal => ErrorData::internal_error(e.message, None),
     }
 }
@@ -155,10 +156,15 @@ impl ContextServer {
         }
     }
 
+    /// The request's view; for a client that can ask its user (MCP
+    /// elicitation on a protocol that lets the server ask), one whose
+    /// confirmations are asked in the app.
     fn source(&self, ctx: &RequestContext<RoleServer>) -> Result<Arc<dyn ClientView>, ErrorData> {
-        self.resolver
+        let view = self
+            .resolver
             .resolve(&ctx.extensions)
-            .map_err(|e| ErrorData::invalid_request(e.message, None))
+            .map_err(|e| ErrorData::invalid_request(e.message, None))?;
+        Ok(crate::confirm::in_app(view, ctx))
     }
 }
 

@@ -33,7 +33,7 @@ impl Agent<'_> {
         self.rt
             .block_on(
                 self.client
-                    .call_view(&Secret::new(token.to_owned()), None, call),
+                    .call_view(&Secret::new(token.to_owned()), None, call, None),
             )
             .expect("the agent answers")
     }

@@ -241,6 +241,9 @@ impl Agent {
             tracing::warn!("retention sweep at unlock failed: {}", e.message);
         }
         self.refresh_tables(&session).await;
+        session
+            .notify
+            .store(self.notify, std::sync::atomic::Ordering::Relaxed);
         let session = Arc::new(session);
         self.use_model(&session).await;
         crate::aspects::spawn_sweeper(&session);
@@ -310,7 +313,7 @@ impl Agent {
                 let client = session.client_of_token(r.token.expose_secret()).await?;
                 session
                     .client_call(
-                        &Who::client(client, r.tool, door_of(r.door.as_deref())),
+                        &Who::client(client, r.tool, door_of(r.door.as_deref())).asking(r.asking),
                         r.call,
                     )
                     .await

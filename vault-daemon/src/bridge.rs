@@ -34,6 +34,7 @@ pub struct SocketView {
     client: Client,
     token: Secret,
     revive: Option<Arc<dyn Revive>>,
+    asking: Option<Asking>,
 }
 
 impl SocketView {
@@ -43,6 +44,7 @@ impl SocketView {
             client,
             token,
             revive: None,
+            asking: None,
         }
     }
 
@@ -62,7 +64,10 @@ impl SocketView {
         C::Answer: Send,
     {
         Box::pin(async move {
-            let first = self.client.call_view(&self.token, tool, call.clone()).await;
+            let first = self
+                .client
+                .call_view(&self.token, tool, call.clone(), self.asking)
+                .await;
             let again = match (&first, &self.revive) {
                 (Err(TransportError::NotRunning(_) | TransportError::Interrupted(_)), Some(r)) => {
                     Some(r.revive(false).await)
@@ -73,7 +78,11 @@ impl SocketView {
                 _ => None,
             };
             let result = match again {
-                Some(Ok(())) => self.client.call_view(&self.token, tool, call).await,
+                Some(Ok(())) => {
+                    self.client
+                        .call_view(&self.token, tool, call, self.asking)
+                        .await
+                }
                 // Locked and no way to unlock here: the agent's own answer.
                 Some(Err(_)) if matches!(first, Ok(Err(_))) => first,
                 Some(Err(why)) => {
@@ -131,6 +140,15 @@ impl ClientView for SocketView {
 
     fn context(&self, tool: &'static str, q: ContextQuery) -> ViewFuture<'_, Profile> {
         self.ask(Some(tool), q)
+    }
+
+    fn asking(&self, answer: Option<Answer>) -> Option<Arc<dyn ClientView>> {
+        Some(Arc::new(SocketView {
+            client: self.client.clone(),
+            token: self.token.clone(),
+            revive: self.revive.clone(),
+            asking: Some(Asking { answer }),
+        }))
     }
 }
 

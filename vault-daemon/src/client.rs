@@ -105,12 +105,14 @@ impl Client {
         token: &Secret,
         tool: Option<&str>,
         call: C,
+        asking: Option<client_view::Asking>,
     ) -> Result<Result<C::Answer, ApiError>, TransportError> {
         let req = Request::Client(ClientRequest {
             token: token.clone(),
             tool: tool.map(str::to_owned),
             door: Some("stdio".to_owned()),
             call: call.into(),
+            asking,
         });
         self.send(&req).await
     }

@@ -15,6 +15,7 @@ mod aspects;
 pub mod bridge;
 pub mod client;
 pub mod clock;
+pub mod confirm;
 mod console;
 pub mod destination;
 mod distill;

@@ -47,7 +47,7 @@ impl Agent {
 }
 
 #[cfg(target_os = "macos")]
-async fn send(summary: &str, body: &str) -> Result<(), String> {
+pub(crate) async fn send(summary: &str, body: &str) -> Result<(), String> {
     let q = |s: &str| s.replace('\\', "\\\\").replace('"', "\\\"");
     let script = format!(
         "display notification \"{}\" with title \"{}\"",
@@ -66,7 +66,7 @@ async fn send(summary: &str, body: &str) -> Result<(), String> {
 }
 
 #[cfg(not(target_os = "macos"))]
-async fn send(summary: &str, body: &str) -> Result<(), String> {
+pub(crate) async fn send(summary: &str, body: &str) -> Result<(), String> {
     let conn = zbus::Connection::session()
         .await
         .map_err(|e| e.to_string())?;

@@ -69,6 +69,8 @@ impl Session {
             VaultRequest::RetentionRemove(r) => answer(self.retention_remove(r).await),
             VaultRequest::RetentionList(_) => answer(Ok(self.retention_list().await)),
             VaultRequest::RetentionSweep(_) => answer(self.sweep_retention().await),
+            VaultRequest::ConfirmList(_) => answer(Ok(self.confirms.list())),
+            VaultRequest::ConfirmAnswer(r) => answer(self.confirms.answer(&r.id, r.yes)),
             VaultRequest::Counts(_) => answer(Ok(crate::view::namespace_counts(v, |_| true).await)),
             VaultRequest::ListAs(r) => match self.dry_run(&r.client, r.provider).await {
                 Ok(who) => answer(self.list_for(&who, r.query).await),

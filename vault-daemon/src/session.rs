@@ -29,6 +29,10 @@ pub struct Session {
     pub(crate) reads: Arc<ReadLimit>,
     /// Each client's registered view in the vault.
     pub(crate) views: ClientViews,
+    /// Reads waiting for the user's yes, and yeses remembered.
+    pub(crate) confirms: crate::confirm::Confirmations,
+    /// Tell the desktop when a read waits for a yes.
+    pub(crate) notify: std::sync::atomic::AtomicBool,
 }
 
 impl Session {
@@ -42,6 +46,8 @@ impl Session {
             remembers: Mutex::new(HashMap::new()),
             reads,
             views: ClientViews::default(),
+            confirms: Default::default(),
+            notify: Default::default(),
         })
     }
 

@@ -9,6 +9,7 @@ mod client;
 mod client_setup;
 mod completions;
 mod config;
+mod confirm;
 mod connector;
 mod console;
 mod daemon;
@@ -156,6 +157,9 @@ pub enum Command {
     /// How long items are kept: set, rm, ls, sweep.
     #[command(subcommand)]
     Retention(aspect::Retention),
+    /// Reads waiting for your yes (grants made with --confirm): list them,
+    /// or answer one.
+    Confirm(confirm::Confirm),
 }
 
 impl Command {
@@ -214,6 +218,7 @@ impl Command {
             Command::Keyring(c) => c.run(&ctx).await,
             Command::Aspect(c) => c.run(&ctx).await,
             Command::Retention(c) => c.run(&ctx).await,
+            Command::Confirm(c) => c.run(&ctx).await,
         }
     }
 }

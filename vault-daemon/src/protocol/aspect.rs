@@ -1,5 +1,6 @@
-//! Requests about aspects (named views that narrow what clients see) and
-//! retention (how long items are kept), and their answers.
+//! Requests about aspects (named views that narrow what clients see),
+//! retention (how long items are kept) and confirmations, and their
+//! answers.
 
 use chrono::{DateTime, Utc};
 use policies::{Scope, Sensitivity};
@@ -123,7 +124,22 @@ pub struct RetentionInfo {
 #[derive(Debug, Default, Serialize, Deserialize)]
 pub struct RetentionSweep {}
 
+/// The reads waiting for the user's yes.
+#[derive(Debug, Default, Serialize, Deserialize)]
+pub struct ConfirmList {}
+
+/// Answer a waiting read; answers the question it answered.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct ConfirmAnswer {
+    /// The question's id, or a start of it.
+    pub id: String,
+    /// Yes: the read goes on with those items.
+    pub yes: bool,
+}
+
 calls!(Vault / VaultRequest {
+    ConfirmList => Vec<crate::confirm::Question>,
+    ConfirmAnswer => crate::confirm::Question,
     AspectAdd => (),
     AspectRemove => (),
     AspectUse => (),

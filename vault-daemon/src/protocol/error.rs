@@ -50,6 +50,8 @@ pub enum ErrorKind {
     Internal,
     /// A model provider failed, or answered in a shape not asked for.
     Upstream,
+    /// The read waits for the user's yes, which the door asks for.
+    NeedsConfirmation,
 }
 
 /// A failed request: its kind and a one-line message naming the problem.
@@ -60,6 +62,9 @@ pub struct ApiError {
     pub kind: ErrorKind,
     /// One line for people.
     pub message: String,
+    /// For [`ErrorKind::NeedsConfirmation`]: the question's ticket.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ticket: Option<uuid::Uuid>,
 }
 
 impl ApiError {
@@ -68,6 +73,7 @@ impl ApiError {
         ApiError {
             kind,
             message: message.into(),
+            ticket: None,
         }
     }
 }
@@ -110,6 +116,7 @@ impl From<ApiError> for client_view::ViewError {
             ErrorKind::RateLimited => V::RateLimited,
             ErrorKind::Locked => V::Locked,
             ErrorKind::Unauthorized => V::Unauthorized,
+            ErrorKind::NeedsConfirmation => V::NeedsConfirmation,
             ErrorKind::NoVault
             | ErrorKind::AlreadyExists
             | ErrorKind::Integrity
@@ -126,6 +133,9 @@ impl From<ApiError> for client_view::ViewError {
             | ErrorKind::Internal
             | ErrorKind::Upstream => V::Internal,
         };
-        client_view::ViewError::new(kind, e.message)
+        client_view::ViewError {
+            ticket: e.ticket,
+            ..client_view::ViewError::new(kind, e.message)
+        }
     }
 }

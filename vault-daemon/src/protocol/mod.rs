@@ -122,6 +122,9 @@ pub struct ClientRequest {
     pub door: Option<String>,
     /// What it asks.
     pub call: ClientCall,
+    /// Set when the door asks the user itself for confirmations.
+    #[serde(default)]
+    pub asking: Option<client_view::Asking>,
 }
 
 /// An answer already encoded for the wire, as `{"Ok": answer}` (encoded

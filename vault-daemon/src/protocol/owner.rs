@@ -101,6 +101,10 @@ pub enum VaultRequest {
     RetentionList(super::RetentionList),
     /// [`RetentionSweep`].
     RetentionSweep(super::RetentionSweep),
+    /// [`ConfirmList`].
+    ConfirmList(super::ConfirmList),
+    /// [`ConfirmAnswer`].
+    ConfirmAnswer(super::ConfirmAnswer),
 }
 
 /// Items per namespace, by sensitivity (read from the index: no item is

@@ -50,6 +50,8 @@ pub struct Who {
     /// The model provider the answer goes to, when the door knows it (the
     /// proxy); else the one the client declared.
     pub to: Option<String>,
+    /// Set when the door asks the user itself for confirmations.
+    pub asking: Option<client_view::Asking>,
     /// Record the call in the audit log (only [`Who::dry_run`] does not).
     audited: bool,
 }
@@ -62,8 +64,14 @@ impl Who {
             tool,
             door,
             to: None,
+            asking: None,
             audited: true,
         }
+    }
+
+    /// The same call from a door that asks the user itself.
+    pub fn asking(self, asking: Option<client_view::Asking>) -> Who {
+        Who { asking, ..self }
     }
 
     /// The same call, its answer going to the provider `to`.
@@ -78,6 +86,7 @@ impl Who {
             tool: None,
             door: None,
             to: None,
+            asking: None,
             audited: false,
         }
     }
@@ -115,7 +124,7 @@ impl Session {
         f: F,
     ) -> Result<T, ApiError>
     where
-        F: FnOnce(ClientPolicy) -> Fut,
+        F: Fn(ClientPolicy) -> Fut,
         Fut: Future<Output = Result<reads::Seen<T>, ApiError>>,
     {
         self.read_to(who, action, query, None, f).await
@@ -132,7 +141,7 @@ impl Session {
         f: F,
     ) -> Result<T, ApiError>
     where
-        F: FnOnce(ClientPolicy) -> Fut,
+        F: Fn(ClientPolicy) -> Fut,
         Fut: Future<Output = Result<reads::Seen<T>, ApiError>>,
     {
         if who.audited
@@ -155,7 +164,11 @@ impl Session {
         let p = self.compile(who).await?;
         entry.aspect = p.aspect().map(|a| a.name.clone());
         entry.provider = Some(self.destination(who).await.to_string());
-        let result = f(p).await;
+        let result = if p.asks_confirmation() && who.audited {
+            self.confirming(who, p, &f).await
+        } else {
+            f(p).await
+        };
         if !who.audited {
             return result.map(|s| s.value);
         }
@@ -201,16 +214,9 @@ impl Session {
         check_query(&q.query).map_err(view_error)?;
         let filter = filter_of(q.namespace, q.tags)?;
         let query = q.query;
+        let (text, filter) = (&query, &filter);
         self.read(who, "search", Some(query.clone()), |p| async move {
-            reads::search_as(
-                &self.vault,
-                &self.views,
-                &p,
-                (&query, mode),
-                &filter,
-                q.limit,
-            )
-            .await
+            reads::search_as(&self.vault, &self.views, &p, (text, mode), filter, q.limit).await
         })
         .await
     }
@@ -226,8 +232,9 @@ impl Session {
     /// Items the client may read, oldest first.
     pub async fn list_for(&self, who: &Who, q: ListQuery) -> Result<Vec<ContextItem>, ApiError> {
         let filter = filter_of(q.namespace, q.tags)?;
+        let filter = &filter;
         self.read(who, "list", None, |p| async move {
-            reads::list_as(&self.vault, &p, &filter).await
+            reads::list_as(&self.vault, &p, filter).await
         })
         .await
     }
@@ -352,6 +359,8 @@ pub struct AgentView {
     door: &'static str,
     /// The provider its answers go to, when the door knows it.
     to: Option<String>,
+    /// Set when the door asks the user itself for confirmations.
+    asking: Option<Asking>,
 }
 
 impl AgentView {
@@ -362,6 +371,7 @@ impl AgentView {
             token,
             door,
             to: None,
+            asking: None,
         }
     }
 
@@ -386,12 +396,15 @@ impl AgentView {
         let token = self.token.clone();
         let door = self.door;
         let to = self.to.clone();
+        let asking = self.asking;
         Box::pin(async move {
             let task = tokio::spawn(async move {
                 let (session, client) = agent.client_session(&token).await?;
                 f(
                     session,
-                    Who::client(client, tool.map(str::to_owned), Some(door)).towards(to),
+                    Who::client(client, tool.map(str::to_owned), Some(door))
+                        .towards(to)
+                        .asking(asking),
                 )
                 .await
             });
@@ -450,6 +463,16 @@ impl ClientView for AgentView {
 
     fn context(&self, tool: &'static str, q: ContextQuery) -> ViewFuture<'_, Profile> {
         self.run(Some(tool), |s, w| async move { s.context_for(&w, q).await })
+    }
+
+    fn asking(&self, answer: Option<Answer>) -> Option<std::sync::Arc<dyn ClientView>> {
+        Some(std::sync::Arc::new(AgentView {
+            agent: self.agent.clone(),
+            token: self.token.clone(),
+            door: self.door,
+            to: self.to.clone(),
+            asking: Some(Asking { answer }),
+        }))
     }
 }
 

@@ -18,9 +18,9 @@ impl Session {
             check_query(t).map_err(view_error)?;
         }
         let topic = q.topic.clone();
+        let (asked, limit) = (q.topic.as_deref(), q.limit);
         self.read(who, "profile", topic, |p| async move {
-            self.profile_seen(&p, q.topic.as_deref(), q.limit, None)
-                .await
+            self.profile_seen(&p, asked, limit, None).await
         })
         .await
     }
@@ -35,9 +35,9 @@ impl Session {
         let message = q.message.clone().filter(|_| !q.profile_only);
         let destination: String = q.destination.chars().take(200).collect();
         let detail = Some(format!("to {destination}"));
+        let (asked, limit, profile_limit) = (message.as_deref(), q.limit, q.profile_limit);
         self.read_to(who, "inject", message.clone(), detail, |p| async move {
-            self.profile_seen(&p, message.as_deref(), q.limit, q.profile_limit)
-                .await
+            self.profile_seen(&p, asked, limit, profile_limit).await
         })
         .await
     }
