@@ -368,3 +368,77 @@ async fn an_aspect_narrows_every_client_then_expires_or_goes_off() {
         ["aspect-add", "aspect-use", "aspect-use", "aspect-off"]
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_console_switches_aspects_and_answers_questions_in_one_click() {
+    let mut env = Env::new();
+    env.vars
+        .push(("CTXVAULT_TEST_CONFIRM_MS".into(), "20000".into()));
+    env.init();
+    env.add(&["--ns", "work", "zqxmark the roadmap"]);
+    env.add(&["--ns", "personal", "zqxmark the diary"]);
+    env.add(&["--ns", "tax", "zqxmark the return"]);
+    let token = add_client(&env, "app");
+    env.ok(&["grant", "app", "work"]);
+    env.ok(&["grant", "app", "personal"]);
+    env.ok(&["grant", "app", "tax", "--confirm"]);
+    env.ok(&[
+        "aspect",
+        "add",
+        "interview",
+        "--scope",
+        "work/**",
+        "--scope",
+        "tax",
+    ]);
+    let agent = env.http_agent();
+    let c = ctxvault_tests::console::Raw::login(&env);
+    let (_, _, page) = c.get("/");
+    assert!(
+        page.contains("None in force") && page.contains("interview"),
+        "{page}"
+    );
+
+    // One click: on for every client.
+    let (status, _, _) = c.post("/aspects/interview/use", &[]);
+    assert_eq!(status, 303);
+    assert_eq!(env.status()["aspect"]["name"], "interview");
+    let (_, _, page) = c.get("/");
+    assert!(page.contains("Switch off"), "{page}");
+
+    // A read of tax waits; the console lists it and answers it.
+    let s = common::http(&agent.url, &token).await;
+    let waiting = tokio::spawn(async move {
+        let hits = json(&call(&s, "search_context", json!({"query": "zqxmark"})).await);
+        hits.as_array().unwrap().len()
+    });
+    let start = std::time::Instant::now();
+    let id = loop {
+        let list = env.json(&["confirm", "--json"]);
+        if let Some(q) = list.as_array().unwrap().first() {
+            break q["id"].as_str().unwrap().to_owned();
+        }
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(20),
+            "no question came"
+        );
+    };
+    let (_, _, page) = c.get("/");
+    assert!(
+        page.contains("Reads waiting for your yes") && page.contains("app asks to read"),
+        "{page}"
+    );
+    let (status, _, _) = c.post(&format!("/confirm/{id}/yes"), &[]);
+    assert_eq!(status, 303);
+    assert_eq!(waiting.await.unwrap(), 2, "work and tax, inside the aspect");
+
+    // One click: off.
+    let (status, _, _) = c.post("/aspects/off", &[]);
+    assert_eq!(status, 303);
+    assert_eq!(env.status()["aspect"], json!(null));
+    let trail = env.json(&["audit", "--json"]).to_string();
+    assert!(
+        trail.contains("\"aspect-off\"")
+            && trail.contains("yes (with `ctxvault confirm` or the console)")
+    );
+}

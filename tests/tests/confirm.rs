@@ -149,9 +149,9 @@ async fn reads_wait_for_the_users_yes() {
     assert_eq!(
         confirms(&env, "plain"),
         [
-            "1 item(s) under tax: yes (with `ctxvault confirm`)",
-            "1 item(s) under tax: no (with `ctxvault confirm`)",
-            "1 item(s) under tax: no answer within 4 s: no (with `ctxvault confirm`)",
+            "1 item(s) under tax: yes (with `ctxvault confirm` or the console)",
+            "1 item(s) under tax: no (with `ctxvault confirm` or the console)",
+            "1 item(s) under tax: no answer within 4 s: no (with `ctxvault confirm` or the console)",
         ]
     );
 

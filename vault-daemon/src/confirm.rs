@@ -263,8 +263,13 @@ impl Session {
                 } else {
                     Said::NoAnswer
                 };
-                self.audit_answer(who, &question, said, "with `ctxvault confirm`")
-                    .await?;
+                self.audit_answer(
+                    who,
+                    &question,
+                    said,
+                    "with `ctxvault confirm` or the console",
+                )
+                .await?;
                 said
             }
         };

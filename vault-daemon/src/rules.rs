@@ -111,6 +111,7 @@ impl Session {
                 rotated_at: c.rotated_at,
                 grants: st.grants.iter().filter(|g| g.client == c.name).count(),
                 denies: st.denies.iter().filter(|d| d.client == c.name).count(),
+                provider: st.client_destination(&c.name).to_string(),
             })
             .collect();
         clients.sort_by(|a, b| a.name.cmp(&b.name));

@@ -180,11 +180,12 @@ impl Client {
                     }
                     for c in c {
                         outln!(
-                            "{:<20} {} grant(s), {} deny rule(s), added {}",
+                            "{:<20} {} grant(s), {} deny rule(s), added {}, answers to {}",
                             c.name,
                             c.grants,
                             c.denies,
-                            c.created_at.format("%Y-%m-%d %H:%M")
+                            c.created_at.format("%Y-%m-%d %H:%M"),
+                            c.provider
                         );
                     }
                     Ok(())

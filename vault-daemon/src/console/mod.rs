@@ -22,6 +22,7 @@
 //! same request the CLI sends to the agent ([`Console::call`]), so it is
 //! validated and audited exactly as the CLI's.
 
+mod aspects;
 mod audit;
 pub mod auth;
 mod clients;
@@ -108,6 +109,9 @@ pub(crate) fn router(agent: Arc<Agent>) -> Router {
         .route("/rules/{id}/revoke", post(clients::revoke))
         .route("/see", get(clients::see))
         .route("/audit", get(audit::page))
+        .route("/aspects/off", post(aspects::off))
+        .route("/aspects/{name}/use", post(aspects::use_one))
+        .route("/confirm/{id}/{said}", post(aspects::answer))
         .route("/connectors", get(connectors::page))
         .route("/connectors/approve", post(connectors::approve))
         .route("/connectors/deny", post(connectors::deny))

@@ -115,6 +115,7 @@ pub(crate) async fn page(State(c): State<Console>, Extension(s): Extension<Signe
     );
     let now = Utc::now();
     let soon = now + chrono::Duration::days(SOON_DAYS);
+    let aspects = super::aspects::section(&c, &s).await;
     let body = html! {
         section {
             p {
@@ -130,6 +131,7 @@ pub(crate) async fn page(State(c): State<Console>, Extension(s): Extension<Signe
                 p.note.error { (status.damaged.len()) " item(s) failed authentication at unlock: run `ctxvault status`." }
             }
         }
+        (aspects)
         section {
             h2 { "Items by namespace and sensitivity" }
             @match &counts {

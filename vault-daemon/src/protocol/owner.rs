@@ -257,6 +257,10 @@ pub struct ClientInfo {
     pub grants: usize,
     /// Its deny rules.
     pub denies: usize,
+    /// Where its answers go when no request says otherwise
+    /// (`anthropic (cloud)`).
+    #[serde(default)]
+    pub provider: String,
 }
 
 /// Remove a client with its token, grants and deny rules.
