@@ -130,7 +130,7 @@ async fn reads_wait_for_the_users_yes() {
     let id = question(&env);
     let e = env.fails(&["confirm", &id]);
     assert!(e.contains("--yes or --no"), "{e}");
-    env.ok(&["confirm", &id[..8], "--yes"]);
+    env.ok(&["confirm", &id.replace('-', "")[24..], "--yes"]);
     let (s, hits) = waiting.await.unwrap();
     assert_eq!(hits.as_array().unwrap().len(), 2);
     let waiting = tokio::spawn(search(s));

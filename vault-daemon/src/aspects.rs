@@ -27,11 +27,19 @@ fn no_aspect(name: &str) -> ApiError {
     ))
 }
 
-/// Refuse a retention shorter than a minute.
+/// The longest retention: a thousand years.
+const MAX_KEEP_SECS: i64 = 1000 * 366 * 24 * 3600;
+
+/// Refuse a retention shorter than a minute or past a thousand years.
 pub(crate) fn check_keep(secs: i64) -> Result<(), ApiError> {
     if secs < retention::MIN_RETENTION.num_seconds() {
         return Err(invalid(format!(
             "a retention of {secs} s is shorter than a minute; give at least 1m, such as 30d or 1y"
+        )));
+    }
+    if secs > MAX_KEEP_SECS {
+        return Err(invalid(format!(
+            "a retention of {secs} s is longer than 1000 years; give a shorter one, such as 10y, or none"
         )));
     }
     Ok(())
@@ -310,8 +318,12 @@ impl Session {
         }
         let mut removed = 0;
         for (id, namespace) in expired {
-            self.remove_expired(id, &namespace).await?;
-            removed += 1;
+            match self.remove_expired(id, &namespace).await {
+                Ok(()) => removed += 1,
+                // Removed meanwhile (by the user, or another sweep).
+                Err(e) if e.kind == ErrorKind::NoItem => {}
+                Err(e) => return Err(e),
+            }
         }
         if !gone_records.is_empty() {
             // Expiry records of items removed otherwise: dropped quietly.

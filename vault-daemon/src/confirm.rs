@@ -88,8 +88,10 @@ impl Confirmations {
     fn remember(&self, client: &str, grants: &[(RuleId, Option<u64>)], now: Instant) {
         let mut m = lock(&self.yes_until);
         for (g, secs) in grants {
-            if let Some(s) = secs {
-                m.insert((client.to_owned(), *g), now + Duration::from_secs(*s));
+            if let Some(s) = secs
+                && let Some(until) = now.checked_add(Duration::from_secs(*s))
+            {
+                m.insert((client.to_owned(), *g), until);
             }
         }
     }
@@ -143,7 +145,8 @@ impl Confirmations {
             .filter(|&i| {
                 w[i].tx.is_some()
                     && !want.is_empty()
-                    && w[i].question.id.simple().to_string().starts_with(&want)
+                    && (w[i].question.id.simple().to_string().starts_with(&want)
+                        || short(&w[i].question.id) == want)
             })
             .collect();
         let [i] = hits[..] else {
@@ -200,7 +203,13 @@ impl Session {
                 continue;
             };
             let facts = policy::facts(&g);
-            if plain.allows(Action::Read, &facts) {
+            // Only what a remembered yes or a grant without --confirm gives
+            // as it is (the same redactions) needs no question: a --confirm
+            // grant that masks less asks too.
+            if plain.decide(Action::Read, &facts).is_allowed()
+                && redactions(&plain.decide(Action::Read, &facts))
+                    == redactions(&p.decide(Action::Read, &facts))
+            {
                 continue;
             }
             if let policies::Decision::Allow { grants, .. } = p.decide(Action::Read, &facts) {
@@ -229,9 +238,17 @@ impl Session {
             in_app: who.asking.is_some(),
         };
         let said = match who.asking {
+            // A no needs no ticket: the read goes on without those items.
+            Some(Asking { answer: Some(a) }) if !a.yes => {
+                if let Some((q, _)) = self.confirms.take_ticket(a.ticket, &who.client) {
+                    self.audit_answer(who, &q, Said::No, "in the app").await?;
+                }
+                Said::No
+            }
             Some(Asking { answer: Some(a) }) => {
                 match self.confirms.take_ticket(a.ticket, &who.client) {
-                    Some((q, grants)) if grants.iter().all(|g| needed.contains(g)) => {
+                    // A yes holds only for exactly what the user was asked.
+                    Some((q, grants)) if same_set(&grants, &needed) => {
                         self.audit_answer(
                             who,
                             &q,
@@ -358,7 +375,7 @@ impl Session {
             "{} asks to read {}. Answer with `ctxvault confirm {} --yes` (or --no).",
             q.client,
             q.scopes.join(", "),
-            &q.id.simple().to_string()[..8]
+            short(&q.id)
         );
         tokio::spawn(async move {
             let _ = tokio::time::timeout(
@@ -368,4 +385,25 @@ impl Session {
             .await;
         });
     }
+}
+
+/// The redactions of an allowing decision.
+fn redactions(d: &policies::Decision) -> Option<policies::Redactions> {
+    match d {
+        policies::Decision::Allow { redactions, .. } => Some(*redactions),
+        policies::Decision::Deny(_) => None,
+    }
+}
+
+/// A question's short id: the last 8 hex digits of its id (the random
+/// part; the first ones are the time and shared by questions asked
+/// together).
+pub fn short(id: &Uuid) -> String {
+    let s = id.simple().to_string();
+    s[s.len() - 8..].to_owned()
+}
+
+/// Whether two lists of grants hold the same grants.
+fn same_set(a: &[RuleId], b: &[RuleId]) -> bool {
+    a.len() == b.len() && a.iter().all(|g| b.contains(g))
 }

@@ -33,11 +33,11 @@ impl Confirm {
             for q in &list {
                 outln!(
                     "{}  {} asks to read {} item(s) under {}   (ctxvault confirm {} --yes|--no)",
-                    &q.id.simple().to_string()[..8],
+                    vault_daemon::confirm::short(&q.id),
                     q.client,
                     q.items,
                     q.scopes.join(", "),
-                    &q.id.simple().to_string()[..8],
+                    vault_daemon::confirm::short(&q.id),
                 );
             }
             return Ok(());

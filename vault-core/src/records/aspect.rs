@@ -96,7 +96,7 @@ impl RetentionRecord {
         match &self.on {
             RetentionOn::Scope { scope, keep_secs } => Some(RetentionRule {
                 scope: scope.clone(),
-                keep: chrono::Duration::seconds(*keep_secs),
+                keep: chrono::Duration::try_seconds(*keep_secs)?,
             }),
             RetentionOn::Item { .. } => None,
         }

@@ -28,12 +28,10 @@ pub(crate) fn summary(
         }
     }
     if let Some(a) = p.aspect() {
-        let scopes: Vec<&str> = a.scopes.iter().map(|s| s.as_str()).collect();
+        // Its name only: its scopes may name what this client cannot see.
         s.push_str(&format!(
-            " The user switched on the aspect {:?}: only {} up to {} is shared for now.",
-            a.name,
-            scopes.join(", "),
-            a.max_sensitivity
+            " The user switched on the aspect {:?}: only part of what it may read is shared for now.",
+            a.name
         ));
     }
     let asks: Vec<String> = p

@@ -257,6 +257,9 @@ impl Session {
     /// actions and grants.
     pub async fn access_for(&self, who: &Who) -> Result<AccessReport, ApiError> {
         self.read(who, "describe-access", None, |p| async move {
+            // What waits for a yes is not counted (a no must leave the
+            // client knowing nothing of it); the summary names the scopes
+            // that ask.
             Ok(reads::Seen {
                 value: self.access_report(who, &p).await,
                 ids: Vec::new(),
@@ -267,8 +270,11 @@ impl Session {
     }
 
     async fn access_report(&self, who: &Who, p: &ClientPolicy) -> AccessReport {
-        let namespaces =
-            namespace_counts(&self.vault, |g| p.allows(Action::Read, &policy::facts(g))).await;
+        let counted = p.confirmed(|_| false);
+        let namespaces = namespace_counts(&self.vault, |g| {
+            counted.allows(Action::Read, &policy::facts(g))
+        })
+        .await;
         let to = self.destination(who).await;
         let held: Vec<policies::Grant> = {
             let st = self.policy.read().await;
@@ -284,7 +290,7 @@ impl Session {
         AccessReport {
             summary,
             destination: to.to_string(),
-            aspect: p.aspect().map(policies::Aspect::words),
+            aspect: p.aspect().map(|a| a.name.clone()),
             client: who.client.clone(),
             actions: p.actions().list(),
             grants: p.grants().len(),
