@@ -111,3 +111,23 @@ impl<'de> Deserialize<'de> for Actions {
         Ok(Actions::of(&Vec::<Action>::deserialize(d)?))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn actions_parse() {
+        assert_eq!(
+            "read,write".parse::<Actions>().unwrap().list(),
+            vec![Action::Read, Action::Write]
+        );
+        assert!(
+            "read,delete"
+                .parse::<Actions>()
+                .unwrap_err()
+                .to_string()
+                .contains("unknown action \"delete\"")
+        );
+    }
+}

@@ -514,3 +514,22 @@ pub fn test_model() -> PathBuf {
     );
     dir
 }
+
+/// Run a Python test client (`args`, the script first) as `token`'s app
+/// against this environment's vault; what it printed, as JSON.
+pub fn python_client(env: &Env, token: &str, args: &[&str]) -> serde_json::Value {
+    let out = std::process::Command::new(python())
+        .args(args)
+        .env("CTXVAULT_HOME", &env.vault)
+        .env("CTXVAULT_RUNTIME_DIR", &env.runtime)
+        .env("CTXVAULT_TOKEN", token)
+        .env_remove("CTXVAULT_PASSPHRASE")
+        .output()
+        .expect("python with the `mcp` package (scripts/test.sh installs it)");
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}

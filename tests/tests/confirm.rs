@@ -13,7 +13,7 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::{add_client, call, json};
-use ctxvault_tests::{Env, bin, python};
+use ctxvault_tests::{Env, bin};
 use serde_json::json;
 
 /// The SDK script's findings, its elicitation answering `answer`.
@@ -25,20 +25,7 @@ fn sdk(env: &Env, client: &str, token: &str, answer: &str, url: Option<&str>) ->
     let binary = bin();
     let mut args = vec![script, binary.to_str().unwrap(), client, answer, "zqxtax"];
     args.extend(url);
-    let out = std::process::Command::new(python())
-        .args(&args)
-        .env("CTXVAULT_HOME", &env.vault)
-        .env("CTXVAULT_RUNTIME_DIR", &env.runtime)
-        .env("CTXVAULT_TOKEN", token)
-        .env_remove("CTXVAULT_PASSPHRASE")
-        .output()
-        .expect("python with the `mcp` package (scripts/test.sh installs it)");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
+    ctxvault_tests::python_client(env, token, &args)
 }
 
 /// Wait for one question to wait; its id.

@@ -161,20 +161,7 @@ fn mcp_without_a_token_names_the_fix() {
 /// Run a script of `tests/support` with the Python that has the official MCP
 /// SDK, as the client holding `token`; its JSON output.
 fn sdk_script(env: &Env, token: &str, args: &[&str]) -> serde_json::Value {
-    let out = std::process::Command::new(ctxvault_tests::python())
-        .args(args)
-        .env("CTXVAULT_HOME", &env.vault)
-        .env("CTXVAULT_RUNTIME_DIR", &env.runtime)
-        .env("CTXVAULT_TOKEN", token)
-        .env_remove("CTXVAULT_PASSPHRASE")
-        .output()
-        .expect("python with the `mcp` package (scripts/test.sh installs it)");
-    assert!(
-        out.status.success(),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
+    ctxvault_tests::python_client(env, token, args)
 }
 
 /// The same flow, driven by the official MCP Python SDK (installed by

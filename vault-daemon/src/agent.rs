@@ -22,7 +22,7 @@ use vault_core::{Unlock as UnlockHow, Vault, WorkFactor, keys, store::Store};
 use crate::owner::answer;
 use crate::protocol::*;
 use crate::session::Session;
-use crate::throttle::Throttle;
+use crate::throttle::{Throttle, throttle_record, throttle_wait};
 use crate::view::{Who, locked_error};
 
 /// The agent: at most one unlocked vault, and what the doors need while
@@ -83,31 +83,6 @@ fn work_factor_or_default(n: Option<u8>) -> Result<WorkFactor, ApiError> {
     Ok(n.map(WorkFactor::new)
         .transpose()?
         .unwrap_or(WorkFactor::DEFAULT))
-}
-
-/// Wait out the delay the throttle asks for before a key attempt.
-async fn throttle_wait(throttle: &Throttle) {
-    let wait = throttle.wait(Instant::now());
-    if !wait.is_zero() {
-        tracing::info!(
-            failures = throttle.failures(),
-            ?wait,
-            "throttling a key attempt"
-        );
-        tokio::time::sleep(wait).await;
-    }
-}
-
-/// Count a key attempt's outcome: wrong keys grow the delay, a success resets it.
-fn throttle_record<T>(throttle: &mut Throttle, result: &vault_core::Result<T>) {
-    match result {
-        Ok(_) => throttle.succeeded(),
-        Err(vault_core::Error::WrongPassphrase | vault_core::Error::IdentityNoMatch) => {
-            throttle.failed(Instant::now());
-            tracing::warn!(failures = throttle.failures(), "failed key attempt");
-        }
-        Err(_) => {}
-    }
 }
 
 /// A shared handle on the agent, for in-process doors.

@@ -107,6 +107,31 @@ impl Default for ReadLimit {
     }
 }
 
+/// Wait out the delay the throttle asks for before a key attempt.
+pub(crate) async fn throttle_wait(throttle: &Throttle) {
+    let wait = throttle.wait(Instant::now());
+    if !wait.is_zero() {
+        tracing::info!(
+            failures = throttle.failures(),
+            ?wait,
+            "throttling a key attempt"
+        );
+        tokio::time::sleep(wait).await;
+    }
+}
+
+/// Count a key attempt's outcome: wrong keys grow the delay, a success resets it.
+pub(crate) fn throttle_record<T>(throttle: &mut Throttle, result: &vault_core::Result<T>) {
+    match result {
+        Ok(_) => throttle.succeeded(),
+        Err(vault_core::Error::WrongPassphrase | vault_core::Error::IdentityNoMatch) => {
+            throttle.failed(Instant::now());
+            tracing::warn!(failures = throttle.failures(), "failed key attempt");
+        }
+        Err(_) => {}
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -592,18 +592,3 @@ fn redactions_intersect_over_allowing_grants() {
         d => panic!("{d:?}"),
     }
 }
-
-#[test]
-fn actions_parse() {
-    assert_eq!(
-        "read,write".parse::<Actions>().unwrap().list(),
-        vec![Action::Read, Action::Write]
-    );
-    assert!(
-        "read,delete"
-            .parse::<Actions>()
-            .unwrap_err()
-            .to_string()
-            .contains("unknown action \"delete\"")
-    );
-}

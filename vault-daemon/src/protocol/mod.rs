@@ -21,6 +21,7 @@
 
 mod agent;
 mod aspect;
+mod clients;
 mod connector;
 mod error;
 pub mod frames;
@@ -35,6 +36,7 @@ use zeroize::Zeroizing;
 
 pub use agent::*;
 pub use aspect::*;
+pub use clients::*;
 pub use connector::*;
 pub use error::{ApiError, ErrorKind};
 pub use owner::*;

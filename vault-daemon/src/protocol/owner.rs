@@ -10,6 +10,7 @@ use vault_core::audit::{AuditRecord, AuditReport, AuditScan, SignedHead};
 use vault_core::{Item, ItemFilter, ItemPatch, Namespace, NewItem, SearchHit, SearchMode, Tag};
 
 use super::calls;
+use super::{ClientAdd, ClientInfo, ClientList, ClientRemove, ClientRotate, ClientToken};
 
 /// An operation on the user's own vault.
 #[derive(Debug, Serialize, Deserialize)]
@@ -219,62 +220,6 @@ pub struct SearchAs {
     /// The provider its answer would go to (none: the one it declared).
     #[serde(default)]
     pub provider: Option<String>,
-}
-
-/// Register a client; answers its token (shown once).
-#[derive(Debug, Serialize, Deserialize)]
-pub struct ClientAdd {
-    /// The client's name.
-    pub name: String,
-    /// The model provider behind it (none: undeclared, judged as cloud).
-    #[serde(default)]
-    pub provider: Option<String>,
-}
-
-/// A client's new token, shown once.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct ClientToken {
-    /// The client.
-    pub name: String,
-    /// Its token.
-    pub token: String,
-}
-
-/// Every client.
-#[derive(Debug, Default, Serialize, Deserialize)]
-pub struct ClientList {}
-
-/// A client as `client ls` shows it.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct ClientInfo {
-    /// Its name.
-    pub name: String,
-    /// When it was added.
-    pub created_at: DateTime<Utc>,
-    /// When its token was last replaced.
-    pub rotated_at: Option<DateTime<Utc>>,
-    /// Its grants.
-    pub grants: usize,
-    /// Its deny rules.
-    pub denies: usize,
-    /// Where its answers go when no request says otherwise
-    /// (`anthropic (cloud)`).
-    #[serde(default)]
-    pub provider: String,
-}
-
-/// Remove a client with its token, grants and deny rules.
-#[derive(Debug, Serialize, Deserialize)]
-pub struct ClientRemove {
-    /// The client's name.
-    pub name: String,
-}
-
-/// Replace a client's token; the old one stops working at once.
-#[derive(Debug, Serialize, Deserialize)]
-pub struct ClientRotate {
-    /// The client's name.
-    pub name: String,
 }
 
 /// Give a client actions on a scope; answers the grant's id.
