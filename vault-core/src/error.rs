@@ -126,6 +126,24 @@ pub enum Error {
     /// A cryptographic primitive failed where it should not (RNG, KDF).
     #[error("cryptographic failure: {0}")]
     Crypto(&'static str),
+    /// The remote's copy of a device's log failed a check (a segment
+    /// missing, altered, moved, replaced or rolled back): that device's
+    /// changes are not applied until the user decides.
+    #[error(
+        "sync integrity error: the log of device {device} {reason}; its changes are not applied until you decide (see `ctxvault sync status`, then `ctxvault sync unblock {device}` once you trust the remote again)"
+    )]
+    SyncIntegrity {
+        /// The device's short id.
+        device: String,
+        /// What is wrong, naming the segment.
+        reason: String,
+    },
+    /// The sync remote failed (unreachable, refused, or already holding a file).
+    #[error(transparent)]
+    Remote(#[from] crate::sync::remote::RemoteError),
+    /// A sync request that cannot be carried out, saying why and the fix.
+    #[error("{0}")]
+    Sync(String),
     /// The embedding model failed (one line saying how).
     #[error("the embedding model failed: {0}")]
     Embed(String),

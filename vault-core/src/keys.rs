@@ -171,6 +171,8 @@ pub enum Purpose {
     AuditMac,
     /// Sealing item vectors (recall by meaning).
     Vectors,
+    /// Sealing the sync log's segments and keys files.
+    Sync,
 }
 
 impl Purpose {
@@ -181,6 +183,7 @@ impl Purpose {
             Purpose::Audit => "audit",
             Purpose::AuditMac => "audit-mac",
             Purpose::Vectors => "vectors",
+            Purpose::Sync => "sync",
         }
     }
 }

@@ -22,6 +22,7 @@ pub mod names;
 pub mod records;
 pub mod seal;
 pub mod store;
+pub mod sync;
 pub mod vault;
 pub mod wiped;
 

@@ -64,6 +64,7 @@ pub struct SlotRow {
 }
 
 mod backup;
+pub mod sync;
 mod tx;
 mod vectors;
 mod writes;
@@ -514,6 +515,12 @@ impl Store {
         };
         sqlx::raw_sql(begin).execute(&mut *tx).await?;
         Ok(tx)
+    }
+
+    /// This device's id in the sync log, if sync was set up.
+    pub async fn sync_device(&self) -> Result<Option<Uuid>> {
+        let mut c = self.pool.acquire().await?;
+        Ok(sync::device(&mut c).await?.map(|d| d.device))
     }
 
     /// Every policy record: (id, sealed).

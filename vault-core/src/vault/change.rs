@@ -17,12 +17,14 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
+use super::sync::Logged;
 use super::{ImportReport, UnlockedVault};
 use crate::audit::AuditEntry;
 use crate::error::{Error, Result};
 use crate::item::{Item, ItemFilter, ItemPatch, NewItem};
 use crate::records::{self, PolicyRecord};
 use crate::store::{self, Store};
+use crate::sync::Body;
 
 #[cfg(test)]
 #[path = "change_tests.rs"]
@@ -133,10 +135,15 @@ impl UnlockedVault {
             .map(|i| i.id)
             .or_else(|| change.records.put.first().map(|r| r.id()));
         let mut inserted = Vec::with_capacity(change.insert.len());
+        let mut logged = Vec::new();
+        let logging = self.sync_device().is_some();
         let mut tx = self.store.begin().await?;
         for (k, item) in change.insert.iter().enumerate() {
             let row = records::seal_item(&self.sealer, &self.vault_id, item)?;
             let rowid = Store::insert_in(&mut tx, &row).await?;
+            if logging {
+                logged.push(super::sync::logged_item(&row));
+            }
             inserted.push(rowid);
             if let (Some(m), Some(v)) = (&model, vector_of(k)) {
                 self.put_vector_in(&mut tx, rowid, item, m, v).await?;
@@ -146,6 +153,9 @@ impl UnlockedVault {
             let row = records::seal_item(&self.sealer, &self.vault_id, item)?;
             if !store::update_item(&mut tx, &row, *expected).await? {
                 return Err(Error::NoItem(item.id));
+            }
+            if logging {
+                logged.push(super::sync::logged_item(&row));
             }
             // The text changed: every model's vector of it is stale.
             store::delete_vectors(&mut tx, *rowid).await?;
@@ -157,8 +167,10 @@ impl UnlockedVault {
             if !store::delete_item(&mut tx, id).await? {
                 return Err(Error::NoItem(*id));
             }
+            logged.push((*id, Body::ItemGone));
         }
-        self.write_records(&mut tx, &change.records).await?;
+        logged.extend(self.write_records(&mut tx, &change.records).await?);
+        self.log_changes(&mut tx, logged).await?;
         if let (Some(key), Some(made)) = (change.records.request, made) {
             store::put_request(&mut tx, &key, &made).await?;
         }
@@ -261,7 +273,14 @@ impl UnlockedVault {
         let written = async {
             let mut tx = self.store.begin().await?;
             Store::insert_bulk(&mut tx, rx).await?;
-            self.write_records(&mut tx, &records).await?;
+            let mut logged = Vec::new();
+            if self.sync_device().is_some() {
+                for row in store::sync::item_rows_after(&mut tx, base).await? {
+                    logged.push(super::sync::logged_item(&row));
+                }
+            }
+            logged.extend(self.write_records(&mut tx, &records).await?);
+            self.log_changes(&mut tx, logged).await?;
             self.finish(tx).await?;
             Ok::<_, Error>(())
         }
@@ -285,23 +304,27 @@ impl UnlockedVault {
         written
     }
 
-    /// Seal and write the policy records and the audit entry of a change.
+    /// Seal and write the policy records and the audit entry of a change;
+    /// returns the records' changes for the sync log.
     async fn write_records(
         &self,
         tx: &mut sqlx::SqliteConnection,
         change: &RecordChange,
-    ) -> Result<()> {
+    ) -> Result<Vec<Logged>> {
+        let mut logged = Vec::new();
         for r in &change.put {
             let sealed = records::seal_record(&self.records, &self.vault_id, r)?;
             store::put_record(tx, &r.id(), &sealed).await?;
+            logged.push((r.id(), Body::Record(sealed)));
         }
         for id in &change.delete {
             store::delete_record(tx, id).await?;
+            logged.push((*id, Body::RecordGone));
         }
         if let Some(entry) = &change.audit {
             self.audit.append(tx, entry).await?;
         }
-        Ok(())
+        Ok(logged)
     }
 
     /// The id of what the request `key` made, if it was committed.

@@ -19,6 +19,8 @@ mod ids;
 mod search;
 mod semantic;
 mod slots;
+mod sync;
+mod sync_apply;
 mod unlocked;
 mod views;
 
@@ -43,6 +45,8 @@ use catalog::{Catalog, Opened};
 pub use change::{ChangeSet, Dedupe, RecordChange};
 pub use search::{SearchFilter, snippet};
 pub use semantic::{EMBED_BATCH, EmbedProgress, embed_text};
+pub use sync::SyncState;
+pub use sync_apply::{Applied, Conflict, Keep};
 pub use unlocked::{ItemScan, MIN_PREFIX, UnlockedVault, WriteGuard};
 pub use views::{Admit, MAX_VIEWS, ViewKey};
 
@@ -128,7 +132,70 @@ impl Vault {
             let r = keys::recipient_of(id);
             slots.push(("identity", r.to_string(), master.wrap_identity(&r)?));
         }
-        let store = Store::create(dir, &vault_id, &slots).await?;
+        Self::create_from(dir, master, vault_id, &slots).await
+    }
+
+    /// Create a vault in `dir` from a sync remote: the keys file of a
+    /// device (`device`, `keys`) gives the key slots, one of which `how`
+    /// must open. The vault is empty, set up to sync as a new device with
+    /// `remote` (sealed by the caller's rules), and returned unlocked: its
+    /// items come from the remote's segments.
+    pub async fn join(
+        dir: &Path,
+        vault_id: [u8; 16],
+        keys: &[(Uuid, Vec<u8>)],
+        how: &Unlock,
+        remote: &str,
+    ) -> Result<UnlockedVault> {
+        if Store::exists(dir) {
+            return Err(Error::AlreadyExists(dir.to_owned()));
+        }
+        let mut last = match how {
+            Unlock::Passphrase(_) => Error::WrongPassphrase,
+            Unlock::Identities(_) => Error::IdentityNoMatch,
+        };
+        for (device, file) in keys {
+            for slot in crate::sync::format::keys_slots(file)? {
+                let master = match keys::unwrap_master(&slot, how) {
+                    Ok(k) => k,
+                    Err(e @ (Error::WrongPassphrase | Error::IdentityNoMatch)) => {
+                        last = e;
+                        continue;
+                    }
+                    Err(Error::MalformedSlot(_)) => continue,
+                    Err(e) => return Err(e),
+                };
+                let sync = seal::Sealer::new(master.subkey(&vault_id, keys::Purpose::Sync)?);
+                let slots = crate::sync::format::open_keys(&sync, &vault_id, device, file)
+                    .ok_or_else(|| {
+                        Error::Sync(format!(
+                            "the keys file of device {} in the remote fails authentication: it was altered, or is not this vault's; nothing was created",
+                            crate::sync::short(device)
+                        ))
+                    })?;
+                let slots: Vec<(&str, String, Vec<u8>)> = slots
+                    .into_iter()
+                    .filter_map(|(k, l, w)| match k.as_str() {
+                        "passphrase" => Some(("passphrase", l, w)),
+                        "identity" => Some(("identity", l, w)),
+                        _ => None,
+                    })
+                    .collect();
+                let v = Self::create_from(dir, master, vault_id, &slots).await?;
+                v.sync_join(remote).await?;
+                return Ok(v);
+            }
+        }
+        Err(last)
+    }
+
+    async fn create_from(
+        dir: &Path,
+        master: MasterKey,
+        vault_id: [u8; 16],
+        slots: &[(&str, String, Vec<u8>)],
+    ) -> Result<UnlockedVault> {
+        let store = Store::create(dir, &vault_id, slots).await?;
         let vault = Vault {
             dir: dir.to_owned(),
             store,
@@ -252,6 +319,8 @@ impl Vault {
             records: keys.records,
             audit: keys.audit,
             vectors: Arc::new(keys.vectors),
+            sync: keys.sync,
+            device: std::sync::Mutex::new(self.store.sync_device().await?),
             semantic: std::sync::RwLock::new(None),
             state: RwLock::new(catalog),
             writer: tokio::sync::Mutex::new(()),

@@ -19,6 +19,7 @@ pub(super) struct Keys {
     pub records: Sealer,
     pub audit: AuditKeys,
     pub vectors: Sealer,
+    pub sync: Sealer,
 }
 
 impl Vault {
@@ -33,6 +34,7 @@ impl Vault {
                 self.vault_id,
             ),
             vectors: Sealer::new(master.subkey(&self.vault_id, Purpose::Vectors)?),
+            sync: Sealer::new(master.subkey(&self.vault_id, Purpose::Sync)?),
         })
     }
 
@@ -137,6 +139,11 @@ impl Vault {
         let old = self
             .open_master(&Unlock::Passphrase(passphrase.clone()))
             .await?;
+        if self.store.sync_device().await?.is_some() {
+            return Err(Error::Sync(
+                "this vault syncs with other devices, which would not open anything sealed under a new key: rekey is refused; change the passphrase with `ctxvault passwd` instead".into(),
+            ));
+        }
         let new = MasterKey::generate()?;
         let old_keys = self.keys_of(&old)?;
         let new_keys = self.keys_of(&new)?;

@@ -38,6 +38,11 @@ pub struct UnlockedVault {
     pub(super) audit: AuditKeys,
     /// Seals item vectors.
     pub(super) vectors: Arc<Sealer>,
+    /// Seals the sync log's segments and keys files.
+    pub(super) sync: Sealer,
+    /// This device's id in the sync log, once sync is set up: every change
+    /// then also becomes an operation of the log.
+    pub(super) device: std::sync::Mutex<Option<Uuid>>,
     /// The attached embedding model, when recall by meaning is on.
     pub(super) semantic: std::sync::RwLock<Option<Arc<super::semantic::Semantic>>>,
     pub(super) state: RwLock<Catalog>,

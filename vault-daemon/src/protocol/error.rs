@@ -52,6 +52,8 @@ pub enum ErrorKind {
     Upstream,
     /// The read waits for the user's yes, which the door asks for.
     NeedsConfirmation,
+    /// The sync remote cannot be reached or refused the request.
+    Remote,
 }
 
 /// A failed request: its kind and a one-line message naming the problem.
@@ -92,7 +94,9 @@ impl From<vault_core::Error> for ApiError {
             E::AlreadyExists(_) => ErrorKind::AlreadyExists,
             E::NoVault(_) => ErrorKind::NoVault,
             E::Locked => ErrorKind::Locked,
-            E::AuditBroken(_) => ErrorKind::Integrity,
+            E::AuditBroken(_) | E::SyncIntegrity { .. } => ErrorKind::Integrity,
+            E::Sync(_) => ErrorKind::Invalid,
+            E::Remote(_) => ErrorKind::Remote,
             E::DiskFull | E::Storage(_) => ErrorKind::Storage,
             E::Format(_)
             | E::Db(_)
@@ -131,7 +135,8 @@ impl From<ApiError> for client_view::ViewError {
             | ErrorKind::ProtocolMismatch
             | ErrorKind::Storage
             | ErrorKind::Internal
-            | ErrorKind::Upstream => V::Internal,
+            | ErrorKind::Upstream
+            | ErrorKind::Remote => V::Internal,
         };
         client_view::ViewError {
             ticket: e.ticket,
