@@ -312,6 +312,42 @@ ctxvault retention rm 'history/**'",
 ctxvault confirm 0192f0c1 --yes
 ctxvault confirm 0192f0c1 --no",
     ),
+    (
+        &["sync"],
+        "ctxvault sync add folder ~/Sync/ctxvault          # on the first device: an empty folder Syncthing shares
+ctxvault sync join folder ~/Sync/ctxvault         # on each other device: asks for the vault's passphrase
+ctxvault sync status",
+    ),
+    (
+        &["sync", "add"],
+        "ctxvault sync add folder ~/Sync/ctxvault",
+    ),
+    (
+        &["sync", "add", "folder"],
+        "ctxvault sync add folder ~/Dropbox/ctxvault",
+    ),
+    (&["sync", "now"], "ctxvault sync now"),
+    (&["sync", "status"], "ctxvault sync status --json"),
+    (
+        &["sync", "join"],
+        "ctxvault --vault ~/.local/share/ctxvault sync join folder ~/Sync/ctxvault
+ctxvault sync join --identity ~/.config/age/key.txt folder ~/Sync/ctxvault",
+    ),
+    (
+        &["sync", "join", "folder"],
+        "ctxvault sync join folder ~/Sync/ctxvault",
+    ),
+    (&["sync", "conflicts"], "ctxvault sync conflicts"),
+    (
+        &["sync", "resolve"],
+        "ctxvault sync resolve 0192f0c1 --keep current     # the version this vault holds
+ctxvault sync resolve 0192f0c1 --keep other       # the one kept aside",
+    ),
+    (
+        &["sync", "unblock"],
+        "ctxvault sync unblock 5963f69d                   # after putting back what went missing
+ctxvault sync unblock 5963f69d --accept          # take the remote's copy as it is now",
+    ),
     (&["keyring", "on"], "CTXVAULT_PASSPHRASE=... ctxvault keyring on"),
     (&["keyring", "off"], "ctxvault keyring off"),
     (&["keyring", "status"], "ctxvault keyring status --json"),

@@ -187,7 +187,7 @@ impl Agent {
     }
 
     /// Refresh the token and proxy route tables from `session`'s policy.
-    async fn refresh_tables(&self, session: &Session) {
+    pub(crate) async fn refresh_tables(&self, session: &Session) {
         let (tokens, table) = {
             let st = session.policy.read().await;
             (st.token_table(), crate::proxy::Table::of(&st))
@@ -210,7 +210,7 @@ impl Agent {
 
     /// Put `session` in place and refresh the token table from it. Called
     /// with the gate held.
-    async fn install(&self, session: Session) {
+    pub(crate) async fn install(&self, session: Session) {
         // What ran out while locked goes before any client reads.
         if let Err(e) = session.sweep_retention().await {
             tracing::warn!("retention sweep at unlock failed: {}", e.message);
@@ -222,6 +222,7 @@ impl Agent {
         let session = Arc::new(session);
         self.use_model(&session).await;
         crate::aspects::spawn_sweeper(&session);
+        crate::sync::spawn_syncer(self.me.clone(), &session);
         *lock(&self.vault) = Some(session);
     }
 
@@ -308,6 +309,7 @@ impl Agent {
                 answer(Ok(self.model_status(session.as_ref()).await))
             }
             AgentRequest::Init(r) => answer(self.init(r).await),
+            AgentRequest::SyncJoin(r) => answer(self.sync_join(r).await),
             AgentRequest::Unlock(r) => answer(self.unlock(r).await),
             AgentRequest::Lock(_) => {
                 if self.lock_vault() {

@@ -37,6 +37,7 @@ mod rules;
 pub mod server;
 pub mod session;
 pub mod setup;
+mod sync;
 pub mod throttle;
 mod transfer;
 pub mod view;

@@ -33,6 +33,8 @@ pub struct Session {
     pub(crate) confirms: crate::confirm::Confirmations,
     /// Tell the desktop when a read waits for a yes.
     pub(crate) notify: std::sync::atomic::AtomicBool,
+    /// Sync with other devices: the last round.
+    pub(crate) sync: crate::sync::SyncRuntime,
 }
 
 impl Session {
@@ -48,6 +50,7 @@ impl Session {
             views: ClientViews::default(),
             confirms: Default::default(),
             notify: Default::default(),
+            sync: Default::default(),
         })
     }
 

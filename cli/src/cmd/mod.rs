@@ -43,6 +43,7 @@ mod search;
 mod service;
 mod status;
 mod stop;
+mod sync;
 mod unlock;
 
 use clap::Subcommand;
@@ -160,6 +161,11 @@ pub enum Command {
     /// Reads waiting for your yes (grants made with --confirm): list them,
     /// or answer one.
     Confirm(confirm::Confirm),
+    /// One vault on every device, end-to-end encrypted through a folder a
+    /// file-sync engine replicates: add, now, status, join, conflicts,
+    /// resolve, unblock.
+    #[command(subcommand)]
+    Sync(sync::Sync),
 }
 
 impl Command {
@@ -219,6 +225,7 @@ impl Command {
             Command::Aspect(c) => c.run(&ctx).await,
             Command::Retention(c) => c.run(&ctx).await,
             Command::Confirm(c) => c.run(&ctx).await,
+            Command::Sync(c) => c.run(&ctx).await,
         }
     }
 }

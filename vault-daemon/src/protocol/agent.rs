@@ -4,7 +4,8 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::{
-    ConnectorApprove, ConnectorDeny, ConnectorList, ConnectorReport, ConnectorRevoke, Secret, calls,
+    ConnectorApprove, ConnectorDeny, ConnectorList, ConnectorReport, ConnectorRevoke, Secret,
+    SyncJoin, calls,
 };
 
 /// How to unlock.
@@ -27,6 +28,8 @@ pub enum AgentRequest {
     StatusQuery(StatusQuery),
     /// [`Init`].
     Init(Init),
+    /// [`SyncJoin`].
+    SyncJoin(super::SyncJoin),
     /// [`Unlock`].
     Unlock(Unlock),
     /// [`Lock`].
@@ -284,6 +287,7 @@ calls!(Agent / AgentRequest {
     Hello => HelloInfo,
     StatusQuery => Status,
     Init => (),
+    SyncJoin => super::SyncReport,
     Unlock => (),
     Lock => (),
     Stop => (),

@@ -27,6 +27,7 @@ mod error;
 pub mod frames;
 mod owner;
 mod provider;
+mod sync;
 
 use std::fmt;
 
@@ -41,9 +42,10 @@ pub use connector::*;
 pub use error::{ApiError, ErrorKind};
 pub use owner::*;
 pub use provider::*;
+pub use sync::*;
 
 /// Version of this protocol; checked on every `/v1/call` request.
-pub const PROTOCOL_VERSION: u32 = 15;
+pub const PROTOCOL_VERSION: u32 = 16;
 /// Header carrying the protocol version.
 pub const PROTOCOL_HEADER: &str = "x-ctxvault-protocol";
 /// Path of the versioned endpoint.

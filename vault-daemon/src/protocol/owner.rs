@@ -106,6 +106,18 @@ pub enum VaultRequest {
     ConfirmList(super::ConfirmList),
     /// [`ConfirmAnswer`].
     ConfirmAnswer(super::ConfirmAnswer),
+    /// [`SyncAdd`].
+    SyncAdd(super::SyncAdd),
+    /// [`SyncNow`].
+    SyncNow(super::SyncNow),
+    /// [`SyncStatus`].
+    SyncStatus(super::SyncStatus),
+    /// [`SyncConflicts`].
+    SyncConflicts(super::SyncConflicts),
+    /// [`SyncResolve`].
+    SyncResolve(super::SyncResolve),
+    /// [`SyncUnblock`].
+    SyncUnblock(super::SyncUnblock),
 }
 
 /// Items per namespace, by sensitivity (read from the index: no item is
@@ -547,6 +559,8 @@ impl VaultRequest {
                 | VaultRequest::ProviderRemove(_)
                 | VaultRequest::ProviderDefault(_)
                 | VaultRequest::ProviderRoute(_)
+                | VaultRequest::SyncAdd(_)
+                | VaultRequest::SyncNow(_)
         )
     }
 }
