@@ -18,7 +18,8 @@ fn device() -> Env {
     let mut e = Env::new();
     // Sync constantly, so kills land inside rounds.
     e.vars.push(("CTXVAULT_SYNC_PULL_MS".into(), "20".into()));
-    e.vars.push(("CTXVAULT_TEST_SYNC_TICK_MS".into(), "10".into()));
+    e.vars
+        .push(("CTXVAULT_TEST_SYNC_TICK_MS".into(), "10".into()));
     e
 }
 
@@ -134,7 +135,11 @@ fn fifty_kills_during_sync_lose_nothing_and_apply_nothing_twice() {
             "acknowledged item {id} lost"
         );
     }
-    assert!(acked.len() >= 50, "only {} writes acknowledged", acked.len());
+    assert!(
+        acked.len() >= 50,
+        "only {} writes acknowledged",
+        acked.len()
+    );
     let st = a.json(&["sync", "status", "--json"]);
     assert!(st["blocked"].as_array().unwrap().is_empty(), "{st}");
     assert_eq!(st["pending"], 0, "{st}");

@@ -446,3 +446,40 @@ pub async fn forget_seen(c: &mut SqliteConnection, device: &Uuid) -> Result<()> 
         .await?;
     Ok(())
 }
+
+/// Which ids a batch lookup checks.
+#[derive(Clone, Copy)]
+pub enum Among {
+    /// Operations known here.
+    Ops,
+    /// Entities with an operation here.
+    Entities,
+    /// Operations some known operation names as its parent.
+    Parents,
+}
+
+/// Those of `ids` that are known as `what`.
+pub async fn known_among(
+    c: &mut SqliteConnection,
+    what: Among,
+    ids: &[Uuid],
+) -> Result<std::collections::HashSet<Uuid>> {
+    let (col, table) = match what {
+        Among::Ops => ("op", "sync_ops"),
+        Among::Entities => ("entity", "sync_ops"),
+        Among::Parents => ("parent", "sync_edges"),
+    };
+    let mut out = std::collections::HashSet::new();
+    for chunk in ids.chunks(500) {
+        let marks = vec!["?"; chunk.len()].join(",");
+        let sql = format!("SELECT DISTINCT {col} FROM {table} WHERE {col} IN ({marks})");
+        let mut q = sqlx::query_scalar::<_, Vec<u8>>(sqlx::AssertSqlSafe(sql));
+        for id in chunk {
+            q = q.bind(id.as_bytes().to_vec());
+        }
+        for b in q.fetch_all(&mut *c).await? {
+            out.insert(uuid(b)?);
+        }
+    }
+    Ok(out)
+}

@@ -15,7 +15,7 @@ use super::sync::{item_body, not_set_up};
 use crate::error::{Error, Result};
 use crate::item::Item;
 use crate::records::{self, PolicyRecord};
-use crate::store::sync::{self as ss, OpRow, SeenRow};
+use crate::store::sync::{self as ss, Among, OpRow, SeenRow};
 use crate::store::{self, ItemRow};
 use crate::sync::format::{self, Body, MAX_FILE, Op, Segment};
 use crate::sync::{Leaf, Prefer, prefer_of, short, winner};
@@ -139,9 +139,27 @@ impl UnlockedVault {
         };
         let mut fx = Effects::default();
         let mut top = 0;
+        // What this device knows of the segment's operations and entities,
+        // asked once: an operation on an entity new here, with no parents
+        // and no children, needs no merge (a join is made of those).
+        let ids: Vec<Uuid> = seg.ops.iter().map(|o| o.id).collect();
+        let entities: Vec<Uuid> = seg.ops.iter().map(|o| o.entity).collect();
+        let known = ss::known_among(&mut tx, Among::Ops, &ids).await?;
+        let parents = ss::known_among(&mut tx, Among::Parents, &ids).await?;
+        let mut touched = ss::known_among(&mut tx, Among::Entities, &entities).await?;
         for op in seg.ops {
             top = top.max(op.clock);
-            self.apply_op(&mut tx, device, op, &mut fx).await?;
+            if known.contains(&op.id) {
+                continue;
+            }
+            let fresh =
+                op.parents.is_empty() && !parents.contains(&op.id) && !touched.contains(&op.entity);
+            touched.insert(op.entity);
+            if fresh {
+                self.apply_fresh(&mut tx, device, op, &mut fx).await?;
+            } else {
+                self.apply_op(&mut tx, device, op, &mut fx).await?;
+            }
         }
         let seen = SeenRow {
             seq,
@@ -178,6 +196,34 @@ impl UnlockedVault {
         }
         applied.items = items.len() as u64;
         applied
+    }
+
+    /// Apply an operation on an entity this device has no operation of:
+    /// it is the entity's only leaf, so its winner.
+    async fn apply_fresh(
+        &self,
+        tx: &mut sqlx::SqliteConnection,
+        device: &Uuid,
+        op: Op,
+        fx: &mut Effects,
+    ) -> Result<()> {
+        ss::insert_op(
+            tx,
+            &OpRow {
+                op: op.id,
+                entity: op.entity,
+                clock: op.clock,
+                device: *device,
+                leaf: true,
+                winner: true,
+                pending: false,
+                parents: Vec::new(),
+                body: None,
+            },
+        )
+        .await?;
+        fx.applied.ops += 1;
+        self.hold(tx, &op.entity, &op.body, fx).await
     }
 
     /// Apply one operation of another device.
