@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Run every test on a fresh machine: install what the tests use beyond Rust
 # (Debian's `age`, `gnome-keyring`, `libsecret-tools`, `chromium`,
-# `chromium-driver`, `openssl` and `nodejs`, the
+# `chromium-driver`, `openssl`, `syncthing` and `nodejs`, the
 # official MCP, OpenAI and Anthropic Python SDKs in a virtual environment
 # under target/,
 # Anthropic's `mcpb` from npm under target/), then
@@ -93,6 +93,15 @@ if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then
     if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
     $SUDO apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium chromium-driver
+fi
+
+# The sync test replicates two vaults' folders with two instances of
+# Debian's Syncthing on loopback.
+if ! command -v syncthing >/dev/null 2>&1; then
+    SUDO=""
+    if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq syncthing
 fi
 
 # The Claude Desktop extension test validates the bundle with Anthropic's

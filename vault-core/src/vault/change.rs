@@ -315,7 +315,11 @@ impl UnlockedVault {
         for r in &change.put {
             let sealed = records::seal_record(&self.records, &self.vault_id, r)?;
             store::put_record(tx, &r.id(), &sealed).await?;
-            logged.push((r.id(), Body::Record(sealed)));
+            // A connector's refresh tokens belong to the device that
+            // approved it: never in the sync log (as never in a bundle).
+            if !matches!(r, records::PolicyRecord::Connector(_)) {
+                logged.push((r.id(), Body::Record(sealed)));
+            }
         }
         for id in &change.delete {
             store::delete_record(tx, id).await?;

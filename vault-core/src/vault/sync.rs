@@ -98,7 +98,10 @@ impl UnlockedVault {
             all.push((r.id, item_body(&r)));
         }
         for (id, sealed) in store::sync::all_record_rows(&mut tx).await? {
-            all.push((id, Body::Record(sealed)));
+            let r = crate::records::open_record(&self.records, &self.vault_id, id, &sealed)?;
+            if !matches!(r, crate::records::PolicyRecord::Connector(_)) {
+                all.push((id, Body::Record(sealed)));
+            }
         }
         let device = d.device;
         self.log_as(&mut tx, d, all).await?;
@@ -163,14 +166,18 @@ impl UnlockedVault {
         changes: Vec<Logged>,
     ) -> Result<()> {
         for (entity, body) in changes {
+            let ops = ss::entity_ops(tx, &entity).await?;
+            // The removal of a record the log never had (a connector's).
+            if body == Body::RecordGone && ops.is_empty() {
+                continue;
+            }
             d.clock = wall().max(d.clock + 1);
             let op = Uuid::now_v7();
             // An item's change is made on the version the vault holds (its
             // conflicts stay); a record's on every version, since the user
             // saw their merge (it has no conflicts of its own).
             let item = body.is_item();
-            let parents: Vec<Uuid> = ss::entity_ops(tx, &entity)
-                .await?
+            let parents: Vec<Uuid> = ops
                 .into_iter()
                 .filter(|o| o.winner || (!item && o.leaf))
                 .map(|o| o.op)
