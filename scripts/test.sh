@@ -2,7 +2,7 @@
 # Run every test on a fresh machine: install what the tests use beyond Rust
 # (Debian's `age`, `gnome-keyring`, `libsecret-tools`, `chromium`,
 # `chromium-driver`, `openssl`, `syncthing` and `nodejs`, the
-# official MCP, OpenAI and Anthropic Python SDKs in a virtual environment
+# official MCP, OpenAI and Anthropic Python SDKs and moto's S3 server in a virtual environment
 # under target/,
 # Anthropic's `mcpb` from npm under target/), then
 # `cargo test --workspace`, which builds the `ctxvault` binary and runs the
@@ -42,6 +42,10 @@ fi
 if ! "$VENV/bin/python" -c "import openai, anthropic" >/dev/null 2>&1; then
     "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check \
         "openai==3.57.0" "anthropic==2.15.0"
+fi
+# The S3 sync test runs a local S3 server: moto's, in the same environment.
+if ! "$VENV/bin/python" -c "import moto.server, boto3" >/dev/null 2>&1; then
+    "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check "moto[server]==5.1.18"
 fi
 export CTXVAULT_TEST_PYTHON="$PWD/$VENV/bin/python"
 

@@ -326,6 +326,15 @@ ctxvault sync status",
         &["sync", "add", "folder"],
         "ctxvault sync add folder ~/Dropbox/ctxvault",
     ),
+    (
+        &["sync", "add", "s3"],
+        "AWS_ACCESS_KEY_ID=... AWS_SECRET_ACCESS_KEY=... ctxvault sync add s3 s3://my-bucket/ctxvault --region eu-west-1
+ctxvault sync add s3 s3://vault/me --endpoint http://127.0.0.1:9000   # MinIO or Garage",
+    ),
+    (
+        &["sync", "join", "s3"],
+        "AWS_ACCESS_KEY_ID=... AWS_SECRET_ACCESS_KEY=... ctxvault sync join s3 s3://my-bucket/ctxvault --region eu-west-1",
+    ),
     (&["sync", "now"], "ctxvault sync now"),
     (&["sync", "status"], "ctxvault sync status --json"),
     (

@@ -38,6 +38,7 @@ pub mod server;
 pub mod session;
 pub mod setup;
 mod sync;
+mod sync_s3;
 pub mod throttle;
 mod transfer;
 pub mod view;

@@ -19,6 +19,8 @@ use crate::session::Session;
 pub(crate) enum AnyRemote {
     /// A folder a file-sync engine replicates.
     Folder(Folder),
+    /// A bucket of an S3-compatible store.
+    S3(Box<crate::sync_s3::S3>),
 }
 
 impl AnyRemote {
@@ -34,9 +36,14 @@ impl AnyRemote {
             }
             return Ok(AnyRemote::Folder(Folder::new(path)));
         }
+        if s.starts_with("s3://") {
+            return Ok(AnyRemote::S3(Box::new(crate::sync_s3::S3::parse(s)?)));
+        }
         Err(ApiError::new(
             ErrorKind::Invalid,
-            format!("unknown sync remote {s:?}: use `sync add folder PATH`"),
+            format!(
+                "unknown sync remote {s:?}: use `sync add folder PATH` or `sync add s3 s3://BUCKET/PREFIX`"
+            ),
         ))
     }
 }
@@ -45,26 +52,31 @@ impl Remote for AnyRemote {
     fn describe(&self) -> String {
         match self {
             AnyRemote::Folder(f) => f.describe(),
+            AnyRemote::S3(s) => s.describe(),
         }
     }
     async fn get(&self, path: &str) -> Result<Option<Vec<u8>>, RemoteError> {
         match self {
             AnyRemote::Folder(f) => f.get(path).await,
+            AnyRemote::S3(s) => s.get(path).await,
         }
     }
     async fn put_new(&self, path: &str, bytes: &[u8]) -> Result<String, RemoteError> {
         match self {
             AnyRemote::Folder(f) => f.put_new(path, bytes).await,
+            AnyRemote::S3(s) => s.put_new(path, bytes).await,
         }
     }
     async fn put(&self, path: &str, bytes: &[u8]) -> Result<(), RemoteError> {
         match self {
             AnyRemote::Folder(f) => f.put(path, bytes).await,
+            AnyRemote::S3(s) => s.put(path, bytes).await,
         }
     }
     async fn list(&self, prefix: &str) -> Result<Vec<Entry>, RemoteError> {
         match self {
             AnyRemote::Folder(f) => f.list(prefix).await,
+            AnyRemote::S3(s) => s.list(prefix).await,
         }
     }
 }
@@ -92,6 +104,7 @@ impl Session {
         if let Some(d) = self.vault.sync_device() {
             let st = self.vault.sync_state().await?;
             if let Some(have) = st.remote.filter(|h| *h != r.remote) {
+                let have = AnyRemote::parse(&have).map_or_else(|_| have.clone(), |h| h.describe());
                 return Err(ApiError::new(
                     ErrorKind::Invalid,
                     format!(
@@ -153,7 +166,10 @@ impl Session {
         let short = vault_core::sync::short;
         Ok(SyncStatusReport {
             device: short(&st.device),
-            remote: st.remote,
+            // Described, never as stored: an S3 remote's holds credentials.
+            remote: st.remote.as_deref().map(|r| {
+                AnyRemote::parse(r).map_or_else(|_| "unreadable".into(), |r| r.describe())
+            }),
             last: self
                 .sync
                 .last

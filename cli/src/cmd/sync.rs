@@ -12,7 +12,7 @@ use crate::{output, secret};
 
 /// One vault on every device: end-to-end encrypted sync through a folder
 /// that a file-sync engine (Syncthing, Dropbox, iCloud Drive, Nextcloud)
-/// replicates. The remote sees ciphertext only.
+/// replicates, or an S3-compatible bucket. The remote sees ciphertext only.
 #[derive(clap::Subcommand)]
 pub enum Sync {
     /// Sync this vault with a remote (an empty folder, or the one another
@@ -73,6 +73,64 @@ pub enum Where {
         /// The folder (it must exist).
         path: PathBuf,
     },
+    /// A bucket of an S3-compatible store (AWS S3, R2, MinIO, Garage), as
+    /// s3://BUCKET/PREFIX; credentials from AWS_ACCESS_KEY_ID and
+    /// AWS_SECRET_ACCESS_KEY, kept sealed in the vault.
+    S3 {
+        /// s3://BUCKET/PREFIX.
+        url: String,
+        /// The store's endpoint (default AWS_ENDPOINT_URL, else AWS's).
+        #[arg(long, value_name = "URL")]
+        endpoint: Option<String>,
+        /// The region (default AWS_REGION, else us-east-1).
+        #[arg(long)]
+        region: Option<String>,
+    },
+}
+
+impl Where {
+    /// The remote as the agent takes it.
+    fn remote(&self) -> anyhow::Result<String> {
+        match self {
+            Where::Folder { path } => folder(path),
+            Where::S3 {
+                url,
+                endpoint,
+                region,
+            } => s3(url, endpoint.clone(), region.clone()),
+        }
+    }
+}
+
+/// An S3 remote with its endpoint, region and credentials.
+fn s3(url: &str, endpoint: Option<String>, region: Option<String>) -> anyhow::Result<String> {
+    let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+    let parsed = url::Url::parse(url).ok().filter(|u| {
+        u.scheme() == "s3" && u.host_str().is_some_and(|h| !h.is_empty()) && u.query().is_none()
+    });
+    let Some(mut parsed) = parsed else {
+        bail!("{url:?} is not an S3 address; give it as s3://BUCKET/PREFIX");
+    };
+    let (Some(key), Some(secret)) = (env("AWS_ACCESS_KEY_ID"), env("AWS_SECRET_ACCESS_KEY")) else {
+        bail!(
+            "no S3 credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (they are kept sealed in the vault)"
+        );
+    };
+    {
+        let mut q = parsed.query_pairs_mut();
+        if let Some(e) = endpoint.or_else(|| env("AWS_ENDPOINT_URL")) {
+            q.append_pair("endpoint", &e);
+        }
+        if let Some(r) = region
+            .or_else(|| env("AWS_REGION"))
+            .or_else(|| env("AWS_DEFAULT_REGION"))
+        {
+            q.append_pair("region", &r);
+        }
+        q.append_pair("key", &key);
+        q.append_pair("secret", &secret);
+    }
+    Ok(parsed.to_string())
 }
 
 /// Which version a resolved conflict keeps.
@@ -130,10 +188,10 @@ fn print_report(ctx: &Ctx, r: &p::SyncReport, what: &str) -> anyhow::Result<()> 
 impl Sync {
     pub async fn run(self, ctx: &Ctx) -> anyhow::Result<()> {
         match self {
-            Sync::Add(Where::Folder { path }) => {
-                let remote = folder(&path)?;
+            Sync::Add(w) => {
+                let remote = w.remote()?;
                 let r = ctx.call_vault(p::SyncAdd { remote }).await?;
-                print_report(ctx, &r, "syncing with the folder")
+                print_report(ctx, &r, "syncing with the remote")
             }
             Sync::Now => {
                 let r = ctx.call_vault(p::SyncNow {}).await?;
@@ -142,7 +200,7 @@ impl Sync {
             Sync::Join {
                 identity,
                 passphrase_stdin,
-                remote: Where::Folder { path },
+                remote: w,
             } => {
                 if vault_core::store::Store::exists(&ctx.dir) {
                     bail!(
@@ -150,7 +208,7 @@ impl Sync {
                         ctx.dir.display()
                     );
                 }
-                let remote = folder(&path)?;
+                let remote = w.remote()?;
                 let with = match &identity {
                     Some(f) => UnlockWith::IdentityFile(secret::identity_file(f)?),
                     None => UnlockWith::Passphrase(secret::passphrase(passphrase_stdin, false)?),

@@ -1,0 +1,213 @@
+//! Sync through S3, with a local S3 server no one here wrote (moto's, from
+//! PyPI, installed by scripts/test.sh): a device joins from the bucket, an
+//! edit flows back, the bucket holds no plaintext, the credentials are never
+//! shown, a segment cannot be written twice (conditional writes), and an
+//! unreachable endpoint or a missing bucket is one line.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use ctxvault_tests::{Env, assert_one_line_error, python};
+
+/// A moto S3 server this test started; stopped (SIGTERM by its pid) on drop.
+struct Moto {
+    child: Child,
+    url: String,
+}
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        let pid = nix::unistd::Pid::from_raw(self.child.id() as i32);
+        let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM);
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn moto(log: &Path) -> Moto {
+    let port = free_port();
+    let child = Command::new(python())
+        .args(["-m", "moto.server", "-p", &port.to_string()])
+        .stdin(Stdio::null())
+        .stdout(std::fs::File::create(log).unwrap())
+        .stderr(std::fs::File::create(log.with_extension("err")).unwrap())
+        .spawn()
+        .expect("moto is installed (scripts/test.sh installs it)");
+    let start = Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "moto did not start"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    Moto {
+        child,
+        url: format!("http://127.0.0.1:{port}"),
+    }
+}
+
+/// Run Python with boto3 against the server; returns stdout.
+fn boto(m: &Moto, code: &str) -> String {
+    let out = Command::new(python())
+        .args(["-c", code])
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("MOTO_URL", &m.url)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    String::from_utf8(out.stdout).unwrap()
+}
+
+const CLIENT: &str = "import boto3, os\ns3 = boto3.client('s3', endpoint_url=os.environ['MOTO_URL'], region_name='us-east-1')\n";
+
+fn device(m: &Moto) -> Env {
+    let mut e = Env::new();
+    for (k, v) in [
+        ("AWS_ACCESS_KEY_ID", "testing"),
+        ("AWS_SECRET_ACCESS_KEY", "testing-secret-qx"),
+        ("AWS_REGION", "us-east-1"),
+        ("AWS_ENDPOINT_URL", m.url.as_str()),
+        ("CTXVAULT_SYNC_PULL_MS", "3600000"),
+    ] {
+        e.vars.push((k.into(), v.into()));
+    }
+    e
+}
+
+fn bodies(env: &Env) -> Vec<String> {
+    let mut b: Vec<String> = env
+        .json(&["ls", "--json"])
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["body"].as_str().unwrap().to_owned())
+        .collect();
+    b.sort();
+    b
+}
+
+#[test]
+fn two_devices_sync_through_a_bucket_and_it_holds_no_plaintext() {
+    let a_dir = tempfile::tempdir().unwrap();
+    let m = moto(&a_dir.path().join("moto.log"));
+    boto(
+        &m,
+        &format!("{CLIENT}s3.create_bucket(Bucket='vault-test')"),
+    );
+    let a = device(&m);
+    a.init();
+    a.add(&[
+        "--ns",
+        "nsmarkerqx",
+        "--title",
+        "titlemarkerqx",
+        "--tag",
+        "tagmarkerqx",
+        "bodymarkerqx tea",
+    ]);
+    a.ok(&["client", "add", "clientmarkerqx"]);
+    a.ok(&["grant", "clientmarkerqx", "nsmarkerqx"]);
+    a.ok(&["sync", "add", "s3", "s3://vault-test/me"]);
+
+    let b = device(&m);
+    b.ok(&["sync", "join", "s3", "s3://vault-test/me"]);
+    assert_eq!(bodies(&b), vec!["bodymarkerqx tea"]);
+    let id = b.json(&["ls", "--json"])[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    b.ok(&["edit", &id, "bodymarkerqx coffee"]);
+    b.ok(&["sync", "now"]);
+    a.ok(&["sync", "now"]);
+    assert_eq!(bodies(&a), vec!["bodymarkerqx coffee"]);
+
+    // The credentials are sealed in the vault and never shown.
+    let status = a.ok(&["sync", "status"]);
+    assert!(status.contains("s3://vault-test/me/"), "{status}");
+    assert!(!status.contains("testing-secret-qx"), "{status}");
+
+    // Every object of the bucket, byte for byte: no marker in UTF-8 or
+    // UTF-16, no namespace or client name.
+    let dump = a_dir.path().join("dump");
+    std::fs::create_dir(&dump).unwrap();
+    boto(
+        &m,
+        &format!(
+            "{CLIENT}import pathlib\nfor o in s3.list_objects_v2(Bucket='vault-test')['Contents']:\n    p = pathlib.Path({:?}) / o['Key'].replace('/', '_')\n    p.write_bytes(s3.get_object(Bucket='vault-test', Key=o['Key'])['Body'].read())\n",
+            dump.display().to_string()
+        ),
+    );
+    let files: Vec<_> = std::fs::read_dir(&dump).unwrap().flatten().collect();
+    assert!(files.len() >= 4, "{files:?}");
+    for f in files {
+        let bytes = std::fs::read(f.path()).unwrap();
+        for m in [
+            "nsmarkerqx",
+            "titlemarkerqx",
+            "tagmarkerqx",
+            "bodymarkerqx",
+            "clientmarkerqx",
+        ] {
+            let le: Vec<u8> = m.encode_utf16().flat_map(|u| u.to_le_bytes()).collect();
+            let be: Vec<u8> = m.encode_utf16().flat_map(|u| u.to_be_bytes()).collect();
+            for needle in [m.as_bytes().to_vec(), le, be] {
+                assert!(
+                    !bytes.windows(needle.len()).any(|w| w == needle),
+                    "{m} in {:?}",
+                    f.path()
+                );
+            }
+        }
+    }
+
+    // A segment is written once: the store refuses to replace one.
+    let refused = boto(
+        &m,
+        &format!(
+            "{CLIENT}k = [o['Key'] for o in s3.list_objects_v2(Bucket='vault-test')['Contents'] if o['Key'].endswith('.seg')][0]\ntry:\n    s3.put_object(Bucket='vault-test', Key=k, Body=b'x', IfNoneMatch='*')\n    print('replaced')\nexcept Exception as e:\n    print('refused', e)\n"
+        ),
+    );
+    assert!(refused.starts_with("refused"), "{refused}");
+}
+
+#[test]
+fn an_unreachable_store_or_missing_bucket_is_one_line_and_changes_nothing() {
+    let a_dir = tempfile::tempdir().unwrap();
+    let m = moto(&a_dir.path().join("moto.log"));
+    let a = device(&m);
+    a.init();
+    a.add(&["a note"]);
+    let out = a.run(&["sync", "add", "s3", "s3://no-such-bucket/me"]);
+    assert_ne!(out.code, 0);
+    assert_one_line_error(&out.stderr, "NoSuchBucket");
+    let out = a.run(&[
+        "sync",
+        "add",
+        "s3",
+        "s3://vault-test/me",
+        "--endpoint",
+        &format!("http://127.0.0.1:{}", free_port()),
+    ]);
+    assert_one_line_error(&out.stderr, "cannot be reached");
+    let out = a.run(&["sync", "add", "s3", "vault-test/me"]);
+    assert_one_line_error(&out.stderr, "give it as s3://BUCKET/PREFIX");
+    let mut no_creds = device(&m);
+    no_creds.vars.retain(|(k, _)| !k.starts_with("AWS_SECRET"));
+    let out = no_creds.run(&["sync", "join", "s3", "s3://vault-test/me"]);
+    assert_one_line_error(&out.stderr, "AWS_SECRET_ACCESS_KEY");
+    let out = a.run(&["sync", "status"]);
+    assert_one_line_error(&out.stderr, "sync is not set up");
+    assert_eq!(bodies(&a), vec!["a note"]);
+}
