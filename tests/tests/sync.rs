@@ -131,6 +131,8 @@ fn concurrent_edits_become_one_conflict_resolved_for_both() {
     assert_eq!(bodies(&a), bodies(&b));
     let other = ca[0]["other"]["body"].as_str().unwrap().to_owned();
     assert!(a.ok(&["sync", "status"]).contains("conflicts: 1"));
+    let st = a.ok(&["status"]);
+    assert!(st.contains("1 conflict(s) wait"), "{st}");
     b.ok(&["sync", "resolve", &id[..8], "--keep", "other"]);
     for _ in 0..2 {
         b.ok(&["sync", "now"]);

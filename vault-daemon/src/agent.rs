@@ -427,6 +427,10 @@ impl Agent {
                 Some(s) => s.aspect_list().await.in_force,
                 None => None,
             },
+            sync: match &unlocked {
+                Some(s) if s.vault.sync_device().is_some() => s.sync_status().await.ok(),
+                _ => None,
+            },
             version: env!("CARGO_PKG_VERSION").to_owned(),
         })
     }

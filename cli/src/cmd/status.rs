@@ -97,6 +97,26 @@ impl Status {
         if let Some(a) = &s.aspect {
             outln!("{}", super::aspect::in_force_line(a));
         }
+        if let Some(y) = &s.sync {
+            outln!(
+                "sync:   {} as device {}{}",
+                y.remote.as_deref().unwrap_or("no remote"),
+                y.device,
+                match y.last.as_ref().and_then(|l| l.error.as_deref()) {
+                    Some(e) => format!("; last sync failed: {e}"),
+                    None => String::new(),
+                }
+            );
+            if y.conflicts > 0 {
+                outln!(
+                    "sync:   {} conflict(s) wait: `ctxvault sync conflicts`",
+                    y.conflicts
+                );
+            }
+            for b in &y.blocked {
+                outln!("sync:   device {} blocked: {}", b.device, b.reason);
+            }
+        }
         for w in &s.warnings {
             outln!("warning: {w}");
         }

@@ -152,6 +152,9 @@ pub struct Status {
     /// The aspect in force (none while locked).
     #[serde(default)]
     pub aspect: Option<super::AspectInForce>,
+    /// Sync with other devices, once set up (none while locked).
+    #[serde(default)]
+    pub sync: Option<super::SyncStatusReport>,
 }
 
 /// The vault's embedding model, as `status` shows it.

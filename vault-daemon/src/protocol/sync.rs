@@ -85,7 +85,7 @@ pub struct LastSync {
 }
 
 /// The answer to [`SyncStatus`].
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct SyncStatusReport {
     /// This device's short id.
     pub device: String,
@@ -104,7 +104,7 @@ pub struct SyncStatusReport {
 }
 
 /// A device whose log is not applied.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct BlockedDevice {
     /// Its short id.
     pub device: String,
@@ -113,7 +113,7 @@ pub struct BlockedDevice {
 }
 
 /// A device of the vault.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct DeviceSeen {
     /// Its short id.
     pub device: String,
