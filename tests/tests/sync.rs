@@ -297,3 +297,39 @@ fn bad_input_is_one_line_and_changes_nothing() {
     assert_one_line_error(&out.stderr, "cannot be reached");
     assert_eq!(bodies(&a), before);
 }
+
+#[test]
+fn a_conflict_is_shown_and_resolved_in_the_console() {
+    let a = device(3_600_000);
+    a.init();
+    let dir = remote(&a);
+    let id = a.add(&["tea in the morning"]);
+    a.ok(&["sync", "add", "folder", dir.to_str().unwrap()]);
+    let b = device(3_600_000);
+    b.ok(&["sync", "join", "folder", dir.to_str().unwrap()]);
+    a.ok(&["edit", &id, "green tea zqx"]);
+    b.ok(&["edit", &id, "black coffee zqx"]);
+    for _ in 0..2 {
+        a.ok(&["sync", "now"]);
+        b.ok(&["sync", "now"]);
+    }
+    let conflict = a.json(&["sync", "conflicts", "--json"])[0].clone();
+    let op = conflict["op"].as_str().unwrap();
+    let other = conflict["other"]["body"].as_str().unwrap().to_owned();
+    let c = ctxvault_tests::console::Raw::login(&a);
+    let (_, _, page) = c.get("/");
+    assert!(
+        page.contains("Sync conflicts")
+            && page.contains("green tea zqx")
+            && page.contains("black coffee zqx"),
+        "{page}"
+    );
+    let (status, _, _) = c.post(&format!("/sync/{id}/other/{op}"), &[]);
+    assert_eq!(status, 303);
+    assert_eq!(bodies(&a), vec![other.clone()]);
+    let (_, _, page) = c.get("/");
+    assert!(!page.contains("Sync conflicts"), "{page}");
+    a.ok(&["sync", "now"]);
+    b.ok(&["sync", "now"]);
+    assert_eq!(bodies(&b), vec![other]);
+}

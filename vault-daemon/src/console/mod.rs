@@ -32,6 +32,7 @@ mod items;
 mod overview;
 pub mod peer;
 mod pending;
+mod sync;
 
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
@@ -112,6 +113,7 @@ pub(crate) fn router(agent: Arc<Agent>) -> Router {
         .route("/aspects/off", post(aspects::off))
         .route("/aspects/{name}/use", post(aspects::use_one))
         .route("/confirm/{id}/{said}", post(aspects::answer))
+        .route("/sync/{item}/{keep}/{op}", post(sync::resolve))
         .route("/connectors", get(connectors::page))
         .route("/connectors/approve", post(connectors::approve))
         .route("/connectors/deny", post(connectors::deny))

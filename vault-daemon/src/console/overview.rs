@@ -116,6 +116,7 @@ pub(crate) async fn page(State(c): State<Console>, Extension(s): Extension<Signe
     let now = Utc::now();
     let soon = now + chrono::Duration::days(SOON_DAYS);
     let aspects = super::aspects::section(&c, &s).await;
+    let conflicts = super::sync::section(&c, &s).await;
     let body = html! {
         section {
             p {
@@ -131,6 +132,7 @@ pub(crate) async fn page(State(c): State<Console>, Extension(s): Extension<Signe
                 p.note.error { (status.damaged.len()) " item(s) failed authentication at unlock: run `ctxvault status`." }
             }
         }
+        (conflicts)
         (aspects)
         section {
             h2 { "Items by namespace and sensitivity" }
