@@ -333,3 +333,38 @@ fn a_conflict_is_shown_and_resolved_in_the_console() {
     b.ok(&["sync", "now"]);
     assert_eq!(bodies(&b), vec![other]);
 }
+
+#[test]
+fn each_device_keeps_its_own_audit_chain_and_audit_devices_shows_every_one() {
+    let a = device(3_600_000);
+    a.init();
+    let dir = remote(&a);
+    a.ok(&["sync", "add", "folder", dir.to_str().unwrap()]);
+    let b = device(3_600_000);
+    b.ok(&["sync", "join", "folder", dir.to_str().unwrap()]);
+    b.ok(&["client", "add", "laptopclientzqx"]);
+    b.ok(&["sync", "now"]);
+    a.ok(&["sync", "now"]);
+    let bdev = b.json(&["sync", "status", "--json"])["device"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let own = a.json(&["audit", "--json"]).to_string();
+    assert!(!own.contains("laptopclientzqx"), "{own}");
+    let all = a.json(&["audit", "--devices", "--json"]);
+    let theirs: Vec<_> = all
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["device"] == bdev.as_str())
+        .collect();
+    assert!(
+        theirs
+            .iter()
+            .any(|e| e.to_string().contains("laptopclientzqx")),
+        "{all}"
+    );
+    assert!(a.ok(&["audit", "--devices"]).contains(&bdev));
+    a.ok(&["audit", "verify"]);
+    b.ok(&["audit", "verify"]);
+}

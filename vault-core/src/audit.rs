@@ -75,6 +75,9 @@ pub struct AuditRecord {
     /// The entry.
     #[serde(flatten)]
     pub entry: AuditEntry,
+    /// The device whose chain holds it, by short id (none: this one's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device: Option<String>,
 }
 
 /// The first problem `verify` found.
@@ -318,6 +321,13 @@ impl AuditKeys {
         Ok(())
     }
 
+    /// Entry `seq` of a chain of this vault (this device's or another's),
+    /// if it opens.
+    pub fn open_entry(&self, seq: u64, sealed: &[u8]) -> Option<AuditEntry> {
+        let plain = self.sealer.open(&aad(&self.vault_id, seq), sealed).ok()?;
+        serde_json::from_slice(&plain).ok()
+    }
+
     /// Every entry, in order. Fails on the first entry that does not open.
     pub async fn entries(&self, conn: &mut SqliteConnection) -> Result<Vec<AuditRecord>> {
         let rows = sqlx::query("SELECT seq, sealed FROM audit ORDER BY seq")
@@ -340,6 +350,7 @@ impl AuditKeys {
                 Ok(AuditRecord {
                     seq: seq as u64,
                     entry,
+                    device: None,
                 })
             })
             .collect()
@@ -496,7 +507,11 @@ impl AuditKeys {
                 found = Some(broken(seq, format!("entry {seq} does not open")));
             }
             if let Some(entry) = entry {
-                entries.push(AuditRecord { seq, entry });
+                entries.push(AuditRecord {
+                    seq,
+                    entry,
+                    device: None,
+                });
             }
             if found.is_none() {
                 prev.copy_from_slice(&mac);

@@ -58,14 +58,14 @@ async fn devices(root: &Path, remote: &Folder, n: usize) -> Vec<UnlockedVault> {
     .unwrap();
     driver::prepare(remote, &a.vault_id()).await.unwrap();
     a.sync_enable("folder").await.unwrap();
-    driver::sync_now(&a, remote).await.unwrap();
+    driver::sync_now(&a, remote, true).await.unwrap();
     let mut out = vec![a];
     for k in 1..n {
         let (id, keys) = driver::keys_of(remote).await.unwrap();
         let v = Vault::join(&root.join(format!("v{k}")), id, &keys, &pass(), "folder")
             .await
             .unwrap();
-        driver::sync_now(&v, remote).await.unwrap();
+        driver::sync_now(&v, remote, true).await.unwrap();
         out.push(v);
     }
     out
@@ -191,14 +191,14 @@ async fn run(seed: u64) {
                 .unwrap();
             }
             _ => {
-                let r = driver::sync_now(v, &remote).await.unwrap();
+                let r = driver::sync_now(v, &remote, true).await.unwrap();
                 assert!(r.problems.is_empty(), "seed {seed}: {:?}", r.problems);
             }
         }
     }
     for _ in 0..2 {
         for v in &vs {
-            let r = driver::sync_now(v, &remote).await.unwrap();
+            let r = driver::sync_now(v, &remote, true).await.unwrap();
             assert!(r.problems.is_empty(), "seed {seed}: {:?}", r.problems);
         }
     }
@@ -271,8 +271,8 @@ async fn a_concurrent_edit_is_kept_as_a_conflict_until_resolved_everywhere() {
     let remote = Folder::new(&t.path().join("remote"));
     let vs = devices(t.path(), &remote, 2).await;
     let i = vs[0].add(note("tea in the morning")).await.unwrap();
-    driver::sync_now(&vs[0], &remote).await.unwrap();
-    driver::sync_now(&vs[1], &remote).await.unwrap();
+    driver::sync_now(&vs[0], &remote, true).await.unwrap();
+    driver::sync_now(&vs[1], &remote, true).await.unwrap();
     for (k, body) in ["green tea", "black coffee"].iter().enumerate() {
         let mut patch = ItemPatch::default();
         patch.body = Some((*body).into());
@@ -280,7 +280,7 @@ async fn a_concurrent_edit_is_kept_as_a_conflict_until_resolved_everywhere() {
     }
     for _ in 0..2 {
         for v in &vs {
-            driver::sync_now(v, &remote).await.unwrap();
+            driver::sync_now(v, &remote, true).await.unwrap();
         }
     }
     let c0 = vs[0].sync_conflicts().await.unwrap();
@@ -297,7 +297,7 @@ async fn a_concurrent_edit_is_kept_as_a_conflict_until_resolved_everywhere() {
     vs[1].sync_resolve(&i.id, Keep::Other, None).await.unwrap();
     for _ in 0..2 {
         for v in &vs {
-            driver::sync_now(v, &remote).await.unwrap();
+            driver::sync_now(v, &remote, true).await.unwrap();
         }
     }
     for v in &vs {
@@ -320,8 +320,8 @@ async fn a_revoke_wins_over_a_concurrent_change_and_a_deny_over_its_removal() {
         })
         .await
         .unwrap();
-    driver::sync_now(&vs[0], &remote).await.unwrap();
-    driver::sync_now(&vs[1], &remote).await.unwrap();
+    driver::sync_now(&vs[0], &remote, true).await.unwrap();
+    driver::sync_now(&vs[1], &remote, true).await.unwrap();
     // Device 0 revokes the client and lifts the deny; device 1, later by
     // the clock, changes the client and puts the deny again.
     vs[0]
@@ -340,7 +340,7 @@ async fn a_revoke_wins_over_a_concurrent_change_and_a_deny_over_its_removal() {
         .unwrap();
     for _ in 0..2 {
         for v in &vs {
-            driver::sync_now(v, &remote).await.unwrap();
+            driver::sync_now(v, &remote, true).await.unwrap();
         }
     }
     for v in &vs {

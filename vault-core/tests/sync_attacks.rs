@@ -61,7 +61,7 @@ async fn setup() -> Setup {
     a.sync_enable("folder").await.unwrap();
     let mut join = Vec::new();
     for name in ["b", "c"] {
-        driver::sync_now(&a, &remote).await.unwrap();
+        driver::sync_now(&a, &remote, true).await.unwrap();
         let (id, keys) = driver::keys_of(&remote).await.unwrap();
         let how = Unlock::Passphrase(keys::passphrase("pw"));
         join.push(
@@ -76,17 +76,17 @@ async fn setup() -> Setup {
     };
     for k in 0..3 {
         c.add(note(&format!("from c {k}"))).await.unwrap();
-        driver::sync_now(&c, &remote).await.unwrap();
+        driver::sync_now(&c, &remote, true).await.unwrap();
     }
-    driver::sync_now(&b, &remote).await.unwrap();
+    driver::sync_now(&b, &remote, true).await.unwrap();
     for k in 0..2 {
         a.add(note(&format!("from a {k}"))).await.unwrap();
-        driver::sync_now(&a, &remote).await.unwrap();
+        driver::sync_now(&a, &remote, true).await.unwrap();
     }
-    driver::sync_now(&b, &remote).await.unwrap();
+    driver::sync_now(&b, &remote, true).await.unwrap();
     for k in 2..5 {
         a.add(note(&format!("from a {k}"))).await.unwrap();
-        driver::sync_now(&a, &remote).await.unwrap();
+        driver::sync_now(&a, &remote, true).await.unwrap();
     }
     Setup {
         _t: t,
@@ -128,8 +128,8 @@ async fn detected(attack: impl FnOnce(&Setup), expect: &str, good: &[&str]) {
     assert_eq!(a_first, 0);
     attack(&s);
     s.c.add(note("from c, after")).await.unwrap();
-    driver::sync_now(&s.c, &s.remote).await.unwrap();
-    let r = driver::sync_now(&s.b, &s.remote).await.unwrap();
+    driver::sync_now(&s.c, &s.remote, true).await.unwrap();
+    let r = driver::sync_now(&s.b, &s.remote, true).await.unwrap();
     let short = vault_core::sync::short(&s.a.sync_device().unwrap());
     assert_eq!(r.problems.len(), 1, "{expect}: {:?}", r.problems);
     let p = &r.problems[0];
@@ -147,7 +147,7 @@ async fn detected(attack: impl FnOnce(&Setup), expect: &str, good: &[&str]) {
     assert_eq!(st.blocked.len(), 1);
     assert_eq!(st.blocked[0].0, s.a.sync_device().unwrap());
     // Blocked: a second sync does not apply a's log either.
-    driver::sync_now(&s.b, &s.remote).await.unwrap();
+    driver::sync_now(&s.b, &s.remote, true).await.unwrap();
     assert_eq!(bodies(&s.b).await, want);
 }
 
@@ -249,11 +249,11 @@ async fn a_device_directory_rolled_back_is_named() {
     for seq in 4..=5 {
         std::fs::remove_file(copy.join(s.seg(&s.a, seq).file_name().unwrap())).unwrap();
     }
-    driver::sync_now(&s.b, &s.remote).await.unwrap();
+    driver::sync_now(&s.b, &s.remote, true).await.unwrap();
     let before = bodies(&s.b).await;
     std::fs::remove_dir_all(&dir).unwrap();
     copy_dir(&copy, &dir);
-    let r = driver::sync_now(&s.b, &s.remote).await.unwrap();
+    let r = driver::sync_now(&s.b, &s.remote, true).await.unwrap();
     assert_eq!(r.problems.len(), 1, "{:?}", r.problems);
     assert!(
         r.problems[0].contains("ends at segment 3 though segment 5 was read")
@@ -272,7 +272,7 @@ async fn a_device_directory_rolled_back_is_named() {
             .await
             .unwrap()
     );
-    let r = driver::sync_now(&s.b, &s.remote).await.unwrap();
+    let r = driver::sync_now(&s.b, &s.remote, true).await.unwrap();
     assert!(r.problems.is_empty(), "{:?}", r.problems);
     assert_eq!(bodies(&s.b).await, before);
 }

@@ -70,7 +70,7 @@ impl Session {
             VaultRequest::RetentionList(_) => answer(Ok(self.retention_list().await)),
             VaultRequest::RetentionSweep(_) => answer(self.sweep_retention().await),
             VaultRequest::SyncAdd(r) => answer(self.sync_add(r).await),
-            VaultRequest::SyncNow(_) => answer(self.sync_round().await),
+            VaultRequest::SyncNow(_) => answer(self.sync_round(true).await),
             VaultRequest::SyncStatus(_) => answer(self.sync_status().await),
             VaultRequest::SyncConflicts(_) => answer(self.sync_conflicts().await),
             VaultRequest::SyncResolve(r) => answer(self.sync_resolve(r).await),
@@ -147,6 +147,11 @@ impl Session {
 
     async fn audit(&self, r: Audit) -> Result<Vec<vault_core::audit::AuditRecord>, ApiError> {
         let mut entries = self.vault.audit_entries().await?;
+        if r.devices {
+            entries.extend(self.vault.sync_audit_entries().await?);
+            // One timeline: by time, each device's own order kept.
+            entries.sort_by_key(|e| e.entry.time);
+        }
         select(&mut entries, &r);
         Ok(entries)
     }

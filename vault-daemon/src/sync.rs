@@ -116,11 +116,13 @@ impl Session {
         }
         driver::prepare(&remote, &self.vault.vault_id()).await?;
         self.vault.sync_enable(&r.remote).await?;
-        self.sync_round().await
+        self.sync_round(true).await
     }
 
-    /// One round of sync with the vault's remote.
-    pub(crate) async fn sync_round(&self) -> Result<SyncReport, ApiError> {
+    /// One round of sync with the vault's remote; with `audit`, this
+    /// device's audit entries not yet sent go too (else only beside
+    /// changes).
+    pub(crate) async fn sync_round(&self, audit: bool) -> Result<SyncReport, ApiError> {
         let _one = self.sync.round.lock().await;
         let remote = match self.vault.sync_state().await {
             Ok(st) => st.remote,
@@ -133,7 +135,7 @@ impl Session {
             ));
         };
         let remote = AnyRemote::parse(&remote)?;
-        let done = driver::sync_now(&self.vault, &remote).await;
+        let done = driver::sync_now(&self.vault, &remote, audit).await;
         let last = LastSync {
             at: chrono::Utc::now(),
             error: match &done {
@@ -310,6 +312,8 @@ pub(crate) fn spawn_syncer(agent: Weak<Agent>, session: &Arc<Session>) {
         // round itself; a change starts one at the next tick).
         let mut last = Instant::now();
         let mut wait = Duration::ZERO;
+        // Audit entries alone (reads) go once a minute; with changes, at once.
+        let mut audited = Instant::now();
         loop {
             tokio::time::sleep(tick).await;
             let Some(s) = weak.upgrade() else { break };
@@ -329,7 +333,11 @@ pub(crate) fn spawn_syncer(agent: Weak<Agent>, session: &Arc<Session>) {
                 continue;
             }
             last = Instant::now();
-            match s.sync_round().await {
+            let audit = audited.elapsed() >= Duration::from_secs(60);
+            if audit {
+                audited = last;
+            }
+            match s.sync_round(audit).await {
                 Ok(r) => {
                     wait = Duration::ZERO;
                     for p in &r.problems {
@@ -374,7 +382,7 @@ impl Agent {
         let (vault_id, keys) = driver::keys_of(&remote).await?;
         let v = vault_core::Vault::join(&self.dir, vault_id, &keys, &how, &r.remote).await?;
         let session = Session::new(v, self.reads.clone()).await?;
-        let report = session.sync_round().await;
+        let report = session.sync_round(true).await;
         self.install(session).await;
         tracing::info!("vault joined from its sync remote");
         report

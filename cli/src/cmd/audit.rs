@@ -25,6 +25,10 @@ pub struct Audit {
     /// Only the last N entries.
     #[arg(long, value_name = "N")]
     limit: Option<usize>,
+    /// Also the entries of this vault's other devices (their chains come
+    /// with sync), each marked with its device.
+    #[arg(long)]
+    devices: bool,
 }
 
 /// `audit verify` and `audit head`.
@@ -119,6 +123,7 @@ impl Audit {
             client: self.client,
             since: self.since,
             limit: self.limit,
+            devices: self.devices,
         };
         let entries = ctx.call_vault(req).await?;
         {
@@ -127,13 +132,17 @@ impl Audit {
             }
             for e in entries {
                 let who = output::visible_line(e.entry.client.as_deref().unwrap_or("(you)"));
-                let mut line = format!(
+                let mut line = match &e.device {
+                    Some(d) => format!("{d} "),
+                    None => String::new(),
+                };
+                line.push_str(&format!(
                     "{:>5}  {}  {:<16} {:<14}",
                     e.seq,
                     e.entry.time.format("%Y-%m-%d %H:%M:%S"),
                     who,
                     output::visible_line(&e.entry.action)
-                );
+                ));
                 match (&e.entry.tool, &e.entry.door) {
                     (Some(t), Some(d)) => line.push_str(&format!(
                         " [{} over {}]",

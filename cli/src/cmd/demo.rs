@@ -399,6 +399,7 @@ impl Demo {
                 client: None,
                 since: None,
                 limit: None,
+                devices: false,
             },
         )
         .await?;

@@ -270,7 +270,11 @@ async fn case(keys: &AuditKeys, conn: &mut SqliteConnection, f: &mut Fields<'_>,
     for k in 0..n {
         let e = entry(f, k);
         match keys.append(conn, &e).await {
-            Ok(seq) => written.push(AuditRecord { seq, entry: e }),
+            Ok(seq) => written.push(AuditRecord {
+                seq,
+                entry: e,
+                device: None,
+            }),
             Err(err) => panic!("appending entry {} to a fresh log failed: {err}", k + 1),
         }
         heads.extend(head_row(conn).await);

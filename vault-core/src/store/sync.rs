@@ -20,6 +20,8 @@ pub struct DeviceRow {
     pub last_hash: [u8; 32],
     /// The remote, sealed (none until one is added).
     pub remote: Option<Vec<u8>>,
+    /// The last of this device's audit entries put in a segment.
+    pub audit_sent: u64,
 }
 
 /// One operation's row.
@@ -56,9 +58,11 @@ fn hash32(b: Vec<u8>) -> Result<[u8; 32]> {
 
 /// This device's row, if sync was ever set up.
 pub async fn device(c: &mut SqliteConnection) -> Result<Option<DeviceRow>> {
-    let Some(r) = sqlx::query("SELECT device, clock, next_seq, last_hash, remote FROM sync_device")
-        .fetch_optional(&mut *c)
-        .await?
+    let Some(r) = sqlx::query(
+        "SELECT device, clock, next_seq, last_hash, remote, audit_sent FROM sync_device",
+    )
+    .fetch_optional(&mut *c)
+    .await?
     else {
         return Ok(None);
     };
@@ -68,21 +72,24 @@ pub async fn device(c: &mut SqliteConnection) -> Result<Option<DeviceRow>> {
         next_seq: r.try_get::<i64, _>(2)? as u64,
         last_hash: hash32(r.try_get(3)?)?,
         remote: r.try_get(4)?,
+        audit_sent: r.try_get::<i64, _>(5)? as u64,
     }))
 }
 
 /// Write this device's row.
 pub async fn put_device(c: &mut SqliteConnection, d: &DeviceRow) -> Result<()> {
     sqlx::query(
-        "INSERT INTO sync_device (singleton, device, clock, next_seq, last_hash, remote) VALUES (1, ?, ?, ?, ?, ?)
+        "INSERT INTO sync_device (singleton, device, clock, next_seq, last_hash, remote, audit_sent) VALUES (1, ?, ?, ?, ?, ?, ?)
          ON CONFLICT(singleton) DO UPDATE SET device = excluded.device, clock = excluded.clock,
-         next_seq = excluded.next_seq, last_hash = excluded.last_hash, remote = excluded.remote",
+         next_seq = excluded.next_seq, last_hash = excluded.last_hash, remote = excluded.remote,
+         audit_sent = excluded.audit_sent",
     )
     .bind(&d.device.as_bytes()[..])
     .bind(d.clock as i64)
     .bind(d.next_seq as i64)
     .bind(&d.last_hash[..])
     .bind(&d.remote)
+    .bind(d.audit_sent as i64)
     .execute(c)
     .await?;
     Ok(())
@@ -482,4 +489,52 @@ pub async fn known_among(
         }
     }
     Ok(out)
+}
+
+/// This device's audit entries after `seq`, at most `limit`: (seq, sealed).
+pub async fn audit_after(
+    c: &mut SqliteConnection,
+    seq: u64,
+    limit: usize,
+) -> Result<Vec<(u64, Vec<u8>)>> {
+    let rows = sqlx::query("SELECT seq, sealed FROM audit WHERE seq > ? ORDER BY seq LIMIT ?")
+        .bind(seq as i64)
+        .bind(limit as i64)
+        .fetch_all(c)
+        .await?;
+    rows.iter()
+        .map(|r| Ok((r.try_get::<i64, _>(0)? as u64, r.try_get(1)?)))
+        .collect()
+}
+
+/// Keep an entry of another device's audit chain.
+pub async fn put_peer_audit(
+    c: &mut SqliteConnection,
+    device: &Uuid,
+    seq: u64,
+    sealed: &[u8],
+) -> Result<()> {
+    sqlx::query("INSERT OR IGNORE INTO sync_audit (device, seq, sealed) VALUES (?, ?, ?)")
+        .bind(&device.as_bytes()[..])
+        .bind(seq as i64)
+        .bind(sealed)
+        .execute(c)
+        .await?;
+    Ok(())
+}
+
+/// Every entry of the other devices' audit chains: (device, seq, sealed).
+pub async fn peer_audit(c: &mut SqliteConnection) -> Result<Vec<(Uuid, u64, Vec<u8>)>> {
+    let rows = sqlx::query("SELECT device, seq, sealed FROM sync_audit ORDER BY device, seq")
+        .fetch_all(c)
+        .await?;
+    rows.iter()
+        .map(|r| {
+            Ok((
+                uuid(r.try_get(0)?)?,
+                r.try_get::<i64, _>(1)? as u64,
+                r.try_get(2)?,
+            ))
+        })
+        .collect()
 }

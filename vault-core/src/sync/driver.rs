@@ -104,8 +104,9 @@ pub async fn keys_of<R: Remote>(remote: &R) -> Result<([u8; 16], Vec<(Uuid, Vec<
     Ok((vault_id, keys))
 }
 
-/// One round of sync of `vault` with `remote`.
-pub async fn sync_now<R: Remote>(vault: &UnlockedVault, remote: &R) -> Result<Report> {
+/// One round of sync of `vault` with `remote`; with `audit`, every audit
+/// entry of this device not yet sent goes too (else only beside changes).
+pub async fn sync_now<R: Remote>(vault: &UnlockedVault, remote: &R, audit: bool) -> Result<Report> {
     let me = vault
         .sync_device()
         .ok_or_else(|| Error::Sync("sync is not set up for this vault: add a remote first with `ctxvault sync add folder PATH`".into()))?;
@@ -116,7 +117,7 @@ pub async fn sync_now<R: Remote>(vault: &UnlockedVault, remote: &R) -> Result<Re
     if let Some(keys) = vault.sync_keys_update(there.as_deref()).await? {
         remote.put(&kp, &keys).await?;
     }
-    vault.sync_seal_pending().await?;
+    vault.sync_seal_pending(audit).await?;
     for (seq, bytes) in vault.sync_outbox().await? {
         let path = remote::segment_path(&me, seq);
         let stamp = match remote.put_new(&path, &bytes).await {

@@ -8,7 +8,8 @@
 //!   item state (`version u64 || created_at i64 || updated_at i64 || u32
 //!   length || the item's sealed blob as the vault stores it`), `2` an item
 //!   removed, `3` a record state (`u32 length || sealed record`), `4` a
-//!   record removed.
+//!   record removed, `5` an entry of the device's audit chain (`seq u64 ||
+//!   u32 length || the entry sealed as in the chain`; its entity is nil).
 //! - A segment's plaintext: `"CVSEG1" || seq (u64) || previous segment's
 //!   SHA-256 (32, zeros for the first) || u32 count || operations`, sealed
 //!   under the sync subkey with associated data `"ctxvault/sync-segment/v1"
@@ -51,6 +52,14 @@ pub enum Body {
     Record(Vec<u8>),
     /// The record was removed.
     RecordGone,
+    /// An entry of the device's own audit chain (`seq` in it), sealed as
+    /// there; not merged, only kept for `audit --devices`.
+    Audit {
+        /// Its place in the device's chain.
+        seq: u64,
+        /// The sealed entry.
+        sealed: Vec<u8>,
+    },
 }
 
 impl Body {
@@ -91,6 +100,11 @@ impl Body {
                 put_bytes(out, sealed);
             }
             Body::RecordGone => out.push(4),
+            Body::Audit { seq, sealed } => {
+                out.push(5);
+                out.extend_from_slice(&seq.to_be_bytes());
+                put_bytes(out, sealed);
+            }
         }
     }
 
@@ -113,6 +127,10 @@ impl Body {
             2 => Body::ItemGone,
             3 => Body::Record(r.bytes()?),
             4 => Body::RecordGone,
+            5 => Body::Audit {
+                seq: r.u64()?,
+                sealed: r.bytes()?,
+            },
             t => return Err(bad(format!("unknown operation body {t}"))),
         })
     }

@@ -91,6 +91,7 @@ impl UnlockedVault {
             next_seq: 1,
             last_hash: [0; 32],
             remote: Some(remote),
+            audit_sent: 0,
         };
         ss::put_device(&mut tx, &d).await?;
         let mut all: Vec<Logged> = Vec::new();
@@ -122,6 +123,7 @@ impl UnlockedVault {
             next_seq: 1,
             last_hash: [0; 32],
             remote: Some(remote),
+            audit_sent: 0,
         };
         ss::put_device(&mut tx, &d).await?;
         self.finish(tx).await?;
@@ -205,9 +207,10 @@ impl UnlockedVault {
         ss::put_device(tx, &d).await
     }
 
-    /// Seal every pending operation into segments kept in the outbox.
-    /// Returns how many segments were made.
-    pub async fn sync_seal_pending(&self) -> Result<u64> {
+    /// Seal every pending operation into segments kept in the outbox, with
+    /// this device's audit entries not yet sent (all of them with `audit`,
+    /// else only beside operations). Returns how many segments were made.
+    pub async fn sync_seal_pending(&self, audit: bool) -> Result<u64> {
         let _w = self.writer.lock().await;
         let mut made = 0;
         loop {
@@ -216,7 +219,12 @@ impl UnlockedVault {
                 return Err(not_set_up());
             };
             let rows = ss::pending_ops(&mut tx, MAX_SEGMENT_OPS).await?;
-            if rows.is_empty() {
+            let entries = if audit || !rows.is_empty() {
+                ss::audit_after(&mut tx, d.audit_sent, MAX_SEGMENT_OPS - rows.len()).await?
+            } else {
+                Vec::new()
+            };
+            if rows.is_empty() && entries.is_empty() {
                 return Ok(made);
             }
             let mut ops = Vec::with_capacity(rows.len());
@@ -231,6 +239,16 @@ impl UnlockedVault {
                     entity: r.entity,
                     parents: r.parents.clone(),
                     body: Body::decode(body)?,
+                });
+            }
+            for (seq, sealed) in entries {
+                d.audit_sent = seq;
+                ops.push(Op {
+                    id: Uuid::now_v7(),
+                    clock: d.clock,
+                    entity: Uuid::nil(),
+                    parents: Vec::new(),
+                    body: Body::Audit { seq, sealed },
                 });
             }
             let seg = Segment {
@@ -314,6 +332,24 @@ impl UnlockedVault {
             blocked: ss::blocked(&mut c).await?,
             devices,
         })
+    }
+
+    /// The other devices' audit entries that came with their logs, each
+    /// naming its device.
+    pub async fn sync_audit_entries(&self) -> Result<Vec<crate::audit::AuditRecord>> {
+        let mut c = self.store.pool().acquire().await?;
+        Ok(ss::peer_audit(&mut c)
+            .await?
+            .into_iter()
+            .filter_map(|(dev, seq, sealed)| {
+                let entry = self.audit.open_entry(seq, &sealed)?;
+                Some(crate::audit::AuditRecord {
+                    seq,
+                    entry,
+                    device: Some(crate::sync::short(&dev)),
+                })
+            })
+            .collect())
     }
 
     /// What was seen of `device`'s segments.

@@ -149,6 +149,10 @@ impl UnlockedVault {
         let mut touched = ss::known_among(&mut tx, Among::Entities, &entities).await?;
         for op in seg.ops {
             top = top.max(op.clock);
+            if let Body::Audit { seq, sealed } = &op.body {
+                ss::put_peer_audit(&mut tx, device, *seq, sealed).await?;
+                continue;
+            }
             if known.contains(&op.id) {
                 continue;
             }
@@ -376,6 +380,8 @@ impl UnlockedVault {
                 fx.applied.records_put.retain(|p| p.id() != *entity);
                 fx.applied.records_deleted.push(*entity);
             }
+            // Audit entries are kept apart, never held as a state.
+            Body::Audit { .. } => {}
         }
         Ok(())
     }

@@ -88,6 +88,7 @@ async fn render(c: &Console, f: &Filter) -> Result<Markup, ApiError> {
                 client,
                 since,
                 limit: (!filtered).then_some(SHOWN),
+                devices: false,
             },
         })
         .await?;

@@ -351,6 +351,10 @@ pub struct Audit {
     pub since: Option<DateTime<Utc>>,
     /// Only the last N.
     pub limit: Option<usize>,
+    /// Also the entries of the vault's other devices (their chains came
+    /// with sync), each naming its device.
+    #[serde(default)]
+    pub devices: bool,
 }
 
 /// Audit entries as [`Audit`] selects them, with the chain's check, read
