@@ -538,3 +538,63 @@ pub async fn peer_audit(c: &mut SqliteConnection) -> Result<Vec<(Uuid, u64, Vec<
         })
         .collect()
 }
+
+/// Insert many operations' rows (100 a statement).
+pub async fn insert_ops(c: &mut SqliteConnection, rows: &[OpRow]) -> Result<()> {
+    for chunk in rows.chunks(100) {
+        let marks = vec!["(?, ?, ?, ?, ?, ?, ?, ?, ?)"; chunk.len()].join(",");
+        let sql = format!(
+            "INSERT INTO sync_ops (op, entity, clock, device, leaf, winner, pending, parents, body) VALUES {marks}"
+        );
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for o in chunk {
+            q = q
+                .bind(o.op.as_bytes().to_vec())
+                .bind(o.entity.as_bytes().to_vec())
+                .bind(o.clock as i64)
+                .bind(o.device.as_bytes().to_vec())
+                .bind(o.leaf)
+                .bind(o.winner)
+                .bind(o.pending)
+                .bind(
+                    o.parents
+                        .iter()
+                        .flat_map(|p| *p.as_bytes())
+                        .collect::<Vec<u8>>(),
+                )
+                .bind(o.body.clone());
+        }
+        q.execute(&mut *c).await?;
+    }
+    Ok(())
+}
+
+/// Put many item rows whatever versions they hold (150 a statement);
+/// returns each id's rowid.
+pub async fn put_item_rows(
+    c: &mut SqliteConnection,
+    rows: &[super::ItemRow],
+) -> Result<std::collections::HashMap<Uuid, i64>> {
+    let mut out = std::collections::HashMap::with_capacity(rows.len());
+    for chunk in rows.chunks(150) {
+        let marks = vec!["(?, ?, ?, ?, ?)"; chunk.len()].join(",");
+        let sql = format!(
+            "INSERT INTO items (id, version, created_at, updated_at, sealed) VALUES {marks}
+             ON CONFLICT(id) DO UPDATE SET version = excluded.version, created_at = excluded.created_at,
+             updated_at = excluded.updated_at, sealed = excluded.sealed RETURNING id, rowid"
+        );
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for r in chunk {
+            q = q
+                .bind(r.id.as_bytes().to_vec())
+                .bind(r.version as i64)
+                .bind(r.created_at)
+                .bind(r.updated_at)
+                .bind(r.sealed.clone());
+        }
+        for row in q.fetch_all(&mut *c).await? {
+            out.insert(uuid(row.try_get(0)?)?, row.try_get(1)?);
+        }
+    }
+    Ok(out)
+}

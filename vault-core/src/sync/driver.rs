@@ -117,19 +117,21 @@ pub async fn sync_now<R: Remote>(vault: &UnlockedVault, remote: &R, audit: bool)
     if let Some(keys) = vault.sync_keys_update(there.as_deref()).await? {
         remote.put(&kp, &keys).await?;
     }
-    vault.sync_seal_pending(audit).await?;
-    for (seq, bytes) in vault.sync_outbox().await? {
-        let path = remote::segment_path(&me, seq);
-        let stamp = match remote.put_new(&path, &bytes).await {
-            Ok(stamp) => stamp,
-            Err(RemoteError::Exists(_)) => {
-                // Written before a crash: the same bytes, or someone else's.
-                let there = remote.get(&path).await?;
-                let entry = stamp_of(remote, &path).await?;
-                match (there, entry) {
-                    (Some(b), Some(e)) if b == bytes => e.stamp,
-                    _ => {
-                        report.problems.push(
+    // One segment at a time: sealed, written, out of the outbox, so the
+    // outbox never holds more than one (and a crash at most that one).
+    loop {
+        for (seq, bytes) in vault.sync_outbox().await? {
+            let path = remote::segment_path(&me, seq);
+            let stamp = match remote.put_new(&path, &bytes).await {
+                Ok(stamp) => stamp,
+                Err(RemoteError::Exists(_)) => {
+                    // Written before a crash: the same bytes, or someone else's.
+                    let there = remote.get(&path).await?;
+                    let entry = stamp_of(remote, &path).await?;
+                    match (there, entry) {
+                        (Some(b), Some(e)) if b == bytes => e.stamp,
+                        _ => {
+                            report.problems.push(
                             Error::SyncIntegrity {
                                 device: short(&me),
                                 reason: format!(
@@ -138,14 +140,18 @@ pub async fn sync_now<R: Remote>(vault: &UnlockedVault, remote: &R, audit: bool)
                             }
                             .to_string(),
                         );
-                        return Ok(report);
+                            return Ok(report);
+                        }
                     }
                 }
-            }
-            Err(e) => return Err(e.into()),
-        };
-        vault.sync_written(seq, &bytes, stamp).await?;
-        report.sent += 1;
+                Err(e) => return Err(e.into()),
+            };
+            vault.sync_written(seq, &bytes, stamp).await?;
+            report.sent += 1;
+        }
+        if !vault.sync_seal_next(audit).await? {
+            break;
+        }
     }
     let listing = remote.list("devices").await?;
     let blocked: Vec<Uuid> = vault

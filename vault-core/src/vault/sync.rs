@@ -93,19 +93,40 @@ impl UnlockedVault {
             remote: Some(remote),
             audit_sent: 0,
         };
-        ss::put_device(&mut tx, &d).await?;
-        let mut all: Vec<Logged> = Vec::new();
-        for r in store::sync::all_item_rows(&mut tx).await? {
-            all.push((r.id, item_body(&r)));
-        }
+        // Every item and record is one operation of the log's start; its
+        // body is read from the vault when it is sealed, not copied now.
+        let mut entities: Vec<Uuid> = store::sync::all_item_rows(&mut tx)
+            .await?
+            .iter()
+            .map(|r| r.id)
+            .collect();
         for (id, sealed) in store::sync::all_record_rows(&mut tx).await? {
             let r = crate::records::open_record(&self.records, &self.vault_id, id, &sealed)?;
             if !matches!(r, crate::records::PolicyRecord::Connector(_)) {
-                all.push((id, Body::Record(sealed)));
+                entities.push(id);
             }
         }
+        let mut d = d;
+        let rows: Vec<OpRow> = entities
+            .into_iter()
+            .map(|entity| {
+                d.clock = wall().max(d.clock + 1);
+                OpRow {
+                    op: Uuid::now_v7(),
+                    entity,
+                    clock: d.clock,
+                    device: d.device,
+                    leaf: true,
+                    winner: true,
+                    pending: true,
+                    parents: Vec::new(),
+                    body: None,
+                }
+            })
+            .collect();
+        ss::insert_ops(&mut tx, &rows).await?;
+        ss::put_device(&mut tx, &d).await?;
         let device = d.device;
-        self.log_as(&mut tx, d, all).await?;
         self.finish(tx).await?;
         *self.device.lock().unwrap_or_else(|p| p.into_inner()) = Some(device);
         Ok(device)
@@ -207,13 +228,12 @@ impl UnlockedVault {
         ss::put_device(tx, &d).await
     }
 
-    /// Seal every pending operation into segments kept in the outbox, with
+    /// Seal the next segment of pending operations into the outbox, with
     /// this device's audit entries not yet sent (all of them with `audit`,
-    /// else only beside operations). Returns how many segments were made.
-    pub async fn sync_seal_pending(&self, audit: bool) -> Result<u64> {
+    /// else only beside operations); false when there was nothing to seal.
+    pub async fn sync_seal_next(&self, audit: bool) -> Result<bool> {
         let _w = self.writer.lock().await;
-        let mut made = 0;
-        loop {
+        {
             let mut tx = self.store.begin().await?;
             let Some(mut d) = ss::device(&mut tx).await? else {
                 return Err(not_set_up());
@@ -225,20 +245,26 @@ impl UnlockedVault {
                 Vec::new()
             };
             if rows.is_empty() && entries.is_empty() {
-                return Ok(made);
+                return Ok(false);
             }
             let mut ops = Vec::with_capacity(rows.len());
             for r in &rows {
-                let body = r
-                    .body
-                    .as_deref()
-                    .ok_or_else(|| Error::Format("a pending operation has no body".into()))?;
+                let body = match r.body.as_deref() {
+                    Some(b) => Body::decode(b)?,
+                    // The log's start: the state the vault holds (an entity
+                    // changed since has its own operation; one gone since
+                    // needs no start).
+                    None => match self.current(&mut tx, &r.entity).await? {
+                        Some(b) => b,
+                        None => continue,
+                    },
+                };
                 ops.push(Op {
                     id: r.op,
                     clock: r.clock,
                     entity: r.entity,
                     parents: r.parents.clone(),
-                    body: Body::decode(body)?,
+                    body,
                 });
             }
             for (seq, sealed) in entries {
@@ -265,8 +291,20 @@ impl UnlockedVault {
             d.last_hash = format::hash(&bytes);
             ss::put_device(&mut tx, &d).await?;
             self.finish(tx).await?;
-            made += 1;
+            Ok(true)
         }
+    }
+
+    /// The state the vault holds of an item or record, if it holds it.
+    async fn current(
+        &self,
+        tx: &mut sqlx::SqliteConnection,
+        entity: &Uuid,
+    ) -> Result<Option<Body>> {
+        if let Some(r) = ss::item_row(tx, entity).await? {
+            return Ok(Some(item_body(&r)));
+        }
+        Ok(ss::record_row(tx, entity).await?.map(Body::Record))
     }
 
     /// This device's sealed segments not yet on the remote, in order.

@@ -147,6 +147,7 @@ impl UnlockedVault {
         let known = ss::known_among(&mut tx, Among::Ops, &ids).await?;
         let parents = ss::known_among(&mut tx, Among::Parents, &ids).await?;
         let mut touched = ss::known_among(&mut tx, Among::Entities, &entities).await?;
+        let mut fresh_ops = Vec::new();
         for op in seg.ops {
             top = top.max(op.clock);
             if let Body::Audit { seq, sealed } = &op.body {
@@ -160,11 +161,16 @@ impl UnlockedVault {
                 op.parents.is_empty() && !parents.contains(&op.id) && !touched.contains(&op.entity);
             touched.insert(op.entity);
             if fresh {
-                self.apply_fresh(&mut tx, device, op, &mut fx).await?;
+                fresh_ops.push(op);
             } else {
+                // What came before it is in place first.
+                let ready = std::mem::take(&mut fresh_ops);
+                self.apply_fresh(&mut tx, device, ready, &mut fx).await?;
                 self.apply_op(&mut tx, device, op, &mut fx).await?;
             }
         }
+        self.apply_fresh(&mut tx, device, fresh_ops, &mut fx)
+            .await?;
         let seen = SeenRow {
             seq,
             size: bytes.len() as u64,
@@ -202,18 +208,22 @@ impl UnlockedVault {
         applied
     }
 
-    /// Apply an operation on an entity this device has no operation of:
-    /// it is the entity's only leaf, so its winner.
+    /// Apply operations on entities this device has no operation of: each
+    /// is its entity's only leaf, so its winner. Their rows go in a few
+    /// statements.
     async fn apply_fresh(
         &self,
         tx: &mut sqlx::SqliteConnection,
         device: &Uuid,
-        op: Op,
+        ops: Vec<Op>,
         fx: &mut Effects,
     ) -> Result<()> {
-        ss::insert_op(
-            tx,
-            &OpRow {
+        if ops.is_empty() {
+            return Ok(());
+        }
+        let rows: Vec<OpRow> = ops
+            .iter()
+            .map(|op| OpRow {
                 op: op.id,
                 entity: op.entity,
                 clock: op.clock,
@@ -223,11 +233,42 @@ impl UnlockedVault {
                 pending: false,
                 parents: Vec::new(),
                 body: None,
-            },
-        )
-        .await?;
-        fx.applied.ops += 1;
-        self.hold(tx, &op.entity, &op.body, fx).await
+            })
+            .collect();
+        ss::insert_ops(tx, &rows).await?;
+        fx.applied.ops += ops.len() as u64;
+        let mut items = Vec::new();
+        let mut opened = Vec::new();
+        for op in ops {
+            match op.body {
+                Body::Item {
+                    version,
+                    created_at,
+                    updated_at,
+                    sealed,
+                } => {
+                    let row = ItemRow {
+                        rowid: 0,
+                        id: op.entity,
+                        version,
+                        created_at,
+                        updated_at,
+                        sealed,
+                    };
+                    opened.push(self.open_item(&row)?);
+                    items.push(row);
+                }
+                other => self.hold(tx, &op.entity, &other, fx).await?,
+            }
+        }
+        let rowids = ss::put_item_rows(tx, &items).await?;
+        for item in opened {
+            let rowid = *rowids
+                .get(&item.id)
+                .ok_or_else(|| Error::Format("an item row was not written".into()))?;
+            fx.items.insert(item.id, Some((rowid, item)));
+        }
+        Ok(())
     }
 
     /// Apply one operation of another device.
@@ -316,7 +357,7 @@ impl UnlockedVault {
     }
 
     /// The state the vault holds of `entity`.
-    async fn held(
+    pub(super) async fn held(
         &self,
         tx: &mut sqlx::SqliteConnection,
         entity: &Uuid,
