@@ -211,3 +211,89 @@ fn an_unreachable_store_or_missing_bucket_is_one_line_and_changes_nothing() {
     assert_one_line_error(&out.stderr, "sync is not set up");
     assert_eq!(bodies(&a), vec!["a note"]);
 }
+
+/// A small deterministic generator (xorshift64*).
+struct Rng(u64);
+impl Rng {
+    fn below(&mut self, n: usize) -> usize {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        (self.0.wrapping_mul(0x2545_f491_4f6c_dd1d) % n as u64) as usize
+    }
+}
+
+fn state(env: &Env) -> (Vec<String>, String, usize) {
+    let mut items: Vec<String> = env
+        .json(&["ls", "--json"])
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| format!("{} v{} {}", i["id"], i["version"], i["body"]))
+        .collect();
+    items.sort();
+    let grants = env.json(&["grants", "--json"]).to_string();
+    let conflicts = env.json(&["sync", "conflicts", "--json"]);
+    (items, grants, conflicts.as_array().unwrap().len())
+}
+
+#[test]
+fn three_devices_converge_through_a_bucket_whatever_the_interleaving() {
+    let dir = tempfile::tempdir().unwrap();
+    let m = moto(&dir.path().join("moto.log"));
+    boto(
+        &m,
+        &format!("{CLIENT}s3.create_bucket(Bucket='vault-test')"),
+    );
+    for seed in 1..=3u64 {
+        let url = format!("s3://vault-test/seed{seed}");
+        let devs = [device(&m), device(&m), device(&m)];
+        devs[0].init();
+        devs[0].ok(&["client", "add", "app"]);
+        devs[0].ok(&["sync", "add", "s3", &url]);
+        for d in &devs[1..] {
+            d.ok(&["sync", "join", "s3", &url]);
+        }
+        let mut rng = Rng(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1);
+        for step in 0..40 {
+            let d = &devs[rng.below(3)];
+            let ids: Vec<String> = d
+                .json(&["ls", "--json"])
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|i| i["id"].as_str().unwrap().to_owned())
+                .collect();
+            match rng.below(7) {
+                0 | 1 => {
+                    d.add(&["--ns", "work", &format!("note {seed}-{step}")]);
+                }
+                2 if !ids.is_empty() => {
+                    let id = &ids[rng.below(ids.len())];
+                    d.ok(&["edit", id, &format!("edit {seed}-{step}")]);
+                }
+                3 if !ids.is_empty() => {
+                    d.ok(&["rm", &ids[rng.below(ids.len())]]);
+                }
+                4 => {
+                    d.ok(&["grant", "app", &format!("ns{}", rng.below(3))]);
+                }
+                5 => {
+                    d.ok(&["revoke", "app", "--all"]);
+                }
+                _ => {
+                    d.ok(&["sync", "now"]);
+                }
+            }
+        }
+        for _ in 0..2 {
+            for d in &devs {
+                d.ok(&["sync", "now"]);
+            }
+        }
+        let first = state(&devs[0]);
+        for d in &devs[1..] {
+            assert_eq!(state(d), first, "seed {seed}: devices differ");
+        }
+    }
+}
