@@ -30,6 +30,9 @@ impl Rng {
     }
 }
 
+/// No gap in a folder written directly waits: each is named at once.
+const GRACE: std::time::Duration = std::time::Duration::ZERO;
+
 fn note(body: &str) -> NewItem {
     NewItem {
         namespace: "notes".parse().unwrap(),
@@ -58,14 +61,14 @@ async fn devices(root: &Path, remote: &Folder, n: usize) -> Vec<UnlockedVault> {
     .unwrap();
     driver::prepare(remote, &a.vault_id()).await.unwrap();
     a.sync_enable("folder").await.unwrap();
-    driver::sync_now(&a, remote, true).await.unwrap();
+    driver::sync_now(&a, remote, true, GRACE).await.unwrap();
     let mut out = vec![a];
     for k in 1..n {
         let (id, keys) = driver::keys_of(remote).await.unwrap();
         let v = Vault::join(&root.join(format!("v{k}")), id, &keys, &pass(), "folder")
             .await
             .unwrap();
-        driver::sync_now(&v, remote, true).await.unwrap();
+        driver::sync_now(&v, remote, true, GRACE).await.unwrap();
         out.push(v);
     }
     out
@@ -191,14 +194,14 @@ async fn run(seed: u64) {
                 .unwrap();
             }
             _ => {
-                let r = driver::sync_now(v, &remote, true).await.unwrap();
+                let r = driver::sync_now(v, &remote, true, GRACE).await.unwrap();
                 assert!(r.problems.is_empty(), "seed {seed}: {:?}", r.problems);
             }
         }
     }
     for _ in 0..2 {
         for v in &vs {
-            let r = driver::sync_now(v, &remote, true).await.unwrap();
+            let r = driver::sync_now(v, &remote, true, GRACE).await.unwrap();
             assert!(r.problems.is_empty(), "seed {seed}: {:?}", r.problems);
         }
     }
@@ -271,8 +274,12 @@ async fn a_concurrent_edit_is_kept_as_a_conflict_until_resolved_everywhere() {
     let remote = Folder::new(&t.path().join("remote"));
     let vs = devices(t.path(), &remote, 2).await;
     let i = vs[0].add(note("tea in the morning")).await.unwrap();
-    driver::sync_now(&vs[0], &remote, true).await.unwrap();
-    driver::sync_now(&vs[1], &remote, true).await.unwrap();
+    driver::sync_now(&vs[0], &remote, true, GRACE)
+        .await
+        .unwrap();
+    driver::sync_now(&vs[1], &remote, true, GRACE)
+        .await
+        .unwrap();
     for (k, body) in ["green tea", "black coffee"].iter().enumerate() {
         let mut patch = ItemPatch::default();
         patch.body = Some((*body).into());
@@ -280,7 +287,7 @@ async fn a_concurrent_edit_is_kept_as_a_conflict_until_resolved_everywhere() {
     }
     for _ in 0..2 {
         for v in &vs {
-            driver::sync_now(v, &remote, true).await.unwrap();
+            driver::sync_now(v, &remote, true, GRACE).await.unwrap();
         }
     }
     let c0 = vs[0].sync_conflicts().await.unwrap();
@@ -297,7 +304,7 @@ async fn a_concurrent_edit_is_kept_as_a_conflict_until_resolved_everywhere() {
     vs[1].sync_resolve(&i.id, Keep::Other, None).await.unwrap();
     for _ in 0..2 {
         for v in &vs {
-            driver::sync_now(v, &remote, true).await.unwrap();
+            driver::sync_now(v, &remote, true, GRACE).await.unwrap();
         }
     }
     for v in &vs {
@@ -320,8 +327,12 @@ async fn a_revoke_wins_over_a_concurrent_change_and_a_deny_over_its_removal() {
         })
         .await
         .unwrap();
-    driver::sync_now(&vs[0], &remote, true).await.unwrap();
-    driver::sync_now(&vs[1], &remote, true).await.unwrap();
+    driver::sync_now(&vs[0], &remote, true, GRACE)
+        .await
+        .unwrap();
+    driver::sync_now(&vs[1], &remote, true, GRACE)
+        .await
+        .unwrap();
     // Device 0 revokes the client and lifts the deny; device 1, later by
     // the clock, changes the client and puts the deny again.
     vs[0]
@@ -340,7 +351,7 @@ async fn a_revoke_wins_over_a_concurrent_change_and_a_deny_over_its_removal() {
         .unwrap();
     for _ in 0..2 {
         for v in &vs {
-            driver::sync_now(v, &remote, true).await.unwrap();
+            driver::sync_now(v, &remote, true, GRACE).await.unwrap();
         }
     }
     for v in &vs {

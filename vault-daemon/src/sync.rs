@@ -103,8 +103,15 @@ impl Session {
         let remote = AnyRemote::parse(&r.remote)?;
         if let Some(d) = self.vault.sync_device() {
             let st = self.vault.sync_state().await?;
-            if let Some(have) = st.remote.filter(|h| *h != r.remote) {
-                let have = AnyRemote::parse(&have).map_or_else(|_| have.clone(), |h| h.describe());
+            let shown = |s: &str| {
+                AnyRemote::parse(s).map_or_else(|_| "another remote".into(), |h| h.describe())
+            };
+            if let Some(have) = st
+                .remote
+                .as_deref()
+                .filter(|h| shown(h) != remote.describe())
+            {
+                let have = shown(have);
                 return Err(ApiError::new(
                     ErrorKind::Invalid,
                     format!(
@@ -115,6 +122,7 @@ impl Session {
             }
         }
         driver::prepare(&remote, &self.vault.vault_id()).await?;
+        // The same remote again: its address is kept anew (new credentials).
         self.vault.sync_enable(&r.remote).await?;
         self.sync_round(true).await
     }
@@ -135,7 +143,8 @@ impl Session {
             ));
         };
         let remote = AnyRemote::parse(&remote)?;
-        let done = driver::sync_now(&self.vault, &remote, audit).await;
+        let grace = ms_env("CTXVAULT_SYNC_GAP_GRACE_MS", 600_000);
+        let done = driver::sync_now(&self.vault, &remote, audit, grace).await;
         let last = LastSync {
             at: chrono::Utc::now(),
             error: match &done {
@@ -144,7 +153,16 @@ impl Session {
             },
         };
         *self.sync.last.lock().unwrap_or_else(|p| p.into_inner()) = Some(last);
-        let r = done?;
+        let r = match done {
+            Ok(r) => r,
+            Err(e) => {
+                // Segments applied before the failure are committed: the
+                // policy in memory is read again whole.
+                let records = self.vault.records().await?;
+                *self.policy.write().await = crate::policy::PolicyState::load(records);
+                return Err(e.into());
+            }
+        };
         let a = &r.applied;
         if !a.records_put.is_empty() || !a.records_deleted.is_empty() {
             self.policy
@@ -338,6 +356,17 @@ pub(crate) fn spawn_syncer(agent: Weak<Agent>, session: &Arc<Session>) {
                 audited = last;
             }
             match s.sync_round(audit).await {
+                Ok(r) if !r.problems.is_empty() => {
+                    // A device blocked or a segment refused: not worth a
+                    // round at every tick.
+                    wait = (wait * 2).clamp(pull * 2, Duration::from_secs(300));
+                    for p in &r.problems {
+                        tracing::warn!("sync: {p}");
+                    }
+                    if let Some(a) = agent.upgrade() {
+                        a.refresh_tables(&s).await;
+                    }
+                }
                 Ok(r) => {
                     wait = Duration::ZERO;
                     for p in &r.problems {
@@ -352,6 +381,9 @@ pub(crate) fn spawn_syncer(agent: Weak<Agent>, session: &Arc<Session>) {
                 Err(e) => {
                     wait = (wait * 2).clamp(pull * 2, Duration::from_secs(300));
                     tracing::warn!("sync failed, next try in {:?}: {}", wait, e.message);
+                    if let Some(a) = agent.upgrade() {
+                        a.refresh_tables(&s).await;
+                    }
                 }
             }
         }

@@ -41,12 +41,17 @@ fn invalid(msg: String) -> ApiError {
 impl S3 {
     /// The remote named by `s` (see the module's Format).
     pub(crate) fn parse(s: &str) -> Result<S3, ApiError> {
-        let url = url::Url::parse(s)
-            .map_err(|e| invalid(format!("{s:?} is not an s3://BUCKET/PREFIX address ({e})")))?;
+        // Messages name the address without its query (the credentials).
+        let bare = s.split('?').next().unwrap_or_default();
+        let url = url::Url::parse(s).map_err(|e| {
+            invalid(format!(
+                "{bare:?} is not an s3://BUCKET/PREFIX address ({e})"
+            ))
+        })?;
         let name = url.host_str().unwrap_or_default().to_owned();
         if url.scheme() != "s3" || name.is_empty() {
             return Err(invalid(format!(
-                "{s:?} is not an s3://BUCKET/PREFIX address"
+                "{bare:?} is not an s3://BUCKET/PREFIX address"
             )));
         }
         let q = |k: &str| {
@@ -202,7 +207,11 @@ impl Remote for S3 {
                 .find(|e| e.path == path)
                 .map(|e| e.stamp)
                 .unwrap_or_default()),
-            412 | 409 => Err(RemoteError::Exists(path.to_owned())),
+            412 => Err(RemoteError::Exists(path.to_owned())),
+            // A conditional write still in flight: try again later.
+            409 => Err(self.unreachable(
+                "a write of the same object is in flight (409); the next round tries again",
+            )),
             _ => Err(self.failed("writing", status, &body)),
         }
     }
@@ -284,6 +293,12 @@ mod tests {
         assert!(S3::parse("s3://").is_err());
         assert!(S3::parse("http://vault/x").is_err());
         assert!(S3::parse("s3://vault?endpoint=ftp://x").is_err());
+        let r = crate::protocol::SyncAdd {
+            remote: "s3://vault/me?key=AKID&secret=SEKRIT".into(),
+        };
+        assert!(!format!("{r:?}").contains("SEKRIT"));
+        let e = S3::parse("s3:///x?secret=SEKRIT").err().unwrap();
+        assert!(!e.message.contains("SEKRIT"), "{}", e.message);
         assert_eq!(
             s3_error(b"<Error><Code>NoSuchBucket</Code><Message>gone</Message></Error>").unwrap(),
             "NoSuchBucket: gone"

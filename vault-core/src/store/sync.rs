@@ -202,10 +202,18 @@ pub async fn set_winner(
 }
 
 /// This device's operations not yet in a segment, oldest first.
-pub async fn pending_ops(c: &mut SqliteConnection, limit: usize) -> Result<Vec<OpRow>> {
+/// The bodies they hold add up to about `budget` bytes at most (always one
+/// at least).
+pub async fn pending_ops(
+    c: &mut SqliteConnection,
+    limit: usize,
+    budget: usize,
+) -> Result<Vec<OpRow>> {
     let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-        "SELECT {OP_COLS} FROM sync_ops WHERE pending = 1 ORDER BY clock, op LIMIT ?"
+        "SELECT {OP_COLS} FROM (SELECT *, sum(coalesce(length(body), 0)) OVER (ORDER BY clock, op ROWS UNBOUNDED PRECEDING) AS run
+         FROM sync_ops WHERE pending = 1) WHERE run - coalesce(length(body), 0) < ? ORDER BY clock, op LIMIT ?"
     )))
+    .bind(budget as i64)
     .bind(limit as i64)
     .fetch_all(c)
     .await?;

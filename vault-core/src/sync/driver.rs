@@ -106,11 +106,30 @@ pub async fn keys_of<R: Remote>(remote: &R) -> Result<([u8; 16], Vec<(Uuid, Vec<
 
 /// One round of sync of `vault` with `remote`; with `audit`, every audit
 /// entry of this device not yet sent goes too (else only beside changes).
-pub async fn sync_now<R: Remote>(vault: &UnlockedVault, remote: &R, audit: bool) -> Result<Report> {
+/// A segment missing before later ones of a device is waited for (engines
+/// copy files in any order) for `gap_grace`, then named and the device
+/// blocked.
+pub async fn sync_now<R: Remote>(
+    vault: &UnlockedVault,
+    remote: &R,
+    audit: bool,
+    gap_grace: std::time::Duration,
+) -> Result<Report> {
     let me = vault
         .sync_device()
         .ok_or_else(|| Error::Sync("sync is not set up for this vault: add a remote first with `ctxvault sync add folder PATH`".into()))?;
-    prepare(remote, &vault.vault_id()).await?;
+    // The marker is written by `sync add` alone: a folder without it is
+    // one not mounted or not replicated yet, never to be written into.
+    match remote.get(remote::MARKER).await? {
+        Some(m) => check_marker(remote, &m, &vault.vault_id())?,
+        None => {
+            return Err(Error::Sync(format!(
+                "{} has no {} file: is the folder mounted and replicated (or the bucket the right one)? nothing was written",
+                remote.describe(),
+                remote::MARKER
+            )));
+        }
+    }
     let mut report = Report::default();
     let kp = remote::keys_path(&me);
     let there = remote.get(&kp).await?;
@@ -179,11 +198,24 @@ pub async fn sync_now<R: Remote>(vault: &UnlockedVault, remote: &R, audit: bool)
         if blocked.contains(&dev) {
             continue;
         }
-        if let Err(e) = read_device(vault, remote, &me, &dev, &listed, &mut report).await {
-            match e {
-                Error::SyncIntegrity { .. } => report.problems.push(e.to_string()),
-                e => return Err(e),
+        match read_device(vault, remote, &me, &dev, &listed, gap_grace, &mut report).await {
+            Ok(()) => {}
+            Err(e @ Error::SyncIntegrity { .. }) => report.problems.push(e.to_string()),
+            // A segment that authenticates but does not apply (an item or
+            // record that does not open, a format this version cannot
+            // read): that device waits, the others go on.
+            Err(e @ (Error::Integrity(_) | Error::RecordIntegrity(_) | Error::Format(_))) => {
+                let reason = format!("cannot be applied ({e})");
+                vault.sync_block(&dev, &reason).await?;
+                report.problems.push(
+                    Error::SyncIntegrity {
+                        device: short(&dev),
+                        reason,
+                    }
+                    .to_string(),
+                );
             }
+            Err(e) => return Err(e),
         }
     }
     Ok(report)
@@ -201,6 +233,7 @@ async fn read_device<R: Remote>(
     me: &Uuid,
     dev: &Uuid,
     listed: &[Seg],
+    gap_grace: std::time::Duration,
     report: &mut Report,
 ) -> Result<()> {
     let seen = vault.sync_seen(dev).await?;
@@ -247,6 +280,14 @@ async fn read_device<R: Remote>(
         return Ok(());
     }
     for seq in p.new {
+        if listed
+            .iter()
+            .any(|l| l.seq == seq && l.size > format::MAX_FILE)
+        {
+            let reason = format!("has a segment {seq} too large to be ctxvault's");
+            vault.sync_block(dev, &reason).await?;
+            return Err(fail(reason));
+        }
         let Some(bytes) = remote.get(&remote::segment_path(dev, seq)).await? else {
             return Err(fail(format!("lost segment {seq} while it was read")));
         };
@@ -258,6 +299,20 @@ async fn read_device<R: Remote>(
         let a = vault.sync_apply(dev, seq, &bytes, stamp).await?;
         report.received += 1;
         merge(&mut report.applied, a);
+    }
+    match p.gap {
+        None => vault.sync_gap_closed(dev),
+        Some(g) => {
+            let lasted = vault.sync_gap(dev, g);
+            if lasted >= gap_grace {
+                let reason = format!(
+                    "has no segment {g} though later ones are there, for {} s (deleted, or lost by the file-sync engine)",
+                    lasted.as_secs()
+                );
+                vault.sync_block(dev, &reason).await?;
+                return Err(fail(reason));
+            }
+        }
     }
     Ok(())
 }

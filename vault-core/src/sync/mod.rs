@@ -96,8 +96,11 @@ pub struct Plan {
     /// Segments read before whose size or stamp changed: read again and
     /// compare.
     pub recheck: Vec<u64>,
-    /// New segments, in order.
+    /// New segments, in order: the run that follows the last one read.
     pub new: Vec<u64>,
+    /// A segment missing after that run though later ones are listed: not
+    /// arrived yet (file-sync engines copy files in any order), or deleted.
+    pub gap: Option<u64>,
 }
 
 /// Compare what the remote lists of a device's log with what was seen of
@@ -132,10 +135,8 @@ pub fn plan(seen: &[SeenRow], listed: &[Listed]) -> Result<Plan, String> {
     }
     for (next, l) in (last + 1..).zip(listed.iter().filter(|l| l.seq > last)) {
         if l.seq != next {
-            return Err(format!(
-                "has no segment {next} though segment {} is there (deleted, or written out of order)",
-                l.seq
-            ));
+            plan.gap = Some(next);
+            break;
         }
         plan.new.push(l.seq);
     }
@@ -174,7 +175,8 @@ mod tests {
             plan(&s, &[listed(3), listed(1), listed(2), listed(4)]).unwrap(),
             Plan {
                 recheck: vec![],
-                new: vec![3, 4]
+                new: vec![3, 4],
+                gap: None,
             }
         );
         assert!(
@@ -187,11 +189,8 @@ mod tests {
                 .unwrap_err()
                 .contains("lost segment 1")
         );
-        assert!(
-            plan(&s, &[listed(1), listed(2), listed(4)])
-                .unwrap_err()
-                .contains("no segment 3")
-        );
+        let p = plan(&s, &[listed(1), listed(2), listed(3), listed(5)]).unwrap();
+        assert_eq!((p.new, p.gap), (vec![3], Some(4)));
         let mut changed = listed(2);
         changed.size = 11;
         assert_eq!(plan(&s, &[listed(1), changed]).unwrap().recheck, vec![2]);

@@ -155,7 +155,9 @@ impl Vault {
             Unlock::Identities(_) => Error::IdentityNoMatch,
         };
         for (device, file) in keys {
-            for slot in crate::sync::format::keys_slots(file)? {
+            // A keys file that does not parse or authenticate is skipped:
+            // another device's may serve.
+            for slot in crate::sync::format::keys_slots(file).unwrap_or_default() {
                 let master = match keys::unwrap_master(&slot, how) {
                     Ok(k) => k,
                     Err(e @ (Error::WrongPassphrase | Error::IdentityNoMatch)) => {
@@ -166,13 +168,14 @@ impl Vault {
                     Err(e) => return Err(e),
                 };
                 let sync = seal::Sealer::new(master.subkey(&vault_id, keys::Purpose::Sync)?);
-                let slots = crate::sync::format::open_keys(&sync, &vault_id, device, file)
-                    .ok_or_else(|| {
-                        Error::Sync(format!(
-                            "the keys file of device {} in the remote fails authentication: it was altered, or is not this vault's; nothing was created",
-                            crate::sync::short(device)
-                        ))
-                    })?;
+                let Some(slots) = crate::sync::format::open_keys(&sync, &vault_id, device, file)
+                else {
+                    last = Error::Sync(format!(
+                        "the keys file of device {} in the remote fails authentication: it was altered, or is not this vault's; nothing was created",
+                        crate::sync::short(device)
+                    ));
+                    break;
+                };
                 let slots: Vec<(&str, String, Vec<u8>)> = slots
                     .into_iter()
                     .filter_map(|(k, l, w)| match k.as_str() {
@@ -321,6 +324,7 @@ impl Vault {
             vectors: Arc::new(keys.vectors),
             sync: keys.sync,
             device: std::sync::Mutex::new(self.store.sync_device().await?),
+            gaps: Default::default(),
             semantic: std::sync::RwLock::new(None),
             state: RwLock::new(catalog),
             writer: tokio::sync::Mutex::new(()),

@@ -32,6 +32,10 @@ pub(super) fn item_body(row: &ItemRow) -> Body {
     }
 }
 
+/// About the most bytes of bodies one segment holds (a receiver refuses
+/// files over [`format::MAX_FILE`]; an item is at most 1 MiB).
+const SEGMENT_BUDGET: usize = 32 << 20;
+
 /// A local write's change of an item, for the log.
 pub(super) fn logged_item(row: &ItemRow) -> Logged {
     (row.id, item_body(row))
@@ -72,17 +76,18 @@ impl UnlockedVault {
 
     /// Set sync up: give this device an id and put every item and policy
     /// record in its log, so another device can start from it. Returns the
-    /// device id (the present one when sync was set up before).
+    /// device id (the present one when sync was set up before, whose remote
+    /// address is then replaced: the caller checks it is the same remote).
     pub async fn sync_enable(&self, remote: &str) -> Result<Uuid> {
         let remote = self.seal_remote(remote)?;
         let _w = self.writer.lock().await;
         let mut tx = self.store.begin().await?;
         if let Some(mut d) = ss::device(&mut tx).await? {
-            if d.remote.is_none() {
-                d.remote = Some(remote);
-                ss::put_device(&mut tx, &d).await?;
-                self.finish(tx).await?;
-            }
+            // The same remote added again: its address (and credentials)
+            // are kept anew.
+            d.remote = Some(remote);
+            ss::put_device(&mut tx, &d).await?;
+            self.finish(tx).await?;
             return Ok(d.device);
         }
         let d = DeviceRow {
@@ -238,7 +243,7 @@ impl UnlockedVault {
             let Some(mut d) = ss::device(&mut tx).await? else {
                 return Err(not_set_up());
             };
-            let rows = ss::pending_ops(&mut tx, MAX_SEGMENT_OPS).await?;
+            let rows = ss::pending_ops(&mut tx, MAX_SEGMENT_OPS, SEGMENT_BUDGET).await?;
             let entries = if audit || !rows.is_empty() {
                 ss::audit_after(&mut tx, d.audit_sent, MAX_SEGMENT_OPS - rows.len()).await?
             } else {
@@ -248,7 +253,15 @@ impl UnlockedVault {
                 return Ok(false);
             }
             let mut ops = Vec::with_capacity(rows.len());
+            let mut size = 0;
+            let mut taken = 0;
             for r in &rows {
+                // Bodies read from the vault count too: a segment stays
+                // well under what a receiver accepts.
+                if taken > 0 && size >= SEGMENT_BUDGET {
+                    break;
+                }
+                taken += 1;
                 let body = match r.body.as_deref() {
                     Some(b) => Body::decode(b)?,
                     // The log's start: the state the vault holds (an entity
@@ -259,6 +272,7 @@ impl UnlockedVault {
                         None => continue,
                     },
                 };
+                size += body.encode().len();
                 ops.push(Op {
                     id: r.op,
                     clock: r.clock,
@@ -267,6 +281,7 @@ impl UnlockedVault {
                     body,
                 });
             }
+            let rows = &rows[..taken];
             for (seq, sealed) in entries {
                 d.audit_sent = seq;
                 ops.push(Op {
@@ -284,7 +299,7 @@ impl UnlockedVault {
             };
             let bytes = seg.seal(&self.sync, &self.vault_id, &d.device)?;
             ss::put_outbox(&mut tx, seg.seq, &bytes).await?;
-            for r in &rows {
+            for r in rows {
                 ss::mark_sent(&mut tx, &r.op).await?;
             }
             d.next_seq += 1;
@@ -388,6 +403,27 @@ impl UnlockedVault {
                 })
             })
             .collect())
+    }
+
+    /// How long segment `seq` of `device` has been missing before later
+    /// ones (from the first round that saw the gap, in this session).
+    pub fn sync_gap(&self, device: &Uuid, seq: u64) -> std::time::Duration {
+        let mut gaps = self.gaps.lock().unwrap_or_else(|p| p.into_inner());
+        let at = gaps
+            .entry(*device)
+            .or_insert((seq, std::time::Instant::now()));
+        if at.0 != seq {
+            *at = (seq, std::time::Instant::now());
+        }
+        at.1.elapsed()
+    }
+
+    /// `device`'s log has no gap (any seen before was filled).
+    pub fn sync_gap_closed(&self, device: &Uuid) {
+        self.gaps
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(device);
     }
 
     /// What was seen of `device`'s segments.

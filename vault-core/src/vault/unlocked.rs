@@ -43,6 +43,8 @@ pub struct UnlockedVault {
     /// This device's id in the sync log, once sync is set up: every change
     /// then also becomes an operation of the log.
     pub(super) device: std::sync::Mutex<Option<Uuid>>,
+    /// Per device, a segment missing before later ones, and since when.
+    pub(super) gaps: std::sync::Mutex<HashMap<Uuid, (u64, std::time::Instant)>>,
     /// The attached embedding model, when recall by meaning is on.
     pub(super) semantic: std::sync::RwLock<Option<Arc<super::semantic::Semantic>>>,
     pub(super) state: RwLock<Catalog>,

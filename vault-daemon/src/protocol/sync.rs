@@ -8,7 +8,7 @@ use super::{UnlockWith, VaultRequest, calls};
 
 /// Add the vault's sync remote (the first one sets sync up: the vault's
 /// items and records go into this device's log) and sync once.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Serialize, Deserialize)]
 pub struct SyncAdd {
     /// `folder:/absolute/path` or `s3://bucket/prefix`.
     pub remote: String,
@@ -52,12 +52,35 @@ pub struct SyncUnblock {
 
 /// Create the vault on this device from a remote another device syncs to
 /// (an agent request: there is no vault yet), then sync.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Serialize, Deserialize)]
 pub struct SyncJoin {
     /// The remote, as for [`SyncAdd`].
     pub remote: String,
     /// The vault's passphrase, or an identity with a key slot.
     pub with: UnlockWith,
+}
+
+/// A remote's address without its query (an S3 remote's holds the
+/// credentials), for `Debug`.
+fn bare(remote: &str) -> &str {
+    remote.split('?').next().unwrap_or_default()
+}
+
+impl std::fmt::Debug for SyncAdd {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SyncAdd")
+            .field("remote", &bare(&self.remote))
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for SyncJoin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SyncJoin")
+            .field("remote", &bare(&self.remote))
+            .field("with", &self.with)
+            .finish()
+    }
 }
 
 /// What a round of sync did.
