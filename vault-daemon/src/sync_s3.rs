@@ -276,6 +276,45 @@ impl Remote for S3 {
 mod tests {
     use super::*;
 
+    /// A store that refuses every request as S3 does a wrong key (moto's
+    /// own check of keys cannot read signed URLs, so this stands in).
+    #[tokio::test]
+    async fn refused_credentials_are_one_line_naming_the_fix_and_never_the_secret() {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = l.local_addr().unwrap().port();
+        tokio::spawn(async move {
+            while let Ok((mut c, _)) = l.accept().await {
+                let mut buf = [0u8; 4096];
+                let _ = c.read(&mut buf).await;
+                let body = "<Error><Code>SignatureDoesNotMatch</Code><Message>The request signature we calculated does not match</Message></Error>";
+                let _ = c
+                    .write_all(
+                        format!(
+                            "HTTP/1.1 403 Forbidden\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                            body.len()
+                        )
+                        .as_bytes(),
+                    )
+                    .await;
+            }
+        });
+        let s = S3::parse(&format!(
+            "s3://vault/me?endpoint=http://127.0.0.1:{port}&key=AKID&secret=SEKRIT"
+        ))
+        .unwrap();
+        let e = s.get("ctxvault-sync").await.unwrap_err();
+        assert!(matches!(e, RemoteError::Denied { .. }), "{e}");
+        let line = e.to_string();
+        assert!(
+            line.contains("refused the credentials")
+                && line.contains("SignatureDoesNotMatch")
+                && line.contains("AWS_SECRET_ACCESS_KEY"),
+            "{line}"
+        );
+        assert!(!line.contains("SEKRIT") && !line.contains('\n'), "{line}");
+    }
+
     #[test]
     fn an_address_names_bucket_prefix_endpoint_and_keeps_credentials_out_of_sight() {
         let s = S3::parse(
