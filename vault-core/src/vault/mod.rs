@@ -132,7 +132,7 @@ impl Vault {
             let r = keys::recipient_of(id);
             slots.push(("identity", r.to_string(), master.wrap_identity(&r)?));
         }
-        Self::create_from(dir, master, vault_id, &slots).await
+        Self::create_from(dir, master, vault_id, &slots, None).await
     }
 
     /// Create a vault in `dir` from a sync remote: the keys file of a
@@ -184,19 +184,20 @@ impl Vault {
                         _ => None,
                     })
                     .collect();
-                let v = Self::create_from(dir, master, vault_id, &slots).await?;
-                v.sync_join(remote).await?;
-                return Ok(v);
+                return Self::create_from(dir, master, vault_id, &slots, Some(remote)).await;
             }
         }
         Err(last)
     }
 
+    /// Create the store with these slots; with `join`, set up in the same
+    /// commit as a new device syncing with that remote.
     async fn create_from(
         dir: &Path,
         master: MasterKey,
         vault_id: [u8; 16],
         slots: &[(&str, String, Vec<u8>)],
+        join: Option<&str>,
     ) -> Result<UnlockedVault> {
         let store = Store::create(dir, &vault_id, slots).await?;
         let vault = Vault {
@@ -208,6 +209,10 @@ impl Vault {
             let keys = vault.keys_of(&master)?;
             let mut tx = vault.store.begin().await?;
             keys.audit.create_head(&mut tx).await?;
+            if let Some(remote) = join {
+                let d = sync::joined(&keys.sync, &vault_id, remote)?;
+                crate::store::sync::put_device(&mut tx, &d).await?;
+            }
             let generation = tx.commit().await?;
             let (guard, _) = Guard::open(dir, &keys.audit, generation)?;
             guard.record(&keys.audit, generation);

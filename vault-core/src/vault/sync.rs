@@ -15,6 +15,7 @@ use uuid::Uuid;
 
 use super::UnlockedVault;
 use crate::error::{Error, Result};
+use crate::seal::Sealer;
 use crate::store::sync::{self as ss, DeviceRow, OpRow, SeenRow};
 use crate::store::{self, ItemRow};
 use crate::sync::format::{self, Body, MAX_SEGMENT_OPS, Op, Segment};
@@ -137,29 +138,8 @@ impl UnlockedVault {
         Ok(device)
     }
 
-    /// Set a new, empty vault up as a device joining a remote: it gets its
-    /// own id and nothing in its log yet.
-    pub(super) async fn sync_join(&self, remote: &str) -> Result<()> {
-        let remote = self.seal_remote(remote)?;
-        let _w = self.writer.lock().await;
-        let mut tx = self.store.begin().await?;
-        let d = DeviceRow {
-            device: Uuid::now_v7(),
-            clock: wall(),
-            next_seq: 1,
-            last_hash: [0; 32],
-            remote: Some(remote),
-            audit_sent: 0,
-        };
-        ss::put_device(&mut tx, &d).await?;
-        self.finish(tx).await?;
-        *self.device.lock().unwrap_or_else(|p| p.into_inner()) = Some(d.device);
-        Ok(())
-    }
-
     fn seal_remote(&self, remote: &str) -> Result<Vec<u8>> {
-        self.sync
-            .seal(&remote_aad(&self.vault_id), remote.as_bytes())
+        seal_remote(&self.sync, &self.vault_id, remote)
     }
 
     fn open_remote(&self, sealed: &[u8]) -> Result<String> {
@@ -463,6 +443,23 @@ impl UnlockedVault {
         self.finish(tx).await?;
         Ok(was)
     }
+}
+
+fn seal_remote(sync: &Sealer, vault_id: &[u8; 16], remote: &str) -> Result<Vec<u8>> {
+    sync.seal(&remote_aad(vault_id), remote.as_bytes())
+}
+
+/// The sync row of a new, empty vault joining `remote`: a device of its
+/// own with nothing in its log yet (written in the vault's first commit).
+pub(super) fn joined(sync: &Sealer, vault_id: &[u8; 16], remote: &str) -> Result<DeviceRow> {
+    Ok(DeviceRow {
+        device: Uuid::now_v7(),
+        clock: wall(),
+        next_seq: 1,
+        last_hash: [0; 32],
+        remote: Some(seal_remote(sync, vault_id, remote)?),
+        audit_sent: 0,
+    })
 }
 
 fn remote_aad(vault_id: &[u8; 16]) -> Vec<u8> {
