@@ -295,6 +295,41 @@ impl Env {
     pub fn db(&self) -> PathBuf {
         self.vault.join("vault.db")
     }
+
+    /// Every item's body (`ls --json`), sorted.
+    pub fn bodies(&self) -> Vec<String> {
+        let mut b: Vec<String> = self
+            .json(&["ls", "--json"])
+            .as_array()
+            .expect("ls --json is a list")
+            .iter()
+            .map(|i| i["body"].as_str().expect("a body").to_owned())
+            .collect();
+        b.sort();
+        b
+    }
+
+    /// Assert the vault database passes SQLite's `integrity_check` (read
+    /// only; the agent may be stopped or running).
+    pub fn assert_integrity(&self) {
+        use sqlx::Connection;
+        let url = format!("sqlite://{}?mode=ro", self.db().display());
+        let check = async {
+            let mut conn = sqlx::SqliteConnection::connect(&url).await?;
+            let r: String = sqlx::query_scalar("PRAGMA integrity_check")
+                .fetch_one(&mut conn)
+                .await?;
+            conn.close().await?;
+            Ok::<_, sqlx::Error>(r)
+        };
+        let r = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("a runtime")
+            .block_on(check)
+            .expect("integrity_check runs");
+        assert_eq!(r, "ok", "integrity_check of {}", self.db().display());
+    }
 }
 
 impl Drop for Env {

@@ -6,18 +6,6 @@
 use std::process::Stdio;
 
 use ctxvault_tests::{Env, PASS};
-use sqlx::Connection;
-
-async fn integrity_ok(env: &Env) {
-    let url = format!("sqlite://{}?mode=ro", env.db().display());
-    let mut conn = sqlx::SqliteConnection::connect(&url).await.unwrap();
-    let r: String = sqlx::query_scalar("PRAGMA integrity_check")
-        .fetch_one(&mut conn)
-        .await
-        .unwrap();
-    assert_eq!(r, "ok");
-    conn.close().await.unwrap();
-}
 
 #[test]
 fn sigkill_right_after_add_loses_nothing() {
@@ -106,7 +94,5 @@ fn fifty_kills_during_writes() {
         acked.len()
     );
     env.ok(&["stop"]);
-    tokio::runtime::Runtime::new()
-        .unwrap()
-        .block_on(integrity_ok(&env));
+    env.assert_integrity();
 }

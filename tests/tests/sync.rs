@@ -29,18 +29,6 @@ fn remote(env: &Env) -> PathBuf {
     r
 }
 
-fn bodies(env: &Env) -> Vec<String> {
-    let mut b: Vec<String> = env
-        .json(&["ls", "--json"])
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|i| i["body"].as_str().unwrap().to_owned())
-        .collect();
-    b.sort();
-    b
-}
-
 /// Wait until `cond` holds (the other agent syncs on its own).
 fn eventually(what: &str, mut cond: impl FnMut() -> bool) {
     let start = Instant::now();
@@ -75,7 +63,7 @@ fn a_joined_device_gets_everything_and_changes_flow_both_ways_on_their_own() {
     let b = device(100);
     let out = b.ok(&["sync", "join", "folder", dir.to_str().unwrap()]);
     assert!(out.contains("joined"), "{out}");
-    assert_eq!(bodies(&b), vec!["I prefer green tea"]);
+    assert_eq!(b.bodies(), vec!["I prefer green tea"]);
     let hits = b.json(&["search", "green", "--json"]);
     assert_eq!(hits[0]["id"], id.as_str());
     // The grant came along: the client's view on b is a's.
@@ -87,17 +75,17 @@ fn a_joined_device_gets_everything_and_changes_flow_both_ways_on_their_own() {
     // A change on one device reaches the other with no command run there.
     let id2 = b.add(&["--ns", "work/acme", "oat milk, never dairy"]);
     eventually("b's item reaches a", || {
-        bodies(&a).contains(&"oat milk, never dairy".to_owned())
+        a.bodies().contains(&"oat milk, never dairy".to_owned())
     });
     let st = a.json(&["sync", "status", "--json"]);
     assert_eq!(st["devices"].as_array().unwrap().len(), 2, "{st}");
     a.ok(&["edit", &id2, "oat milk only"]);
     eventually("a's edit reaches b", || {
-        bodies(&b).contains(&"oat milk only".to_owned())
+        b.bodies().contains(&"oat milk only".to_owned())
     });
     a.ok(&["rm", &id]);
     eventually("a's removal reaches b", || {
-        !bodies(&b).contains(&"I prefer green tea".to_owned())
+        !b.bodies().contains(&"I prefer green tea".to_owned())
     });
     a.ok(&["revoke", "claude", "--all"]);
     eventually("a's revoke reaches b", || {
@@ -128,7 +116,7 @@ fn concurrent_edits_become_one_conflict_resolved_for_both() {
     let cb = b.json(&["sync", "conflicts", "--json"]);
     assert_eq!(ca.as_array().unwrap().len(), 1, "{ca}");
     assert_eq!(ca, cb);
-    assert_eq!(bodies(&a), bodies(&b));
+    assert_eq!(a.bodies(), b.bodies());
     let other = ca[0]["other"]["body"].as_str().unwrap().to_owned();
     assert!(a.ok(&["sync", "status"]).contains("conflicts: 1"));
     let st = a.ok(&["status"]);
@@ -139,7 +127,7 @@ fn concurrent_edits_become_one_conflict_resolved_for_both() {
         a.ok(&["sync", "now"]);
     }
     for env in [&a, &b] {
-        assert_eq!(bodies(env), vec![other.clone()]);
+        assert_eq!(env.bodies(), vec![other.clone()]);
         assert!(
             env.json(&["sync", "conflicts", "--json"])
                 .as_array()
@@ -176,7 +164,7 @@ fn an_altered_segment_is_named_and_its_device_blocked_until_the_user_decides() {
     assert_one_line_error(&err, "fails authentication");
     assert!(err.contains("segment 1"), "{err}");
     assert!(
-        bodies(&b).is_empty(),
+        b.bodies().is_empty(),
         "nothing of the altered segment applied"
     );
     let st = b.json(&["sync", "status", "--json"]);
@@ -186,7 +174,7 @@ fn an_altered_segment_is_named_and_its_device_blocked_until_the_user_decides() {
     std::fs::write(&seg, &good).unwrap();
     b.ok(&["sync", "unblock", &dev]);
     b.ok(&["sync", "now"]);
-    assert_eq!(bodies(&b), vec!["a second note"]);
+    assert_eq!(b.bodies(), vec!["a second note"]);
     let err = b.fails(&["sync", "unblock", &dev]);
     assert_one_line_error(&err, "no blocked device");
 }
@@ -290,12 +278,12 @@ fn bad_input_is_one_line_and_changes_nothing() {
     let out = b.run(&["sync", "join", "folder", missing.to_str().unwrap()]);
     assert_one_line_error(&out.stderr, "cannot be opened");
     // The remote goes away: sync says so, and the vault is as it was.
-    let before = bodies(&a);
+    let before = a.bodies();
     std::fs::rename(&dir, a.tmp.path().join("moved")).unwrap();
     let out = a.run(&["sync", "now"]);
     assert_ne!(out.code, 0);
     assert_one_line_error(&out.stderr, "cannot be reached");
-    assert_eq!(bodies(&a), before);
+    assert_eq!(a.bodies(), before);
 }
 
 #[test]
@@ -326,12 +314,12 @@ fn a_conflict_is_shown_and_resolved_in_the_console() {
     );
     let (status, _, _) = c.post(&format!("/sync/{id}/other/{op}"), &[]);
     assert_eq!(status, 303);
-    assert_eq!(bodies(&a), vec![other.clone()]);
+    assert_eq!(a.bodies(), vec![other.clone()]);
     let (_, _, page) = c.get("/");
     assert!(!page.contains("Sync conflicts"), "{page}");
     a.ok(&["sync", "now"]);
     b.ok(&["sync", "now"]);
-    assert_eq!(bodies(&b), vec![other]);
+    assert_eq!(b.bodies(), vec![other]);
 }
 
 #[test]

@@ -12,7 +12,6 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, mpsc};
 
 use ctxvault_tests::{Env, PASS};
-use sqlx::Connection;
 
 fn device() -> Env {
     let mut e = Env::new();
@@ -21,17 +20,6 @@ fn device() -> Env {
     e.vars
         .push(("CTXVAULT_TEST_SYNC_TICK_MS".into(), "10".into()));
     e
-}
-
-async fn integrity_ok(env: &Env) {
-    let url = format!("sqlite://{}?mode=ro", env.db().display());
-    let mut conn = sqlx::SqliteConnection::connect(&url).await.unwrap();
-    let r: String = sqlx::query_scalar("PRAGMA integrity_check")
-        .fetch_one(&mut conn)
-        .await
-        .unwrap();
-    assert_eq!(r, "ok");
-    conn.close().await.unwrap();
 }
 
 /// id -> (version, body) of every item.
@@ -145,8 +133,6 @@ fn fifty_kills_during_sync_lose_nothing_and_apply_nothing_twice() {
     assert_eq!(st["pending"], 0, "{st}");
     for env in [&a, &b] {
         env.ok(&["stop"]);
-        tokio::runtime::Runtime::new()
-            .unwrap()
-            .block_on(integrity_ok(env));
+        env.assert_integrity();
     }
 }

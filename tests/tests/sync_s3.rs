@@ -10,6 +10,7 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use ctxvault_tests::oauth::free_port;
 use ctxvault_tests::{Env, assert_one_line_error, python};
 
 /// A moto S3 server this test started; stopped (SIGTERM by its pid) on drop.
@@ -24,14 +25,6 @@ impl Drop for Moto {
         let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM);
         let _ = self.child.wait();
     }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 fn moto(log: &Path) -> Moto {
@@ -86,18 +79,6 @@ fn device(m: &Moto) -> Env {
     e
 }
 
-fn bodies(env: &Env) -> Vec<String> {
-    let mut b: Vec<String> = env
-        .json(&["ls", "--json"])
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|i| i["body"].as_str().unwrap().to_owned())
-        .collect();
-    b.sort();
-    b
-}
-
 #[test]
 fn two_devices_sync_through_a_bucket_and_it_holds_no_plaintext() {
     let a_dir = tempfile::tempdir().unwrap();
@@ -123,7 +104,7 @@ fn two_devices_sync_through_a_bucket_and_it_holds_no_plaintext() {
 
     let b = device(&m);
     b.ok(&["sync", "join", "s3", "s3://vault-test/me"]);
-    assert_eq!(bodies(&b), vec!["bodymarkerqx tea"]);
+    assert_eq!(b.bodies(), vec!["bodymarkerqx tea"]);
     let id = b.json(&["ls", "--json"])[0]["id"]
         .as_str()
         .unwrap()
@@ -131,7 +112,7 @@ fn two_devices_sync_through_a_bucket_and_it_holds_no_plaintext() {
     b.ok(&["edit", &id, "bodymarkerqx coffee"]);
     b.ok(&["sync", "now"]);
     a.ok(&["sync", "now"]);
-    assert_eq!(bodies(&a), vec!["bodymarkerqx coffee"]);
+    assert_eq!(a.bodies(), vec!["bodymarkerqx coffee"]);
 
     // The credentials are sealed in the vault and never shown.
     let status = a.ok(&["sync", "status"]);
@@ -209,7 +190,7 @@ fn an_unreachable_store_or_missing_bucket_is_one_line_and_changes_nothing() {
     assert_one_line_error(&out.stderr, "AWS_SECRET_ACCESS_KEY");
     let out = a.run(&["sync", "status"]);
     assert_one_line_error(&out.stderr, "sync is not set up");
-    assert_eq!(bodies(&a), vec!["a note"]);
+    assert_eq!(a.bodies(), vec!["a note"]);
 }
 
 /// A small deterministic generator (xorshift64*).

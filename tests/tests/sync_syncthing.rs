@@ -12,6 +12,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use ctxvault_tests::Env;
+use ctxvault_tests::oauth::free_port;
 
 /// A Syncthing instance this test started; stopped (SIGTERM by its pid)
 /// on drop.
@@ -25,14 +26,6 @@ impl Drop for Syncthing {
         let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM);
         let _ = self.child.wait();
     }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 /// Generate an instance's keys in `home`; returns its device id.
@@ -168,18 +161,6 @@ fn eventually(what: &str, root: &Path, mut cond: impl FnMut() -> bool) {
     }
 }
 
-fn bodies(env: &Env) -> Vec<String> {
-    let mut b: Vec<String> = env
-        .json(&["ls", "--json"])
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|i| i["body"].as_str().unwrap().to_owned())
-        .collect();
-    b.sort();
-    b
-}
-
 #[test]
 fn two_vaults_sync_through_two_syncthing_instances() {
     let mut a = Env::new();
@@ -203,17 +184,17 @@ fn two_vaults_sync_through_two_syncthing_instances() {
     });
 
     b.ok(&["sync", "join", "folder", folders[1].to_str().unwrap()]);
-    assert_eq!(bodies(&b), vec!["I prefer green tea over coffee"]);
+    assert_eq!(b.bodies(), vec!["I prefer green tea over coffee"]);
 
     let id = b.add(&["--ns", "notes", "oat milk, never dairy"]);
     eventually("b's item reaches a through Syncthing", &root, || {
-        bodies(&a).contains(&"oat milk, never dairy".to_owned())
+        a.bodies().contains(&"oat milk, never dairy".to_owned())
     });
     a.ok(&["edit", &id, "oat milk only"]);
     eventually("a's edit reaches b through Syncthing", &root, || {
-        bodies(&b).contains(&"oat milk only".to_owned())
+        b.bodies().contains(&"oat milk only".to_owned())
     });
-    assert_eq!(bodies(&a), bodies(&b));
+    assert_eq!(a.bodies(), b.bodies());
     for env in [&a, &b] {
         let st = env.json(&["sync", "status", "--json"]);
         assert!(st["blocked"].as_array().unwrap().is_empty(), "{st}");
