@@ -517,12 +517,6 @@ impl Store {
         Ok(tx)
     }
 
-    /// This device's id in the sync log, if sync was set up.
-    pub async fn sync_device(&self) -> Result<Option<Uuid>> {
-        let mut c = self.pool.acquire().await?;
-        Ok(sync::device(&mut c).await?.map(|d| d.device))
-    }
-
     /// Every policy record: (id, sealed).
     pub async fn records(&self) -> Result<Vec<(Uuid, Vec<u8>)>> {
         let rows = sqlx::query("SELECT id, sealed FROM records ORDER BY rowid")

@@ -60,6 +60,14 @@ fn hash32(b: Vec<u8>) -> Result<[u8; 32]> {
         .map_err(|_| Error::Format("sync hash is not 32 bytes".into()))
 }
 
+impl super::Store {
+    /// This device's id in the sync log, if sync was set up.
+    pub async fn sync_device(&self) -> Result<Option<Uuid>> {
+        let mut c = self.pool.acquire().await?;
+        Ok(device(&mut c).await?.map(|d| d.device))
+    }
+}
+
 /// This device's row, if sync was ever set up.
 pub async fn device(c: &mut SqliteConnection) -> Result<Option<DeviceRow>> {
     let Some(r) = sqlx::query(

@@ -37,6 +37,27 @@ pub(super) fn item_body(row: &ItemRow) -> Body {
 /// files over [`format::MAX_FILE`]; an item is at most 1 MiB).
 const SEGMENT_BUDGET: usize = 32 << 20;
 
+/// The item row an item state is, for `id` (`None` for any other body);
+/// the inverse of [`item_body`] (its rowid is not known: 0).
+pub(super) fn item_row_of(id: Uuid, body: &Body) -> Option<ItemRow> {
+    match body {
+        Body::Item {
+            version,
+            created_at,
+            updated_at,
+            sealed,
+        } => Some(ItemRow {
+            rowid: 0,
+            id,
+            version: *version,
+            created_at: *created_at,
+            updated_at: *updated_at,
+            sealed: sealed.clone(),
+        }),
+        _ => None,
+    }
+}
+
 /// A local write's change of an item, for the log.
 pub(super) fn logged_item(row: &ItemRow) -> Logged {
     (row.id, item_body(row))

@@ -11,12 +11,12 @@
 use uuid::Uuid;
 
 use super::UnlockedVault;
-use super::sync::{item_body, not_set_up};
+use super::sync::{item_body, item_row_of, not_set_up};
 use crate::error::{Error, Result};
 use crate::item::Item;
 use crate::records::{self, PolicyRecord};
+use crate::store;
 use crate::store::sync::{self as ss, Among, OpRow, SeenRow};
-use crate::store::{self, ItemRow};
 use crate::sync::format::{self, Body, MAX_FILE, Op, Segment};
 use crate::sync::{Leaf, Prefer, prefer_of, short, winner};
 
@@ -240,25 +240,12 @@ impl UnlockedVault {
         let mut items = Vec::new();
         let mut opened = Vec::new();
         for op in ops {
-            match op.body {
-                Body::Item {
-                    version,
-                    created_at,
-                    updated_at,
-                    sealed,
-                } => {
-                    let row = ItemRow {
-                        rowid: 0,
-                        id: op.entity,
-                        version,
-                        created_at,
-                        updated_at,
-                        sealed,
-                    };
+            match item_row_of(op.entity, &op.body) {
+                Some(row) => {
                     opened.push(self.open_item(&row)?);
                     items.push(row);
                 }
-                other => self.hold(tx, &op.entity, &other, fx).await?,
+                None => self.hold(tx, &op.entity, &op.body, fx).await?,
             }
         }
         let rowids = ss::put_item_rows(tx, &items).await?;
@@ -384,26 +371,16 @@ impl UnlockedVault {
         body: &Body,
         fx: &mut Effects,
     ) -> Result<()> {
+        if let Some(mut row) = item_row_of(*entity, body) {
+            let item = self.open_item(&row)?;
+            row.rowid = ss::put_item_row(tx, &row).await?;
+            store::delete_vectors(tx, row.rowid).await?;
+            fx.items.insert(*entity, Some((row.rowid, item)));
+            return Ok(());
+        }
         match body {
-            Body::Item {
-                version,
-                created_at,
-                updated_at,
-                sealed,
-            } => {
-                let mut row = ItemRow {
-                    rowid: 0,
-                    id: *entity,
-                    version: *version,
-                    created_at: *created_at,
-                    updated_at: *updated_at,
-                    sealed: sealed.clone(),
-                };
-                let item = self.open_item(&row)?;
-                row.rowid = ss::put_item_row(tx, &row).await?;
-                store::delete_vectors(tx, row.rowid).await?;
-                fx.items.insert(*entity, Some((row.rowid, item)));
-            }
+            // Held above; audit entries are kept apart, never a state.
+            Body::Item { .. } | Body::Audit { .. } => {}
             Body::ItemGone => {
                 if store::delete_item(tx, entity).await? {
                     fx.items.insert(*entity, None);
@@ -421,8 +398,6 @@ impl UnlockedVault {
                 fx.applied.records_put.retain(|p| p.id() != *entity);
                 fx.applied.records_deleted.push(*entity);
             }
-            // Audit entries are kept apart, never held as a state.
-            Body::Audit { .. } => {}
         }
         Ok(())
     }
@@ -442,21 +417,9 @@ impl UnlockedVault {
                 Some(row) => Some(self.open_item(&row)?),
                 None => None,
             };
-            let other = match &body {
-                Body::Item {
-                    version,
-                    created_at,
-                    updated_at,
-                    sealed,
-                } => Some(self.open_item(&ItemRow {
-                    rowid: 0,
-                    id: r.entity,
-                    version: *version,
-                    created_at: *created_at,
-                    updated_at: *updated_at,
-                    sealed: sealed.clone(),
-                })?),
-                _ => None,
+            let other = match item_row_of(r.entity, &body) {
+                Some(row) => Some(self.open_item(&row)?),
+                None => None,
             };
             // Two removals of one item agree: nothing to choose.
             if other.is_none() && current.is_none() {
